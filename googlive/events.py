@@ -44,6 +44,7 @@ class AudioOut:
     pcm: bytes
     rate: int = 24000
     turn: int = 0
+    received_at: float = 0.0  # time.perf_counter() when the frame came off the socket
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,64 @@
+"""Retry policy: which Live failures are retried, and how the backoff grows."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+from google.genai import errors
+from websockets.exceptions import ConnectionClosedError
+
+from googlive.retry import Backoff, classify, parse_duration
+
+
+def api_error(code: int, message: str) -> errors.APIError:
+    return errors.APIError(code, {"message": message, "status": ""})
+
+
+@pytest.mark.parametrize(
+    ("code", "message", "recoverable", "needle"),
+    [
+        (1007, "API key not valid. Please pass a valid API key.", False, "API key"),
+        (1008, "models/nope is not found for API version v1beta", False, "'nope'"),
+        (1008, "Method doesn't allow unregistered callers", False, "No valid API key"),
+        (1008, "Session not found or expired", True, "fresh"),
+        (1011, "Internal error", True, "reconnecting"),
+        (1006, "Abnormal closure", True, "dropped"),
+    ],
+)
+def test_close_codes_are_classified(code, message, recoverable, needle):
+    """1007/1008 end the session with a clear message; 1011/1006 are retried."""
+    f = classify(api_error(code, message), model="nope")
+    assert f.recoverable is recoverable
+    assert needle in f.message
+    assert f.code == code
+
+
+def test_network_errors_are_recoverable():
+    """Refused connections, timeouts, raw socket closes and garbage frames are retried."""
+    for exc in (ConnectionRefusedError(), TimeoutError(), OSError("x"), ValueError("bad json"),
+                TypeError("x"), ConnectionClosedError(None, None)):
+        assert classify(exc, model="m").recoverable, exc
+
+
+def test_message_never_echoes_server_text():
+    """The user-facing message is ours, not the server's text (which could hold anything)."""
+    f = classify(api_error(1011, "secret user words"), model="m")
+    assert "secret" not in f.message
+
+
+def test_backoff_grows_exponentially_and_is_capped():
+    """Delays double per attempt up to the cap, with bounded jitter."""
+    b = Backoff(base_s=0.5, cap_s=4.0, jitter=0.5, max_attempts=5)
+    rng = random.Random(1)
+    for attempt, raw in [(1, 0.5), (2, 1.0), (3, 2.0), (4, 4.0), (7, 4.0)]:
+        d = b.delay(attempt, rng)
+        assert raw * 0.5 <= d <= raw, (attempt, d)
+    assert not b.exhausted(5)
+    assert b.exhausted(6)
+
+
+@pytest.mark.parametrize(("text", "seconds"), [("50s", 50.0), ("1.5s", 1.5), ("", None), ("x", None), (None, None)])
+def test_parse_duration(text, seconds):
+    """goAway's timeLeft is a protobuf duration string."""
+    assert parse_duration(text) == seconds
