@@ -1,0 +1,127 @@
+"""googlive: talk with Gemini Live by voice and video in the browser.
+
+    python app.py                 # Gemini, with GEMINI_API_KEY (or GOOGLE_API_KEY, or .env)
+    python app.py --offline       # the local demo Live server, no key needed
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import sys
+from pathlib import Path
+
+from googlive.config import DEFAULT_MODEL, DEFAULT_VOICE, Secret, Settings, env_int, key_from_env
+
+log = logging.getLogger("googlive")
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(
+        prog="app.py",
+        description="Live voice and video conversation with Gemini in the browser. Without an API "
+        "key (GEMINI_API_KEY or GOOGLE_API_KEY, or a .env file) it starts the offline demo on the "
+        "built-in local Live server.",
+    )
+    p.add_argument("--host", default=os.environ.get("GOOGLIVE_HOST", "127.0.0.1"),
+                   help="interface to listen on (default 127.0.0.1; 0.0.0.0 on a Space)")
+    p.add_argument("--port", type=int, default=env_int("GOOGLIVE_PORT", env_int("PORT", 7860)),
+                   help="HTTP port (default 7860)")
+    p.add_argument("--share", action="store_true",
+                   help="create a public Gradio share link (remote browsers need TURN: set HF_TOKEN "
+                   "or CLOUDFLARE_TURN_KEY_ID and CLOUDFLARE_TURN_KEY_API_TOKEN)")
+    p.add_argument("--offline", action="store_true",
+                   help="use the built-in local Live server even when an API key is set")
+    p.add_argument("--model", default=os.environ.get("GOOGLIVE_MODEL", DEFAULT_MODEL),
+                   help=f"Live model (default {DEFAULT_MODEL})")
+    p.add_argument("--voice", default=os.environ.get("GOOGLIVE_VOICE", DEFAULT_VOICE),
+                   help=f"prebuilt voice (default {DEFAULT_VOICE})")
+    p.add_argument("--data-dir", default=os.environ.get("GOOGLIVE_DATA_DIR", "data"),
+                   help="where session archives and surveys are kept (default ./data)")
+    p.add_argument("--max-sessions", type=int, default=env_int("GOOGLIVE_MAX_SESSIONS", 8),
+                   help="concurrent conversations allowed (default 8)")
+    p.add_argument("--time-limit", type=int, default=env_int("GOOGLIVE_TIME_LIMIT", 1800),
+                   help="seconds a conversation may last (default 1800)")
+    p.add_argument("--no-record", action="store_true", help="do not record sessions")
+    p.add_argument("--live-url", default=os.environ.get("GOOGLIVE_LIVE_URL"),
+                   help="talk to this Live server instead (e.g. one started with "
+                   "'python -m googlive.fakelive'); use with --live-ca")
+    p.add_argument("--live-ca", default=os.environ.get("GOOGLIVE_LIVE_CA"),
+                   help="CA certificate (PEM) that signed --live-url's TLS certificate")
+    p.add_argument("--no-ice-servers", action="store_true",
+                   default=os.environ.get("GOOGLIVE_NO_ICE") == "1",
+                   help="use no STUN/TURN servers at all (tests, closed networks)")
+    return p.parse_args(argv)
+
+
+def settings_from(ns: argparse.Namespace) -> Settings:
+    key = key_from_env()
+    if ns.live_url and not key:
+        key = Secret(os.environ.get("GOOGLIVE_LIVE_KEY"))
+    return Settings(
+        api_key=key,
+        model=ns.model,
+        voice=ns.voice,
+        offline=ns.offline,
+        host=ns.host,
+        port=ns.port,
+        share=ns.share,
+        data_dir=Path(ns.data_dir),
+        max_sessions=ns.max_sessions,
+        session_time_limit_s=ns.time_limit,
+        record=not ns.no_record,
+        base_url=ns.live_url,
+        ca_cert=ns.live_ca,
+        no_ice_servers=ns.no_ice_servers,
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=os.environ.get("GOOGLIVE_LOG", "INFO"),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        from dotenv import load_dotenv
+
+        load_dotenv(override=False)
+    except ImportError:
+        pass
+    ns = parse_args(argv)
+    settings = settings_from(ns)
+    if os.environ.get("SPACE_ID") and settings.host == "127.0.0.1":
+        settings = settings.with_(host="0.0.0.0")
+
+    from googlive.backend import resolve_endpoint
+    from googlive.ui import AppContext, build, space_turn
+
+    endpoint, offline_server = resolve_endpoint(settings)
+    if endpoint.offline:
+        log.warning("OFFLINE DEMO: no Gemini API key (or --offline); conversations run on the "
+                    "built-in local Live server, which echoes what it hears.")
+    else:
+        log.info("backend: Gemini Live, model=%s", settings.model)
+    rtc_conf, server_conf, warning = space_turn(settings)
+    ctx = AppContext(settings, endpoint, rtc_configuration=rtc_conf,
+                     server_rtc_configuration=server_conf, turn_warning=warning)
+    demo = build(ctx)
+
+    def stop(*_: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        demo.queue(default_concurrency_limit=None).launch(
+            server_name=settings.host, server_port=settings.port, share=settings.share,
+            show_api=False, prevent_thread_lock=False,
+        )
+    except KeyboardInterrupt:
+        pass
+    finally:
+        if offline_server is not None:
+            offline_server.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

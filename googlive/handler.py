@@ -1,0 +1,388 @@
+"""The FastRTC handler: glue between one browser's WebRTC streams and one LiveSession.
+
+Per connection (fastrtc calls `copy()` once for each):
+- mic: 48 kHz 20 ms frames → VAD on the frame itself (one decision per frame) → local barge-in
+  → streaming resample to 16 kHz → uplink chunks of `uplink_chunk_ms` → LiveSession.
+- model audio: LiveSession events → PlaybackBuffer → `emit()` at real-time pace with a small
+  lead, so a barge-in can drop everything not yet played, and "what was played" is exact.
+- webcam: the latest frame is kept; at most one JPEG per `video_interval_s` goes to the model,
+  encoded in a worker thread.
+- everything the page shows goes out as AdditionalOutputs carrying a `UiUpdate`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from fastrtc import AdditionalOutputs, AsyncAudioVideoStreamHandler
+
+from googlive.audio import Resampler, as_mono, pcm16_bytes, rms_dbfs
+from googlive.backend import Endpoint
+from googlive.config import Secret, Settings
+from googlive.conversation import Conversation
+from googlive.events import (
+    AudioOut,
+    GoAway,
+    Interrupted,
+    Role,
+    SessionError,
+    StateChanged,
+    ToolCall,
+    ToolCallCancelled,
+    TranscriptDelta,
+    TurnComplete,
+)
+from googlive.live import LiveConfig, LiveSession
+from googlive.playback import PlaybackBuffer
+from googlive.vad import SpeechEnd, SpeechStart, Vad
+from googlive.video import encode_jpeg
+
+log = logging.getLogger(__name__)
+
+OUT_RATE = 24000
+PTIME = 0.02
+LEAD_S = 0.1  # model audio handed to WebRTC ahead of real time
+UI_INTERVAL_S = 0.1
+
+
+@dataclass(frozen=True)
+class SessionArgs:
+    """What the page passes to a new connection (read from fastrtc's latest_args)."""
+
+    owner: str = ""
+    api_key: Secret = Secret(None)
+    voice: str = ""
+    model: str = ""
+    instruction: str = ""
+    survey_id: str = ""
+
+    @classmethod
+    def parse(cls, latest_args: list[Any], n_inputs: int) -> SessionArgs:
+        # ["__webrtc_value__", (webrtc_id,) *inputs]; unpack from the end.
+        vals = list(latest_args)[-n_inputs:] if n_inputs else []
+        vals += [""] * (6 - len(vals))
+        owner, key, voice, model, instruction, survey_id = (v if isinstance(v, str) else "" for v in vals[:6])
+        return cls(owner, Secret(key), voice, model, instruction, survey_id)
+
+
+@dataclass
+class UiUpdate:
+    """A snapshot of the conversation for the page; `seq` orders updates."""
+
+    seq: int
+    conversation: Conversation
+
+
+class GeminiHandler(AsyncAudioVideoStreamHandler):
+    """One browser connection's conversation with Gemini."""
+
+    N_INPUTS = 6
+
+    def __init__(
+        self,
+        settings: Settings,
+        endpoint: Endpoint,
+        *,
+        extras: Callable[[GeminiHandler], None] | None = None,
+    ) -> None:
+        super().__init__(expected_layout="mono", output_sample_rate=OUT_RATE, input_sample_rate=48000)
+        self.settings = settings
+        self.endpoint = endpoint
+        self._extras = extras
+        self.conv = Conversation(offline=endpoint.offline)
+        self.session: LiveSession | None = None
+        self.args = SessionArgs()
+        self.t0 = time.monotonic()
+        # audio in
+        self.resampler = Resampler(16000)
+        self.vad = Vad()
+        self._uplink = bytearray()
+        self._uplink_bytes = int(settings.uplink_chunk_ms * 32)  # 16 kHz * 2 bytes per ms
+        self.mic_seconds = 0.0
+        self.mic_t0: float | None = None
+        self.dropped_before_session = 0
+        self.user_speaking = False
+        self.speech_end_t: float | None = None
+        # audio out
+        self.playback = PlaybackBuffer(rate=OUT_RATE, frame_ms=20)
+        self._play_clock = 0.0
+        self._wake = asyncio.Event()
+        self.cut_turns: set[int] = set()
+        self.barge_ins = 0
+        self.barge_in_log: list[dict[str, float]] = []
+        self._first_audio_pending: int | None = None
+        # video in
+        self.latest_frame: np.ndarray | None = None
+        self.latest_frame_t = 0.0
+        self._sent_frame_t = 0.0
+        self.video_frames_in = 0
+        self.video_sent = 0
+        # lifecycle
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._closed = False
+        self._shutdown_done: asyncio.Event | None = None
+        self._ui_seq = 0
+        self._ui_sent: dict[str, int] = {}
+        self._next_ui = 0.0
+        self.listeners: list[Callable[[Any], None]] = []
+
+    def copy(self) -> GeminiHandler:
+        return GeminiHandler(self.settings, self.endpoint, extras=self._extras)
+
+    # ---- lifecycle -------------------------------------------------------------------------
+    async def start_up(self) -> None:
+        self.t0 = time.monotonic()
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self.wait_for_args(), 10)
+        self.args = SessionArgs.parse(self.latest_args, self.N_INPUTS)
+        if self._closed:
+            return
+        if self._extras is not None:
+            self._extras(self)
+        client = self.endpoint.client(self.args.api_key or None)
+        cfg = LiveConfig(
+            model=self.args.model or self.settings.model,
+            voice=self.args.voice or self.settings.voice,
+            system_instruction=self.args.instruction or self.settings.system_instruction,
+            tools=tuple(self.tool_declarations()),
+        )
+        self.session = LiveSession(client, cfg)
+        self.session.start()
+        self._spawn(self._pump(), "pump")
+        self._spawn(self._video_loop(), "video")
+        log.info("handler started backend=%s", "offline" if self.endpoint.offline else "gemini")
+
+    def tool_declarations(self) -> list[Any]:
+        """Tools offered to the model; extended by the tools feature."""
+        return []
+
+    def _spawn(self, coro: Any, name: str) -> asyncio.Task[Any]:
+        task = asyncio.create_task(coro, name=f"handler-{name}")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    async def shutdown(self) -> None:  # type: ignore[override]
+        """Close the session and cancel every task. Idempotent; safe to cut short."""
+        if self._closed:
+            if self._shutdown_done is not None:
+                await self._shutdown_done.wait()
+            return
+        self._closed = True
+        self._shutdown_done = asyncio.Event()
+        self._wake.set()
+        try:
+            if self.session is not None:
+                await self.session.close("browser disconnected")
+            tasks = list(self._tasks)
+            for t in tasks:
+                t.cancel()
+            for t in tasks:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await t
+            self.on_closed()
+        finally:
+            self._shutdown_done.set()
+            log.info("handler closed barge_ins=%d", self.barge_ins)
+
+    def on_closed(self) -> None:
+        """Hook for features that finalise per-session files."""
+
+    # ---- mic -------------------------------------------------------------------------------
+    async def receive(self, frame: tuple[int, np.ndarray]) -> None:
+        rate, data = frame
+        now = time.monotonic()
+        mono = as_mono(np.asarray(data))
+        if mono.size == 0 or rate <= 0:
+            return
+        if self.mic_t0 is None:
+            self.mic_t0 = now - self.t0
+        playing = self.playback.playing
+        ev = self.vad.feed(mono, playing=playing)
+        self.mic_seconds += mono.size / rate
+        if isinstance(ev, SpeechStart):
+            self.user_speaking = True
+            if playing:
+                self.barge_in(now)
+        elif isinstance(ev, SpeechEnd):
+            self.user_speaking = False
+            self.speech_end_t = now
+            self._first_audio_pending = -1  # any next model turn
+        pcm16k = self.resampler.process(mono, rate)
+        self.on_user_audio(mono, rate)
+        if self.session is None:
+            self.dropped_before_session += 1
+            return
+        if pcm16k.size:
+            self._uplink += pcm16_bytes(pcm16k)
+            if len(self._uplink) >= self._uplink_bytes:
+                self.session.send_audio(bytes(self._uplink))
+                self._uplink.clear()
+
+    def on_user_audio(self, mono: np.ndarray, rate: int) -> None:
+        """Hook (recording): the mic audio as it arrived."""
+
+    def barge_in(self, now: float) -> None:
+        """The user started talking over the model: stop its audio within this frame."""
+        turn = self.playback.current_turn
+        if turn is not None:
+            self.cut_turns.add(turn)
+            self.playback.cut_turn(turn)
+        dropped = self.playback.clear()
+        queued = max(0.0, self._play_clock - now)
+        if self._clear_queue is not None:
+            self.clear_queue()
+        self._play_clock = now
+        self.barge_ins += 1
+        self.barge_in_log.append({"t": now - self.t0, "dropped_s": dropped / OUT_RATE, "queued_s": queued})
+        if turn is not None:
+            self.conv.mark_interrupted(turn)
+        self.on_barge_in(now)
+        log.info("barge-in turn=%s dropped_ms=%d", turn, int(1000 * dropped / OUT_RATE))
+
+    def on_barge_in(self, now: float) -> None:
+        """Hook (recording): model audio scheduled after `now` was never heard."""
+
+    # ---- webcam ----------------------------------------------------------------------------
+    async def video_receive(self, frame: np.ndarray) -> None:
+        self.latest_frame = frame
+        self.latest_frame_t = time.monotonic()
+        self.video_frames_in += 1
+        self.on_video(frame, self.latest_frame_t - self.t0)
+
+    def on_video(self, frame: np.ndarray, t: float) -> None:
+        """Hook (recording)."""
+
+    async def video_emit(self) -> Any:
+        # The browser shows the user's own camera; send back the latest frame as preview.
+        frame = self.latest_frame
+        if frame is None:
+            return np.zeros((240, 320, 3), dtype=np.uint8)
+        return frame
+
+    async def _video_loop(self) -> None:
+        interval = max(0.2, float(self.settings.video_interval_s))
+        while not self._closed:
+            await asyncio.sleep(interval)
+            frame, ft = self.latest_frame, self.latest_frame_t
+            # Only a new frame, and only a fresh one: a camera that stopped sends nothing.
+            if frame is None or ft <= self._sent_frame_t or time.monotonic() - ft > 2 * interval:
+                continue
+            self._sent_frame_t = ft
+            try:
+                jpeg = await asyncio.to_thread(
+                    encode_jpeg, frame, self.settings.video_max_side, self.settings.video_quality
+                )
+            except ValueError:
+                continue
+            if self.session is not None and jpeg:
+                self.session.send_video(jpeg)
+                self.video_sent += 1
+
+    # ---- model → browser -------------------------------------------------------------------
+    async def _pump(self) -> None:
+        assert self.session is not None
+        async for ev in self.session.events():
+            self.handle_event(ev)
+            self._wake.set()
+
+    def handle_event(self, ev: Any) -> None:
+        t = time.monotonic() - self.t0
+        if isinstance(ev, AudioOut):
+            if ev.turn in self.cut_turns:
+                return
+            self.playback.push(ev.pcm, ev.turn)
+        elif isinstance(ev, TranscriptDelta):
+            self.conv.transcript(ev.role, ev.turn, ev.line, t, final=ev.final)
+        elif isinstance(ev, Interrupted):
+            self.cut_turns.add(ev.turn)
+            self.playback.cut_turn(ev.turn)
+            if self.playback.current_turn == ev.turn:
+                self.playback.clear()
+                if self._clear_queue is not None:
+                    self.clear_queue()
+                self._play_clock = time.monotonic()
+            self.conv.mark_interrupted(ev.turn)
+        elif isinstance(ev, TurnComplete):
+            self.playback.end_turn(ev.turn)
+        elif isinstance(ev, StateChanged):
+            self.conv.set_state(ev.state, attempt=ev.attempt, delay_s=ev.delay_s, reason=ev.reason)
+        elif isinstance(ev, SessionError):
+            if not ev.recoverable:
+                self.conv.set_error(ev.message)
+        elif isinstance(ev, ToolCall):
+            self.on_tool_call(ev)
+        elif isinstance(ev, ToolCallCancelled):
+            self.on_tool_cancel(ev)
+        elif isinstance(ev, GoAway):
+            pass
+        for fn in self.listeners:
+            fn(ev)
+
+    def send_text(self, text: str) -> None:
+        """A typed message from the page: shown in the transcript and sent to the model."""
+        if self.session is None or not text:
+            return
+        t = time.monotonic() - self.t0
+        self.conv.transcript(Role.USER, self.session.turn, text, t, final=True)
+        self.session.send_text(text)
+        self._wake.set()
+
+    def on_tool_call(self, call: ToolCall) -> None:
+        """Default: no tools registered, answer with an error so the model is never left waiting."""
+        if self.session is not None:
+            self.session.send_tool_response(call.id, call.name, {"error": f"Unknown tool '{call.name}'."})
+
+    def on_tool_cancel(self, ev: ToolCallCancelled) -> None:
+        """Hook (tools)."""
+
+    def on_played(self, frame: np.ndarray, play_at: float) -> None:
+        """Hook (recording, latency): `frame` will be heard at monotonic time `play_at`."""
+
+    async def emit(self) -> Any:
+        while not self._closed:
+            now = time.monotonic()
+            if self._play_clock < now:
+                self._play_clock = now  # the WebRTC queue ran dry
+            if self._play_clock - now < LEAD_S:
+                frame = self.playback.pop()
+                if frame is not None:
+                    play_at = self._play_clock
+                    self._play_clock += PTIME
+                    self.on_played(frame, play_at)
+                    return (OUT_RATE, frame.reshape(1, -1))
+            if now >= self._next_ui and self._ui_changed():
+                self._next_ui = now + UI_INTERVAL_S
+                return AdditionalOutputs(self.ui_update())
+            self._wake.clear()
+            wait = PTIME / 2 if self.playback.playing else UI_INTERVAL_S
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), wait)
+        return None
+
+    def _ui_changed(self) -> bool:
+        return any(self._ui_sent.get(k) != v for k, v in self.conv.versions.items())
+
+    def ui_update(self) -> UiUpdate:
+        self._ui_sent = dict(self.conv.versions)
+        self._ui_seq += 1
+        return UiUpdate(self._ui_seq, self.conv)
+
+    # ---- figures ---------------------------------------------------------------------------
+    @property
+    def mic_time_s(self) -> float:
+        """Session time of the end of the mic audio received so far, from sample counts."""
+        return (self.mic_t0 or 0.0) + self.mic_seconds
+
+    def level_db(self) -> float:
+        return self.vad.level_db if hasattr(self.vad, "level_db") else -120.0
+
+
+__all__ = ["GeminiHandler", "SessionArgs", "UiUpdate", "rms_dbfs"]

@@ -1,0 +1,219 @@
+"""The Gradio page: conversation, panels and settings, wired to the FastRTC handler."""
+
+from __future__ import annotations
+
+import html
+import logging
+import os
+import secrets
+from dataclasses import dataclass, field
+from typing import Any
+
+import gradio as gr
+from fastrtc import WebRTC
+
+from googlive.backend import Endpoint
+from googlive.config import LIVE_MODELS, VOICES, Settings
+from googlive.conversation import Conversation
+from googlive.handler import GeminiHandler, UiUpdate
+
+log = logging.getLogger(__name__)
+
+CSS = """
+#status { font-weight: 600; }
+#status .st { padding: 6px 10px; border-radius: 8px; display: inline-block; }
+#status .st-live { background: #e6f4ea; color: #137333; }
+#status .st-connecting, #status .st-reconnecting { background: #fef7e0; color: #8a5a00; }
+#status .st-error { background: #fce8e6; color: #a50e0e; }
+#status .st-closed, #status .st-ended, #status .st-idle { background: #f1f3f4; color: #3c4043; }
+#transcript { max-height: 480px; overflow-y: auto; }
+#transcript .line { margin: 4px 0; padding: 6px 10px; border-radius: 10px; white-space: pre-wrap; }
+#transcript .user { background: #e8f0fe; }
+#transcript .model { background: #f1f3f4; }
+#transcript .who { font-weight: 600; margin-right: 6px; }
+#transcript .meta { color: #5f6368; font-size: 0.85em; margin-left: 6px; }
+#transcript .cut { color: #a50e0e; font-size: 0.85em; margin-left: 6px; }
+.turn-warning { background: #fef7e0; padding: 8px; border-radius: 8px; }
+"""
+
+
+@dataclass
+class AppContext:
+    """What the page needs to build handlers; one per app process."""
+
+    settings: Settings
+    endpoint: Endpoint
+    handler_cls: type[GeminiHandler] = GeminiHandler
+    rtc_configuration: Any = None
+    server_rtc_configuration: Any = None
+    turn_warning: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def status_html(conv: Conversation | None, *, idle_offline: bool = False) -> str:
+    if conv is None:
+        text = "Ready — press the record button to start talking." + (
+            " (Offline demo: no Gemini API key is set; replies come from the local demo server.)"
+            if idle_offline
+            else ""
+        )
+        return f'<span class="st st-idle" data-state="idle">{html.escape(text)}</span>'
+    st = conv.status
+    return (
+        f'<span class="st st-{html.escape(st.kind)}" data-state="{html.escape(st.kind)}">'
+        f"{html.escape(st.text())}</span>"
+    )
+
+
+def transcript_html(conv: Conversation) -> str:
+    """Render the transcript; every piece of model or user text is escaped."""
+    from googlive.render import transcript_html as render_lines
+
+    return render_lines(conv.lines)
+
+
+def fmt_time(t: float) -> str:
+    m, s = divmod(max(0, int(t)), 60)
+    return f"{m:02d}:{s:02d}"
+
+
+PANELS = ("status", "transcript")
+
+
+def panel_values(update: UiUpdate, sent: dict[str, int]) -> dict[str, Any]:
+    """The panels whose version changed since `sent`, rendered; updates `sent`."""
+    conv = update.conversation
+    out: dict[str, Any] = {}
+    for name, version in list(conv.versions.items()):
+        if sent.get(name) == version:
+            continue
+        sent[name] = version
+        if name == "status":
+            out[name] = status_html(conv)
+        elif name == "transcript":
+            out[name] = transcript_html(conv)
+        else:
+            out[name] = conv.panels.get(name)
+    return out
+
+
+def build(ctx: AppContext) -> gr.Blocks:
+    settings = ctx.settings
+    offline = ctx.endpoint.offline
+    handler = ctx.handler_cls(settings, ctx.endpoint)
+
+    with gr.Blocks(title="googlive — talk with Gemini", css=CSS, analytics_enabled=False) as demo:
+        owner = gr.State(None)
+        gr.Markdown("# googlive\nTalk with Gemini by voice and video. It hears you, sees your camera, and stops the moment you interrupt.")
+        if ctx.turn_warning:
+            gr.HTML(f'<div class="turn-warning" id="turn-warning">{html.escape(ctx.turn_warning)}</div>')
+        status = gr.HTML(status_html(None, idle_offline=offline), elem_id="status")
+        with gr.Tabs() as tabs:
+            with gr.Tab("Conversation", id="conversation"):
+                with gr.Row():
+                    with gr.Column(scale=5):
+                        rtc = WebRTC(
+                            label="You and Gemini",
+                            modality="audio-video",
+                            mode="send-receive",
+                            elem_id="webrtc",
+                            full_screen=False,
+                            rtc_configuration=ctx.rtc_configuration,
+                            server_rtc_configuration=ctx.server_rtc_configuration,
+                            track_constraints={
+                                "audio": {"echoCancellation": True, "noiseSuppression": True, "autoGainControl": True},
+                                "video": {"width": {"ideal": 640}, "height": {"ideal": 480}, "frameRate": {"ideal": 15, "max": 15}},
+                            },
+                        )
+                        with gr.Row():
+                            text = gr.Textbox(placeholder="Type to Gemini…", show_label=False, scale=5, elem_id="text-input")
+                            send = gr.Button("Send", scale=1, elem_id="send-text")
+                        with gr.Accordion("Settings", open=False):
+                            key = gr.Textbox(
+                                label="Gemini API key (kept for this browser session only, never stored)",
+                                type="password", value="", elem_id="api-key",
+                                placeholder="Leave empty to use the server's key" + (" (none: offline demo)" if offline else ""),
+                            )
+                            voice = gr.Dropdown(list(VOICES), value=settings.voice, label="Voice", elem_id="voice")
+                            model = gr.Dropdown(
+                                sorted(set(LIVE_MODELS) | {settings.model}), value=settings.model,
+                                label="Model", allow_custom_value=True, elem_id="model",
+                            )
+                            instruction = gr.Textbox(settings.system_instruction, label="System instruction", lines=4, elem_id="instruction")
+                        survey_id = gr.Textbox("", visible=False, elem_id="survey-id")
+                    with gr.Column(scale=4):
+                        transcript = gr.HTML('<div class="empty">The transcript appears here.</div>', elem_id="transcript", label="Transcript")
+                        with gr.Accordion("Snapshots", open=True):
+                            snapshots = gr.HTML('<div class="empty">No snapshots yet.</div>', elem_id="snapshots")
+                        with gr.Accordion("Diagram", open=True):
+                            diagram = gr.Markdown("*No diagram yet.*", elem_id="diagram")
+
+        panels = {"status": status, "transcript": transcript, "snapshots": snapshots, "diagram": diagram}
+        panel_names = list(panels)
+        inputs = [rtc, owner, key, voice, model, instruction, survey_id]
+        rtc.stream(
+            fn=handler,
+            inputs=inputs,
+            outputs=[rtc],
+            time_limit=settings.session_time_limit_s,
+            concurrency_limit=settings.max_sessions,
+        )
+        sent_versions: dict[int, dict[str, int]] = {}
+
+        def on_outputs(update: UiUpdate) -> tuple[Any, ...]:
+            sent = sent_versions.setdefault(id(update.conversation), {})
+            vals = panel_values(update, sent)
+            return tuple(gr.update(value=vals[n]) if n in vals else gr.skip() for n in panel_names)
+
+        rtc.on_additional_outputs(on_outputs, outputs=[panels[n] for n in panel_names], show_progress="hidden", queue=False)
+
+        async def send_text(webrtc_id: str, who: str | None, message: str) -> str:
+            h = rtc.handlers.get(webrtc_id) if webrtc_id else None
+            message = (message or "").strip()
+            if not message:
+                return ""
+            if h is None or getattr(h, "args", None) is None or h.args.owner != who or h.session is None:
+                gr.Warning("Start the conversation first (press the record button), then type.")
+                return message
+            h.send_text(message)
+            return ""
+
+        send.click(send_text, [rtc, owner, text], [text], show_progress="hidden")
+        text.submit(send_text, [rtc, owner, text], [text], show_progress="hidden")
+
+        def new_owner(current: str | None) -> str:
+            return current or secrets.token_urlsafe(16)
+
+        demo.load(new_owner, [owner], [owner])
+        ctx.extra.update(demo=demo, rtc=rtc, tabs=tabs, owner=owner, panels=panels)
+    return demo
+
+
+def space_turn(settings: Settings) -> tuple[Any, Any, str]:
+    """RTC configuration for this deployment: (browser config, server config, warning)."""
+    if settings.no_ice_servers:
+        return {"iceServers": []}, {"iceServers": []}, ""
+    on_space = bool(os.environ.get("SPACE_ID"))
+    has_turn = bool(os.environ.get("HF_TOKEN")) or bool(
+        os.environ.get("CLOUDFLARE_TURN_KEY_ID") and os.environ.get("CLOUDFLARE_TURN_KEY_API_TOKEN")
+    )
+    if has_turn:
+        from fastrtc import get_cloudflare_turn_credentials, get_cloudflare_turn_credentials_async
+
+        try:
+            server = get_cloudflare_turn_credentials(ttl=360_000)
+        except Exception:  # network or credential trouble: say so, don't crash the app
+            log.warning("TURN credentials could not be fetched; WebRTC may fail behind NAT")
+            return None, None, "TURN credentials could not be fetched: calls may fail to connect from other networks."
+        return get_cloudflare_turn_credentials_async, server, ""
+    if on_space:
+        return None, None, (
+            "No TURN server is configured for this Space, so most browsers cannot connect. "
+            "Add an HF_TOKEN (or CLOUDFLARE_TURN_KEY_ID and CLOUDFLARE_TURN_KEY_API_TOKEN) as a Space secret."
+        )
+    if settings.share:
+        return None, None, (
+            "Shared link: browsers on other networks need a TURN server to connect. Set HF_TOKEN or "
+            "CLOUDFLARE_TURN_KEY_ID/CLOUDFLARE_TURN_KEY_API_TOKEN before starting with --share."
+        )
+    return None, None, ""
