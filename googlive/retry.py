@@ -30,7 +30,8 @@ def classify(exc: BaseException, *, model: str) -> Failure:
 
     if isinstance(exc, errors.APIError):
         code = exc.code
-        text = str(exc.message or exc.status or "")
+        # For close codes the SDK puts the close reason in `details` (message is None).
+        text = " ".join(str(x) for x in (exc.message, exc.status, exc.details) if x)
         low = text.lower()
         if code == 1007:
             if "api key" in low:

@@ -12,7 +12,12 @@ from googlive.retry import Backoff, classify, parse_duration
 
 
 def api_error(code: int, message: str) -> errors.APIError:
-    return errors.APIError(code, {"message": message, "status": ""})
+    """The error exactly as the SDK raises it for a WebSocket close (reason as a string)."""
+    try:
+        errors.APIError.raise_error(code, message, None)
+    except errors.APIError as e:
+        return e
+    raise AssertionError("raise_error did not raise")
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,146 @@
+"""Fixtures for the browser tests: the app in a private network namespace, and Chromium."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.netns import NetNamespace
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = os.environ.get("GOOGLIVE_CHROMIUM", "/usr/bin/chromium")
+
+
+def _require(tool: str) -> str:
+    path = shutil.which(tool) or (tool if os.path.exists(tool) else None)
+    if path is None:
+        pytest.fail(f"'{tool}' is required for the browser tests: apt-get install chromium espeak-ng sox")
+    return path
+
+
+@pytest.fixture(scope="session")
+def netns() -> Iterator[NetNamespace]:
+    with NetNamespace() as ns:
+        yield ns
+
+
+def make_speech(path: Path, text: str, *, pad_before: float = 2.0, pad_after: float = 6.0) -> Path:
+    """A 48 kHz mono WAV of espeak-ng speaking `text`, padded with silence."""
+    _require("espeak-ng")
+    _require("sox")
+    raw = path.with_suffix(".raw.wav")
+    subprocess.run(["espeak-ng", "-s", "150", "-w", str(raw), text], check=True, capture_output=True)
+    subprocess.run(
+        ["sox", str(raw), "-r", "48000", "-c", "1", "-b", "16", "-e", "signed-integer", str(path),
+         "pad", str(pad_before), str(pad_after)],
+        check=True, capture_output=True,
+    )
+    return path
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class AppProcess:
+    def __init__(self, proc: subprocess.Popen[bytes], url: str, log: Path, data_dir: Path) -> None:
+        self.proc, self.url, self.log, self.data_dir = proc, url, log, data_dir
+
+    def log_text(self) -> str:
+        return self.log.read_text(errors="replace")
+
+
+def start_app(netns: NetNamespace, tmp: Path, *extra: str, env: dict[str, str] | None = None) -> AppProcess:
+    port = _free_port()
+    log = tmp / "app.log"
+    data_dir = tmp / "data"
+    e = {k: v for k, v in os.environ.items() if k not in ("GEMINI_API_KEY", "GOOGLE_API_KEY")}
+    e.update({"GOOGLIVE_NO_ICE": "1", "PYTHONUNBUFFERED": "1", "GRADIO_ANALYTICS_ENABLED": "False"})
+    e.update(env or {})
+    argv = netns.wrap([sys.executable, str(ROOT / "app.py"), "--port", str(port), "--data-dir", str(data_dir), *extra])
+    fh = log.open("wb")
+    proc = subprocess.Popen(argv, cwd=ROOT, stdout=fh, stderr=subprocess.STDOUT, env=e)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"app exited early:\n{log.read_text(errors='replace')[-3000:]}")
+        probe = subprocess.run(
+            netns.wrap([sys.executable, "-c", f"import urllib.request;urllib.request.urlopen('{url}/',timeout=2)"]),
+            capture_output=True,
+        )
+        if probe.returncode == 0:
+            return AppProcess(proc, url, log, data_dir)
+        time.sleep(0.3)  # polling a starting server: the condition is checked each round
+    proc.kill()
+    raise RuntimeError(f"app did not answer in 90 s:\n{log.read_text(errors='replace')[-3000:]}")
+
+
+def stop_app(app: AppProcess) -> None:
+    if app.proc.poll() is None:
+        app.proc.terminate()
+        try:
+            app.proc.wait(15)
+        except subprocess.TimeoutExpired:
+            app.proc.kill()
+            app.proc.wait(5)
+
+
+CHROMIUM_FLAGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+    "--autoplay-policy=no-user-gesture-required", "--disable-dev-shm-usage",
+]
+
+PC_SPY = """
+(() => {
+  const Orig = window.RTCPeerConnection;
+  window.__pcs = [];
+  window.RTCPeerConnection = function(...args) { const pc = new Orig(...args); window.__pcs.push(pc); return pc; };
+  window.RTCPeerConnection.prototype = Orig.prototype;
+  window.__dialogs = 0;
+  window.alert = () => { window.__dialogs++; };
+  window.confirm = () => { window.__dialogs++; return false; };
+  window.prompt = () => { window.__dialogs++; return null; };
+})();
+"""
+
+
+@pytest.fixture
+def browser_factory(netns: NetNamespace, tmp_path: Path):
+    _require(CHROMIUM)
+    from playwright.sync_api import sync_playwright
+
+    wrapper = netns.browser_wrapper(tmp_path)
+    pw = sync_playwright().start()
+    contexts = []
+
+    def launch(audio_wav: Path, *, loop: bool = True):
+        flag = f"--use-file-for-fake-audio-capture={audio_wav}" + ("" if loop else "%noloop")
+        ctx = pw.chromium.launch_persistent_context(
+            str(tmp_path / f"profile{len(contexts)}"), executable_path=str(wrapper), headless=True,
+            args=[*CHROMIUM_FLAGS, flag], viewport={"width": 1400, "height": 1000},
+        )
+        ctx.add_init_script(PC_SPY)
+        contexts.append(ctx)
+        return ctx
+
+    yield launch
+    for c in contexts:
+        try:
+            c.close()
+        except Exception:
+            pass
+    pw.stop()

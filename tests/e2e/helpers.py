@@ -1,0 +1,60 @@
+"""Page-driving helpers shared by the browser tests."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+STATS_JS = """
+async () => {
+  const out = {audio_packets: 0, audio_samples: 0, audio_energy: 0, audio_concealed: 0, video_frames: 0, pcs: (window.__pcs||[]).length};
+  for (const pc of (window.__pcs || [])) {
+    const stats = await pc.getStats();
+    stats.forEach(r => {
+      if (r.type === 'inbound-rtp' && r.kind === 'audio') {
+        out.audio_packets += r.packetsReceived || 0;
+        out.audio_samples += r.totalSamplesReceived || 0;
+        out.audio_energy += r.totalAudioEnergy || 0;
+        out.audio_concealed += r.concealedSamples || 0;
+      }
+      if (r.type === 'inbound-rtp' && r.kind === 'video') out.video_frames += r.framesDecoded || 0;
+    });
+  }
+  return out;
+}
+"""
+
+
+def start_conversation(page: Any, timeout_s: float = 30) -> None:
+    """Open the camera as a user would, wait for it, then press start."""
+    root = page.locator("#webrtc")
+    root.wait_for(timeout=timeout_s * 1000)
+    access = root.get_by_text("Click to Access Webcam")
+    if access.count():
+        access.first.click()
+    page.wait_for_function(
+        "() => { const v = document.querySelector('#webrtc video'); return v && v.videoWidth > 0; }",
+        timeout=timeout_s * 1000,
+    )
+    page.locator('#webrtc button[aria-label="start stream"]').first.click()
+
+
+def wait_text(page: Any, selector: str, needle: str, timeout_s: float = 30) -> str:
+    page.wait_for_function(
+        "([sel, n]) => { const e = document.querySelector(sel); return e && e.innerText.includes(n); }",
+        arg=[selector, needle], timeout=timeout_s * 1000,
+    )
+    return page.locator(selector).inner_text()
+
+
+def stats(page: Any) -> dict[str, float]:
+    return page.evaluate(STATS_JS)
+
+
+def sample_stats(page: Any, seconds: float, every: float = 0.2) -> list[tuple[float, dict[str, float]]]:
+    out = []
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        out.append((time.monotonic(), stats(page)))
+        page.wait_for_timeout(every * 1000)
+    return out
