@@ -7,12 +7,9 @@ real TLS exactly as it would reach Google.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 import secrets
 import ssl
-import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -47,54 +44,20 @@ class Endpoint:
 
 
 class OfflineServer:
-    """The local Live server in a background thread. start() blocks until it serves."""
+    """The local Live server on its own event loop in a background thread."""
 
     def __init__(self, api_key: str | None = None, **config: Any) -> None:
-        self.api_key = api_key or secrets.token_urlsafe(24)
-        self._config = config
-        self._thread: threading.Thread | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._stop: asyncio.Event | None = None
-        self._ready = threading.Event()
-        self._error: BaseException | None = None
-        self.server: Any = None
-
-    def start(self, timeout: float = 20.0) -> Endpoint:
-        self._thread = threading.Thread(target=self._main, name="fakelive", daemon=True)
-        self._thread.start()
-        if not self._ready.wait(timeout):
-            raise RuntimeError("the offline Live server did not start in time")
-        if self._error is not None:
-            raise RuntimeError("the offline Live server failed to start") from self._error
-        return Endpoint(self.server.url, self.server.ca_cert, Secret(self.api_key), offline=True)
-
-    def _main(self) -> None:
-        asyncio.run(self._serve())
-
-    async def _serve(self) -> None:
         from googlive.fakelive import FakeLiveConfig, FakeLiveServer
 
-        self._loop = asyncio.get_running_loop()
-        self._stop = asyncio.Event()
-        try:
-            self.server = FakeLiveServer(api_key=self.api_key, config=FakeLiveConfig(**self._config))
-            await self.server.start()
-        except BaseException as e:  # surfaced to start()
-            self._error = e
-            self._ready.set()
-            return
-        self._ready.set()
-        try:
-            await self._stop.wait()
-        finally:
-            await self.server.stop()
+        self.api_key = api_key or secrets.token_urlsafe(24)
+        self.server = FakeLiveServer(api_key=self.api_key, config=FakeLiveConfig(**config))
+
+    def start(self, timeout: float = 30.0) -> Endpoint:
+        self.server.start_in_thread(timeout)
+        return Endpoint(self.server.url, self.server.ca_cert, Secret(self.api_key), offline=True)
 
     def stop(self) -> None:
-        if self._loop is not None and self._stop is not None:
-            with contextlib.suppress(RuntimeError):
-                self._loop.call_soon_threadsafe(self._stop.set)
-        if self._thread is not None:
-            self._thread.join(10)
+        self.server.stop_thread()
 
 
 def resolve_endpoint(settings: Settings) -> tuple[Endpoint, OfflineServer | None]:

@@ -16,6 +16,7 @@ from googlive.backend import Endpoint
 from googlive.config import LIVE_MODELS, VOICES, Settings
 from googlive.conversation import Conversation
 from googlive.handler import GeminiHandler, UiUpdate
+from googlive.render import escape_text
 
 log = logging.getLogger(__name__)
 
@@ -66,10 +67,22 @@ def status_html(conv: Conversation | None, *, idle_offline: bool = False) -> str
 
 
 def transcript_html(conv: Conversation) -> str:
-    """Render the transcript; every piece of model or user text is escaped."""
-    from googlive.render import transcript_html as render_lines
-
-    return render_lines(conv.lines)
+    """Render the transcript; every piece of model or user text is escaped, newest last."""
+    if not conv.lines:
+        return '<div class="empty">The transcript appears here.</div>'
+    out = []
+    for ln in conv.lines:
+        who = "You" if ln.role.value == "user" else "Gemini"
+        meta = fmt_time(ln.start_s)
+        if ln.latency_ms is not None:
+            meta += f" · {ln.latency_ms:.0f} ms"
+        cut = '<span class="cut" title="You interrupted here">interrupted</span>' if ln.interrupted else ""
+        out.append(
+            f'<div class="line {ln.role.value}" data-turn="{ln.turn}"><span class="who">{who}</span>'
+            f"{escape_text(ln.text)}"
+            f'<span class="meta">{escape_text(meta)}</span>{cut}</div>'
+        )
+    return "".join(out)
 
 
 def fmt_time(t: float) -> str:
