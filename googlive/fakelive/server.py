@@ -550,18 +550,19 @@ class _Connection:
         if state is None or not self._replying():
             return
         self.reply_state = None
+        pending_call_id = state.pending_call_id  # the reply task clears it when cancelled
         task, self.reply_task = self.reply_task, None
         if task is not None and not task.done():
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError, _Closed):
                 await task
         srv = self.server
-        if state.pending_call_id is not None:
-            waiter = self.tool_waiters.pop(state.pending_call_id, None)
+        if pending_call_id is not None:
+            waiter = self.tool_waiters.pop(pending_call_id, None)
             if waiter is not None:
                 waiter.cancel()
-            await self.send(p.tool_call_cancellation_frame([state.pending_call_id]))
-            srv.stats.tool_cancellations_sent.append(state.pending_call_id)
+            await self.send(p.tool_call_cancellation_frame([pending_call_id]))
+            srv.stats.tool_cancellations_sent.append(pending_call_id)
         await self.send(p.interrupted_frame())
         srv.stats.interrupted_sent += 1
         log.info("conn %d: turn interrupted after %d chunks", self.info.id, state.chunks_sent)
@@ -1079,11 +1080,11 @@ class FakeLiveServer:
         cfg = self.config
         if cfg.rest_error_status is not None:
             if cfg.rest_error_count is None or cfg.rest_error_count > 0:
+                status = cfg.rest_error_status or 500
                 if cfg.rest_error_count is not None:
                     cfg.rest_error_count -= 1
-                    if cfg.rest_error_count == 0:
+                    if cfg.rest_error_count <= 0:
                         cfg.rest_error_status, cfg.rest_error_count = None, None
-                status = cfg.rest_error_status or 500
                 log.info("rest: injected HTTP %d", status)
                 return self._rest_error(
                     status,

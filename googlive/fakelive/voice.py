@@ -185,7 +185,7 @@ def tones(seconds: float, rate: int = OUT_RATE, offset: int = 0) -> np.ndarray:
             for i in range(count)
         ]
     )
-    return out[: int(seconds * rate)]
+    return out[: math.ceil(seconds * rate - 1e-6)]
 
 
 def wants_long_reply(text: str) -> bool:
