@@ -716,6 +716,17 @@ class _Uvicorn(uvicorn.Server):
         await super().startup(sockets=sockets)
         self.started_event.set()
 
+    async def shutdown(self, sockets: Any = None) -> None:
+        # An idle keep-alive HTTPS connection (the SDK's httpx pool) would otherwise hold the
+        # shutdown for the whole graceful timeout, waiting for the peer's TLS close_notify.
+        for proto in list(self.server_state.connections):
+            cycle = getattr(proto, "cycle", False)
+            if cycle is None or getattr(cycle, "response_complete", False):
+                transport = getattr(proto, "transport", None)
+                if transport is not None:
+                    transport.abort()
+        await super().shutdown(sockets=sockets)
+
 
 class FakeLiveServer:
     """A protocol-faithful local Gemini Live server (TLS WebSocket + REST on one port).

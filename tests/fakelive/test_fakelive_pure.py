@@ -23,8 +23,13 @@ from .helpers import JPEG, silence, tone
 def test_audio_bytes_decode_urlsafe_and_standard_base64() -> None:
     """Bytes with '-'/'_' (the SDK's URL-safe base64) and standard base64 both decode exactly."""
     data = bytes([0xFB, 0xFF, 0xFE, 0x3E, 0x3F] * 7)
-    for enc in (base64.urlsafe_b64encode(data).decode().rstrip("="), base64.b64encode(data).decode()):
-        frame = json.dumps({"realtime_input": {"audio": {"data": enc, "mime_type": "audio/pcm;rate=16000"}}})
+    for enc in (
+        base64.urlsafe_b64encode(data).decode().rstrip("="),
+        base64.b64encode(data).decode(),
+    ):
+        frame = json.dumps(
+            {"realtime_input": {"audio": {"data": enc, "mime_type": "audio/pcm;rate=16000"}}}
+        )
         (event,) = p.parse_client_frame(frame)
         assert isinstance(event, p.AudioIn) and event.pcm == data and event.rate == 16000
 
@@ -34,7 +39,10 @@ def test_setup_parsed_from_sdk_mixed_case_keys() -> None:
     frame = {
         "setup": {
             "model": "models/gemini-3.8-live",
-            "generationConfig": {"responseModalities": ["AUDIO"], "speechConfig": {"voice_config": {"prebuilt_voice_config": {"voice_name": "Kore"}}}},
+            "generationConfig": {
+                "responseModalities": ["AUDIO"],
+                "speechConfig": {"voice_config": {"prebuilt_voice_config": {"voice_name": "Kore"}}},
+            },
             "tools": [{"functionDeclarations": [{"name": "draw_diagram"}]}],
             "sessionResumption": {"handle": "h1"},
             "inputAudioTranscription": {},
@@ -54,10 +62,14 @@ def test_non_jpeg_video_is_a_1007_protocol_error() -> None:
     """A PNG sent as video closes with 1007 'Invalid image'; a JPEG is accepted."""
     png = base64.b64encode(b"\x89PNG\r\n\x1a\n" + bytes(20)).decode()
     with pytest.raises(p.ProtocolError) as err:
-        p.parse_client_frame(json.dumps({"realtime_input": {"video": {"data": png, "mime_type": "image/jpeg"}}}))
+        p.parse_client_frame(
+            json.dumps({"realtime_input": {"video": {"data": png, "mime_type": "image/jpeg"}}})
+        )
     assert err.value.code == 1007 and "Invalid image" in err.value.reason
     ok = base64.b64encode(JPEG).decode()
-    (img,) = p.parse_client_frame(json.dumps({"realtime_input": {"mediaChunks": [{"data": ok, "mimeType": "image/jpeg"}]}}))
+    (img,) = p.parse_client_frame(
+        json.dumps({"realtime_input": {"mediaChunks": [{"data": ok, "mimeType": "image/jpeg"}]}})
+    )
     assert isinstance(img, p.ImageIn) and img.data == JPEG
 
 
@@ -71,7 +83,9 @@ def test_garbage_client_frame_is_1007() -> None:
 def test_close_reason_fits_a_close_frame() -> None:
     """The long model-not-found message is cut to 123 bytes, as a close frame requires."""
     reason = p.close_reason(p.model_not_found_reason("gemini-x", "v1beta"))
-    assert len(reason.encode()) <= 123 and reason.startswith("models/gemini-x is not found for API version v1beta")
+    assert len(reason.encode()) <= 123 and reason.startswith(
+        "models/gemini-x is not found for API version v1beta"
+    )
     assert p.close_reason("é" * 100).encode().decode() == "é" * 61
 
 
@@ -128,12 +142,22 @@ def test_long_requests_get_long_replies() -> None:
 def test_tool_choice_needs_declaration_and_text() -> None:
     """diagram/picture words choose tools only when declared; a queued call always wins."""
     declared = {"draw_diagram", "take_picture"}
-    name, args = script.choose_tool_call(script.UserTurn("text", 1, text="Draw a diagram"), declared, None)
+    name, args = script.choose_tool_call(
+        script.UserTurn("text", 1, text="Draw a diagram"), declared, None
+    )
     assert name == "draw_diagram" and args["code"].startswith("flowchart TD")
-    assert script.choose_tool_call(script.UserTurn("text", 1, text="take a photo"), declared, None)[0] == "take_picture"
-    assert script.choose_tool_call(script.UserTurn("text", 1, text="Draw a diagram"), set(), None) is None
+    assert (
+        script.choose_tool_call(script.UserTurn("text", 1, text="take a photo"), declared, None)[0]
+        == "take_picture"
+    )
+    assert (
+        script.choose_tool_call(script.UserTurn("text", 1, text="Draw a diagram"), set(), None)
+        is None
+    )
     queued = ("record_answer", {"q": 1})
-    assert script.choose_tool_call(script.UserTurn("speech", 1, pcm=b"\0\0"), set(), queued) == queued
+    assert (
+        script.choose_tool_call(script.UserTurn("speech", 1, pcm=b"\0\0"), set(), queued) == queued
+    )
 
 
 class Mood(enum.Enum):
@@ -162,7 +186,9 @@ def test_schema_fill_validates_against_the_model(dialect: str) -> None:
     """Filled JSON validates for both schema dialects; strings are the honest offline text."""
     if dialect == "responseSchema":
         client = genai.Client(api_key="x")
-        schema = t.t_schema(client._api_client, Analysis).model_dump(exclude_none=True, mode="json", by_alias=True)
+        schema = t.t_schema(client._api_client, Analysis).model_dump(
+            exclude_none=True, mode="json", by_alias=True
+        )
     else:
         schema = Analysis.model_json_schema()
     value = schema_fill.fill(schema, lambda path: f"Offline demo {path}")

@@ -13,7 +13,18 @@ from google.genai import errors, types
 
 from googlive.fakelive import FakeLiveConfig, FakeLiveServer
 
-from .helpers import DIAGRAM_TOOLS, JPEG, MODEL, T, collect, live_config, say, send_audio, silence, tone
+from .helpers import (
+    DIAGRAM_TOOLS,
+    JPEG,
+    MODEL,
+    T,
+    collect,
+    live_config,
+    say,
+    send_audio,
+    silence,
+    tone,
+)
 
 
 async def test_setup_complete(srv: FakeLiveServer) -> None:
@@ -30,11 +41,19 @@ async def test_speech_turn_with_automatic_vad(srv: FakeLiveServer) -> None:
         await say(session, 1.0)
         turn = await collect(session)
     assert turn.input_text.startswith("[offline demo heard") and turn.input_finished
-    assert turn.output_text.startswith("Offline demo, turn 1: I can't understand speech without Gemini")
+    assert turn.output_text.startswith(
+        "Offline demo, turn 1: I can't understand speech without Gemini"
+    )
     assert 1.3 < turn.audio_s < 2.5 and turn.audio_msgs > 10
     assert turn.order[-2:] == ["generation_complete", "turn_complete"]
-    assert turn.usage.total_token_count == srv.stats.prompt_tokens_sent + srv.stats.response_tokens_sent > 0
-    assert srv.stats.speech_turns == 1 and srv.stats.audio_bytes_received == len(tone(1.0) + silence(0.7))
+    assert (
+        turn.usage.total_token_count
+        == srv.stats.prompt_tokens_sent + srv.stats.response_tokens_sent
+        > 0
+    )
+    assert srv.stats.speech_turns == 1 and srv.stats.audio_bytes_received == len(
+        tone(1.0) + silence(0.7)
+    )
 
 
 async def test_manual_activity_turn(srv: FakeLiveServer) -> None:
@@ -72,7 +91,13 @@ async def test_client_content_turn_with_image(srv: FakeLiveServer) -> None:
     """client_content text + inline JPEG is answered; the image is kept."""
     async with srv.client().aio.live.connect(model=MODEL, config=live_config()) as session:
         await session.send_client_content(
-            turns=types.Content(role="user", parts=[types.Part(text="what is this"), types.Part.from_bytes(data=JPEG, mime_type="image/jpeg")]),
+            turns=types.Content(
+                role="user",
+                parts=[
+                    types.Part(text="what is this"),
+                    types.Part.from_bytes(data=JPEG, mime_type="image/jpeg"),
+                ],
+            ),
             turn_complete=True,
         )
         turn = await collect(session)
@@ -116,14 +141,26 @@ async def test_diagram_tool_call_round_trip(srv: FakeLiveServer) -> None:
     async def answer(msg: types.LiveServerMessage, turn) -> None:
         if msg.tool_call:
             fc = msg.tool_call.function_calls[0]
-            await session.send_tool_response(function_responses=types.FunctionResponse(id=fc.id, name=fc.name, response={"result": "ok"}))
+            await session.send_tool_response(
+                function_responses=types.FunctionResponse(
+                    id=fc.id, name=fc.name, response={"result": "ok"}
+                )
+            )
 
-    async with srv.client().aio.live.connect(model=MODEL, config=live_config(tools=DIAGRAM_TOOLS)) as session:
+    async with srv.client().aio.live.connect(
+        model=MODEL, config=live_config(tools=DIAGRAM_TOOLS)
+    ) as session:
         await session.send_realtime_input(text="draw a diagram of the water cycle")
         turn = await collect(session, on_message=answer)
     (call,) = turn.tool_calls
-    assert call.name == "draw_diagram" and call.args["code"].startswith("flowchart TD") and call.args["title"]
-    assert srv.stats.tool_responses == [{"id": call.id, "name": "draw_diagram", "response": {"result": "ok"}}]
+    assert (
+        call.name == "draw_diagram"
+        and call.args["code"].startswith("flowchart TD")
+        and call.args["title"]
+    )
+    assert srv.stats.tool_responses == [
+        {"id": call.id, "name": "draw_diagram", "response": {"result": "ok"}}
+    ]
     assert "the draw_diagram tool answered ok" in turn.output_text
     assert turn.order.index("tool_call") < turn.order.index("audio")
 
@@ -138,18 +175,28 @@ async def test_take_picture_image_reaches_server(srv: FakeLiveServer) -> None:
             # travels as a video frame and as client content, then the response says so.
             await session.send_realtime_input(video=types.Blob(data=JPEG, mime_type="image/jpeg"))
             await session.send_client_content(
-                turns=types.Content(role="user", parts=[types.Part.from_bytes(data=JPEG, mime_type="image/jpeg")]),
+                turns=types.Content(
+                    role="user", parts=[types.Part.from_bytes(data=JPEG, mime_type="image/jpeg")]
+                ),
                 turn_complete=False,
             )
             await session.send_tool_response(
-                function_responses=types.FunctionResponse(id=fc.id, name=fc.name, response={"status": "captured"})
+                function_responses=types.FunctionResponse(
+                    id=fc.id, name=fc.name, response={"status": "captured"}
+                )
             )
 
-    async with srv.client().aio.live.connect(model=MODEL, config=live_config(tools=DIAGRAM_TOOLS)) as session:
+    async with srv.client().aio.live.connect(
+        model=MODEL, config=live_config(tools=DIAGRAM_TOOLS)
+    ) as session:
         await session.send_realtime_input(text="have a look at this")
         turn = await collect(session, on_message=answer)
     assert turn.tool_calls[0].name == "take_picture" and turn.tool_calls[0].args["reason"]
-    assert srv.stats.last_jpeg == JPEG and srv.stats.video_frames_received == 1 and srv.stats.images == [JPEG]
+    assert (
+        srv.stats.last_jpeg == JPEG
+        and srv.stats.video_frames_received == 1
+        and srv.stats.images == [JPEG]
+    )
     assert "take_picture tool answered ok" in turn.output_text
 
 
@@ -160,13 +207,22 @@ async def test_queued_tool_call_on_speech_turn(srv: FakeLiveServer) -> None:
     async def answer(msg: types.LiveServerMessage, turn) -> None:
         if msg.tool_call:
             fc = msg.tool_call.function_calls[0]
-            await session.send_tool_response(function_responses=types.FunctionResponse(id="nope", name="x", response={}))
-            await session.send_tool_response(function_responses=types.FunctionResponse(id=fc.id, name=fc.name, response={"error": "no survey"}))
+            await session.send_tool_response(
+                function_responses=types.FunctionResponse(id="nope", name="x", response={})
+            )
+            await session.send_tool_response(
+                function_responses=types.FunctionResponse(
+                    id=fc.id, name=fc.name, response={"error": "no survey"}
+                )
+            )
 
     async with srv.client().aio.live.connect(model=MODEL, config=live_config()) as session:
         await say(session, 0.5)
         turn = await collect(session, on_message=answer)
-    assert turn.tool_calls[0].name == "record_answer" and turn.tool_calls[0].args == {"question_id": "q1", "answer": "three"}
+    assert turn.tool_calls[0].name == "record_answer" and turn.tool_calls[0].args == {
+        "question_id": "q1",
+        "answer": "three",
+    }
     assert [r["id"] for r in srv.stats.tool_responses] == ["nope", turn.tool_calls[0].id]
     assert "record_answer tool reported an error" in turn.output_text
 
@@ -178,11 +234,15 @@ async def test_barge_in_during_pending_tool_call_cancels_it(srv: FakeLiveServer)
         if msg.tool_call:
             await send_audio(session, tone(0.3))
 
-    async with srv.client().aio.live.connect(model=MODEL, config=live_config(tools=DIAGRAM_TOOLS)) as session:
+    async with srv.client().aio.live.connect(
+        model=MODEL, config=live_config(tools=DIAGRAM_TOOLS)
+    ) as session:
         await session.send_realtime_input(text="a diagram please")
         turn = await collect(session, on_message=barge)
     assert turn.cancellations == [turn.tool_calls[0].id] == srv.stats.tool_cancellations_sent
-    assert turn.order[-3:] == ["cancellation", "interrupted", "turn_complete"] and turn.audio_msgs == 0
+    assert (
+        turn.order[-3:] == ["cancellation", "interrupted", "turn_complete"] and turn.audio_msgs == 0
+    )
 
 
 async def test_video_frames_counted_and_non_jpeg_rejected(srv: FakeLiveServer) -> None:
@@ -191,7 +251,9 @@ async def test_video_frames_counted_and_non_jpeg_rejected(srv: FakeLiveServer) -
         for _ in range(3):
             await session.send_realtime_input(video=types.Blob(data=JPEG, mime_type="image/jpeg"))
         await srv.wait_until(lambda: srv.stats.video_frames_received == 3)
-        await session.send_realtime_input(video=types.Blob(data=b"\x89PNG\r\n\x1a\n" + bytes(16), mime_type="image/png"))
+        await session.send_realtime_input(
+            video=types.Blob(data=b"\x89PNG\r\n\x1a\n" + bytes(16), mime_type="image/png")
+        )
         with pytest.raises(errors.APIError) as err:
             await collect(session)
     assert err.value.code == 1007 and "Invalid image" in str(err.value.details)
@@ -201,7 +263,9 @@ async def test_video_frames_counted_and_non_jpeg_rejected(srv: FakeLiveServer) -
 async def test_resumption_carries_context(srv: FakeLiveServer) -> None:
     """A handle from turn 1 resumes the conversation: the next reply is turn 2."""
     client = srv.client()
-    async with client.aio.live.connect(model=MODEL, config=live_config(session_resumption={})) as session:
+    async with client.aio.live.connect(
+        model=MODEL, config=live_config(session_resumption={})
+    ) as session:
         await session.send_realtime_input(text="first")
         turn = await collect(session)
     assert turn.handles
@@ -217,14 +281,20 @@ async def test_resumption_errors(srv: FakeLiveServer) -> None:
     """Unknown handle: 1008. Resuming while the old socket is open: the new one gets 1011."""
     client = srv.client()
     with pytest.raises(errors.APIError) as err:
-        async with client.aio.live.connect(model=MODEL, config=live_config(session_resumption={"handle": "bogus"})):
+        async with client.aio.live.connect(
+            model=MODEL, config=live_config(session_resumption={"handle": "bogus"})
+        ):
             pass
     assert err.value.code == 1008 and "session not found" in str(err.value.details)
-    async with client.aio.live.connect(model=MODEL, config=live_config(session_resumption={})) as old:
+    async with client.aio.live.connect(
+        model=MODEL, config=live_config(session_resumption={})
+    ) as old:
         await old.send_realtime_input(text="hi")
         turn = await collect(old)
         with pytest.raises(errors.APIError) as err2:
-            async with client.aio.live.connect(model=MODEL, config=live_config(session_resumption={"handle": turn.handles[-1]})):
+            async with client.aio.live.connect(
+                model=MODEL, config=live_config(session_resumption={"handle": turn.handles[-1]})
+            ):
                 pass
         assert err2.value.code == 1011
         await old.send_realtime_input(text="still here")
@@ -288,7 +358,10 @@ async def test_auth_and_model_errors(srv: FakeLiveServer) -> None:
     with pytest.raises(errors.APIError) as err:
         async with srv.client(api_key="wrong").aio.live.connect(model=MODEL):
             pass
-    assert err.value.code == 1007 and err.value.details == "API key not valid. Please pass a valid API key."
+    assert (
+        err.value.code == 1007
+        and err.value.details == "API key not valid. Please pass a valid API key."
+    )
     with pytest.raises(errors.APIError) as err:
         async with srv.client().aio.live.connect(model="gemini-nope"):
             pass
@@ -297,7 +370,10 @@ async def test_auth_and_model_errors(srv: FakeLiveServer) -> None:
     )
     import ssl
 
-    url = srv.url.replace("https", "wss") + "/ws/google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateContent"
+    url = (
+        srv.url.replace("https", "wss")
+        + "/ws/google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateContent"
+    )
     async with websockets.connect(url, ssl=ssl.create_default_context(cafile=srv.ca_cert)) as ws:
         await ws.send(json.dumps({"setup": {"model": f"models/{MODEL}"}}))
         with pytest.raises(websockets.ConnectionClosed) as closed:
@@ -361,21 +437,37 @@ class Verdict(pydantic.BaseModel):
 async def test_rest_generate_content_parsed(srv: FakeLiveServer) -> None:
     """REST generateContent with a pydantic schema: parsed instance; bad responses: None."""
     client = srv.client()
-    config = types.GenerateContentConfig(response_mime_type="application/json", response_schema=Verdict)
-    contents = [types.Content(role="user", parts=[types.Part(text="hello")]), types.Content(role="model", parts=[types.Part(text="hi")])]
-    resp = await client.aio.models.generate_content(model="gemini-2.5-flash", contents=contents, config=config)
+    config = types.GenerateContentConfig(
+        response_mime_type="application/json", response_schema=Verdict
+    )
+    contents = [
+        types.Content(role="user", parts=[types.Part(text="hello")]),
+        types.Content(role="model", parts=[types.Part(text="hi")]),
+    ]
+    resp = await client.aio.models.generate_content(
+        model="gemini-2.5-flash", contents=contents, config=config
+    )
     assert isinstance(resp.parsed, Verdict) and 1 <= resp.parsed.score <= 10
-    assert resp.parsed.summary.startswith("Offline demo summary:") and "1 user turn(s)" in resp.parsed.summary
+    assert (
+        resp.parsed.summary.startswith("Offline demo summary:")
+        and "1 user turn(s)" in resp.parsed.summary
+    )
     assert resp.usage_metadata.total_token_count > 0
     srv.config.rest_bad_responses = 1
-    bad = await client.aio.models.generate_content(model="gemini-2.5-flash", contents="x", config=config)
+    bad = await client.aio.models.generate_content(
+        model="gemini-2.5-flash", contents="x", config=config
+    )
     assert bad.parsed is None and bad.text
     srv.config.rest_error_status, srv.config.rest_error_count = 503, 1
     with pytest.raises(errors.ServerError) as err:
-        await client.aio.models.generate_content(model="gemini-2.5-flash", contents="x", config=config)
+        await client.aio.models.generate_content(
+            model="gemini-2.5-flash", contents="x", config=config
+        )
     assert err.value.code == 503 and srv.config.rest_error_status is None
     with pytest.raises(errors.ClientError) as cerr:
-        await srv.client(api_key="nope").aio.models.generate_content(model="gemini-2.5-flash", contents="x")
+        await srv.client(api_key="nope").aio.models.generate_content(
+            model="gemini-2.5-flash", contents="x"
+        )
     assert cerr.value.code == 400 and srv.stats.rest_requests == 4
 
 
@@ -392,3 +484,19 @@ def test_start_in_thread_for_sync_callers() -> None:
         assert isinstance(server.client(), genai.Client)
     finally:
         server.stop_thread()
+
+
+async def test_audio_video_session_limit_without_compression() -> None:
+    """With video and no contextWindowCompression the session ends at max_av_session_s (1011)."""
+    cfg = FakeLiveConfig(speed=20, max_av_session_s=0.3)
+    async with FakeLiveServer(api_key="k", config=cfg) as server:
+        async with server.client().aio.live.connect(model=MODEL) as session:
+            await session.send_realtime_input(video=types.Blob(data=JPEG, mime_type="image/jpeg"))
+            with pytest.raises(errors.APIError) as err:
+                await collect(session)
+        assert err.value.code == 1011
+        compressed = live_config(context_window_compression={"sliding_window": {}})
+        async with server.client().aio.live.connect(model=MODEL, config=compressed) as session:
+            await session.send_realtime_input(video=types.Blob(data=JPEG, mime_type="image/jpeg"))
+            await session.send_realtime_input(text="still fine")
+            assert (await collect(session)).turn_complete
