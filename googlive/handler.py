@@ -232,10 +232,11 @@ class GeminiHandler(AsyncAudioVideoStreamHandler):
     def barge_in(self, now: float) -> None:
         """The user started talking over the model: stop its audio within this frame."""
         turn = self.playback.current_turn
+        dropped = 0
         if turn is not None:
             self.cut_turns.add(turn)
-            self.playback.cut_turn(turn)
-        dropped = self.playback.clear()
+            dropped += self.playback.cut_turn(turn)
+        dropped += self.playback.clear()
         queued = max(0.0, self._play_clock - now)
         if self._clear_queue is not None:
             self.clear_queue()

@@ -178,7 +178,7 @@ def build(ctx: AppContext) -> gr.Blocks:
             vals = panel_values(update, sent)
             return tuple(gr.update(value=vals[n]) if n in vals else gr.skip() for n in panel_names)
 
-        rtc.on_additional_outputs(on_outputs, outputs=[panels[n] for n in panel_names], show_progress="hidden", queue=False)
+        rtc.on_additional_outputs(on_outputs, outputs=[panels[n] for n in panel_names], show_progress="hidden")
 
         async def send_text(webrtc_id: str, who: str | None, message: str) -> str:
             h = rtc.handlers.get(webrtc_id) if webrtc_id else None

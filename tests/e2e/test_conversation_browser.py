@@ -16,7 +16,7 @@ def test_talk_hear_and_interrupt_offline(netns, browser_factory, tmp_path):
     """Speech reaches the handler, the reply is heard in the browser, and speaking over a long
     reply stops the model's audio."""
     # Speech, then 7 s of silence, on a loop: each loop is one user turn.
-    wav = make_speech(tmp_path / "speech.wav", "Hello Gemini, can you hear me?", pad_before=1.0, pad_after=7.0)
+    wav = make_speech(tmp_path / "speech.wav", "Hello Gemini can you hear me", pad_before=1.0, pad_after=7.0)
     app = start_app(netns, tmp_path, "--offline")
     try:
         ctx = browser_factory(wav, loop=True)
@@ -40,7 +40,14 @@ def test_talk_hear_and_interrupt_offline(netns, browser_factory, tmp_path):
         # Ask for a long reply; the next loop of the mic speech interrupts it.
         page.locator("#text-input textarea").fill("Tell me a long story please")
         page.locator("#send-text").click()
-        page.wait_for_selector("#transcript .line.model .cut", timeout=40000)
+        try:
+            page.wait_for_function(
+                "() => [...document.querySelectorAll('#transcript .line.model')].some("
+                "l => l.innerText.includes('long story') && l.querySelector('.cut'))", timeout=40000)
+        except Exception:
+            page.screenshot(path=str(tmp_path / "fail.png"))
+            (tmp_path / "fail.html").write_text(page.locator("#transcript").inner_html())
+            raise
         page.wait_for_timeout(300)
         e0 = stats(page)["audio_energy"]
         page.wait_for_timeout(1000)

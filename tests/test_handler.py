@@ -1,0 +1,135 @@
+"""The FastRTC handler driven like FastRTC drives it, against the local Live server."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import numpy as np
+import pytest
+
+from googlive.backend import Endpoint
+from googlive.config import Secret, Settings
+from googlive.events import Role
+from googlive.fakelive import FakeLiveConfig, FakeLiveServer
+from googlive.handler import GeminiHandler
+from googlive.peersim import SimulatedPeer
+
+RATE = 48000
+
+
+def talk(seconds: float, level: float = 0.5, f0: float = 180.0, seed: int = 0) -> np.ndarray:
+    """Speech-like audio: a harmonic voice with a syllable envelope."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(seconds * RATE)) / RATE
+    voice = sum(np.sin(2 * np.pi * f0 * k * t + rng.uniform(0, 6)) / k for k in range(1, 6))
+    env = 0.7 + 0.3 * np.sin(2 * np.pi * 4 * t)
+    x = level * voice / 2.3 * env
+    return (x * 32767).astype(np.int16)
+
+
+def quiet(seconds: float) -> np.ndarray:
+    rng = np.random.default_rng(1)
+    return (rng.normal(0, 30, int(seconds * RATE))).astype(np.int16)
+
+
+@pytest.fixture
+async def server():
+    async with FakeLiveServer(api_key="k", config=FakeLiveConfig()) as srv:
+        yield srv
+
+
+def make_handler(srv: FakeLiveServer) -> GeminiHandler:
+    endpoint = Endpoint(srv.url, srv.ca_cert, Secret("k"), offline=True)
+    return GeminiHandler(Settings(), endpoint)
+
+
+async def until(pred, timeout: float = 10.0, step: float = 0.01):
+    """Poll a condition on state owned by other tasks; fails after `timeout`."""
+    deadline = time.monotonic() + timeout
+    while not (v := pred()):
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        await asyncio.sleep(step)
+    return v
+
+
+async def test_barge_in_stops_model_audio_within_one_frame_of_detection(server):
+    """Speaking over a long reply stops what the browser hears within ~60 ms of the onset."""
+    peer = SimulatedPeer(make_handler(server), ["owner", "", "", "", "", ""])
+    await peer.start()
+    h = peer.handler
+    try:
+        await until(lambda: h.session is not None and h.session.state.value == "live")
+        h.send_text("Tell me a long story")
+        await until(lambda: peer.heard_after(0) > 1.0, timeout=15)  # the story is playing
+        story = h.playback.current_turn
+        onset = await peer.say(talk(0.6))
+        await until(lambda: h.barge_ins >= 1, timeout=2)
+        await peer.said()
+        heard_after_onset = peer.heard_after(onset)
+        assert h.barge_ins == 1
+        assert heard_after_onset <= 0.08, heard_after_onset
+        # The rest of the story, still arriving from the server, is never played.
+        played = h.playback.played_in_turn(story)
+        await peer.say(quiet(1.5))
+        await peer.said()
+        assert h.playback.played_in_turn(story) == played
+        assert h.barge_in_log[0]["dropped_s"] + h.barge_in_log[0]["queued_s"] > 1.0
+        assert server.stats.interrupted_sent >= 1
+        await until(lambda: any(ln.interrupted for ln in h.conv.lines if ln.role is Role.MODEL))
+    finally:
+        await peer.close()
+
+
+async def test_model_audio_is_paced_with_a_small_lead(server):
+    """Model audio arriving 3x faster than real time reaches the peer at real-time pace."""
+    peer = SimulatedPeer(make_handler(server), ["owner", "", "", "", "", ""])
+    await peer.start()
+    h = peer.handler
+    try:
+        await until(lambda: h.session is not None and h.session.state.value == "live")
+        h.send_text("hello")
+        await until(lambda: peer.heard_after(0) > 1.0, timeout=15)
+        lead = max(0.0, h._play_clock - time.monotonic())
+        assert lead <= 0.1 + 0.02
+        assert len(peer._queue) <= 6
+    finally:
+        await peer.close()
+
+
+async def test_two_sessions_are_isolated(server):
+    """Two simultaneous connections never see each other's transcript or audio."""
+    a = SimulatedPeer(make_handler(server), ["alice", "", "", "", "", ""])
+    b = SimulatedPeer(make_handler(server), ["bob", "", "", "", "", ""])
+    await a.start()
+    await b.start()
+    try:
+        await until(lambda: all(p.handler.session is not None and p.handler.session.state.value == "live" for p in (a, b)))
+        a.handler.send_text("apples from alice")
+        b.handler.send_text("bananas from bob")
+        await until(lambda: all(any(ln.role is Role.MODEL and ln.final for ln in p.handler.conv.lines) for p in (a, b)), timeout=15)
+        ta = " ".join(ln.text for ln in a.handler.conv.lines)
+        tb = " ".join(ln.text for ln in b.handler.conv.lines)
+        assert "apples" in ta and "bananas" not in ta
+        assert "bananas" in tb and "apples" not in tb
+        assert a.handler.session is not b.handler.session
+        assert a.handler.playback is not b.handler.playback
+    finally:
+        await a.close()
+        await b.close()
+
+
+async def test_shutdown_is_idempotent_and_leaves_no_tasks(server):
+    """shutdown() twice, concurrently, cancels and awaits every task it made."""
+    peer = SimulatedPeer(make_handler(server), ["o", "", "", "", "", ""])
+    await peer.start()
+    h = peer.handler
+    await until(lambda: h.session is not None and h.session.state.value == "live")
+    before = {t for t in asyncio.all_tasks() if t.get_name().startswith(("handler-", "live-"))}
+    assert before
+    await asyncio.gather(h.shutdown(), h.shutdown())
+    await peer.close()
+    left = [t for t in asyncio.all_tasks() if t.get_name().startswith(("handler-", "live-")) and not t.done()]
+    assert left == []
+    assert server.stats.open_connections == 0 or await until(lambda: server.stats.open_connections == 0)
