@@ -92,6 +92,7 @@ def main(argv: list[str] | None = None) -> int:
     if os.environ.get("SPACE_ID") and settings.host == "127.0.0.1":
         settings = settings.with_(host="0.0.0.0")
 
+    from googlive.assemble import assemble
     from googlive.backend import resolve_endpoint
     from googlive.ui import AppContext, build, space_turn
 
@@ -104,6 +105,7 @@ def main(argv: list[str] | None = None) -> int:
     rtc_conf, server_conf, warning = space_turn(settings)
     ctx = AppContext(settings, endpoint, rtc_configuration=rtc_conf,
                      server_rtc_configuration=server_conf, turn_warning=warning)
+    assemble(ctx)
     demo = build(ctx)
 
     def stop(*_: object) -> None:
@@ -114,10 +116,13 @@ def main(argv: list[str] | None = None) -> int:
         demo.queue(default_concurrency_limit=None).launch(
             server_name=settings.host, server_port=settings.port, share=settings.share,
             show_api=False, prevent_thread_lock=False,
+            allowed_paths=[str(settings.data_dir.resolve())],
         )
     except KeyboardInterrupt:
         pass
     finally:
+        for stop_service in ctx.services.get("on_exit", []):
+            stop_service()
         if offline_server is not None:
             offline_server.stop()
     return 0

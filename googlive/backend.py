@@ -38,7 +38,8 @@ class Endpoint:
             kw["base_url"] = self.base_url
         if self.ca_cert:
             ctx = ssl.create_default_context(cafile=self.ca_cert)
-            kw["async_client_args"] = {"ssl": ctx}
+            # websockets reads `ssl`; the SDK's httpx clients (REST) read `verify`.
+            kw["async_client_args"] = {"ssl": ctx, "verify": ctx}
             kw["client_args"] = {"verify": ctx}
         return genai.Client(api_key=key.get(), http_options=types.HttpOptions(**kw))
 

@@ -16,7 +16,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,8 +39,10 @@ from googlive.events import (
     TranscriptDelta,
     TurnComplete,
 )
+from googlive.features import Feature, FeatureFactory
 from googlive.live import LiveConfig, LiveSession
 from googlive.playback import PlaybackBuffer
+from googlive.tools.registry import ToolRegistry
 from googlive.vad import SpeechEnd, SpeechStart, Vad
 from googlive.video import encode_jpeg
 
@@ -90,12 +92,16 @@ class GeminiHandler(AsyncAudioVideoStreamHandler):
         settings: Settings,
         endpoint: Endpoint,
         *,
-        extras: Callable[[GeminiHandler], None] | None = None,
+        features: Sequence[FeatureFactory] = (),
+        services: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(expected_layout="mono", output_sample_rate=OUT_RATE, input_sample_rate=48000)
         self.settings = settings
         self.endpoint = endpoint
-        self._extras = extras
+        self.feature_factories = tuple(features)
+        self.services = services if services is not None else {}
+        self.features: list[Feature] = []
+        self.registry = ToolRegistry()
         self.conv = Conversation(offline=endpoint.offline)
         self.session: LiveSession | None = None
         self.args = SessionArgs()
@@ -131,10 +137,9 @@ class GeminiHandler(AsyncAudioVideoStreamHandler):
         self._ui_seq = 0
         self._ui_sent: dict[str, int] = {}
         self._next_ui = 0.0
-        self.listeners: list[Callable[[Any], None]] = []
 
     def copy(self) -> GeminiHandler:
-        return GeminiHandler(self.settings, self.endpoint, extras=self._extras)
+        return type(self)(self.settings, self.endpoint, features=self.feature_factories, services=self.services)
 
     # ---- lifecycle -------------------------------------------------------------------------
     async def start_up(self) -> None:
@@ -144,26 +149,43 @@ class GeminiHandler(AsyncAudioVideoStreamHandler):
         self.args = SessionArgs.parse(self.latest_args, self.N_INPUTS)
         if self._closed:
             return
-        if self._extras is not None:
-            self._extras(self)
+        for factory in self.feature_factories:
+            try:
+                self.features.append(factory(self))
+            except Exception:
+                log.exception("feature failed to start; continuing without it")
+        instruction = self.args.instruction or self.settings.system_instruction
+        for f in self.features:
+            instruction = f.instruction(instruction)
+            for spec in f.tools():
+                self.registry.register(spec.declaration, spec.handler, args_model=spec.args_model, timeout_s=spec.timeout_s)
         client = self.endpoint.client(self.args.api_key or None)
         cfg = LiveConfig(
             model=self.args.model or self.settings.model,
             voice=self.args.voice or self.settings.voice,
-            system_instruction=self.args.instruction or self.settings.system_instruction,
-            tools=tuple(self.tool_declarations()),
+            system_instruction=instruction,
+            tools=tuple(self.registry.declarations()),
         )
         self.session = LiveSession(client, cfg)
         self.session.start()
-        self._spawn(self._pump(), "pump")
-        self._spawn(self._video_loop(), "video")
-        log.info("handler started backend=%s", "offline" if self.endpoint.offline else "gemini")
+        self.spawn(self._pump(), "pump")
+        self.spawn(self._video_loop(), "video")
+        for f in self.features:
+            try:
+                await f.start()
+            except Exception:
+                log.exception("feature %s failed in start()", f.name)
+        log.info("handler started backend=%s features=%s", "offline" if self.endpoint.offline else "gemini",
+                 ",".join(f.name for f in self.features))
 
-    def tool_declarations(self) -> list[Any]:
-        """Tools offered to the model; extended by the tools feature."""
-        return []
+    def feature(self, name: str) -> Feature | None:
+        return next((f for f in self.features if f.name == name), None)
 
-    def _spawn(self, coro: Any, name: str) -> asyncio.Task[Any]:
+    def session_time(self) -> float:
+        return time.monotonic() - self.t0
+
+    def spawn(self, coro: Any, name: str) -> asyncio.Task[Any]:
+        """Start a task owned by this connection: cancelled and awaited at shutdown."""
         task = asyncio.create_task(coro, name=f"handler-{name}")
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
@@ -187,13 +209,16 @@ class GeminiHandler(AsyncAudioVideoStreamHandler):
             for t in tasks:
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await t
-            self.on_closed()
+            with contextlib.suppress(Exception):
+                await self.registry.aclose()
+            for f in self.features:
+                try:
+                    await asyncio.wait_for(f.close(), 15)
+                except Exception:
+                    log.exception("feature %s failed to close", f.name)
         finally:
             self._shutdown_done.set()
             log.info("handler closed barge_ins=%d", self.barge_ins)
-
-    def on_closed(self) -> None:
-        """Hook for features that finalise per-session files."""
 
     # ---- mic -------------------------------------------------------------------------------
     async def receive(self, frame: tuple[int, np.ndarray]) -> None:
@@ -216,7 +241,10 @@ class GeminiHandler(AsyncAudioVideoStreamHandler):
             self.speech_end_t = now
             self._first_audio_pending = -1  # any next model turn
         pcm16k = self.resampler.process(mono, rate)
-        self.on_user_audio(mono, rate)
+        if self.features:
+            t_audio = self.mic_time_s - mono.size / rate
+            for f in self.features:
+                f.on_user_audio(mono, rate, t_audio)
         if self.session is None:
             self.dropped_before_session += 1
             return
@@ -225,9 +253,6 @@ class GeminiHandler(AsyncAudioVideoStreamHandler):
             if len(self._uplink) >= self._uplink_bytes:
                 self.session.send_audio(bytes(self._uplink))
                 self._uplink.clear()
-
-    def on_user_audio(self, mono: np.ndarray, rate: int) -> None:
-        """Hook (recording): the mic audio as it arrived."""
 
     def barge_in(self, now: float) -> None:
         """The user started talking over the model: stop its audio within this frame."""
@@ -245,21 +270,17 @@ class GeminiHandler(AsyncAudioVideoStreamHandler):
         self.barge_in_log.append({"t": now - self.t0, "dropped_s": dropped / OUT_RATE, "queued_s": queued})
         if turn is not None:
             self.conv.mark_interrupted(turn)
-        self.on_barge_in(now)
+        for f in self.features:
+            f.on_barge_in(now - self.t0)
         log.info("barge-in turn=%s dropped_ms=%d", turn, int(1000 * dropped / OUT_RATE))
-
-    def on_barge_in(self, now: float) -> None:
-        """Hook (recording): model audio scheduled after `now` was never heard."""
 
     # ---- webcam ----------------------------------------------------------------------------
     async def video_receive(self, frame: np.ndarray) -> None:
         self.latest_frame = frame
         self.latest_frame_t = time.monotonic()
         self.video_frames_in += 1
-        self.on_video(frame, self.latest_frame_t - self.t0)
-
-    def on_video(self, frame: np.ndarray, t: float) -> None:
-        """Hook (recording)."""
+        for f in self.features:
+            f.on_video(frame, self.latest_frame_t - self.t0)
 
     async def video_emit(self) -> Any:
         # The browser shows the user's own camera; send back the latest frame as preview.
@@ -324,8 +345,8 @@ class GeminiHandler(AsyncAudioVideoStreamHandler):
             self.on_tool_cancel(ev)
         elif isinstance(ev, GoAway):
             pass
-        for fn in self.listeners:
-            fn(ev)
+        for f in self.features:
+            f.on_event(ev)
 
     def send_text(self, text: str) -> None:
         """A typed message from the page: shown in the transcript and sent to the model."""
@@ -334,18 +355,28 @@ class GeminiHandler(AsyncAudioVideoStreamHandler):
         t = time.monotonic() - self.t0
         self.conv.transcript(Role.USER, self.session.turn, text, t, final=True)
         self.session.send_text(text)
+        for f in self.features:
+            f.on_text(text, t)
         self._wake.set()
 
     def on_tool_call(self, call: ToolCall) -> None:
-        """Default: no tools registered, answer with an error so the model is never left waiting."""
+        """Run the tool in a task of its own (audio never waits) and answer by id."""
+        self.spawn(self._run_tool(call), f"tool-{call.name[:20]}")
+
+    async def _run_tool(self, call: ToolCall) -> None:
+        started = time.monotonic()
+        result = await self.registry.dispatch(call)
+        if result is None:  # cancelled by the server: its result must not be sent
+            log.info("tool %s cancelled id=%s", call.name[:40], call.id[:16])
+            return
         if self.session is not None:
-            self.session.send_tool_response(call.id, call.name, {"error": f"Unknown tool '{call.name}'."})
+            self.session.send_tool_response(result.id, result.name, result.response)
+        log.info("tool %s done id=%s error=%s ms=%d", call.name[:40], call.id[:16], result.is_error,
+                 int(1000 * (time.monotonic() - started)))
+        self._wake.set()
 
     def on_tool_cancel(self, ev: ToolCallCancelled) -> None:
-        """Hook (tools)."""
-
-    def on_played(self, frame: np.ndarray, play_at: float) -> None:
-        """Hook (recording, latency): `frame` will be heard at monotonic time `play_at`."""
+        self.registry.cancel(ev.ids)
 
     async def emit(self) -> Any:
         while not self._closed:
@@ -357,7 +388,8 @@ class GeminiHandler(AsyncAudioVideoStreamHandler):
                 if frame is not None:
                     play_at = self._play_clock
                     self._play_clock += PTIME
-                    self.on_played(frame, play_at)
+                    for f in self.features:
+                        f.on_played(frame, play_at - self.t0)
                     return (OUT_RATE, frame.reshape(1, -1))
             if now >= self._next_ui and self._ui_changed():
                 self._next_ui = now + UI_INTERVAL_S

@@ -44,6 +44,7 @@ class SimulatedPeer:
         self.mic_always_on = mic_always_on
         self.noise_rms = noise_rms
         self._say: deque[tuple[np.ndarray, asyncio.Future[float]]] = deque()
+        self._drained = asyncio.Event()
         self.stats = PeerStats()
         self._queue: deque[tuple[int, np.ndarray]] = deque()
         self._tasks: list[asyncio.Task[Any]] = []
@@ -76,6 +77,8 @@ class SimulatedPeer:
                 frame, rest = audio[:n], audio[n:]
                 if rest.size < n:
                     self._say.popleft()
+                    if not self._say:
+                        self._drained.set()
                 else:
                     self._say[0] = (rest, started)
                 if frame.size < n:
@@ -95,8 +98,9 @@ class SimulatedPeer:
 
     async def said(self) -> None:
         """Wait until everything queued with `say` has been sent."""
-        while self._say:
-            await asyncio.sleep(PTIME)
+        self._drained.clear()
+        if self._say:
+            await self._drained.wait()
 
     async def _pull(self) -> None:
         while True:

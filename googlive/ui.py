@@ -15,6 +15,7 @@ from fastrtc import WebRTC
 from googlive.backend import Endpoint
 from googlive.config import LIVE_MODELS, VOICES, Settings
 from googlive.conversation import Conversation
+from googlive.features import FeatureFactory
 from googlive.handler import GeminiHandler, UiUpdate
 from googlive.render import escape_text
 
@@ -48,7 +49,53 @@ class AppContext:
     rtc_configuration: Any = None
     server_rtc_configuration: Any = None
     turn_warning: str = ""
+    features: list[FeatureFactory] = field(default_factory=list)
+    plugins: list[UiPlugin] = field(default_factory=list)
+    services: dict[str, Any] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class PageBuild:
+    """What UI plugins get while the page is built."""
+
+    ctx: AppContext
+    demo: gr.Blocks
+    owner: gr.State
+    status: gr.HTML
+    survey_id: gr.Textbox
+    rtc: Any = None
+    tabs: Any = None
+    panels: dict[str, Any] = field(default_factory=dict)
+
+    def add_panel(self, name: str, component: Any) -> None:
+        """`component` shows the conversation panel `name` (Conversation.set_panel)."""
+        self.panels[name] = component
+
+    def handler_for(self, webrtc_id: str | None, owner: str | None) -> GeminiHandler | None:
+        """The live handler of this browser's connection, or None (never another visitor's)."""
+        if not webrtc_id or self.rtc is None:
+            return None
+        h = self.rtc.handlers.get(webrtc_id)
+        if h is None or getattr(h, "args", None) is None or not owner or h.args.owner != owner:
+            return None
+        return h
+
+
+class UiPlugin:
+    """A feature's part of the page. Each method runs inside its slot of the layout."""
+
+    def controls(self, b: PageBuild) -> None:
+        """Below the WebRTC component."""
+
+    def side(self, b: PageBuild) -> None:
+        """In the right-hand column, under the transcript."""
+
+    def tab(self, b: PageBuild) -> None:
+        """Inside the top-level gr.Tabs, after the Conversation tab: open `gr.Tab`s here."""
+
+    def wire(self, b: PageBuild) -> None:
+        """After every component exists: attach event listeners."""
 
 
 def status_html(conv: Conversation | None, *, idle_offline: bool = False) -> str:
@@ -113,7 +160,7 @@ def panel_values(update: UiUpdate, sent: dict[str, int]) -> dict[str, Any]:
 def build(ctx: AppContext) -> gr.Blocks:
     settings = ctx.settings
     offline = ctx.endpoint.offline
-    handler = ctx.handler_cls(settings, ctx.endpoint)
+    handler = ctx.handler_cls(settings, ctx.endpoint, features=ctx.features, services=ctx.services)
 
     with gr.Blocks(title="googlive — talk with Gemini", css=CSS, analytics_enabled=False) as demo:
         owner = gr.State(None)
@@ -121,7 +168,10 @@ def build(ctx: AppContext) -> gr.Blocks:
         if ctx.turn_warning:
             gr.HTML(f'<div class="turn-warning" id="turn-warning">{html.escape(ctx.turn_warning)}</div>')
         status = gr.HTML(status_html(None, idle_offline=offline), elem_id="status")
+        survey_id = gr.Textbox("", visible=False, elem_id="survey-id")
+        b = PageBuild(ctx, demo, owner, status, survey_id)
         with gr.Tabs() as tabs:
+            b.tabs = tabs
             with gr.Tab("Conversation", id="conversation"):
                 with gr.Row():
                     with gr.Column(scale=5):
@@ -138,9 +188,12 @@ def build(ctx: AppContext) -> gr.Blocks:
                                 "video": {"width": {"ideal": 640}, "height": {"ideal": 480}, "frameRate": {"ideal": 15, "max": 15}},
                             },
                         )
+                        b.rtc = rtc
                         with gr.Row():
                             text = gr.Textbox(placeholder="Type to Gemini…", show_label=False, scale=5, elem_id="text-input")
                             send = gr.Button("Send", scale=1, elem_id="send-text")
+                        for plugin in ctx.plugins:
+                            plugin.controls(b)
                         with gr.Accordion("Settings", open=False):
                             key = gr.Textbox(
                                 label="Gemini API key (kept for this browser session only, never stored)",
@@ -153,20 +206,23 @@ def build(ctx: AppContext) -> gr.Blocks:
                                 label="Model", allow_custom_value=True, elem_id="model",
                             )
                             instruction = gr.Textbox(settings.system_instruction, label="System instruction", lines=4, elem_id="instruction")
-                        survey_id = gr.Textbox("", visible=False, elem_id="survey-id")
                     with gr.Column(scale=4):
                         transcript = gr.HTML('<div class="empty">The transcript appears here.</div>', elem_id="transcript", label="Transcript")
                         with gr.Accordion("Snapshots", open=True):
-                            snapshots = gr.HTML('<div class="empty">No snapshots yet.</div>', elem_id="snapshots")
+                            b.add_panel("snapshots", gr.HTML('<div class="empty">No snapshots yet.</div>', elem_id="snapshots"))
                         with gr.Accordion("Diagram", open=True):
-                            diagram = gr.Markdown("*No diagram yet.*", elem_id="diagram")
+                            b.add_panel("diagram", gr.Markdown("*No diagram yet.*", elem_id="diagram", latex_delimiters=[]))
+                        for plugin in ctx.plugins:
+                            plugin.side(b)
+            for plugin in ctx.plugins:
+                plugin.tab(b)
 
-        panels = {"status": status, "transcript": transcript, "snapshots": snapshots, "diagram": diagram}
-        panel_names = list(panels)
-        inputs = [rtc, owner, key, voice, model, instruction, survey_id]
+        b.panels["status"] = status
+        b.panels["transcript"] = transcript
+        panel_names = list(b.panels)
         rtc.stream(
             fn=handler,
-            inputs=inputs,
+            inputs=[rtc, owner, key, voice, model, instruction, survey_id],
             outputs=[rtc],
             time_limit=settings.session_time_limit_s,
             concurrency_limit=settings.max_sessions,
@@ -178,14 +234,14 @@ def build(ctx: AppContext) -> gr.Blocks:
             vals = panel_values(update, sent)
             return tuple(gr.update(value=vals[n]) if n in vals else gr.skip() for n in panel_names)
 
-        rtc.on_additional_outputs(on_outputs, outputs=[panels[n] for n in panel_names], show_progress="hidden")
+        rtc.on_additional_outputs(on_outputs, outputs=[b.panels[n] for n in panel_names], show_progress="hidden")
 
         async def send_text(webrtc_id: str, who: str | None, message: str) -> str:
-            h = rtc.handlers.get(webrtc_id) if webrtc_id else None
             message = (message or "").strip()
             if not message:
                 return ""
-            if h is None or getattr(h, "args", None) is None or h.args.owner != who or h.session is None:
+            h = b.handler_for(webrtc_id, who)
+            if h is None or h.session is None:
                 gr.Warning("Start the conversation first (press the record button), then type.")
                 return message
             h.send_text(message)
@@ -198,7 +254,9 @@ def build(ctx: AppContext) -> gr.Blocks:
             return current or secrets.token_urlsafe(16)
 
         demo.load(new_owner, [owner], [owner])
-        ctx.extra.update(demo=demo, rtc=rtc, tabs=tabs, owner=owner, panels=panels)
+        for plugin in ctx.plugins:
+            plugin.wire(b)
+        ctx.extra.update(demo=demo, rtc=rtc, tabs=tabs, owner=owner, build=b)
     return demo
 
 

@@ -1,0 +1,36 @@
+"""Put the app's features together: each feature package has an `install(ctx)` function.
+
+The order matters: the archive comes first so that later features (recording, tools, survey)
+can write into the session's folder.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+
+from googlive.ui import AppContext
+
+log = logging.getLogger(__name__)
+
+FEATURE_MODULES = (
+    "googlive.results.feature",  # session archive, End session, Results and Past sessions
+    "googlive.recording.feature",  # recording of both voices and the webcam
+    "googlive.tools.feature",  # take_picture, draw_diagram
+    "googlive.survey.feature",  # Survey Builder tab, record_answer, progress panel
+    "googlive.metrics.feature",  # latency, levels, usage and the event log
+)
+
+
+def assemble(ctx: AppContext, modules: tuple[str, ...] = FEATURE_MODULES) -> AppContext:
+    """Install every feature module that exists into `ctx`."""
+    for name in modules:
+        try:
+            mod = importlib.import_module(name)
+        except ModuleNotFoundError as e:
+            if e.name == name:
+                continue  # not built yet
+            raise
+        mod.install(ctx)
+        log.debug("installed %s", name)
+    return ctx

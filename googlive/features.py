@@ -1,0 +1,71 @@
+"""Per-connection features plugged into the handler (tools, survey, recording, archive, metrics).
+
+A feature is built once per browser connection by a factory the app registers. The handler
+calls its hooks from the audio path, so hooks must be cheap and never block: anything heavy
+goes to a task (`handler.spawn`) or a worker thread.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from googlive.handler import GeminiHandler
+
+
+@dataclass(frozen=True)
+class ToolSpec:
+    """A tool a feature offers the model: declaration, async handler, optional pydantic args."""
+
+    declaration: Any  # google.genai.types.FunctionDeclaration
+    handler: Callable[[dict[str, Any], str], Awaitable[dict[str, Any]]]
+    args_model: Any = None
+    timeout_s: float | None = None
+
+
+class Feature:
+    """Override what you need; every hook has a do-nothing default."""
+
+    name = "feature"
+
+    def __init__(self, handler: GeminiHandler) -> None:
+        self.h = handler
+
+    def tools(self) -> list[ToolSpec]:
+        """Tools to declare to the model (asked once, before connecting)."""
+        return []
+
+    def instruction(self, base: str) -> str:
+        """Adjust the system instruction (e.g. a survey compiles into it)."""
+        return base
+
+    async def start(self) -> None:
+        """After the session was created and started (not necessarily live yet)."""
+
+    def on_event(self, ev: Any) -> None:
+        """Every LiveSession event, after the handler applied it."""
+
+    def on_user_audio(self, mono: np.ndarray, rate: int, t: float) -> None:
+        """Mic audio as it arrived; `t` is its session time from sample counts."""
+
+    def on_played(self, frame: np.ndarray, t: float) -> None:
+        """A 24 kHz model frame handed to WebRTC, to be heard at session time `t`."""
+
+    def on_barge_in(self, t: float) -> None:
+        """The user interrupted at session time `t`: model audio scheduled after it was dropped."""
+
+    def on_video(self, frame: np.ndarray, t: float) -> None:
+        """A webcam frame (BGR) arrived at session time `t`."""
+
+    def on_text(self, text: str, t: float) -> None:
+        """The user typed `text`."""
+
+    async def close(self) -> None:
+        """The connection ended; finish files. Must be idempotent and quick."""
+
+
+FeatureFactory = Callable[["GeminiHandler"], Feature]
