@@ -28,7 +28,7 @@ def assemble(ctx: AppContext, modules: tuple[str, ...] = FEATURE_MODULES) -> App
         try:
             mod = importlib.import_module(name)
         except ModuleNotFoundError as e:
-            if e.name == name:
+            if e.name and (name == e.name or name.startswith(e.name + ".")):
                 continue  # not built yet
             raise
         mod.install(ctx)
