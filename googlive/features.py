@@ -55,6 +55,13 @@ class Feature:
     def on_played(self, frame: np.ndarray, t: float) -> None:
         """A 24 kHz model frame handed to WebRTC, to be heard at session time `t`."""
 
+    def on_speech(self, kind: str, t: float) -> None:
+        """Local VAD: the user's speech started (`kind` "start") or ended ("end") at session
+        time `t`, from sample counts (for "end", the first sample after the last voiced frame)."""
+
+    def on_tool_result(self, call: Any, result: Any, seconds: float) -> None:
+        """A tool call (ToolCall) finished with `result` (ToolResult) after `seconds`."""
+
     def on_barge_in(self, t: float) -> None:
         """The user interrupted at session time `t`: model audio scheduled after it was dropped."""
 

@@ -240,6 +240,12 @@ class GeminiHandler(AsyncAudioVideoStreamHandler):
             self.user_speaking = False
             self.speech_end_t = now
             self._first_audio_pending = -1  # any next model turn
+        if ev is not None and self.features:
+            # VAD onset/offset at its session time from sample counts (cheap: rare events).
+            t_ev = (self.mic_t0 or 0.0) + ev.sample_index / rate
+            kind = "start" if isinstance(ev, SpeechStart) else "end"
+            for f in self.features:
+                f.on_speech(kind, t_ev)
         pcm16k = self.resampler.process(mono, rate)
         if self.features:
             t_audio = self.mic_time_s - mono.size / rate
@@ -373,6 +379,8 @@ class GeminiHandler(AsyncAudioVideoStreamHandler):
             self.session.send_tool_response(result.id, result.name, result.response)
         log.info("tool %s done id=%s error=%s ms=%d", call.name[:40], call.id[:16], result.is_error,
                  int(1000 * (time.monotonic() - started)))
+        for f in self.features:
+            f.on_tool_result(call, result, time.monotonic() - started)
         self._wake.set()
 
     def on_tool_cancel(self, ev: ToolCallCancelled) -> None:
@@ -396,9 +404,15 @@ class GeminiHandler(AsyncAudioVideoStreamHandler):
                 return AdditionalOutputs(self.ui_update())
             self._wake.clear()
             wait = PTIME / 2 if self.playback.playing else UI_INTERVAL_S
+            if now < self._next_ui and self._ui_changed():
+                wait = min(wait, self._next_ui - now)  # a pending panel change goes out on time
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), wait)
         return None
+
+    def wake(self) -> None:
+        """A panel changed outside a Live event (e.g. a periodic meter): let emit() send it."""
+        self._wake.set()
 
     def _ui_changed(self) -> bool:
         return any(self._ui_sent.get(k) != v for k, v in self.conv.versions.items())
