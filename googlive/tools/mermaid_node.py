@@ -52,21 +52,29 @@ class NodeMermaidWorker:
         self._start_timeout_s = start_timeout_s
         self._proc: asyncio.subprocess.Process | None = None
         self._lock = asyncio.Lock()
+        self._start_lock = asyncio.Lock()  # a warm-up start() and a first parse() may overlap
         self._seq = 0
+        self._ready = False  # the running process has printed its ready line
         self.mermaid_version: str | None = None
 
     @property
     def running(self) -> bool:
-        return self._proc is not None and self._proc.returncode is None
+        return self._ready and self._proc is not None and self._proc.returncode is None
 
     async def start(self) -> None:
         """Start the worker and wait for its ready line; raises RuntimeError/TimeoutError."""
         if self.running:
             return
+        async with self._start_lock:
+            if not self.running:
+                await self._start()
+
+    async def _start(self) -> None:
         reason = node_missing_reason(self._dir)
         if reason:
             raise RuntimeError(reason)
         t0 = time.perf_counter()
+        await self.aclose()  # a process that died or never became ready
         self._proc = await asyncio.create_subprocess_exec(
             shutil.which("node") or "node",
             str(self._dir / "worker.mjs"),
@@ -83,6 +91,7 @@ class NodeMermaidWorker:
             if not hello.get("ready"):
                 raise RuntimeError("mermaid worker did not report ready")
             self.mermaid_version = str(hello.get("mermaid"))
+            self._ready = True
         except BaseException:
             await self.aclose()
             raise
@@ -116,9 +125,20 @@ class NodeMermaidWorker:
             err = MermaidError(int(resp.get("line") or 0), str(resp.get("message") or "parse error"))
             return MermaidCheck(False, None, (err,), "mermaid-js")
 
+    def kill(self) -> None:
+        """Stop the worker now, from any thread, even when its event loop is gone."""
+        proc, self._proc = self._proc, None
+        self._ready = False
+        if proc is None or proc.returncode is not None:
+            return
+        # Popen.send_signal polls first, so a reaped pid is never signalled.
+        with contextlib.suppress(ProcessLookupError, RuntimeError, OSError):
+            proc.kill()
+
     async def aclose(self) -> None:
         """Stop the worker (idempotent)."""
         proc, self._proc = self._proc, None
+        self._ready = False
         if proc is None or proc.returncode is not None:
             return
         with contextlib.suppress(ProcessLookupError):
@@ -184,3 +204,8 @@ class MermaidValidator:
     async def aclose(self) -> None:
         if self._worker is not None:
             await self._worker.aclose()
+
+    def kill(self) -> None:
+        """Stop the Node worker now without awaiting (exit paths, another thread, a closed loop)."""
+        if self._worker is not None:
+            self._worker.kill()
