@@ -359,7 +359,10 @@ class GeminiHandler(AsyncAudioVideoStreamHandler):
         if self.session is None or not text:
             return
         t = time.monotonic() - self.t0
-        self.conv.transcript(Role.USER, self.session.turn, text, t, final=True)
+        turn = self.session.turn
+        if any(ln.turn == turn for ln in self.conv.lines[-2:]):
+            turn += 1  # the current turn already has lines: the text starts the next one
+        self.conv.transcript(Role.USER, turn, text, t, final=True)
         self.session.send_text(text)
         for f in self.features:
             f.on_text(text, t)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from collections.abc import Collection, Mapping
 from typing import Any, Literal
 
 from . import voice
@@ -53,9 +54,10 @@ class ReplyPlan:
 
 
 def input_transcript(turn: UserTurn) -> list[str]:
-    """Input transcription fragments: honest for speech, an echo for text turns."""
+    """Input transcription fragments: honest for speech; none for text turns, since Gemini
+    transcribes audio input only (the client already knows what was typed)."""
     if turn.kind == "text":
-        return [turn.text] if turn.text else []
+        return []
     return ["[offline demo heard", f" {turn.speech_s:.1f} s of speech]"]
 
 
@@ -83,13 +85,17 @@ def diagram_args(request_text: str) -> dict[str, str]:
 
 
 def choose_tool_call(
-    turn: UserTurn, declared: set[str], queued: tuple[str, dict[str, Any]] | None
+    turn: UserTurn,
+    declared: Collection[str],
+    queued: tuple[str, dict[str, Any]] | None,
 ) -> tuple[str, dict[str, Any]] | None:
     """The tool call this turn makes, if any.
 
     A scripted (queued) call wins. Otherwise, for text turns only (speech is not understood
-    offline): "diagram" -> draw_diagram, "picture"/"photo"/"look" -> take_picture, each only if
-    setup declared that tool.
+    offline): "diagram" -> draw_diagram, "picture"/"photo"/"look" -> take_picture, "answer" ->
+    record_answer (the typed text as the answer to the first question id the declaration
+    allows), each only if setup declared that tool. `declared` holds the declared names; a
+    mapping of name -> parameters schema also gives record_answer its question ids.
     """
     if queued is not None:
         return queued
@@ -102,6 +108,23 @@ def choose_tool_call(
         return "take_picture", {
             "reason": "Offline demo: you asked me to look, so I am taking a picture."
         }
+    if "answer" in lowered and "record_answer" in declared:
+        question_id = _first_question_id(declared)
+        if question_id is not None:
+            return "record_answer", {"question_id": question_id, "answer": turn.text[:500]}
+    return None
+
+
+def _first_question_id(declared: Collection[str]) -> str | None:
+    """The first `question_id` enum value of a declared record_answer, if there is one."""
+    if not isinstance(declared, Mapping):
+        return None
+    params = declared.get("record_answer")
+    props = params.get("properties") if isinstance(params, Mapping) else None
+    qid = props.get("question_id") if isinstance(props, Mapping) else None
+    enum = qid.get("enum") if isinstance(qid, Mapping) else None
+    if isinstance(enum, list) and enum and isinstance(enum[0], str):
+        return enum[0]
     return None
 
 
