@@ -106,8 +106,8 @@ class Conversation:
                 msg += f" ({reason})"
             st = Status("reconnecting", msg)
         else:
-            if self.status.kind == "error":
-                return  # keep the error visible
+            if self.status.kind in ("error", "ended"):
+                return  # keep the error or the reason it ended visible
             st = Status("closed", "Session ended." + (f" {reason}" if reason and reason != "closed" else ""))
         st.offline = self.offline
         self.status = st
@@ -115,6 +115,10 @@ class Conversation:
 
     def set_error(self, message: str) -> None:
         self.status = Status("error", message, self.offline)
+        self.bump("status")
+
+    def set_ended(self, message: str) -> None:
+        self.status = Status("ended", message, self.offline)
         self.bump("status")
 
     def set_panel(self, name: str, value: Any) -> None:

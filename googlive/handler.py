@@ -104,6 +104,7 @@ class GeminiHandler(AsyncAudioVideoStreamHandler):
         self.registry = ToolRegistry()
         self.conv = Conversation(offline=endpoint.offline)
         self.session: LiveSession | None = None
+        self.live_endpoint = endpoint
         self.args = SessionArgs()
         self.t0 = time.monotonic()
         # audio in
@@ -159,7 +160,14 @@ class GeminiHandler(AsyncAudioVideoStreamHandler):
             instruction = f.instruction(instruction)
             for spec in f.tools():
                 self.registry.register(spec.declaration, spec.handler, args_model=spec.args_model, timeout_s=spec.timeout_s)
-        client = self.endpoint.client(self.args.api_key or None)
+        endpoint = self.endpoint
+        if self.args.api_key and endpoint.offline and not self.settings.offline and not self.settings.base_url:
+            # No server key, so the app started as the offline demo; a key typed in the page
+            # means this visitor wants the real Gemini.
+            endpoint = Endpoint(None, None, self.args.api_key, offline=False)
+        self.live_endpoint = endpoint
+        self.conv.offline = endpoint.offline
+        client = endpoint.client(self.args.api_key or None)
         cfg = LiveConfig(
             model=self.args.model or self.settings.model,
             voice=self.args.voice or self.settings.voice,
@@ -297,8 +305,11 @@ class GeminiHandler(AsyncAudioVideoStreamHandler):
 
     async def _video_loop(self) -> None:
         interval = max(0.2, float(self.settings.video_interval_s))
+        limit = float(self.settings.session_time_limit_s)
         while not self._closed:
             await asyncio.sleep(interval)
+            if limit and self.session_time() >= limit - interval and self.conv.status.kind != "ended":
+                self.conv.set_ended(f"Time limit of {limit / 60:.0f} min reached. Press record to start a new conversation.")
             frame, ft = self.latest_frame, self.latest_frame_t
             # Only a new frame, and only a fresh one: a camera that stopped sends nothing.
             if frame is None or ft <= self._sent_frame_t or time.monotonic() - ft > 2 * interval:

@@ -137,3 +137,32 @@ async def test_shutdown_is_idempotent_and_leaves_no_tasks(server):
     left = [t for t in asyncio.all_tasks() if t.get_name().startswith(("handler-", "live-")) and not t.done()]
     assert left == []
     assert server.stats.open_connections == 0 or await until(lambda: server.stats.open_connections == 0)
+
+
+async def test_key_typed_in_the_offline_demo_switches_to_gemini(server):
+    """With no server key the app is the offline demo; a visitor's own key means real Gemini."""
+    endpoint = Endpoint(server.url, server.ca_cert, Secret("k"), offline=True)
+    h = GeminiHandler(Settings(), endpoint)
+    peer = SimulatedPeer(h, ["owner", "AIza-visitor-key", "", "", "", ""], mic_always_on=False)
+    await peer.start()
+    try:
+        await until(lambda: h.session is not None)
+        assert h.live_endpoint.base_url is None and not h.live_endpoint.offline
+        assert h.live_endpoint.api_key.get() == "AIza-visitor-key"
+        assert not h.conv.offline
+        assert "AIza" not in repr(h.live_endpoint)
+    finally:
+        await peer.close()
+
+
+async def test_time_limit_is_announced_in_the_status(server):
+    """Reaching the session time limit says so in the status line."""
+    endpoint = Endpoint(server.url, server.ca_cert, Secret("k"), offline=True)
+    h = GeminiHandler(Settings(session_time_limit_s=2, video_interval_s=0.2), endpoint)
+    peer = SimulatedPeer(h, ["owner", "", "", "", "", ""])
+    await peer.start()
+    try:
+        await until(lambda: h.conv.status.kind == "ended", timeout=6)
+        assert "Time limit" in h.conv.status.message
+    finally:
+        await peer.close()
