@@ -509,8 +509,7 @@ class SessionArchive:
 
     def save_analysis(self, analysis: Mapping[str, Any]) -> None:
         """Atomically write analysis.json (replacing any earlier analysis)."""
-        check_safe_fields(analysis)
-        _atomic_write_json(self.path / ANALYSIS_FILE, dict(analysis))
+        write_analysis(self.path, analysis)
 
     def save_survey(self, survey: Mapping[str, Any]) -> None:
         """Atomically write survey.json (the survey this session ran)."""
@@ -557,6 +556,19 @@ class SessionArchive:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def write_analysis(session_path: str | os.PathLike[str], analysis: Mapping[str, Any]) -> Path:
+    """Atomically write analysis.json into a session folder, open or already closed.
+
+    `session_path` must come from `resolve_session` or a `SessionArchive` (owner-checked).
+    """
+    p = Path(session_path)
+    if not is_valid_session_id(p.name) or p.is_symlink() or not (p / META_FILE).is_file():
+        raise SessionNotFound("no such session")
+    check_safe_fields(analysis)
+    _atomic_write_json(p / ANALYSIS_FILE, dict(analysis))
+    return p / ANALYSIS_FILE
 
 
 # --------------------------------------------------------------------------- readers
