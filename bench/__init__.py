@@ -1,0 +1,1 @@
+"""googlive benchmarks: `python -m bench [--quick] [--plot]`; see bench/README.md."""
