@@ -222,3 +222,41 @@ async def test_tool_call_round_trip_keeps_the_id(server):
         assert server.stats.tool_responses[-1]["id"] == call.id
     finally:
         await col.close()
+
+
+async def test_setup_asks_for_what_a_long_conversation_needs(server):
+    """Setup carries the voice, transcription both ways, resumption and context compression
+    (without compression an audio+video session ends after 2 minutes)."""
+    session, col = await open_session(server, voice="Kore", system_instruction="Be brief.")
+    try:
+        assert await session.wait_live(10)
+        setup = server.stats.last_setup
+        flat = str(setup)
+        assert "Kore" in flat and "Be brief." in flat
+        keys = {k.lower().replace("_", "") for k in setup}
+        assert {"inputaudiotranscription", "outputaudiotranscription", "sessionresumption",
+                "contextwindowcompression"} <= keys
+    finally:
+        await col.close()
+
+
+async def test_video_and_images_reach_the_server_as_jpeg(server):
+    """Webcam JPEGs go out as realtime video; only the newest pending frame is kept."""
+    import io
+
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("RGB", (64, 48), (200, 10, 10)).save(buf, format="JPEG")
+    jpeg = buf.getvalue()
+    session, col = await open_session(server)
+    try:
+        for _ in range(3):  # queued before the connection is live: two are superseded
+            session.send_video(jpeg)
+        assert await session.wait_live(10)
+        await server.wait_until(lambda: server.stats.video_frames_received >= 1)
+        assert server.stats.last_jpeg == jpeg
+        assert session.stats.video_dropped == 2
+        assert server.stats.video_frames_received == 1
+    finally:
+        await col.close()
