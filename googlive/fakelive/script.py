@@ -8,8 +8,8 @@ sequence (text turns). Turn numbers carry over a resumed session, so replies can
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from . import voice

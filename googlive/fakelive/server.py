@@ -611,7 +611,7 @@ class _Connection:
                 )
         outcome: script.ToolOutcome | None = None
         call = script.choose_tool_call(
-            turn, {t.name for t in self.setup.tools}, srv._pop_queued_call()
+            turn, {t.name: t.parameters for t in self.setup.tools}, srv._pop_queued_call()
         )
         if call is not None:
             name, args = call
