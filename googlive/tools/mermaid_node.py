@@ -14,6 +14,7 @@ import contextlib
 import json
 import logging
 import os
+import re
 import shutil
 import time
 from pathlib import Path
@@ -42,6 +43,16 @@ def node_missing_reason(directory: Path | None = None) -> str | None:
     if not (directory / "worker.mjs").is_file():
         return f"{directory / 'worker.mjs'} is missing"
     return None
+
+
+def _clamp_line(code: str, line: int, message: str) -> tuple[int, str]:
+    """mermaid's jison parsers report an unexpected end of input one line past the last line
+    (they parse the text plus a newline): point at the last line the model actually wrote."""
+    last = code.count("\n") + 1
+    if line > last:
+        message = re.sub(r"^Parse error on line \d+:", f"Parse error on line {last}:", message)
+        line = last
+    return line, message
 
 
 class NodeMermaidWorker:
@@ -122,8 +133,8 @@ class NodeMermaidWorker:
                 raise RuntimeError("mermaid worker out of step")
             if resp.get("ok"):
                 return MermaidCheck(True, resp.get("type"), (), "mermaid-js")
-            err = MermaidError(int(resp.get("line") or 0), str(resp.get("message") or "parse error"))
-            return MermaidCheck(False, None, (err,), "mermaid-js")
+            line, message = _clamp_line(code, int(resp.get("line") or 0), str(resp.get("message") or "parse error"))
+            return MermaidCheck(False, None, (MermaidError(line, message),), "mermaid-js")
 
     def kill(self) -> None:
         """Stop the worker now, from any thread, even when its event loop is gone."""
