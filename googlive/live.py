@@ -122,6 +122,9 @@ class LiveSession:
         self._session: Any = None
         self._connected = asyncio.Event()
         self._after_interrupt = False
+        self._turn_open = False  # server content of the current turn has arrived
+        self._turn_ended = asyncio.Event()
+        self._go_away_by = 0.0  # after goAway: monotonic time to have moved by
 
     # ---- lifecycle -------------------------------------------------------------------------
     async def __aenter__(self) -> LiveSession:
@@ -270,6 +273,8 @@ class LiveSession:
                 )
                 started = time.monotonic()
                 failure = await self._connect_once()
+                if not self._closing:
+                    await self._abandon_turn()
                 if self._closing:
                     break
                 if failure is None:  # planned restart (goAway): resume at once
@@ -327,7 +332,7 @@ class LiveSession:
             self._restart.clear()
             recv = asyncio.create_task(self._receive_loop(session), name="live-recv")
             send = asyncio.create_task(self._send_loop(session), name="live-send")
-            restart = asyncio.create_task(self._restart.wait(), name="live-restart")
+            restart = asyncio.create_task(self._wait_restart(), name="live-restart")
             tasks = [recv, send, restart]
             done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
             if restart in done:
@@ -400,6 +405,8 @@ class LiveSession:
         now = time.perf_counter()
         sc = msg.server_content
         if sc is not None:
+            if sc.input_transcription or sc.model_turn or sc.output_transcription:
+                self._turn_open = True
             if self._after_interrupt and (
                 sc.input_transcription or sc.model_turn or sc.output_transcription
             ):
@@ -452,7 +459,9 @@ class LiveSession:
             left = parse_duration(msg.go_away.time_left) or 0.0
             await self._put(GoAway(left))
             log.info("live goAway time_left=%.1fs", left)
-            # Resume on a fresh connection now rather than lose the tail of the old one.
+            # Resume on a fresh connection before the deadline; a turn in progress may finish
+            # on this one until `go_away_margin_s` before it (see _wait_restart).
+            self._go_away_by = time.monotonic() + left - self.config.go_away_margin_s
             self._restart.set()
 
     async def _finish_user_line(self) -> None:
@@ -465,7 +474,31 @@ class LiveSession:
         if self._text.model:
             await self._put(TranscriptDelta(Role.MODEL, "", self._text.model, self.turn, final=True))
         self._text = _TurnText()
+        self._turn_open = False
+        self._turn_ended.set()
         self.turn += 1
+
+    async def _wait_restart(self) -> None:
+        """Return when this connection should be replaced after a goAway: at once, or once the
+        turn in progress ends, but no later than the deadline minus the margin."""
+        await self._restart.wait()
+        while self._turn_open:
+            left = self._go_away_by - time.monotonic()
+            if left <= 0:
+                return
+            self._turn_ended.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._turn_ended.wait(), left)
+
+    async def _abandon_turn(self) -> None:
+        """A connection ended mid-turn: the server does not finish that turn on the next one, so
+        close its lines now and number the next reply as a new turn (else the next reply's
+        transcript is glued onto the cut one, and a barge-in cut of this turn mutes it)."""
+        self._after_interrupt = False
+        if self._turn_open:
+            turn = self.turn
+            await self._end_turn()
+            await self._put(TurnComplete(turn, None))
 
     # ---- event plumbing --------------------------------------------------------------------
     async def _put(self, ev: LiveEvent) -> None:
