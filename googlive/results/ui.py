@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import html
 import logging
 import shutil
 import tempfile
@@ -38,7 +39,7 @@ from googlive.archive import (
     resolve_session,
     write_analysis,
 )
-from googlive.render import escape_text, render_diagram_panel
+from googlive.render import render_diagram_panel
 from googlive.ui import PageBuild, UiPlugin
 
 if TYPE_CHECKING:
@@ -46,6 +47,11 @@ if TYPE_CHECKING:
     from googlive.ui import AppContext
 
 log = logging.getLogger(__name__)
+
+
+def escape_text(text: object) -> str:
+    """Inert HTML for gr.HTML (no Markdown pass there): tags, quotes and entities escaped."""
+    return html.escape(str(text), quote=True)
 
 MAX_RAW_CHARS = 60_000  # raw model reply kept with a failed analysis (events refuse > 64 KiB)
 ZIP_KEEP_S = 600.0  # prepared zips are deleted after this long (gradio serves its own copy)

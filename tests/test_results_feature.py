@@ -1,0 +1,240 @@
+"""The archive feature, End session, the Results view and Past sessions, without a browser:
+a handler driven by SimulatedPeer against the local Live server (REST side for the analysis)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from googlive.archive import SessionArchive, SessionNotFound, load_session
+from googlive.backend import Endpoint
+from googlive.config import Secret, Settings
+from googlive.events import Role
+from googlive.fakelive import FakeLiveConfig, FakeLiveServer
+from googlive.features import Feature
+from googlive.handler import GeminiHandler
+from googlive.peersim import SimulatedPeer
+from googlive.results.feature import ArchiveFeature
+from googlive.results.ui import (
+    ResultsPlugin,
+    analyse_session,
+    analysis_html,
+    build_results,
+    end_connection,
+)
+from googlive.tools.diagram import Diagram
+from googlive.tools.picture import Snapshot
+from googlive.ui import AppContext
+
+KEY = "test-key-9f3c2a7e51d04b8c"
+
+
+@pytest.fixture
+async def server():
+    async with FakeLiveServer(api_key=KEY, config=FakeLiveConfig()) as srv:
+        yield srv
+
+
+def endpoint(srv: FakeLiveServer) -> Endpoint:
+    return Endpoint(srv.url, srv.ca_cert, Secret(KEY), offline=True)
+
+
+class FakeTools(Feature):
+    """Stands in for the tools feature: only its listener lists."""
+
+    name = "tools"
+
+    def __init__(self, handler: GeminiHandler) -> None:
+        super().__init__(handler)
+        self.on_snapshot: list = []
+        self.on_diagram: list = []
+
+
+def make_handler(srv: FakeLiveServer, data_dir: Path, *features) -> GeminiHandler:
+    return GeminiHandler(Settings(data_dir=data_dir), endpoint(srv), features=(ArchiveFeature, *features))
+
+
+def make_plugin(srv: FakeLiveServer, data_dir: Path) -> ResultsPlugin:
+    return ResultsPlugin(AppContext(Settings(data_dir=data_dir), endpoint(srv)))
+
+
+async def until(pred, timeout: float = 10.0, step: float = 0.01):
+    deadline = time.monotonic() + timeout
+    while not (v := pred()):
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        await asyncio.sleep(step)
+    return v
+
+
+def jsonl(path: Path) -> list[dict]:
+    return [json.loads(x) for x in path.read_text().splitlines() if x.strip()]
+
+
+async def live_session(srv, data_dir, owner="alice", *features, text="hello archive"):
+    peer = SimulatedPeer(make_handler(srv, data_dir, *features), [owner, "", "", "", "", ""])
+    await peer.start()
+    h = peer.handler
+    await until(lambda: h.session is not None and h.session.state.value == "live")
+    h.send_text(text)
+    await until(lambda: any(ln.role is Role.MODEL and ln.final for ln in h.conv.lines), timeout=15)
+    return peer, h
+
+
+async def test_transcript_and_events_are_archived_while_the_session_runs(server, tmp_path):
+    peer, h = await live_session(server, tmp_path, "alice", FakeTools)
+    try:
+        arch: SessionArchive = h.feature("archive").archive
+        # Read the files as they are now, with the session still open.
+        await until(lambda: len(jsonl(arch.path / "transcript.jsonl")) >= 2)
+        lines = jsonl(arch.path / "transcript.jsonl")
+        assert lines[0]["role"] == "user" and lines[0]["text"] == "hello archive"
+        assert lines[1]["role"] == "model" and lines[1]["text"]
+        assert lines[0]["turn"] == lines[1]["turn"]
+        assert 0 <= lines[0]["t_s"] <= lines[1]["t_s"]
+        events = jsonl(arch.path / "events.jsonl")
+        kinds = [e["kind"] for e in events]
+        assert "session_start" in kinds and "turn_complete" in kinds
+        assert any(e["kind"] == "state" and e["state"] == "live" for e in events)
+        # The user's text never goes into events.
+        assert "hello archive" not in (arch.path / "events.jsonl").read_text()
+        meta = json.loads((arch.path / "meta.json").read_text())
+        assert meta["backend"] == "offline" and meta["model"] and "ended" not in meta
+        # Snapshots and diagrams reported by the tools feature are saved.
+        tools = h.feature("tools")
+        assert tools.on_snapshot and tools.on_diagram
+        jpeg = b"\xff\xd8\xff\xe0" + b"0" * 100
+        for fn in tools.on_snapshot:
+            fn(Snapshot("snap1", time.time(), "the <b>whiteboard</b>", jpeg, 640, 480))
+        for fn in tools.on_diagram:
+            fn(Diagram("dia1", "graph TD; A-->B", "Flow", time.time(), 1))
+    finally:
+        await peer.close()
+    session = load_session(arch.path)
+    assert session.closed
+    assert [s.id for s in session.snapshots] == ["snap1"]
+    assert session.snapshots[0].path.read_bytes() == jpeg
+    assert session.diagrams[0].source == "graph TD; A-->B" and session.diagrams[0].title == "Flow"
+    assert any(e["kind"] == "session_end" for e in session.events)
+    # Nothing in the archive holds the key.
+    for f in arch.path.rglob("*"):
+        if f.is_file():
+            assert KEY.encode() not in f.read_bytes(), f.name
+
+
+async def test_end_session_then_results_and_saved_analysis(server, tmp_path):
+    peer, h = await live_session(server, tmp_path, "alice")
+    try:
+        path = await end_connection(h)  # no WebRTC here: the handler alone
+        assert path is not None and h._closed
+        assert h.session is not None and h.session.state.value == "closed"
+        view = build_results(path, analysing=True)
+        assert load_session(path).closed
+        assert 'data-state="running"' in view.analysis
+        assert "hello archive" in view.transcript and "You" in view.transcript and "Gemini" in view.transcript
+        assert "00:0" in view.transcript  # session time per line
+        assert view.recording is None and view.analysis_file is None
+        plugin = make_plugin(server, tmp_path)
+        data = await plugin.analyse(view.session_id, "alice")
+        assert data["ok"] is True
+        assert data["analysis"]["summary"].startswith("Offline demo summary")
+        saved = json.loads((path / "analysis.json").read_text())
+        assert saved["analysis"]["summary"] == data["analysis"]["summary"]
+        # The request carried the transcript.
+        body = json.dumps(server.stats.last_rest_request)
+        assert "hello archive" in body
+        view = plugin.open_past(view.session_id, "alice")
+        assert 'data-state="done"' in view.analysis and "Offline demo summary" in view.analysis
+        assert view.analysis_file and Path(view.analysis_file).name == "analysis.json"
+        assert len(view.updates()) == len(["header", "transcript", "analysis", "gallery", "diagrams",
+                                           "video", "audio", "no_rec", "analysis_dl", "zip"])
+    finally:
+        await peer.close()
+
+
+def finished_archive(data_dir: Path, owner: str, text: str) -> SessionArchive:
+    arch = SessionArchive.create(data_dir, owner)
+    arch.append_transcript("user", text, 1.0, 0)
+    arch.append_transcript("model", "Reply to " + text, 2.5, 0, latency_ms=420.0)
+    arch.save_snapshot("s1", b"\xff\xd8\xff" + b"1" * 50, {"t_s": 2.0, "reason": "look"})
+    arch.close()
+    return arch
+
+
+async def test_rest_failure_gives_a_clear_message_and_the_rest_of_the_page_works(server, tmp_path):
+    arch = finished_archive(tmp_path, "alice", "a question")
+    server.config.rest_error_status = 500
+    client = endpoint(server).client()
+    data = await analyse_session(arch.path, client, "gemini-3.8-flash", retry_delay_s=0)
+    assert data["ok"] is False and "HTTP 500" in data["error"] and data["attempts"] == 2
+    view = build_results(arch.path)
+    assert 'data-state="error"' in view.analysis and "HTTP 500" in view.analysis
+    assert "a question" in view.transcript and "420 ms" in view.transcript
+    assert view.snapshots and view.snapshots[0][1].startswith("00:02")
+    assert view.analysis_file and load_session(arch.path).analysis["ok"] is False
+    # Schema-violating replies twice: the raw reply is kept and shown (escaped).
+    server.config.rest_error_status = None
+    server.config.rest_bad_responses = 2
+    data = await analyse_session(arch.path, client, "gemini-3.8-flash", retry_delay_s=0)
+    assert data["ok"] is False and data["raw_text"]
+    html = build_results(arch.path).analysis
+    assert "Raw reply" in html and "could not be read" in html
+    # And a later success replaces it.
+    data = await analyse_session(arch.path, client, "gemini-3.8-flash", retry_delay_s=0)
+    assert data["ok"] is True
+    assert json.loads((arch.path / "analysis.json").read_text())["ok"] is True
+
+
+def test_analysis_text_is_rendered_inert():
+    evil = '<script>alert(1)</script><img src=x onerror="x()">[a](javascript:x)'
+    html = analysis_html({"ok": True, "analysis": {
+        "summary": evil, "key_points": [evil], "decisions": [], "action_items": [{"description": evil, "owner": evil}],
+        "open_questions": [], "survey_answers": [{"question_id": "q1", "question": evil, "answer": evil,
+                                                   "confidence": 0.5, "evidence": [{"quote": evil, "time": "00:01"}]}]}})
+    assert "<script" not in html and "<img" not in html and "<a " not in html and 'onerror="' not in html
+    assert html.count("&lt;script&gt;") == 7  # every field, escaped
+    err = analysis_html({"ok": False, "error": "failed", "raw_text": evil})
+    assert "<script" not in err and "&lt;script" in err
+
+
+def test_past_sessions_are_per_owner(tmp_path):
+    a = finished_archive(tmp_path, "alice", "alice secret plans")
+    b = finished_archive(tmp_path, "bob", "bob secret plans")
+    plugin = ResultsPlugin(AppContext(Settings(data_dir=tmp_path), Endpoint(None, None, Secret(None), True)))
+    assert [sid for _label, sid in plugin.list_past("alice")] == [a.session_id]
+    assert [sid for _label, sid in plugin.list_past("bob")] == [b.session_id]
+    assert plugin.list_past(None) == [] and plugin.list_past("") == []
+    assert "alice secret plans" in plugin.list_past("alice")[0][0]
+    assert "alice secret plans" in plugin.open_past(a.session_id, "alice").transcript
+    for fn in (plugin.open_past, plugin.download_zip, plugin.analysis_file):
+        with pytest.raises(SessionNotFound):
+            fn(b.session_id, "alice")
+        with pytest.raises(SessionNotFound):
+            fn(a.session_id, None)
+        with pytest.raises(SessionNotFound):
+            fn("../" + b.session_id, "alice")
+
+
+def test_zip_holds_the_whole_session(tmp_path):
+    arch = finished_archive(tmp_path, "alice", "zip me")
+    arch.recording_path.write_bytes(b"\x1aE\xdf\xa3" + b"w" * 200)
+    (arch.path / "analysis.json").write_text(json.dumps({"ok": True}))
+    plugin = ResultsPlugin(AppContext(Settings(data_dir=tmp_path), Endpoint(None, None, Secret(None), True)))
+    try:
+        zpath = plugin.download_zip(arch.session_id, "alice")
+        with zipfile.ZipFile(zpath) as zf:
+            names = set(zf.namelist())
+            sid = arch.session_id
+            assert {f"{sid}/{n}" for n in ("transcript.jsonl", "events.jsonl", "meta.json", "analysis.json",
+                                          "transcript.txt", "snapshots/s1.jpg", "recording.webm")} <= names
+            assert "zip me" in zf.read(f"{sid}/transcript.txt").decode()
+        view = plugin.open_past(arch.session_id, "alice")
+        assert view.recording and view.recording.endswith("recording.webm") and view.recording_is_video
+    finally:
+        plugin.cleanup()
+    assert not zpath.exists()
