@@ -1,0 +1,161 @@
+"""Metrics through the real handler, a simulated FastRTC peer and the local Live server."""
+
+from __future__ import annotations
+
+import json
+import statistics
+import time
+
+import pytest
+
+from googlive.backend import Endpoint
+from googlive.config import Secret, Settings
+from googlive.events import SessionError, SessionState, StateChanged, ToolCall, Usage
+from googlive.fakelive import FakeLiveConfig, FakeLiveServer
+from googlive.handler import GeminiHandler
+from googlive.metrics.feature import MetricsFeature
+from googlive.metrics.usage import PriceTable
+from googlive.peersim import SimulatedPeer
+from tests.test_handler import quiet, talk, until
+
+KEY = "test-key-9f8e7d6c5b4a39281706"
+
+
+@pytest.fixture
+async def server():
+    async with FakeLiveServer(api_key=KEY, config=FakeLiveConfig(min_reply_s=0.5)) as srv:
+        yield srv
+
+
+def make_peer(srv: FakeLiveServer, *, visible: dict[str, bool] | None = None, owner: str = "owner") -> SimulatedPeer:
+    endpoint = Endpoint(srv.url, srv.ca_cert, Secret(KEY), offline=True)
+    prices = PriceTable.load()
+    h = GeminiHandler(Settings(), endpoint, features=[lambda h: MetricsFeature(h, prices, visible)])
+    return SimulatedPeer(h, [owner, "", "", "", "", ""])
+
+
+async def started(peer: SimulatedPeer) -> MetricsFeature:
+    await peer.start()
+    h = peer.handler
+    await until(lambda: h.session is not None and h.session.state is SessionState.LIVE)
+    feat = h.feature("metrics")
+    assert isinstance(feat, MetricsFeature)
+    return feat
+
+
+async def reply_done(h: GeminiHandler, turn: int) -> None:
+    await until(lambda: h.session.turn > turn and not h.playback.playing, timeout=15)
+
+
+async def test_speech_latency_tracks_an_injected_server_delay(server):
+    """End of speech → first model audio handed to the browser: a server that waits 400 ms more
+    before replying measures 400 ms more (medians of 3 interleaved turns each, ± 25 ms)."""
+    peer = make_peer(server)
+    feat = await started(peer)
+    h = peer.handler
+    try:
+        async def turn_ms(delay: float) -> float:
+            server.config.reply_delay_s = delay
+            n = len(feat.latency.by_turn)
+            await peer.say(talk(0.6))
+            await peer.say(quiet(0.1))
+            await until(lambda: len(feat.latency.by_turn) > n, timeout=10)
+            lat = feat.latency.recent[-1]
+            assert lat.source == "speech"
+            await reply_done(h, lat.turn)
+            return lat.ms
+
+        # Interleaved, so that any slow drift of the session affects both alike.
+        base, slow = [], []
+        for _ in range(3):
+            base.append(await turn_ms(0.0))
+            slow.append(await turn_ms(0.4))
+        diff = statistics.median(slow) - statistics.median(base)
+        print("latency ms baseline", [round(x) for x in base], "delayed", [round(x) for x in slow])
+        assert 375 <= diff <= 425, (base, slow)
+        assert min(base) > 0
+        # Shown next to the model's line in the transcript.
+        await until(lambda: sum(ln.latency_ms is not None for ln in h.conv.lines) >= 6)
+        assert h.barge_ins == 0
+    finally:
+        await peer.close()
+
+
+async def test_typed_latency_and_usage_totals_match_the_server(server):
+    """Send → first audio, and the session's token totals equal what the server reported."""
+    peer = make_peer(server)
+    feat = await started(peer)
+    h = peer.handler
+    try:
+        lat_ms = []
+        for i, delay in enumerate((0.0, 0.4)):
+            server.config.reply_delay_s = delay
+            h.send_text(f"hello number {i}")
+            await until(lambda i=i: len(feat.latency.by_turn) > i, timeout=10)
+            lat = feat.latency.recent[-1]
+            assert lat.source == "text"
+            lat_ms.append(lat.ms)
+            await reply_done(h, lat.turn)
+        assert 350 <= lat_ms[1] - lat_ms[0] <= 450, lat_ms
+        await until(lambda: feat.usage.n_turns == server.stats.turns_completed == 2)
+        st = server.stats
+        expected = Usage(st.prompt_tokens_sent, st.response_tokens_sent, st.prompt_tokens_sent + st.response_tokens_sent)
+        assert st.prompt_tokens_sent > 0 and st.response_tokens_sent > 0
+        assert feat.usage.total == expected
+        assert h.session.stats.usage == expected
+        # The panel shows the session total and a cost from the price table.
+        await until(lambda: f'data-session-tokens="{expected.total_tokens}"' in (h.conv.panels.get("metrics_usage") or ""))
+        assert "$" in h.conv.panels["metrics_usage"]
+        assert 'data-latency-ms="' in h.conv.panels["metrics_latency"] and "<svg" in h.conv.panels["metrics_latency"]
+    finally:
+        await peer.close()
+
+
+async def test_event_log_redacts_keys_and_never_holds_user_words(server):
+    peer = make_peer(server)
+    feat = await started(peer)
+    h = peer.handler
+    try:
+        google_like = "AIzaSyD" + "x" * 32
+        feat.on_event(SessionError(f"rejected key {KEY} and {google_like}; retry with key=abc123secret", True, 401))
+        feat.on_event(StateChanged(SessionState.RECONNECTING, 2, 1.5, f"token: {KEY}"))
+        feat.on_event(ToolCall("call-1", "take_picture", {"note": "my secret plans"}))
+        h.send_text("my private words about bananas")
+        await until(lambda: any(e["kind"] == "turn" and e["msg"] == "turn complete" for e in feat.log.entries()))
+        await until(lambda: "reconnect" in (h.conv.panels.get("metrics_eventlog") or ""))
+        dump = json.dumps(feat.log.entries()) + feat.log.to_jsonl() + h.conv.panels["metrics_eventlog"]
+        for forbidden in (KEY, google_like, "abc123secret", "bananas", "private words", "secret plans"):
+            assert forbidden not in dump, forbidden
+        kinds = {e["kind"] for e in feat.log.entries()}
+        assert {"connect", "error", "reconnect", "tool", "text", "turn"} <= kinds
+        err = next(e for e in feat.log.entries() if e["kind"] == "error")
+        assert "[redacted]" in err["msg"] and err["code"] == 401
+    finally:
+        await peer.close()
+
+
+async def test_meters_update_about_ten_times_a_second_only_when_shown(server):
+    visible: dict[str, bool] = {}
+    peer = make_peer(server, visible=visible)
+    feat = await started(peer)
+    h = peer.handler
+    try:
+        await until(lambda: feat.ticks >= 5)
+        assert "metrics_meters" not in h.conv.versions  # hidden: nothing rendered, nothing sent
+        visible["owner"] = True
+        await until(lambda: "metrics_meters" in h.conv.versions)
+        # While the user speaks, the level changes every frame: the page gets ~10 updates/s.
+        await peer.say(talk(2.5))
+        await until(lambda: h.user_speaking, timeout=2)
+        n0, t0 = len(peer.stats.ui_updates), time.monotonic()
+        v0 = h.conv.versions["metrics_meters"]
+        await until(lambda: time.monotonic() - t0 >= 1.5 or not h.user_speaking, timeout=3)
+        dt = time.monotonic() - t0
+        sent = len(peer.stats.ui_updates) - n0
+        assert h.user_speaking and dt >= 1.5
+        assert sent / dt >= 9.0, (sent, dt)
+        assert h.conv.versions["metrics_meters"] - v0 >= sent - 1
+        assert 'data-state="user"' in h.conv.panels["metrics_meters"]
+        await peer.said()
+    finally:
+        await peer.close()
