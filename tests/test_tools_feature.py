@@ -259,10 +259,15 @@ async def test_slow_tool_never_stalls_audio_in_either_direction(app, server):
     await asyncio.wait_for(slow.started.wait(), 5)
     t_a, up_a = time.monotonic(), server.stats.audio_chunks_received
     await until(lambda: peer.heard_after(t_a) >= 1.0, timeout=5)
+    wall = time.monotonic() - t_a
     assert "call-mid-reply" in h.registry.running_ids  # still waiting on the tool
+    # The reply kept playing at real time while the tool waited: 1 s of audio in about 1 s of
+    # wall time, no hole longer than scheduler jitter (a stalled path would leave a hole as long
+    # as the tool's wait, which only ends when the test releases it).
     heard = [x for x in peer.stats.heard if x.t >= t_a and x.rms >= 30]
     gaps = [b.t - a.t for a, b in zip(heard, heard[1:], strict=False)]
-    assert gaps and max(gaps) < 0.045, max(gaps)
+    assert wall < 1.4, wall
+    assert gaps and max(gaps) < 0.2, max(gaps)
     assert server.stats.audio_chunks_received > up_a  # the mic kept streaming up
     slow.release.set()
     r = await until(lambda: response_for(server, "call-mid-reply"), timeout=10)
