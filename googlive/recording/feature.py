@@ -376,7 +376,7 @@ def _plugin_cls() -> type:
                     info="Applies when you start talking. Recordings are kept in the session's folder.",
                     scale=4,
                 )
-                b.add_panel(NAME, gr.HTML("", elem_id="recording-indicator", scale=1, min_width=80))
+                b.add_panel(NAME, gr.HTML("", elem_id="recording-indicator"))
 
         def wire(self, b: PageBuild) -> None:
             if self.checkbox is None:
