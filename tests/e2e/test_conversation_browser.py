@@ -7,7 +7,34 @@ import re
 import pytest
 
 from tests.e2e.conftest import make_speech, start_app, stop_app
-from tests.e2e.helpers import start_conversation, stats, wait_text
+from tests.e2e.helpers import STATS_JS, start_conversation, stats, wait_text
+
+ENERGY_PROBE = """
+(() => {
+  const get = GET_STATS;
+  window.__energy = [];
+  const tick = async () => { const s = await get(); window.__energy.push([performance.now(), s.audio_energy]); };
+  window.__energyTimer = setInterval(tick, 100);
+  const seen = () => [...document.querySelectorAll('#transcript .line.model')].some(
+    l => l.innerText.includes('long story') && l.querySelector('.cut'));
+  const obs = new MutationObserver(() => { if (window.__cutAt === undefined && seen()) window.__cutAt = performance.now(); });
+  obs.observe(document.body, {subtree: true, childList: true, characterData: true});
+})()
+"""
+
+
+def rate(samples: list[list[float]], t0: float, t1: float) -> float:
+    """Energy per second received between page times t0 and t1 (ms)."""
+    inside = [(t, e) for t, e in samples if t0 <= t <= t1]
+    if len(inside) < 2:
+        return 0.0
+    (ta, ea), (tb, eb) = inside[0], inside[-1]
+    return (eb - ea) / max(1e-3, (tb - ta) / 1000)
+
+
+def max_rate(samples: list[list[float]], t0: float, t1: float, window_ms: float) -> float:
+    starts = [t for t, _ in samples if t0 <= t <= t1 - window_ms] or [t0]
+    return max(rate(samples, a, min(t1, a + window_ms)) for a in starts)
 
 pytestmark = pytest.mark.browser
 
@@ -33,28 +60,31 @@ def test_talk_hear_and_interrupt_offline(netns, browser_factory, tmp_path):
             "document.querySelectorAll('#transcript .line.model').length >= 1", timeout=30000)
         # The browser received the reply's audio.
         page.wait_for_function(
-            "async () => { const s = await (%s)(); return s.audio_packets > 20 && s.audio_energy > 0; }"
-            % __import__("tests.e2e.helpers", fromlist=["STATS_JS"]).STATS_JS.strip(), timeout=30000)
+            f"async () => {{ const s = await ({STATS_JS.strip()})(); return s.audio_packets > 20 && s.audio_energy > 0; }}", timeout=30000)
         s = stats(page)
         assert s["audio_samples"] > 0
-        # Ask for a long reply; the next loop of the mic speech interrupts it.
+        # Ask for a long reply; the next loop of the mic speech interrupts it. From here the
+        # page samples the received audio energy every 100 ms and notes when the cut shows.
+        page.evaluate(ENERGY_PROBE.replace("GET_STATS", STATS_JS.strip()))
         page.locator("#text-input textarea").fill("Tell me a long story please")
         page.locator("#send-text").click()
         try:
-            page.wait_for_function(
-                "() => [...document.querySelectorAll('#transcript .line.model')].some("
-                "l => l.innerText.includes('long story') && l.querySelector('.cut'))", timeout=40000)
+            page.wait_for_function("() => window.__cutAt !== undefined", timeout=40000)
         except Exception:
             page.screenshot(path=str(tmp_path / "fail.png"))
             (tmp_path / "fail.html").write_text(page.locator("#transcript").inner_html())
             raise
-        page.wait_for_timeout(300)
-        e0 = stats(page)["audio_energy"]
-        page.wait_for_timeout(1000)
-        e1 = stats(page)["audio_energy"]
-        # Model audio stopped: what arrives in the second after the cut is near silence
-        # (an average level below about -27 dBFS), although the story was at least 8 s long ...
-        assert e1 - e0 < 0.002, (e0, e1)
+        page.wait_for_function("() => performance.now() > window.__cutAt + 1400", timeout=5000)
+        samples = page.evaluate("() => window.__energy")
+        cut = page.evaluate("() => window.__cutAt")
+        story_start = next(t for t, e in samples if e > samples[0][1] + 1e-4)
+        # Energy per second while the story played (its loudest 0.5 s window) and after the cut.
+        before = max_rate(samples, story_start, cut - 150, 500)
+        after = rate(samples, cut + 300, cut + 1300)
+        # Model audio stopped: the second after the cut carries a small fraction of the
+        # story's energy, although the story was at least 8 s long ...
+        assert before > 0, samples
+        assert after < 0.1 * before, (before, after)
         # ... and the handler dropped the unplayed rest of it at once.
         cuts = [int(m) for m in re.findall(r"barge-in turn=\d+ dropped_ms=(\d+)", app.log_text())]
         assert cuts and max(cuts) >= 1000, cuts
