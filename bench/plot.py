@@ -1,0 +1,59 @@
+"""The PNG: barge-in and cpu_per_session against their same-run baselines."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def plot(res: dict[str, Any], out_dir: Path | None = None) -> Path:
+    out_dir = out_dir or ROOT / "bench" / "out"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4.2))
+    b = res.get("barge_in_ms", {})
+    names = ["app", "FastRTC demo\n(baseline)"]
+    med = [b.get("app", {}).get("median") or 0, b.get("baseline_fastrtc_demo", {}).get("median") or 0]
+    p95 = [b.get("app", {}).get("p95") or 0, b.get("baseline_fastrtc_demo", {}).get("p95") or 0]
+    x = range(2)
+    ax1.bar([i - 0.2 for i in x], med, 0.4, label="median", color=["#2a9d8f", "#e76f51"])
+    ax1.bar([i + 0.2 for i in x], p95, 0.4, label="p95", color=["#8ad1c7", "#f4a98f"])
+    ax1.set_yscale("symlog", linthresh=100)
+    ax1.axhline(60, ls="--", c="k", lw=0.8)
+    ax1.text(1.45, 62, "target median 60 ms", ha="right", va="bottom", fontsize=8)
+    ax1.set_xticks(list(x), names)
+    ax1.set_ylabel("model audio heard after speech onset (ms)")
+    ax1.set_title(f"Barge-in ({b.get('trials', '?')} trials)")
+    for i, (m, p) in enumerate(zip(med, p95)):
+        ax1.text(i - 0.2, m, f"{m:g}", ha="center", va="bottom", fontsize=8)
+        ax1.text(i + 0.2, p, f"{p:g}", ha="center", va="bottom", fontsize=8)
+    ax1.legend(fontsize=8, loc="upper left")
+    c = res.get("cpu_per_session", {})
+    groups = ["audio", "audio+video"]
+    app = [c.get("app_audio") or 0, c.get("app_audio_video") or 0]
+    echo = [c.get("echo_audio") or 0, c.get("echo_audio_video") or 0]
+    ax2.bar([i - 0.2 for i in range(2)], app, 0.4, label="app", color="#2a9d8f")
+    ax2.bar([i + 0.2 for i in range(2)], echo, 0.4, label="bare FastRTC echo (baseline)", color="#e76f51")
+    for i in range(2):
+        ax2.text(i - 0.2, app[i], f"{app[i]:.3f}", ha="center", va="bottom", fontsize=8)
+        ax2.text(i + 0.2, echo[i], f"{echo[i]:.3f}", ha="center", va="bottom", fontsize=8)
+    ax2.set_xticks(range(2), groups)
+    ax2.set_ylabel("CPU seconds per session-second (1 session)")
+    ax2.set_title("cpu_per_session (aiortc clients, 640x480@30)")
+    ax2.legend(fontsize=8)
+    fig.suptitle(f"googlive bench ({res.get('machine', {}).get('cpus', '?')} CPUs, {'quick' if res.get('quick') else 'full'})", fontsize=10)
+    fig.tight_layout()
+    path = out_dir / "bench.png"
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    assets = ROOT / "assets"
+    assets.mkdir(exist_ok=True)
+    shutil.copyfile(path, assets / "bench.png")
+    return path
