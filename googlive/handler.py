@@ -219,7 +219,7 @@ class GeminiHandler(AsyncAudioVideoStreamHandler):
                     await t
             with contextlib.suppress(Exception):
                 await self.registry.aclose()
-            for f in self.features:
+            for f in reversed(self.features):  # the archive (installed first) closes last
                 try:
                     await asyncio.wait_for(f.close(), 15)
                 except Exception:

@@ -61,7 +61,7 @@ class PageBuild:
 
     ctx: AppContext
     demo: gr.Blocks
-    owner: gr.State
+    owner: Any
     status: gr.HTML
     survey_id: gr.Textbox
     rtc: Any = None
@@ -157,13 +157,32 @@ def panel_values(update: UiUpdate, sent: dict[str, int]) -> dict[str, Any]:
     return out
 
 
+def browser_secret(settings: Settings) -> str:
+    """The key that encrypts BrowserState values, kept in the data dir across restarts."""
+    path = settings.data_dir / ".browser-state-secret"
+    try:
+        if path.exists():
+            return path.read_text().strip()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        value = secrets.token_urlsafe(32)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(value)
+        return value
+    except OSError:
+        log.warning("could not keep the browser-state secret in the data dir; owners reset on restart")
+        return secrets.token_urlsafe(32)
+
+
 def build(ctx: AppContext) -> gr.Blocks:
     settings = ctx.settings
     offline = ctx.endpoint.offline
     handler = ctx.handler_cls(settings, ctx.endpoint, features=ctx.features, services=ctx.services)
 
     with gr.Blocks(title="googlive — talk with Gemini", css=CSS, analytics_enabled=False) as demo:
-        owner = gr.State(None)
+        # An opaque id for this browser, kept in its localStorage (encrypted) so that reloading
+        # the page still shows its past sessions; never shared with another browser.
+        owner = gr.BrowserState(None, storage_key="googlive-owner", secret=browser_secret(settings))
         gr.Markdown("# googlive\nTalk with Gemini by voice and video. It hears you, sees your camera, and stops the moment you interrupt.")
         if ctx.turn_warning:
             gr.HTML(f'<div class="turn-warning" id="turn-warning">{html.escape(ctx.turn_warning)}</div>')
