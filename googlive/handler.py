@@ -52,6 +52,7 @@ OUT_RATE = 24000
 PTIME = 0.02
 LEAD_S = 0.1  # model audio handed to WebRTC ahead of real time
 UI_INTERVAL_S = 0.1
+JITTER_CUSHION_MS = 60
 
 
 @dataclass(frozen=True)
@@ -118,7 +119,9 @@ class GeminiHandler(AsyncAudioVideoStreamHandler):
         self.user_speaking = False
         self.speech_end_t: float | None = None
         # audio out
-        self.playback = PlaybackBuffer(rate=OUT_RATE, frame_ms=20)
+        # A 60 ms jitter cushion at the start of each reply (and after a stall): bursty arrival
+        # with short gaps plays without holes, for 60 ms more delay before the first word.
+        self.playback = PlaybackBuffer(rate=OUT_RATE, frame_ms=20, prebuffer_ms=JITTER_CUSHION_MS)
         self._play_clock = 0.0
         self._wake = asyncio.Event()
         self.cut_turns: set[int] = set()
@@ -232,7 +235,11 @@ class GeminiHandler(AsyncAudioVideoStreamHandler):
     async def receive(self, frame: tuple[int, np.ndarray]) -> None:
         rate, data = frame
         now = time.monotonic()
-        mono = as_mono(np.asarray(data))
+        try:
+            mono = as_mono(np.asarray(data))
+        except ValueError:  # not 1-D/2-D audio: drop the frame, count it
+            self.bad_mic_frames = getattr(self, "bad_mic_frames", 0) + 1
+            return
         if mono.size == 0 or rate <= 0:
             return
         if self.mic_t0 is None:
