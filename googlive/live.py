@@ -40,6 +40,17 @@ from googlive.retry import Backoff, Failure, classify, parse_duration
 
 log = logging.getLogger(__name__)
 
+
+def _redact_key_headers(record: logging.LogRecord) -> bool:
+    """websockets logs handshake headers at DEBUG ('> %s: %s'), the API key among them."""
+    args = record.args
+    if isinstance(args, tuple) and len(args) >= 2 and str(args[0]).lower() in ("x-goog-api-key", "authorization"):
+        record.args = (args[0], "[redacted]", *args[2:])
+    return True
+
+
+logging.getLogger("websockets.client").addFilter(_redact_key_headers)
+
 _CLOSED = object()
 
 

@@ -123,7 +123,9 @@ class SimulatedPeer:
             now = time.monotonic()
             if self._queue:
                 _, frame = self._queue.popleft()
-                start = max(now, next_t)
+                # Keep an absolute schedule as aiortc does (a late wake-up is caught up on the
+                # next frames, not carried forward as drift); resync only after a real gap.
+                start = next_t if now - next_t <= 0.1 else now
                 rms = float(np.sqrt(np.mean(frame.astype(np.float64) ** 2))) if frame.size else 0.0
                 self.stats.heard.append(Heard(start, frame, rms))
                 next_t = start + PTIME
