@@ -157,6 +157,11 @@ def panel_values(update: UiUpdate, sent: dict[str, int]) -> dict[str, Any]:
     return out
 
 
+def new_owner_id() -> str:
+    """A fresh opaque id for one browser (its archives are kept under a hash of it)."""
+    return secrets.token_urlsafe(16)
+
+
 def browser_secret(settings: Settings) -> str:
     """The key that encrypts BrowserState values, kept in the data dir across restarts."""
     path = settings.data_dir / ".browser-state-secret"
@@ -270,7 +275,7 @@ def build(ctx: AppContext) -> gr.Blocks:
         text.submit(send_text, [rtc, owner, text], [text], show_progress="hidden")
 
         def new_owner(current: str | None) -> str:
-            return current or secrets.token_urlsafe(16)
+            return current or new_owner_id()
 
         demo.load(new_owner, [owner], [owner])
         for plugin in ctx.plugins:

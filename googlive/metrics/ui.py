@@ -203,6 +203,12 @@ def eventlog_html(entries: Sequence[Entry], limit: int = 200) -> str:
 VISIBLE_KEY = "metrics.visible"
 
 
+def new_owner_id() -> str:
+    from googlive.ui import new_owner_id as make
+
+    return make()
+
+
 class MetricsPlugin:
     """A "Show diagnostics" toggle and the hidden diagnostics column it reveals."""
 
@@ -243,11 +249,13 @@ class MetricsPlugin:
         visible: dict[str, bool] = self.services.setdefault(VISIBLE_KEY, {})
 
         def on_toggle(show: bool, owner: str | None) -> Any:
-            if owner:
-                if len(visible) > 10_000:
-                    visible.clear()
-                visible[owner] = bool(show)
-            return gr.update(visible=bool(show))
+            # The page may not have its owner id yet (toggled right after loading): make it here.
+            owner = owner or new_owner_id()
+            if len(visible) > 10_000:
+                visible.clear()
+            visible[owner] = bool(show)
+            return gr.update(visible=bool(show)), owner
 
-        self.toggle.change(on_toggle, [self.toggle, b.owner], [self.column], show_progress="hidden", queue=False)
+        self.toggle.change(on_toggle, [self.toggle, b.owner], [self.column, b.owner], show_progress="hidden",
+                           queue=False)
         self.kinds.change(None, [self.kinds], None, js=FILTER_JS)

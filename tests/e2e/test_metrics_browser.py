@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -13,13 +14,29 @@ from tests.e2e.helpers import start_conversation, wait_text
 pytestmark = pytest.mark.browser
 
 SHOT = Path(__file__).resolve().parents[2] / "assets" / "screenshot-diagnostics.png"
+# Records the level shown the first time the meter says "You are speaking" (it may only say so
+# between two 100 ms updates, so a one-off selector wait can miss it).
+SEEN_PROBE = """
+(() => {
+  const check = () => {
+    const el = document.querySelector("#metrics-meters [data-state='user']");
+    if (el && window.__seenUser === undefined) {
+      const lv = document.querySelector("#metrics-meters [data-level]");
+      window.__seenUser = lv ? parseInt(lv.getAttribute('data-level')) : -120;
+    }
+  };
+  new MutationObserver(check).observe(document.body, {subtree: true, childList: true, attributes: true});
+  check();
+})()
+"""
 
 
 def test_diagnostics_panel_shows_latency_and_usage(netns, browser_factory, tmp_path):
-    wav = make_speech(tmp_path / "speech.wav", "Hello Gemini", pad_before=3.0, pad_after=30.0)
+    # Speech on a loop (every ~5 s), so it is heard whenever the call happens to connect.
+    wav = make_speech(tmp_path / "speech.wav", "Hello Gemini how are you today", pad_before=1.0, pad_after=3.5)
     app = start_app(netns, tmp_path, "--offline")
     try:
-        page = browser_factory(wav, loop=False).new_page()
+        page = browser_factory(wav, loop=True).new_page()
         page.goto(app.url)
         assert not page.locator("#metrics-panel").is_visible()  # off for a plain user
         page.locator("#diagnostics-toggle input").check()
@@ -27,8 +44,9 @@ def test_diagnostics_panel_shows_latency_and_usage(netns, browser_factory, tmp_p
         start_conversation(page)
         wait_text(page, "#status", "Live", timeout_s=30)
         # The meters are live: the mic's speech (3 s in) shows as level and "You are speaking".
-        page.wait_for_selector("#metrics-meters [data-state='user']", timeout=15000)
-        assert int(page.locator("#metrics-meters [data-level]").get_attribute("data-level")) > -60
+        page.evaluate(SEEN_PROBE)
+        page.wait_for_function("() => window.__seenUser !== undefined", timeout=20000)
+        assert page.evaluate("() => window.__seenUser") > -60
         page.locator("#text-input textarea").fill("Hello, how are you?")
         page.locator("#send-text").click()
         page.wait_for_selector("#metrics-latency [data-latency-ms]", timeout=20000)
@@ -42,6 +60,7 @@ def test_diagnostics_panel_shows_latency_and_usage(netns, browser_factory, tmp_p
         page.locator("#metrics-eventlog-acc button").first.click()
         page.wait_for_selector("#metrics-eventlog .ev[data-kind='connect']", timeout=10000)
         page.wait_for_timeout(1200)  # let the reply play out so the screenshot shows a settled page
-        page.screenshot(path=str(SHOT), full_page=True)
+        shot = SHOT if os.environ.get("GOOGLIVE_UPDATE_SCREENSHOTS") == "1" else tmp_path / SHOT.name
+        page.screenshot(path=str(shot), full_page=True)
     finally:
         stop_app(app)
