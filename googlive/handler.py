@@ -23,13 +23,12 @@ from typing import Any
 import numpy as np
 from fastrtc import AdditionalOutputs, AsyncAudioVideoStreamHandler
 
-from googlive.audio import Resampler, as_mono, pcm16_bytes, rms_dbfs
+from googlive.audio import Resampler, as_mono, pcm16_bytes
 from googlive.backend import Endpoint
 from googlive.config import Secret, Settings
 from googlive.conversation import Conversation
 from googlive.events import (
     AudioOut,
-    GoAway,
     Interrupted,
     Role,
     SessionError,
@@ -43,7 +42,7 @@ from googlive.features import Feature, FeatureFactory
 from googlive.live import LiveConfig, LiveSession
 from googlive.playback import PlaybackBuffer
 from googlive.tools.registry import ToolRegistry
-from googlive.vad import SpeechEnd, SpeechStart, Vad
+from googlive.vad import SpeechStart, Vad
 from googlive.video import encode_jpeg
 
 log = logging.getLogger(__name__)
@@ -118,8 +117,7 @@ class GeminiHandler(AsyncAudioVideoStreamHandler):
         self.mic_seconds = 0.0
         self.mic_t0: float | None = None
         self.dropped_before_session = 0
-        self.user_speaking = False
-        self.speech_end_t: float | None = None
+        self.bad_mic_frames = 0
         # audio out
         # A 60 ms jitter cushion at the start of each reply (and after a stall): bursty arrival
         # with short gaps plays without holes, for 60 ms more delay before the first word.
@@ -129,7 +127,6 @@ class GeminiHandler(AsyncAudioVideoStreamHandler):
         self.cut_turns: set[int] = set()
         self.barge_ins = 0
         self.barge_in_log: list[dict[str, float]] = []
-        self._first_audio_pending: int | None = None
         # video in
         self.latest_frame: np.ndarray | None = None
         self.latest_frame_t = 0.0
@@ -242,7 +239,7 @@ class GeminiHandler(AsyncAudioVideoStreamHandler):
         try:
             mono = as_mono(np.asarray(data))
         except ValueError:  # not 1-D/2-D audio: drop the frame, count it
-            self.bad_mic_frames = getattr(self, "bad_mic_frames", 0) + 1
+            self.bad_mic_frames += 1
             return
         if mono.size == 0 or rate <= 0:
             return
@@ -251,14 +248,8 @@ class GeminiHandler(AsyncAudioVideoStreamHandler):
         playing = self.playback.playing
         ev = self.vad.feed(mono, playing=playing)
         self.mic_seconds += mono.size / rate
-        if isinstance(ev, SpeechStart):
-            self.user_speaking = True
-            if playing:
-                self.barge_in(now)
-        elif isinstance(ev, SpeechEnd):
-            self.user_speaking = False
-            self.speech_end_t = now
-            self._first_audio_pending = -1  # any next model turn
+        if isinstance(ev, SpeechStart) and playing:
+            self.barge_in(now)
         if ev is not None and self.features:
             # VAD onset/offset at its session time from sample counts (cheap: rare events).
             t_ev = (self.mic_t0 or 0.0) + ev.sample_index / rate
@@ -383,8 +374,6 @@ class GeminiHandler(AsyncAudioVideoStreamHandler):
             self.on_tool_call(ev)
         elif isinstance(ev, ToolCallCancelled):
             self.on_tool_cancel(ev)
-        elif isinstance(ev, GoAway):
-            pass
         for f in self.features:
             f.on_event(ev)
 
@@ -461,12 +450,17 @@ class GeminiHandler(AsyncAudioVideoStreamHandler):
 
     # ---- figures ---------------------------------------------------------------------------
     @property
+    def user_speaking(self) -> bool:
+        """The VAD is between a speech onset and its offset."""
+        return self.vad.speaking
+
+    @property
     def mic_time_s(self) -> float:
         """Session time of the end of the mic audio received so far, from sample counts."""
         return (self.mic_t0 or 0.0) + self.mic_seconds
 
     def level_db(self) -> float:
-        return self.vad.level_db if hasattr(self.vad, "level_db") else -120.0
+        return self.vad.level_db
 
 
-__all__ = ["GeminiHandler", "SessionArgs", "UiUpdate", "rms_dbfs"]
+__all__ = ["GeminiHandler", "SessionArgs", "UiUpdate"]
