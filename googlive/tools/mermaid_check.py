@@ -20,7 +20,7 @@ keeps the two in agreement on a corpus.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 MAX_SOURCE_CHARS = 20_000
@@ -161,6 +161,25 @@ def _skip_acc(lines: list[_Line], i: int, ctx: _Ctx) -> int | None:
         ctx.err(lines[i].no, "accDescr { ... } block is never closed with '}'")
         return len(lines)
     return None
+
+
+_Skip = Callable[[list[_Line], int, _Ctx], int | None]
+
+
+def _statements(lines: list[_Line], ctx: _Ctx, *skips: _Skip) -> Iterator[_Line]:
+    """Each line after the header, except accessibility statements and what `skips` pass over
+    (each returns the index after a construct starting at lines[i], or None)."""
+    i = 1
+    while i < len(lines):
+        nxt = _skip_acc(lines, i, ctx)
+        for skip in skips:
+            if nxt is not None:
+                break
+            nxt = skip(lines, i, ctx)
+        if nxt is None:
+            yield lines[i]
+            nxt = i + 1
+        i = nxt
 
 
 def _quotes_balanced(text: str) -> bool:
@@ -376,21 +395,18 @@ def _check_flowchart(header_rest: str, lines: list[_Line], ctx: _Ctx) -> None:
             else:
                 stack.pop()
             continue
-        if stmt.startswith("subgraph"):
-            if stmt != "subgraph" and stmt[8] not in " \t":
-                pass
+        if stmt == "subgraph" or stmt.startswith(("subgraph ", "subgraph\t")):
+            rest = stmt[8:].strip()
+            if not rest:
+                ctx.err(no, "'subgraph' needs an id or a title")
+            elif not _quotes_balanced(rest):
+                ctx.err(no, "unbalanced quote in the subgraph title")
             else:
-                rest = stmt[8:].strip()
-                if not rest:
-                    ctx.err(no, "'subgraph' needs an id or a title")
-                elif not _quotes_balanced(rest):
-                    ctx.err(no, "unbalanced quote in the subgraph title")
-                else:
-                    m = _ID.match(rest)
-                    if m and m.end() < len(rest) and rest[m.end()] == "[" and not rest.endswith("]"):
-                        ctx.err(no, "subgraph title opened with '[' is never closed with ']'")
-                stack.append(no)
-                continue
+                m = _ID.match(rest)
+                if m and m.end() < len(rest) and rest[m.end()] == "[" and not rest.endswith("]"):
+                    ctx.err(no, "subgraph title opened with '[' is never closed with ']'")
+            stack.append(no)
+            continue
         if stmt.startswith("direction "):
             d = stmt.split()[1] if len(stmt.split()) > 1 else ""
             if d not in _DIRECTIONS:
@@ -423,13 +439,7 @@ _SEQ_SIMPLE = re.compile(r"^(autonumber|activate|deactivate|destroy|title)\b")
 
 def _check_sequence(lines: list[_Line], ctx: _Ctx) -> None:
     stack: list[tuple[str, int]] = []
-    i = 1
-    while i < len(lines):
-        ln = lines[i]
-        skip = _skip_acc(lines, i, ctx)
-        if skip is not None:
-            i = skip
-            continue
+    for ln in _statements(lines, ctx):
         text = ln.text
         word = text.split(None, 1)[0]
         if word == "end":
@@ -455,7 +465,6 @@ def _check_sequence(lines: list[_Line], ctx: _Ctx) -> None:
                 ctx.err(ln.no, "unrecognised statement; a message looks like 'Alice->>Bob: text'")
             elif not m.group("colon"):
                 ctx.err(ln.no, "a message needs text after a colon, e.g. 'Alice->>Bob: hello'")
-        i += 1
     for word, no in stack:
         ctx.err(no, f"'{word}' block is never closed with 'end'")
 
@@ -544,15 +553,21 @@ _STATE_NOTE = re.compile(r"^note\s+(left|right)\s+of\s+[\w.\-]+(\s*:.*)?$", re.I
 _STATE_MISC = re.compile(r"^(direction\s+(TB|BT|LR|RL)$|classDef\b|class\b|style\b|--$|hide\b|scale\b)")
 
 
+def _skip_state_note(lines: list[_Line], i: int, ctx: _Ctx) -> int | None:
+    """If lines[i] opens a multi-line note, return the index after its 'end note'; else None."""
+    text = lines[i].text
+    if ":" in text or not _STATE_NOTE.match(text):
+        return None
+    for j in range(i + 1, len(lines)):
+        if lines[j].text.lower() == "end note":
+            return j + 1
+    ctx.err(lines[i].no, "multi-line note is never closed with 'end note'")
+    return len(lines)
+
+
 def _check_state(lines: list[_Line], ctx: _Ctx) -> None:
     stack: list[int] = []
-    i = 1
-    while i < len(lines):
-        ln = lines[i]
-        skip = _skip_acc(lines, i, ctx)
-        if skip is not None:
-            i = skip
-            continue
+    for ln in _statements(lines, ctx, _skip_state_note):
         text = ln.text
         if text == "}":
             if not stack:
@@ -570,14 +585,7 @@ def _check_state(lines: list[_Line], ctx: _Ctx) -> None:
             elif not _quotes_balanced(text):
                 ctx.err(ln.no, "unbalanced quote")
         elif _STATE_NOTE.match(text):
-            if ":" not in text:
-                for j in range(i + 1, len(lines)):
-                    if lines[j].text.lower() == "end note":
-                        i = j
-                        break
-                else:
-                    ctx.err(ln.no, "multi-line note is never closed with 'end note'")
-                    i = len(lines)
+            pass  # a one-line note; multi-line ones are skipped by _skip_state_note
         elif "-->" in text:
             if not _STATE_TRANSITION.match(text):
                 ctx.err(ln.no, "bad transition; expected 'A --> B' or 'A --> B : label' ([*] for start/end)")
@@ -589,7 +597,6 @@ def _check_state(lines: list[_Line], ctx: _Ctx) -> None:
             pass
         else:
             ctx.err(ln.no, "unrecognised statement; a transition looks like 'Idle --> Running : start'")
-        i += 1
     for no in stack:
         ctx.err(no, "composite state opened with '{' is never closed with '}'")
 
