@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import os
 
 from googlive.ui import AppContext
 
@@ -23,8 +24,12 @@ FEATURE_MODULES = (
 
 
 def assemble(ctx: AppContext, modules: tuple[str, ...] = FEATURE_MODULES) -> AppContext:
-    """Install every feature module that exists into `ctx`."""
+    """Install every feature module that exists into `ctx`. GOOGLIVE_FEATURES (a comma list of
+    short names such as "results,tools") limits them, for debugging."""
+    only = {x.strip() for x in os.environ.get("GOOGLIVE_FEATURES", "").split(",") if x.strip()}
     for name in modules:
+        if only and name.split(".")[1] not in only:
+            continue
         try:
             mod = importlib.import_module(name)
         except ModuleNotFoundError as e:

@@ -421,9 +421,11 @@ class ResultsPlugin(UiPlugin):
 
     def tab(self, b: PageBuild) -> None:
         self.b = b
-        self.current = gr.State(None)  # the session id shown in Results
-        self.key = gr.State(None)  # (endpoint, key) of the session just ended (server side only)
-        with gr.Tab("Results", id="results"):
+        with gr.Tab("Results", id="results", elem_id="results-tab"):
+            # States live inside a Tab: a component placed directly in gr.Tabs makes gradio 5.50
+            # draw every later tab button twice.
+            self.current = gr.State(None)  # the session id shown in Results
+            self.key = gr.State(None)  # (endpoint, key) of the session just ended (server side only)
             self.header = gr.HTML(EMPTY_HEADER, elem_id="results-header")
             with gr.Row():
                 with gr.Column(scale=5):
@@ -451,7 +453,7 @@ class ResultsPlugin(UiPlugin):
             with gr.Accordion("Diagrams", open=True):
                 self.diagrams = gr.Markdown("*No diagrams in this session.*", elem_id="results-diagrams",
                                             latex_delimiters=[])
-        with gr.Tab("Past sessions", id="past") as self.past_tab:
+        with gr.Tab("Past sessions", id="past", elem_id="past-tab") as self.past_tab:
             gr.Markdown("Sessions from this browser. Pick one to see its results.")
             self.past = gr.Dropdown(choices=[], value=None, label="Past sessions", elem_id="past-sessions",
                                     interactive=True)

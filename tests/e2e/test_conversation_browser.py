@@ -50,6 +50,8 @@ def test_talk_hear_and_interrupt_offline(netns, browser_factory, tmp_path):
         page = ctx.new_page()
         page.goto(app.url)
         assert "offline demo" in page.locator("#status").inner_text().lower()
+        tabs = page.evaluate("() => [...document.querySelectorAll('[role=tab]')].map(e => e.innerText.trim())")
+        assert len(tabs) == len(set(tabs)) and "Conversation" in tabs, tabs  # each tab drawn once
         start_conversation(page)
         wait_text(page, "#status", "Live", timeout_s=40)
         # The user's speech turn and the model's (offline demo) reply appear in the transcript.
