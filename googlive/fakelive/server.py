@@ -1134,8 +1134,16 @@ class FakeLiveServer:
         )
 
         def make_string(path: str) -> str:
-            name = path.rsplit(".", 1)[-1] if path else "text"
-            return f"Offline demo {name}: " + summary.removeprefix("Offline demo analysis: ")
+            # Short, honest, field-specific text: the page stays readable in the offline demo.
+            name = (path.rsplit(".", 1)[-1] if path else "text").split("[", 1)[0]
+            if name == "summary":
+                return "Offline demo summary: " + summary.removeprefix("Offline demo analysis: ")
+            if name in ("time", "due"):
+                return "00:00"
+            if name == "quote":
+                return "(offline demo: nothing was transcribed)"
+            label = name.replace("_", " ").strip() or "text"
+            return f"Offline demo: Gemini would list {label} here."
 
         cfg = self.config
         if isinstance(schema, dict):
