@@ -53,7 +53,18 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--no-ice-servers", action="store_true",
                    default=os.environ.get("GOOGLIVE_NO_ICE") == "1",
                    help="use no STUN/TURN servers at all (tests, closed networks)")
-    return p.parse_args(argv)
+    ns = p.parse_args(argv)
+    from googlive.config import VOICES
+
+    match = {v.lower(): v for v in VOICES}.get(ns.voice.lower())
+    if match is None:
+        p.error(f"unknown voice {ns.voice!r}; choose one of: {', '.join(VOICES)}")
+    ns.voice = match
+    if not 0 < ns.port < 65536:
+        p.error(f"--port must be between 1 and 65535, got {ns.port}")
+    if ns.max_sessions < 1 or ns.time_limit < 10:
+        p.error("--max-sessions must be at least 1 and --time-limit at least 10 seconds")
+    return ns
 
 
 def settings_from(ns: argparse.Namespace) -> Settings:
