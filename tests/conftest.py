@@ -17,3 +17,27 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         if reporter:
             reporter.write_line(f"FAILED: {len(skipped)} test(s) skipped in CI: {names}", red=True)
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+@pytest.fixture
+async def server():
+    """The local Live server (TLS, key "k", default behaviour); a test module that needs
+    another key or other knobs defines its own `server`."""
+    from googlive.fakelive import FakeLiveConfig, FakeLiveServer
+
+    async with FakeLiveServer(api_key="k", config=FakeLiveConfig()) as srv:
+        yield srv
+
+
+@pytest.fixture
+def require_node() -> None:
+    """Skip a test that needs the Node mermaid validator when it is not installed; with
+    GOOGLIVE_REQUIRE_NODE_MERMAID=1 (CI) fail instead."""
+    from googlive.tools.mermaid_node import node_missing_reason
+
+    missing = node_missing_reason()
+    if missing is None:
+        return
+    if os.environ.get("GOOGLIVE_REQUIRE_NODE_MERMAID") == "1":
+        pytest.fail(f"GOOGLIVE_REQUIRE_NODE_MERMAID=1 but the Node mermaid validator is unavailable: {missing}")
+    pytest.skip(f"Node mermaid validator unavailable: {missing}")

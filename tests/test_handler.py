@@ -5,53 +5,16 @@ from __future__ import annotations
 import asyncio
 import time
 
-import numpy as np
-import pytest
-
-from googlive.backend import Endpoint
-from googlive.config import Secret, Settings
+from googlive.config import Settings
 from googlive.events import Role
-from googlive.fakelive import FakeLiveConfig, FakeLiveServer
+from googlive.fakelive import FakeLiveServer
 from googlive.handler import GeminiHandler
 from googlive.peersim import SimulatedPeer
-
-RATE = 48000
-
-
-def talk(seconds: float, level: float = 0.5, f0: float = 180.0, seed: int = 0) -> np.ndarray:
-    """Speech-like audio: a harmonic voice with a syllable envelope."""
-    rng = np.random.default_rng(seed)
-    t = np.arange(int(seconds * RATE)) / RATE
-    voice = sum(np.sin(2 * np.pi * f0 * k * t + rng.uniform(0, 6)) / k for k in range(1, 6))
-    env = 0.7 + 0.3 * np.sin(2 * np.pi * 4 * t)
-    x = level * voice / 2.3 * env
-    return (x * 32767).astype(np.int16)
-
-
-def quiet(seconds: float) -> np.ndarray:
-    rng = np.random.default_rng(1)
-    return (rng.normal(0, 30, int(seconds * RATE))).astype(np.int16)
-
-
-@pytest.fixture
-async def server():
-    async with FakeLiveServer(api_key="k", config=FakeLiveConfig()) as srv:
-        yield srv
+from tests.util import is_live, offline_endpoint, quiet, talk, until
 
 
 def make_handler(srv: FakeLiveServer) -> GeminiHandler:
-    endpoint = Endpoint(srv.url, srv.ca_cert, Secret("k"), offline=True)
-    return GeminiHandler(Settings(), endpoint)
-
-
-async def until(pred, timeout: float = 10.0, step: float = 0.01):
-    """Poll a condition on state owned by other tasks; fails after `timeout`."""
-    deadline = time.monotonic() + timeout
-    while not (v := pred()):
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(step)
-    return v
+    return GeminiHandler(Settings(), offline_endpoint(srv))
 
 
 async def test_barge_in_stops_model_audio_within_one_frame_of_detection(server):
@@ -60,7 +23,7 @@ async def test_barge_in_stops_model_audio_within_one_frame_of_detection(server):
     await peer.start()
     h = peer.handler
     try:
-        await until(lambda: h.session is not None and h.session.state.value == "live")
+        await until(lambda: is_live(h))
         h.send_text("Tell me a long story")
         await until(lambda: peer.heard_after(0) > 1.0, timeout=15)  # the story is playing
         story = h.playback.current_turn
@@ -88,7 +51,7 @@ async def test_model_audio_is_paced_with_a_small_lead(server):
     await peer.start()
     h = peer.handler
     try:
-        await until(lambda: h.session is not None and h.session.state.value == "live")
+        await until(lambda: is_live(h))
         h.send_text("tell me a long story")
         await until(lambda: peer.heard_after(0) > 1.0, timeout=15)
         lead = max(0.0, h._play_clock - time.monotonic())
@@ -109,7 +72,7 @@ async def test_two_sessions_are_isolated(server):
     await a.start()
     await b.start()
     try:
-        await until(lambda: all(p.handler.session is not None and p.handler.session.state.value == "live" for p in (a, b)))
+        await until(lambda: all(is_live(p.handler) for p in (a, b)))
         a.handler.send_text("apples from alice")
         b.handler.send_text("bananas from bob")
         await until(lambda: all(any(ln.role is Role.MODEL and ln.final for ln in p.handler.conv.lines) for p in (a, b)), timeout=15)
@@ -129,7 +92,7 @@ async def test_shutdown_is_idempotent_and_leaves_no_tasks(server):
     peer = SimulatedPeer(make_handler(server), ["o", "", "", "", "", ""])
     await peer.start()
     h = peer.handler
-    await until(lambda: h.session is not None and h.session.state.value == "live")
+    await until(lambda: is_live(h))
     before = {t for t in asyncio.all_tasks() if t.get_name().startswith(("handler-", "live-"))}
     assert before
     await asyncio.gather(h.shutdown(), h.shutdown())
@@ -141,7 +104,7 @@ async def test_shutdown_is_idempotent_and_leaves_no_tasks(server):
 
 async def test_key_typed_in_the_offline_demo_switches_to_gemini(server):
     """With no server key the app is the offline demo; a visitor's own key means real Gemini."""
-    endpoint = Endpoint(server.url, server.ca_cert, Secret("k"), offline=True)
+    endpoint = offline_endpoint(server)
     h = GeminiHandler(Settings(), endpoint)
     peer = SimulatedPeer(h, ["owner", "AIza-visitor-key", "", "", "", ""], mic_always_on=False)
     await peer.start()
@@ -157,7 +120,7 @@ async def test_key_typed_in_the_offline_demo_switches_to_gemini(server):
 
 async def test_time_limit_is_announced_in_the_status(server):
     """Reaching the session time limit says so in the status line."""
-    endpoint = Endpoint(server.url, server.ca_cert, Secret("k"), offline=True)
+    endpoint = offline_endpoint(server)
     h = GeminiHandler(Settings(session_time_limit_s=2, video_interval_s=0.2), endpoint)
     peer = SimulatedPeer(h, ["owner", "", "", "", "", ""])
     await peer.start()

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-
-import numpy as np
 import pytest
 from google.genai import types
 
@@ -22,57 +19,10 @@ from googlive.events import (
 from googlive.fakelive import FakeLiveConfig, FakeLiveServer
 from googlive.live import LiveConfig, LiveSession
 from googlive.retry import Backoff
+from tests.util import Collector, feed, silence16k, speech16k
 
 MODEL = "gemini-3.8-live"
 FAST = Backoff(base_s=0.05, cap_s=0.2, max_attempts=4, stable_s=30)
-
-
-class Collector:
-    """Consumes a session's events in the background and lets tests wait on conditions."""
-
-    def __init__(self, session: LiveSession) -> None:
-        self.session = session
-        self.events: list[object] = []
-        self._changed = asyncio.Condition()
-        self.task = asyncio.create_task(self._run())
-
-    async def _run(self) -> None:
-        async for ev in self.session.events():
-            self.events.append(ev)
-            async with self._changed:
-                self._changed.notify_all()
-
-    async def wait(self, pred, timeout: float = 10.0):
-        async with asyncio.timeout(timeout):
-            async with self._changed:
-                while True:
-                    hit = pred(self.events)
-                    if hit:
-                        return hit
-                    await self._changed.wait()
-
-    def of(self, cls):
-        return [e for e in self.events if isinstance(e, cls)]
-
-    async def close(self) -> None:
-        await self.session.close()
-        await asyncio.wait_for(self.task, 5)
-
-
-def speech(seconds: float, rate: int = 16000, level: float = 0.3) -> bytes:
-    t = np.arange(int(seconds * rate)) / rate
-    x = level * np.sin(2 * np.pi * 220 * t) * (0.6 + 0.4 * np.sin(2 * np.pi * 3 * t))
-    return (x * 32767).astype("<i2").tobytes()
-
-
-def silence(seconds: float, rate: int = 16000) -> bytes:
-    return bytes(2 * int(seconds * rate))
-
-
-def feed(session: LiveSession, pcm: bytes, chunk_ms: int = 40) -> None:
-    n = 32 * chunk_ms
-    for i in range(0, len(pcm), n):
-        session.send_audio(pcm[i : i + n])
 
 
 @pytest.fixture
@@ -118,12 +68,12 @@ async def test_speech_turn_with_automatic_activity_detection(server):
     session, col = await open_session(server)
     try:
         assert await session.wait_live(10)
-        feed(session, speech(1.0) + silence(0.8))
+        feed(session, speech16k(1.0) + silence16k(0.8))
         await col.wait(turn_done(1))
         roles = {e.role for e in col.of(TranscriptDelta) if e.final}
         assert roles == {Role.USER, Role.MODEL}
         assert server.stats.speech_turns == 1
-        assert session.stats.audio_sent_bytes == len(speech(1.0) + silence(0.8))
+        assert session.stats.audio_sent_bytes == len(speech16k(1.0) + silence16k(0.8))
     finally:
         await col.close()
 
@@ -143,11 +93,11 @@ async def test_reconnects_and_resumes_after_a_dropped_connection(server):
         assert server.stats.resumes == 1
         # Audio sent while the connection was being replaced is delivered after the resume.
         before = server.stats.audio_bytes_received
-        feed(session, silence(0.2))
+        feed(session, silence16k(0.2))
         session.send_text("third")
         n = len(col.of(TurnComplete))
         await col.wait(turn_done(n + 1), timeout=15)
-        assert server.stats.audio_bytes_received - before == len(silence(0.2))
+        assert server.stats.audio_bytes_received - before == len(silence16k(0.2))
         line = [e for e in col.of(TranscriptDelta) if e.role is Role.MODEL and e.final][-1].line
         assert "third" in line
         errs = col.of(SessionError)

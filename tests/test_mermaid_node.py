@@ -7,14 +7,11 @@ GOOGLIVE_REQUIRE_NODE_MERMAID=1, in which case a missing install FAILS with the 
 from __future__ import annotations
 
 import importlib.util
-import os
 import time
 from pathlib import Path
 
-import pytest
-
 from googlive.tools.mermaid_check import check_mermaid
-from googlive.tools.mermaid_node import MermaidValidator, NodeMermaidWorker, node_missing_reason
+from googlive.tools.mermaid_node import MermaidValidator, NodeMermaidWorker
 
 # The corpus lives in test_mermaid_corpus.py; load it by path (tests/ is not a package).
 _spec = importlib.util.spec_from_file_location("_mermaid_corpus", Path(__file__).with_name("test_mermaid_corpus.py"))
@@ -22,17 +19,6 @@ assert _spec is not None and _spec.loader is not None
 _corpus = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(_corpus)
 VALID, INVALID, UNSAFE, PYTHON_STRICTER = _corpus.VALID, _corpus.INVALID, _corpus.UNSAFE, _corpus.PYTHON_STRICTER
-
-_MISSING = node_missing_reason()
-
-
-@pytest.fixture
-def require_node() -> None:
-    if _MISSING is None:
-        return
-    if os.environ.get("GOOGLIVE_REQUIRE_NODE_MERMAID") == "1":
-        pytest.fail(f"GOOGLIVE_REQUIRE_NODE_MERMAID=1 but the Node mermaid validator is unavailable: {_MISSING}")
-    pytest.skip(f"Node mermaid validator unavailable: {_MISSING}")
 
 
 async def test_python_validator_agrees_with_mermaid_parse_on_corpus(require_node: None) -> None:

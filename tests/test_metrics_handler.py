@@ -8,15 +8,14 @@ import time
 
 import pytest
 
-from googlive.backend import Endpoint
-from googlive.config import Secret, Settings
+from googlive.config import Settings
 from googlive.events import SessionError, SessionState, StateChanged, ToolCall, Usage
 from googlive.fakelive import FakeLiveConfig, FakeLiveServer
 from googlive.handler import GeminiHandler
 from googlive.metrics.feature import MetricsFeature
 from googlive.metrics.usage import PriceTable
 from googlive.peersim import SimulatedPeer
-from tests.test_handler import quiet, talk, until
+from tests.util import offline_endpoint, quiet, talk, until
 
 KEY = "test-key-9f8e7d6c5b4a39281706"
 
@@ -28,9 +27,8 @@ async def server():
 
 
 def make_peer(srv: FakeLiveServer, *, visible: dict[str, bool] | None = None, owner: str = "owner") -> SimulatedPeer:
-    endpoint = Endpoint(srv.url, srv.ca_cert, Secret(KEY), offline=True)
     prices = PriceTable.load()
-    h = GeminiHandler(Settings(), endpoint, features=[lambda h: MetricsFeature(h, prices, visible)])
+    h = GeminiHandler(Settings(), offline_endpoint(srv, KEY), features=[lambda h: MetricsFeature(h, prices, visible)])
     return SimulatedPeer(h, [owner, "", "", "", "", ""])
 
 

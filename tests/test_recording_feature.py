@@ -13,8 +13,7 @@ import av
 import numpy as np
 import pytest
 
-from googlive.backend import Endpoint
-from googlive.config import Secret, Settings
+from googlive.config import Settings
 from googlive.events import Role
 from googlive.fakelive import FakeLiveConfig, FakeLiveServer
 from googlive.features import Feature
@@ -28,8 +27,8 @@ from googlive.recording.feature import (
     RecordingPrefs,
     install,
 )
-from tests.test_handler import quiet, talk, until
 from tests.test_recorder import R, decode_audio, decode_video, envelope, flash_onsets, onsets
+from tests.util import is_live, offline_endpoint, quiet, talk, until
 
 BEEP_HZ = 1000.0
 CHIME_HZ = 880.0  # first note of the offline server's reply chime
@@ -56,9 +55,8 @@ def make_handler(
     record: bool = True,
     services=None,
 ) -> GeminiHandler:
-    endpoint = Endpoint(srv.url, srv.ca_cert, Secret("k"), offline=True)
     return GeminiHandler(
-        Settings(data_dir=tmp, record=record), endpoint, features=features, services=services
+        Settings(data_dir=tmp, record=record), offline_endpoint(srv), features=features, services=services
     )
 
 
@@ -146,7 +144,7 @@ async def test_beeps_flashes_and_the_model_voice_line_up_in_the_recording(server
     cam.start()
     onsets_true: list[float] = []
     try:
-        await until(lambda: h.session is not None and h.session.state.value == "live")
+        await until(lambda: is_live(h))
         rec = h.feature("recording")
         assert isinstance(rec, RecordingFeature)
         await until(lambda: rec.rec is not None, timeout=5)
@@ -261,7 +259,7 @@ async def test_a_barge_in_is_a_cut_and_no_camera_means_audio_only(server, tmp_pa
     peer = SimulatedPeer(h, ["owner-b", "", "", "", "", ""])
     await peer.start()
     try:
-        await until(lambda: h.session is not None and h.session.state.value == "live")
+        await until(lambda: is_live(h))
         rec = h.feature("recording")
         h.send_text("Tell me a long story")
         await until(lambda: peer.heard_after(0) > 1.0, timeout=15)
@@ -318,7 +316,7 @@ async def test_recording_off_by_server_setting_or_visitor_choice(server, tmp_pat
         await p.start()
     try:
         for h, _ in cases:
-            await until(lambda h=h: h.session is not None and h.session.state.value == "live")
+            await until(lambda h=h: is_live(h))
             await until(lambda h=h: h.session_time() > 2.2, timeout=5)  # past the video decision
     finally:
         for p in peers:

@@ -3,7 +3,6 @@ a handler driven by SimulatedPeer against the local Live server (REST side for t
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
 import zipfile
@@ -30,6 +29,7 @@ from googlive.results.ui import (
 from googlive.tools.diagram import Diagram
 from googlive.tools.picture import Snapshot
 from googlive.ui import AppContext
+from tests.util import is_live, offline_endpoint, until
 
 KEY = "test-key-9f3c2a7e51d04b8c"
 
@@ -41,7 +41,7 @@ async def server():
 
 
 def endpoint(srv: FakeLiveServer) -> Endpoint:
-    return Endpoint(srv.url, srv.ca_cert, Secret(KEY), offline=True)
+    return offline_endpoint(srv, KEY)
 
 
 class FakeTools(Feature):
@@ -63,15 +63,6 @@ def make_plugin(srv: FakeLiveServer, data_dir: Path) -> ResultsPlugin:
     return ResultsPlugin(AppContext(Settings(data_dir=data_dir), endpoint(srv)))
 
 
-async def until(pred, timeout: float = 10.0, step: float = 0.01):
-    deadline = time.monotonic() + timeout
-    while not (v := pred()):
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(step)
-    return v
-
-
 def jsonl(path: Path) -> list[dict]:
     return [json.loads(x) for x in path.read_text().splitlines() if x.strip()]
 
@@ -80,7 +71,7 @@ async def live_session(srv, data_dir, owner="alice", *features, text="hello arch
     peer = SimulatedPeer(make_handler(srv, data_dir, *features), [owner, "", "", "", "", ""])
     await peer.start()
     h = peer.handler
-    await until(lambda: h.session is not None and h.session.state.value == "live")
+    await until(lambda: is_live(h))
     h.send_text(text)
     await until(lambda: any(ln.role is Role.MODEL and ln.final for ln in h.conv.lines), timeout=15)
     return peer, h

@@ -2,14 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
-
-import pytest
-
-from googlive.backend import Endpoint
-from googlive.config import Secret, Settings
-from googlive.fakelive import FakeLiveConfig, FakeLiveServer
+from googlive.config import Settings
+from googlive.fakelive import FakeLiveServer
 from googlive.fakelive import script as fake_script
 from googlive.handler import GeminiHandler
 from googlive.peersim import SimulatedPeer
@@ -19,27 +13,11 @@ from googlive.survey.examples import example_survey
 from googlive.survey.feature import NO_SURVEY_HTML, PANEL, SurveyFeature, install
 from googlive.survey.store import SurveyStore
 from googlive.ui import AppContext
-
-
-@pytest.fixture
-async def server():
-    async with FakeLiveServer(api_key="k", config=FakeLiveConfig()) as srv:
-        yield srv
-
-
-async def until(pred, timeout: float = 10.0, step: float = 0.01):
-    """Poll a condition on state owned by other tasks; fails after `timeout`."""
-    deadline = time.monotonic() + timeout
-    while not (v := pred()):
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(step)
-    return v
+from tests.util import is_live, offline_endpoint, until
 
 
 def make_ctx(srv: FakeLiveServer, tmp_path) -> AppContext:
-    endpoint = Endpoint(srv.url, srv.ca_cert, Secret("k"), offline=True)
-    ctx = AppContext(Settings(data_dir=tmp_path), endpoint)
+    ctx = AppContext(Settings(data_dir=tmp_path), offline_endpoint(srv))
     install(ctx)
     return ctx
 
@@ -58,7 +36,7 @@ def survey_feature(h: GeminiHandler) -> SurveyFeature:
 async def live(peer: SimulatedPeer) -> GeminiHandler:
     await peer.start()
     h = peer.handler
-    await until(lambda: h.session is not None and h.session.state.value == "live")
+    await until(lambda: is_live(h))
     return h
 
 

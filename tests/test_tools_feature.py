@@ -17,30 +17,24 @@ from PIL import Image
 from googlive.backend import Endpoint
 from googlive.config import Secret, Settings
 from googlive.events import Role, ToolCall
-from googlive.fakelive import FakeLiveConfig, FakeLiveServer
+from googlive.fakelive import FakeLiveServer
 from googlive.handler import GeminiHandler
 from googlive.peersim import SimulatedPeer
 from googlive.tools.feature import SharedMermaid, ToolsFeature, install, render_snapshots_panel
 from googlive.tools.mermaid_node import MermaidValidator, node_missing_reason
 from googlive.tools.picture import CAMERA_OFF_ERROR, Snapshot
 from googlive.ui import AppContext
-from tests.test_handler import talk, until
+from tests.util import is_live, offline_endpoint, talk, until
 
 NODE_MISSING = node_missing_reason()
 INPUTS = ["owner", "", "", "", "", ""]
-
-
-@pytest.fixture
-async def server():
-    async with FakeLiveServer(api_key="k", config=FakeLiveConfig()) as srv:
-        yield srv
 
 
 class App:
     """An AppContext with the tools feature installed, and a handler/peer per connection."""
 
     def __init__(self, srv: FakeLiveServer) -> None:
-        self.endpoint = Endpoint(srv.url, srv.ca_cert, Secret("k"), offline=True)
+        self.endpoint = offline_endpoint(srv)
         self.ctx = AppContext(Settings(), self.endpoint)
         install(self.ctx)
         self.peers: list[SimulatedPeer] = []
@@ -53,7 +47,7 @@ class App:
         self.peers.append(peer)
         await peer.start()
         h = peer.handler
-        await until(lambda: h.session is not None and h.session.state.value == "live")
+        await until(lambda: is_live(h))
         f = h.feature("tools")
         assert isinstance(f, ToolsFeature)
         return peer, h, f
@@ -283,15 +277,6 @@ def _declared(srv: FakeLiveServer) -> list[dict[str, Any]]:
 
 
 # ---- the app-wide validator --------------------------------------------------------------------
-
-
-@pytest.fixture
-def require_node() -> None:
-    if NODE_MISSING is None:
-        return
-    if os.environ.get("GOOGLIVE_REQUIRE_NODE_MERMAID") == "1":
-        pytest.fail(f"GOOGLIVE_REQUIRE_NODE_MERMAID=1 but the Node mermaid validator is unavailable: {NODE_MISSING}")
-    pytest.skip(f"Node mermaid validator unavailable: {NODE_MISSING}")
 
 
 def mermaid_workers() -> list[int]:
