@@ -10,6 +10,7 @@ Layout (one folder per session, grouped by a hash of the opaque per-browser owne
         diagrams/<id>.mmd    diagram sources (+ <id>.json with title and time)
         recording.webm       written by the recorder at `SessionArchive.recording_path`
         survey.json, analysis.json
+        events_log.jsonl     the diagnostics (metrics) event log, redacted, written at close
 
 Durability: each JSON line is written with one `write` call and flushed at once, so a
 process killed with SIGKILL loses nothing that `append_*` returned for (the data sits in
@@ -45,6 +46,7 @@ ARCHIVE_VERSION = 1
 SESSIONS_DIR = "sessions"
 TRANSCRIPT_FILE = "transcript.jsonl"
 EVENTS_FILE = "events.jsonl"
+EVENTS_LOG_FILE = "events_log.jsonl"  # the diagnostics event log, written at close
 META_FILE = "meta.json"
 ANALYSIS_FILE = "analysis.json"
 SURVEY_FILE = "survey.json"
@@ -507,6 +509,22 @@ class SessionArchive:
         self.append_event("diagram", id=diagram_id, chars=len(source), **extra)
         return src
 
+    def save_event_log(self, entries: Iterable[Mapping[str, Any]]) -> int:
+        """Atomically write events_log.jsonl, one entry per line; return the lines written.
+
+        Entries that `check_safe_fields` refuses (secret-like names, bytes, image data) are
+        left out; they were redacted by the event log already, this is a second net.
+        """
+        lines = []
+        for entry in entries:
+            try:
+                check_safe_fields(entry)
+                lines.append(_json_line(entry))
+            except (ArchiveError, ValueError, TypeError):
+                continue
+        _atomic_write_bytes(self.path / EVENTS_LOG_FILE, "".join(lines).encode("utf-8"))
+        return len(lines)
+
     def save_analysis(self, analysis: Mapping[str, Any]) -> None:
         """Atomically write analysis.json (replacing any earlier analysis)."""
         write_analysis(self.path, analysis)
@@ -786,11 +804,11 @@ def safe_member_name(name: str) -> str:
 
 def _export_members(session: ArchivedSession) -> Iterable[tuple[str, Path]]:
     p = session.path
-    for name in (TRANSCRIPT_FILE, EVENTS_FILE, META_FILE, ANALYSIS_FILE, SURVEY_FILE):
+    for name in (TRANSCRIPT_FILE, EVENTS_FILE, EVENTS_LOG_FILE, META_FILE, ANALYSIS_FILE, SURVEY_FILE):
         f = p / name
         if f.is_file() and not f.is_symlink():
             yield name, f
-    for sub, suffixes in ((SNAPSHOTS_DIR, (".jpg", ".json")), (DIAGRAMS_DIR, (".mmd", ".json"))):
+    for sub, suffixes in ((SNAPSHOTS_DIR, (".jpg", ".json")), (DIAGRAMS_DIR, (".mmd", ".json", ".svg", ".png"))):
         for suffix in suffixes:
             for f in _regular_files(p / sub, suffix):
                 yield f"{sub}/{f.name}", f
@@ -806,8 +824,9 @@ def export_zip(session_path: str | os.PathLike[str], dest_dir: str | os.PathLike
     """Write the whole session as one zip and return its path.
 
     Members (all under a ``<session_id>/`` folder): transcript.jsonl, events.jsonl,
-    transcript.txt (human readable), meta.json, analysis.json and survey.json when present,
-    snapshots/, diagrams/ and the recording. Only regular files inside the session folder
+    transcript.txt (human readable), meta.json, analysis.json, survey.json and
+    events_log.jsonl when present, snapshots/, diagrams/ (sources, and SVG/PNG exports when
+    made) and the recording. Only regular files inside the session folder
     are included (symlinks are skipped) and every member name is sanitised. The zip is
     written to a fresh temporary file (in `dest_dir` if given); the caller deletes it.
     `session_path` must come from `resolve_session` (owner-checked).

@@ -13,7 +13,13 @@ Installed first, so that later features (recording, tools, survey) can look it u
 - meta.json: model, voice, backend, survey id/title;
 - snapshots and diagrams the tools feature reports (listener lists `on_snapshot` /
   `on_diagram` on `h.feature("tools")`, when that feature exists), survey.json (the survey at
-  start, its answers at close).
+  start, its answers at close);
+- diagram exports: with `MERMAID_INK_SERVER` set, each diagram's SVG and PNG from that server
+  as diagrams/<id>.svg / .png (in a task this feature owns, bounded by `EXPORT_BUDGET_S`, awaited
+  in `close()`); without it, or when the server fails, only the source is kept, and nothing is
+  shown to the user;
+- events_log.jsonl at close: the metrics feature's event log (already redacted), when that
+  feature exists (it closes before this one).
 
 Hooks stay cheap: appends are single flushed writes; file saves with fsync (snapshots,
 diagrams, meta) run in worker threads tracked by this feature and awaited in `close()`.
@@ -24,11 +30,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import secrets
+import shutil
 import time
 from typing import TYPE_CHECKING, Any
 
-from googlive.archive import ArchiveError, SessionArchive
+from googlive.archive import DIAGRAMS_DIR, ITEM_ID_RE, ArchiveError, SessionArchive
 from googlive.events import (
     GoAway,
     Interrupted,
@@ -46,6 +54,8 @@ if TYPE_CHECKING:
     from googlive.ui import AppContext
 
 log = logging.getLogger(__name__)
+
+EXPORT_BUDGET_S = 10.0  # one diagram's SVG+PNG export, at most (close() waits for it)
 
 
 class ArchiveFeature(Feature):
@@ -221,12 +231,50 @@ class ArchiveFeature(Feature):
         when = getattr(diagram, "time", None)
         t = round(float(when) - self._wall_t0, 3) if isinstance(when, int | float) else None
         self._in_thread(self.archive.save_diagram, did, source, str(getattr(diagram, "title", "") or ""), t)
+        if os.environ.get("MERMAID_INK_SERVER") and ITEM_ID_RE.fullmatch(did) and not self._closed:
+            try:
+                loop = asyncio.get_running_loop()
+            except RuntimeError:
+                return  # not on the event loop: the source is saved, no export
+            task = loop.create_task(self._export_diagram(diagram, did), name="archive-export")
+            self._io.add(task)
+            task.add_done_callback(self._io.discard)
+
+    async def _export_diagram(self, diagram: Any, did: str) -> None:
+        """SVG/PNG of `diagram` from the mermaid.ink server into diagrams/<id>.svg/.png.
+
+        export_diagram names its files after the diagram's version and title and writes a
+        .mmd too; it runs in a scratch folder and only the images are moved next to the
+        archive's own <id>.mmd. Any failure leaves the source alone, logged without content.
+        """
+        from googlive.tools.diagram import export_diagram
+
+        folder = self.archive.path / DIAGRAMS_DIR
+        scratch = folder / f".export-{did}"
+        try:
+            written = await asyncio.wait_for(export_diagram(diagram, scratch), EXPORT_BUDGET_S)
+            for f in written:
+                if f.suffix in (".svg", ".png"):
+                    await asyncio.to_thread(os.replace, f, folder / f"{did}{f.suffix}")
+        except Exception as e:  # TimeoutError, ImportError, OSError...: the .mmd stays
+            log.info("archive: diagram export degraded to the source (%s)", type(e).__name__)
+        finally:
+            await asyncio.to_thread(shutil.rmtree, scratch, True)
 
     async def close(self) -> None:
         if self._closed:
             return
-        if self._io:
-            await asyncio.gather(*list(self._io), return_exceptions=True)
+        while pending := [t for t in self._io if not t.done()]:  # saves and exports
+            await asyncio.gather(*pending, return_exceptions=True)
+        metrics = self.h.feature("metrics")  # closed already: its log is complete
+        entries = getattr(getattr(metrics, "log", None), "entries", None)
+        if callable(entries):
+            try:
+                records = list(entries())
+            except Exception as e:
+                log.warning("archive: event log not read (%s)", type(e).__name__)
+            else:
+                await asyncio.to_thread(self._safe, self.archive.save_event_log, records)
         survey_feature = self.h.feature("survey")
         survey = getattr(survey_feature, "survey", None)
         progress = getattr(survey_feature, "progress", None)
