@@ -157,8 +157,9 @@ class GeminiHandler(AsyncAudioVideoStreamHandler):
         for factory in self.feature_factories:
             try:
                 self.features.append(factory(self))
-            except Exception:
-                log.exception("feature failed to start; continuing without it")
+            except Exception as exc:
+                # Type only: exception text can carry a user's words.
+                log.error("feature failed to start; continuing without it (%s)", type(exc).__name__)
         instruction = self.args.instruction or self.settings.system_instruction
         for f in self.features:
             instruction = f.instruction(instruction)
@@ -185,8 +186,9 @@ class GeminiHandler(AsyncAudioVideoStreamHandler):
         for f in self.features:
             try:
                 await f.start()
-            except Exception:
-                log.exception("feature %s failed in start()", f.name)
+            except Exception as exc:
+                # Type only: exception text can carry a user's words.
+                log.error("feature %s failed in start() (%s)", f.name, type(exc).__name__)
         log.info("handler started backend=%s features=%s", "offline" if self.endpoint.offline else "gemini",
                  ",".join(f.name for f in self.features))
 
@@ -226,8 +228,9 @@ class GeminiHandler(AsyncAudioVideoStreamHandler):
             for f in reversed(self.features):  # the archive (installed first) closes last
                 try:
                     await asyncio.wait_for(f.close(), 15)
-                except Exception:
-                    log.exception("feature %s failed to close", f.name)
+                except Exception as exc:
+                    # Type only: exception text can carry a user's words.
+                    log.error("feature %s failed to close (%s)", f.name, type(exc).__name__)
         finally:
             self._shutdown_done.set()
             log.info("handler closed barge_ins=%d", self.barge_ins)

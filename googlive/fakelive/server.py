@@ -1043,8 +1043,9 @@ class FakeLiveServer:
             await conn.run()
         except _Closed:
             pass
-        except Exception:
-            log.exception("conn %d: internal error", info.id)
+        except Exception as exc:
+            # Type only: exception text can carry a user's words.
+            log.error("conn %d: internal error (%s)", info.id, type(exc).__name__)
             await conn.close(p.CLOSE_INTERNAL, "Internal error encountered.")
         finally:
             await conn.shutdown_tasks()

@@ -346,8 +346,9 @@ def _close_all(live: weakref.WeakSet[RecordingFeature]) -> None:
     for f in list(live):
         try:
             f.close_now()
-        except Exception:
-            log.exception("recording: close at exit failed")
+        except Exception as exc:
+            # Type only: exception text can carry a user's words.
+            log.error("recording: close at exit failed (%s)", type(exc).__name__)
 
 
 # ---- page ---------------------------------------------------------------------------------

@@ -241,8 +241,9 @@ class ToolsFeature(Feature):
         for fn in list(listeners):
             try:
                 fn(item)
-            except Exception:
-                log.exception("tools listener failed")
+            except Exception as exc:
+                # Type only: exception text can carry a user's words.
+                log.error("tools listener failed (%s)", type(exc).__name__)
 
 
 def install(ctx: AppContext) -> None:
