@@ -13,7 +13,9 @@ import time
 import traceback
 from typing import Any
 
-SECTIONS = ("resampler", "barge_in", "latency", "recording", "cpu", "startup")
+# cheap pure figures first, then the real-time ones, then the multi-process ones
+SECTIONS = ("resampler", "vad", "false_barge_ins", "latency", "barge_in", "recording", "cpu", "startup")
+ALIASES = {"barge_in": ("barge_in", "false_barge_ins"), "latency": ("latency", "vad")}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -25,13 +27,13 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING)
     for noisy in ("googlive", "aioice", "aiortc", "fastrtc", "httpx"):
         logging.getLogger(noisy).setLevel(logging.ERROR)
-    only = [s for s in a.only.split(",") if s] or list(SECTIONS)
+    only = [x for s in a.only.split(",") if s for x in ALIASES.get(s, (s,))] or list(SECTIONS)
     q = a.quick
     t0 = time.monotonic()
     res: dict[str, Any] = {
         "quick": q,
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),
-                    "cpu_model": _cpu_model()},
+                    "cpu_model": _cpu_model(), "load_avg_1_5_15_at_start": _load()},
         "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
     errors: dict[str, str] = {}
@@ -42,8 +44,7 @@ def main(argv: list[str] | None = None) -> int:
         s = time.monotonic()
         print(f"[bench] {name} ...", file=sys.stderr, flush=True)
         try:
-            out = fn()
-            res.update(out) if isinstance(out, dict) and name in ("barge_in", "latency", "cpu") else res.__setitem__(name, out)
+            res.update(fn())
         except Exception as e:
             errors[name] = f"{type(e).__name__}: {str(e)[:300]}"
             traceback.print_exc(file=sys.stderr)
@@ -51,17 +52,21 @@ def main(argv: list[str] | None = None) -> int:
 
     from bench import bargein, cpu, latency, recording, resampler, startup
 
-    section("resampler", lambda: resampler.measure())
-    section("barge_in", lambda: bargein.run(5 if q else 20, 10.0 if q else 60.0))
-    section("latency", lambda: _flatten_latency(latency.run(q)))
-    section("recording", lambda: {"recording_cpu": recording.run(3.0 if q else 10.0)}["recording_cpu"])
-    res["recording_cpu"] = res.pop("recording", None)
+    section("resampler", lambda: {"resampler": resampler.measure()})
+    section("vad", lambda: {"vad_granularity_ms": latency.vad_figures(40 if q else 200)})
+    section("false_barge_ins", lambda: {"false_barge_ins": bargein.run_false(10.0 if q else 60.0)})
+    section("latency", lambda: _latency(q))
+    section("barge_in", lambda: {"barge_in_ms": bargein.run_barge_in(8 if q else 20)})
+    section("recording", lambda: {"recording_cpu": recording.run(3.0 if q else 10.0)})
     section("cpu", lambda: cpu.run(q))
-    section("startup", lambda: startup.run(1 if q else 5))
-    res["startup_s"] = res.pop("startup", None)
+    section("startup", lambda: {"startup_s": startup.run(2 if q else 5)})
+    res["machine"]["load_avg_1_5_15_at_end"] = _load()
     for k in [k for k in res if k.startswith("_elapsed")]:
         res.pop(k)
     res["errors"] = errors
+    from bench.targets import verdicts
+
+    res["targets"] = verdicts(res)
     res["elapsed_s"]["total"] = round(time.monotonic() - t0, 1)
     if a.plot:
         from bench.plot import plot
@@ -71,17 +76,31 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _flatten_latency(r: dict[str, Any]) -> dict[str, Any]:
-    v = r["vad"]
-    d = r["downlink"]
+def _latency(quick: bool) -> dict[str, Any]:
+    import asyncio
+
+    from bench import latency
+
+    up = asyncio.run(latency.uplink(4.0 if quick else 15.0))
+    d = asyncio.run(latency.downlink(20.0 if quick else 60.0))
     return {
-        "vad_granularity_ms": v,
-        "uplink_ms": r["uplink_ms"],
+        "uplink_ms": up,
         "downlink_ms": {"app": d["app"]["downlink_ms"], "baseline_fastrtc_demo": d["baseline_fastrtc_demo"]["downlink_ms"],
-                        "definition": "AudioOut.received_at -> first frame returned by emit(), chunks with nothing of their turn buffered ahead"},
+                        "jitter_cushion_ms": d["jitter_cushion_ms"],
+                        "target_p99_ms": d["target"]["downlink_p99_ms"],
+                        "definition": "AudioOut.received_at -> first frame returned by emit(), chunks with nothing of their"
+                        " turn ahead of them (neither in the handler nor in the WebRTC queue)"},
         "underruns": {k: {kk: vv for kk, vv in d[k].items() if kk != "downlink_ms"} for k in ("app", "baseline_fastrtc_demo")}
-        | {"source": d["source"], "target_per_min": 0},
+        | {"source": d["source"], "target_per_min": 0,
+           "definition": "gap > 25 ms between consecutive frames of one turn at the simulated browser, per minute played"},
     }
+
+
+def _load() -> list[float] | None:
+    try:
+        return [round(x, 2) for x in os.getloadavg()]
+    except OSError:
+        return None
 
 
 def _cpu_model() -> str:

@@ -14,11 +14,10 @@ import httpx
 from bench.cpu import ROOT, free_port
 from bench.stats import ratio, summarize
 
-
 ERRORS: dict[str, str] = {}
 
 
-def _once(argv_fn, timeout: float = 90.0, name: str = "") -> float | None:  # type: ignore[no-untyped-def]
+def _once(argv_fn, timeout: float = 20.0, name: str = "") -> float | None:  # type: ignore[no-untyped-def]
     port = free_port()
     env = dict(os.environ, GOOGLIVE_LOG="WARNING", GRADIO_ANALYTICS_ENABLED="False")
     env.pop("GEMINI_API_KEY", None)
@@ -39,6 +38,7 @@ def _once(argv_fn, timeout: float = 90.0, name: str = "") -> float | None:  # ty
                 except httpx.HTTPError:
                     pass
                 time.sleep(0.05)
+        ERRORS[name] = "no HTTP 200 within the timeout"
         return None
     finally:
         p.terminate()
@@ -68,4 +68,5 @@ def run(trials: int) -> dict:
         "target_ratio": 1.2,
         "failed_starts": {"app": trials - len(app), "baseline": trials - len(bare)},
         "start_errors": dict(ERRORS),
+        "timeout_s": 20.0,
     }

@@ -1,5 +1,5 @@
-"""The cheapest pure parts of the benchmark (bench/), so its code cannot rot. The full bench
-(`python -m bench`) is not part of the test suite."""
+"""The cheap, pure parts of the benchmark (bench/), so its code cannot rot; real bench code on
+short inputs. The full bench (`python -m bench`) is not part of the test suite."""
 
 from __future__ import annotations
 
@@ -9,8 +9,9 @@ import numpy as np
 
 from bench import resampler
 from bench.bargein import _count, _echo
-from bench.latency import vad_figures
+from bench.latency import uplink_figures, vad_figures
 from bench.stats import p50_p99, percentile, ratio, summarize
+from bench.targets import verdicts
 
 
 def test_stats_helpers():
@@ -26,10 +27,42 @@ def test_stats_helpers():
 
 
 def test_resampler_figure():
-    r = resampler.measure(seconds=1, timing_frames=100)
-    assert r["snr_db_vs_analytic"] > 70  # int16-limited at -20 dBFS (~81 dB)
-    assert r["snr_db_vs_soxr_vhq"] > 70
+    r = resampler.measure(seconds=1, timing_frames=50)
+    assert r["snr_db_vs_analytic_6k"] > 70  # FIR passband: int16-limited at -20 dBFS (~81 dB)
+    assert r["snr_db_vs_analytic"] > 30  # 20-7000 Hz: the FIR's -1.4 dB at 7 kHz shows
+    assert r["baseline_soxr_hq_stream"]["snr_db_vs_analytic"] > 70
+    assert r["mean_hold_back_ms"] < 5 < r["baseline_soxr_hq_stream"]["mean_hold_back_ms"]
     assert 0 < r["us_per_20ms_frame"] < 5000
+
+
+def test_uplink_figures_from_arrivals_and_writes():
+    # mic frames every 20 ms; 40 ms chunks (640 samples at 16 kHz) written 1 ms after the frame
+    # that completes them. Frame f's last 16 kHz sample is 320 f + 319.
+    arrivals = [0.02 * f for f in range(6)]
+    written = [(0.02 * 1 + 0.001, 0, 640), (0.02 * 3 + 0.001, 640, 640), (0.02 * 5 + 0.001, 1280, 640)]
+    per_frame, per_chunk = uplink_figures(arrivals, written)
+    assert np.allclose(per_frame, [21, 1, 21, 1, 21, 1])
+    assert np.allclose(per_chunk, [21, 21, 21])  # oldest sample of each chunk: 1 chunk-frame back
+    # the last frame's audio not yet written: left out, not counted as zero
+    assert len(uplink_figures(arrivals, written[:2])[0]) == 4
+
+
+def test_targets_judged_from_a_result():
+    res = {
+        "barge_in_ms": {"app": {"median": 40.0, "p95": 120.0}},
+        "false_barge_ins": {"total": 0, "control_detected": 3, "control_real_speech_onsets": 3},
+        "uplink_ms": {"app": {"p99": 41.0}, "target_ms": 42},
+        "underruns": {"app": {"underruns_per_min": 2.5}},
+        "cpu_per_session": {"ratio_audio": 1.1, "ratio_audio_video": 0.9},
+    }
+    v = verdicts(res)
+    assert v["barge_in_ms.median"]["met"] is True and v["barge_in_ms.p95"]["met"] is False
+    assert v["false_barge_ins"]["met"] is True
+    assert v["uplink_ms.p99"]["met"] is True
+    assert v["underruns_per_min"]["met"] is False
+    assert v["cpu_per_session.ratio_audio"]["met"] is True
+    assert v["cpu_per_session.ratio_audio_video"]["met"] is False
+    assert v["startup_s.ratio_median"]["met"] is None  # missing figure: not judged
 
 
 def test_vad_figure_and_false_barge_in_counter():
