@@ -149,11 +149,11 @@ def from_pcm16_bytes(b: bytes | bytearray | memoryview) -> np.ndarray:
 class FirDecimator:
     """Streaming decimation by an integer factor with a linear-phase FIR designed by scipy
     (`firwin`, Kaiser window): no block hold-back, a fixed delay of (taps - 1) / 2 input
-    samples (2.5 ms at 48 kHz), exactly one third of each 48 kHz frame out per frame.
+    samples (3.75 ms at 48 kHz), exactly one third of each 48 kHz frame out per frame.
 
     Used on the mic path for 48 kHz → 16 kHz (and 32 → 16) where soxr's block processing holds
-    20–37 ms back. Kaiser β 9, cutoff 0.45 × out_rate: ripple below -90 dB up to 6.5 kHz,
-    stopband below -92 dB from 8 kHz, -1.4 dB at 7 kHz. The output is delay-compensated like
+    20–37 ms back. 361 taps at 48 kHz, Kaiser β 9, cutoff 7.5 kHz: ripple below -92 dB up to
+    7 kHz, stopband below -93 dB from 8 kHz. The output is delay-compensated like
     soxr's: output sample k is input time k / out_rate. Only the kept outputs are computed.
     """
 
@@ -163,8 +163,8 @@ class FirDecimator:
         if factor < 2:
             raise ValueError("factor must be at least 2")
         self.factor = factor
-        n = 80 * factor + 1
-        h = signal.firwin(n, 0.45 * out_rate, window=("kaiser", 9.0), fs=factor * out_rate)
+        n = 120 * factor + 1
+        h = signal.firwin(n, 0.46875 * out_rate, window=("kaiser", 9.0), fs=factor * out_rate)
         self._rev = h[::-1].copy()
         self.delay = (n - 1) // 2
         self._hist = np.zeros(n - 1)  # the samples before the stream start are silence
@@ -224,8 +224,8 @@ class Resampler:
         self.out_rate = int(out_rate)
         self.quality = quality
         self.fir_decimation = fir_decimation
-        """Integer ratios 2 and 3 (48 and 32 kHz to 16 kHz) use `FirDecimator`: 2.5 ms delay
-        instead of soxr's 20–37 ms block hold-back, at about 60 µs per 20 ms frame."""
+        """Integer ratios 2 and 3 (48 and 32 kHz to 16 kHz) use `FirDecimator`: 3.75 ms delay
+        instead of soxr's 20–37 ms block hold-back, at about 100 µs per 20 ms frame."""
         self._in_rate: int | None = None
         self._stream: soxr.ResampleStream | None = None
         self.nonfinite_samples = 0
