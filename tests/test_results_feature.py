@@ -229,3 +229,19 @@ def test_zip_holds_the_whole_session(tmp_path):
     finally:
         plugin.cleanup()
     assert not zpath.exists()
+
+
+async def test_a_reply_cut_short_by_end_session_is_archived_once(server, tmp_path):
+    """Ending mid-reply keeps the partial model line the page showed; the typed line once."""
+    peer, h = await live_session(server, tmp_path, "carol")
+    try:
+        server.config.speed = 1.0  # the reply streams at real time, so it is still going
+        h.send_text("tell me a long story about the blue notebook")
+        await until(lambda: any(ln.role.value == "model" and ln.text for ln in h.conv.lines), timeout=10)
+        path = await end_connection(h)
+        lines = load_session(path).transcript
+        texts = [(ln.role, ln.text) for ln in lines]
+        assert sum(1 for r, t in texts if r == "user" and "blue notebook" in t) == 1, texts
+        assert any(r == "model" and t for r, t in texts), texts
+    finally:
+        await peer.close()

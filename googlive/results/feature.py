@@ -199,8 +199,11 @@ class ArchiveFeature(Feature):
         self._event("barge_in", t_s=round(t, 3))
 
     def on_text(self, text: str, t: float) -> None:
+        # The handler has just put the typed line into the conversation, at the turn it chose.
         session = self.h.session
-        turn = session.turn if session is not None else 0
+        turn = next((ln.turn for ln in reversed(self.h.conv.lines) if ln.role.value == "user"),
+                    session.turn if session is not None else 0)
+        self._lines.add(("user", turn))
         self._transcript("user", text, turn, t)
 
     def on_snapshot(self, snapshot: Any) -> None:
@@ -284,6 +287,13 @@ class ArchiveFeature(Feature):
                 with contextlib.suppress(Exception):
                     data["answers"] = progress.export()
                 await asyncio.to_thread(self._safe, self.archive.save_survey, data)
+        # Lines the page showed but that never became final (the session ended mid-reply):
+        # keep them too, so the archive holds everything the user saw.
+        for ln in list(self.h.conv.lines):
+            key = (ln.role.value, ln.turn)
+            if key not in self._lines and ln.text.strip():
+                self._lines.add(key)
+                self._transcript(ln.role.value, ln.text, ln.turn, ln.start_s)
         stats = getattr(self.h.session, "stats", None)
         self._event("session_end", t_s=round(self.h.session_time(), 3),
                     barge_ins=self.h.barge_ins,

@@ -89,6 +89,6 @@ def test_talk_hear_and_interrupt_offline(netns, browser_factory, tmp_path):
         assert after < 0.1 * before, (before, after)
         # ... and the handler dropped the unplayed rest of it at once.
         cuts = [int(m) for m in re.findall(r"barge-in turn=\d+ dropped_ms=(\d+)", app.log_text())]
-        assert cuts and max(cuts) >= 1000, cuts
+        assert cuts and max(cuts) >= 200, cuts  # whatever was left of the story, ≥ 10 frames
     finally:
         stop_app(app)
