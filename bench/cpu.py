@@ -216,14 +216,14 @@ async def _session_run(srv: Server, n: int, video: bool, window: float, warmup: 
         a1 = [x["audio_in"] for x in s1["sessions"][before : before + n]]
         v0 = [x["video_in"] for x in s0["sessions"][before : before + n]]
         v1 = [x["video_in"] for x in s1["sessions"][before : before + n]]
-        fps = [(b - a) / dt for a, b in zip(a0, a1)]
+        fps = [(b - a) / dt for a, b in zip(a0, a1, strict=True)]
         return {
             "n": n,
             "cpu_per_session": round((s1["cpu_s"] - s0["cpu_s"]) / dt / n, 3),
             "audio_frames_per_s_min": round(min(fps), 1),
-            "video_fps_in_min": round(min((b - a) / dt for a, b in zip(v0, v1)), 1),
-            "client_mic_frames_per_s_min": round(min((b - a) / dt for a, b in zip(m0, m1)), 1),
-            "client_limited": min((b - a) / dt for a, b in zip(m0, m1)) < 49,
+            "video_fps_in_min": round(min((b - a) / dt for a, b in zip(v0, v1, strict=True)), 1),
+            "client_mic_frames_per_s_min": round(min((b - a) / dt for a, b in zip(m0, m1, strict=True)), 1),
+            "client_limited": min((b - a) / dt for a, b in zip(m0, m1, strict=True)) < 49,
         }
     finally:
         for c in clients:

@@ -281,7 +281,7 @@ async def _downlink_run(kind: str, seconds: float, seed: int) -> dict:
             if t is None:
                 continue
             played_s += 0.02 * len(ts)
-            gaps += sum(1 for a, b in zip(ts, ts[1:]) if b - a > 0.025)
+            gaps += sum(1 for a, b in zip(ts, ts[1:], strict=False) if b - a > 0.025)
         return {
             "lat_empty": lat,
             "lat_queued": lat_all,

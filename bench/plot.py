@@ -35,7 +35,7 @@ def plot(res: dict[str, Any], out_dir: Path | None = None) -> Path:
     ax1.set_xticks(list(x), names)
     ax1.set_ylabel("model audio heard after speech onset (ms)")
     ax1.set_title(f"Barge-in ({b.get('trials', '?')} trials)")
-    for i, (m, p) in enumerate(zip(med, p95)):
+    for i, (m, p) in enumerate(zip(med, p95, strict=True)):
         ax1.text(i - 0.2, m, f"{m:g}", ha="center", va="bottom", fontsize=8)
         ax1.text(i + 0.2, p, f"{p:g}", ha="center", va="bottom", fontsize=8)
     ax1.legend(fontsize=8, loc="upper left")
