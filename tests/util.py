@@ -63,12 +63,14 @@ class Collector:
     def __init__(self, session: LiveSession) -> None:
         self.session = session
         self.events: list[Any] = []
+        self.times: list[float] = []  # monotonic arrival time of each event
         self._changed = asyncio.Condition()
         self.task = asyncio.create_task(self._run(), name="collector")
 
     async def _run(self) -> None:
         async for ev in self.session.events():
             self.events.append(ev)
+            self.times.append(time.monotonic())
             async with self._changed:
                 self._changed.notify_all()
 

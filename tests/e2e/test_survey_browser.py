@@ -13,7 +13,9 @@ pytestmark = pytest.mark.browser
 def test_build_survey_start_interview_and_see_progress(netns, browser_factory, tmp_path):
     """A one-question survey built in the tab runs as the next conversation; a typed answer is
     recorded by the (offline) model through record_answer and shows in the progress panel."""
-    wav = make_speech(tmp_path / "quiet.wav", "hello", pad_before=0.5, pad_after=1.0)
+    # A silent mic: speech on the mic would start turns of its own (and a barge-in over the
+    # reply would rightly cancel the pending record_answer call).
+    wav = make_speech(tmp_path / "quiet.wav", "", pad_before=0.5, pad_after=0.5)
     app = start_app(netns, tmp_path, "--offline")
     try:
         page = browser_factory(wav, loop=True).new_page()
