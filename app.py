@@ -13,7 +13,15 @@ import signal
 import sys
 from pathlib import Path
 
-from googlive.config import DEFAULT_MODEL, DEFAULT_VOICE, Secret, Settings, env_int, key_from_env
+from googlive.config import (
+    DEFAULT_ANALYSIS_MODEL,
+    DEFAULT_MODEL,
+    DEFAULT_VOICE,
+    Secret,
+    Settings,
+    env_int,
+    key_from_env,
+)
 
 log = logging.getLogger("googlive")
 
@@ -36,6 +44,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="use the built-in local Live server even when an API key is set")
     p.add_argument("--model", default=os.environ.get("GOOGLIVE_MODEL", DEFAULT_MODEL),
                    help=f"Live model (default {DEFAULT_MODEL})")
+    p.add_argument("--analysis-model", default=os.environ.get("GOOGLIVE_ANALYSIS_MODEL", DEFAULT_ANALYSIS_MODEL),
+                   help=f"model for the end-of-session analysis (default {DEFAULT_ANALYSIS_MODEL})")
     p.add_argument("--voice", default=os.environ.get("GOOGLIVE_VOICE", DEFAULT_VOICE),
                    help=f"prebuilt voice (default {DEFAULT_VOICE})")
     p.add_argument("--data-dir", default=os.environ.get("GOOGLIVE_DATA_DIR", "data"),
@@ -74,6 +84,7 @@ def settings_from(ns: argparse.Namespace) -> Settings:
     return Settings(
         api_key=key,
         model=ns.model,
+        analysis_model=ns.analysis_model,
         voice=ns.voice,
         offline=ns.offline,
         host=ns.host,
