@@ -17,7 +17,6 @@ from collections import deque
 from typing import Any
 
 import numpy as np
-from fastrtc import AdditionalOutputs
 
 from googlive.audio import from_pcm16_bytes
 from googlive.backend import Endpoint
@@ -98,24 +97,12 @@ class TaggedPeer(SimulatedPeer):
         self.emit_log: list[tuple[float, int | None, int]] = []  # (monotonic, turn, samples)
         self.on_frame: Any = None
 
-    async def _pull(self) -> None:
-        while True:
-            out = await self.handler.emit()
-            if out is None:
-                if self.handler._closed:
-                    return
-                continue
-            if isinstance(out, AdditionalOutputs):
-                continue
-            rate, arr = out
-            frame = np.asarray(arr).reshape(-1)
-            turn = turn_of_handler(self.handler)
-            self.turn_of[id(frame)] = turn
-            self.emit_log.append((time.monotonic(), turn, frame.size))
-            if self.on_frame is not None:
-                self.on_frame(frame, turn)
-            self._queue.append((rate, frame))
-            self.stats.emitted_frames += 1
+    def emitted(self, frame: np.ndarray) -> None:
+        turn = turn_of_handler(self.handler)
+        self.turn_of[id(frame)] = turn
+        self.emit_log.append((time.monotonic(), turn, frame.size))
+        if self.on_frame is not None:
+            self.on_frame(frame, turn)
 
     def audible_of_turn_after(self, t: float, turn: int, *, min_rms: float = 30.0) -> tuple[float, float]:
         """(seconds played from `t` on, seconds still queued) of audible audio of `turn`."""

@@ -113,8 +113,13 @@ class SimulatedPeer:
                 self.stats.ui_updates.append(out.args[0] if out.args else None)
                 continue
             rate, arr = out
-            self._queue.append((rate, np.asarray(arr).reshape(-1)))
+            frame = np.asarray(arr).reshape(-1)
+            self.emitted(frame)
+            self._queue.append((rate, frame))
             self.stats.emitted_frames += 1
+
+    def emitted(self, frame: np.ndarray) -> None:
+        """Hook: `frame` was just handed over by emit() (before it is queued for playing)."""
 
     async def _play(self) -> None:
         # Like fastrtc's AudioCallback.recv: one frame per PTIME of real time.
