@@ -40,6 +40,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
+from googlive.fsutil import atomic_write_bytes
+
 logger = logging.getLogger(__name__)
 
 ARCHIVE_VERSION = 1
@@ -164,26 +166,9 @@ def _json_line(record: Mapping[str, Any]) -> str:
     return text + "\n"
 
 
-def _atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write `data` to `path` so readers see either the old or the whole new content."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-
-
 def _atomic_write_json(path: Path, data: Mapping[str, Any]) -> None:
     text = json.dumps(data, ensure_ascii=False, indent=2, allow_nan=False)
-    _atomic_write_bytes(path, text.encode("utf-8"))
+    atomic_write_bytes(path, text.encode("utf-8"))
 
 
 def _read_json(path: Path) -> dict[str, Any] | None:
@@ -487,7 +472,7 @@ class SessionArchive:
         folder = self.path / SNAPSHOTS_DIR
         folder.mkdir(exist_ok=True)
         img = folder / f"{snapshot_id}.jpg"
-        _atomic_write_bytes(img, data)
+        atomic_write_bytes(img, data)
         _atomic_write_json(folder / f"{snapshot_id}.json", {"id": snapshot_id, **meta})
         extra = {"t_s": meta["t_s"]} if isinstance(meta.get("t_s"), int | float) else {}
         self.append_event("snapshot", id=snapshot_id, size=len(data), **extra)
@@ -502,7 +487,7 @@ class SessionArchive:
         folder = self.path / DIAGRAMS_DIR
         folder.mkdir(exist_ok=True)
         src = folder / f"{diagram_id}.mmd"
-        _atomic_write_bytes(src, source.encode("utf-8"))
+        atomic_write_bytes(src, source.encode("utf-8"))
         _atomic_write_json(folder / f"{diagram_id}.json",
                            {"id": diagram_id, "title": str(title), "t": t})
         extra = {"t_s": float(t)} if isinstance(t, int | float) else {}
@@ -522,7 +507,7 @@ class SessionArchive:
                 lines.append(_json_line(entry))
             except (ArchiveError, ValueError, TypeError):
                 continue
-        _atomic_write_bytes(self.path / EVENTS_LOG_FILE, "".join(lines).encode("utf-8"))
+        atomic_write_bytes(self.path / EVENTS_LOG_FILE, "".join(lines).encode("utf-8"))
         return len(lines)
 
     def save_analysis(self, analysis: Mapping[str, Any]) -> None:

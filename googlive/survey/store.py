@@ -8,15 +8,14 @@ Logs carry ids and error types only, never survey text.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import re
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from googlive.fsutil import atomic_write_bytes
 from googlive.survey.jsonio import SurveyError, SurveyImportError, export_survey, import_survey
 from googlive.survey.model import SURVEY_ID_PATTERN, Survey
 
@@ -91,17 +90,7 @@ class SurveyStore:
         path = self._path(survey.id)
         self.dir.mkdir(parents=True, exist_ok=True)
         data = export_survey(survey).encode("utf-8")
-        fd, tmp = tempfile.mkstemp(dir=self.dir, prefix=f".{survey.id}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(data)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp)
-            raise
+        atomic_write_bytes(path, data)
         log.info("saved survey id=%s bytes=%d", survey.id, len(data))
         return path
 
