@@ -1,4 +1,9 @@
-"""One Live WebSocket connection of the local server: setup, the receive loop, replies.
+"""One Live WebSocket connection of the local server: setup, the receive loop, input.
+
+``_Connection`` checks the setup against the model's profile (profiles.py), then reads client
+frames and routes them: audio through the VAD (speech onsets and ends go to the model's side,
+``modelturns.ModelTurns``), video frames into the model's context as the turn coverage allows,
+text and client content to user turns, tool responses to their calls.
 
 Logs carry connection ids, sizes and durations only: never keys, transcripts or images.
 """
@@ -7,43 +12,33 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import secrets
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from starlette.websockets import WebSocket
 
+from . import profiles, voice
 from . import protocol as p
-from . import script, voice
 from .config import ConnectionInfo
+from .conversation import Conversation
+from .modelturns import Closed as _Closed
+from .modelturns import ModelTurns
 
 if TYPE_CHECKING:
     from .server import FakeLiveServer
 
 log = logging.getLogger("googlive.fakelive")
 
+_Conversation = Conversation  # the name server.py used before the split
 
-@dataclass
-class _Conversation:
-    """One logical session; survives reconnects through resumption handles."""
-
-    id: str
-    started_at: float
-    turns: int = 0
-    connection: _Connection | None = None
-    video_seen: bool = False
-
-
-class _Closed(Exception):
-    """The WebSocket is gone; stop handling this connection."""
+__all__ = ["_Closed", "_Connection", "_Conversation"]
 
 
 class _Connection:
-    """One WebSocket connection: receive loop, reply task, timers."""
+    """One WebSocket connection: receive loop, the model's turns, timers."""
 
     def __init__(
         self,
@@ -57,18 +52,19 @@ class _Connection:
         self.info = info
         self._transport_getter = transport_getter
         self.setup: p.Setup | None = None
-        self.conv: _Conversation | None = None
+        self.conv: Conversation | None = None
+        self.profile: profiles.Profile = profiles.PROFILES[profiles.FAMILY_38]
+        self.coverage = self.profile.default_turn_coverage
         self.closed = False
         self.send_lock = asyncio.Lock()
         self.vad = voice.EnergyVad()
         self.manual_active = False
         self.manual_audio = bytearray()
         self.manual_rate = 16000
+        self.realtime_input_seen = False
         self.pending_texts: list[str] = []
         self.pending_images = 0
-        self.reply_task: asyncio.Task[None] | None = None
-        self.reply_state: _ReplyState | None = None
-        self.tool_waiters: dict[str, asyncio.Future[dict[str, Any]]] = {}
+        self.model = ModelTurns(self)
         self.timer_tasks: set[asyncio.Task[None]] = set()
         self.lifetime_task: asyncio.Task[None] | None = None
 
@@ -129,15 +125,41 @@ class _Connection:
 
     async def shutdown_tasks(self) -> None:
         """Cancel and await every task this connection started."""
-        tasks = [t for t in [self.reply_task, *self.timer_tasks] if t is not None]
+        await self.model.shutdown()
+        tasks = list(self.timer_tasks)
         for task in tasks:
             task.cancel()
         for task in tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
-        for fut in self.tool_waiters.values():
-            fut.cancel()
-        self.tool_waiters.clear()
+
+    # ------------------------------------------------------------------ state
+
+    @property
+    def setup_manual(self) -> bool:
+        """Automatic activity detection is off (the client sends activityStart/End)."""
+        return self.setup is not None and self.setup.manual_activity
+
+    @property
+    def user_speaking(self) -> bool:
+        """The user is in an utterance (VAD) or between activityStart and activityEnd."""
+        return self.manual_active if self.setup_manual else self.vad.in_speech
+
+    def admit_image(self, data: bytes, source: str, resolution: str | None) -> None:
+        """Put an image into the model's context, at its own resolution or the session's."""
+        assert self.conv is not None and self.setup is not None
+        image = self.conv.admit_image(data, source, resolution or self.setup.media_resolution)
+        kept = self.server.stats.context_images
+        kept.append(
+            {
+                "conversation": self.conv.id,
+                "source": source,
+                "resolution": image.resolution,
+                "tokens": image.tokens,
+                "bytes": len(data),
+            }
+        )
+        del kept[: -self.server.config.max_images_kept]
 
     # ------------------------------------------------------------------ main loop
 
@@ -182,7 +204,7 @@ class _Connection:
         await self.send(p.setup_complete_frame())
         self.info.setup_done = True
         if setup.resumption:
-            await self._send_resumption_update()
+            await self.send_resumption_update()
         if cfg.send_unknown_frame:
             await self.send(p.unknown_frame())
         if cfg.send_garbage:
@@ -190,6 +212,9 @@ class _Connection:
         self.lifetime_task = self.spawn_timer(
             self._lifetime(cfg.connection_lifetime_s - cfg.go_away_lead_s, cfg.go_away_lead_s)
         )
+        if cfg.close_1008_after_s is not None:
+            self.spawn_timer(self._close_1008_after(cfg.close_1008_after_s))
+            cfg.close_1008_after_s = None  # once
         srv._bump()
         while True:
             raw = await self.receive_frame()
@@ -204,9 +229,14 @@ class _Connection:
             finally:
                 srv._bump()
 
+    async def _close_1008_after(self, delay_s: float) -> None:
+        await asyncio.sleep(delay_s)
+        self.server.stats.closes_1008_injected += 1
+        await self.close(p.CLOSE_POLICY, profiles.REASON_NOT_IMPLEMENTED)
+
     async def _accept_setup(self, setup: p.Setup) -> bool:
-        """Check key, model and resumption handle; close and return False if refused."""
-        srv = self.server
+        """Check key, model, profile and resumption handle; close and return False if refused."""
+        srv, cfg = self.server, self.server.config
         srv.stats.setups += 1
         srv.stats.last_setup = setup.raw
         key = self.ws.headers.get("x-goog-api-key") or self.ws.query_params.get("key")
@@ -218,9 +248,21 @@ class _Connection:
             return False
         model = setup.model.removeprefix("models/")
         self.info.model = model
-        if not srv._model_known(model):
+        if model in cfg.shut_down_models or not srv._model_known(model):
+            if model in cfg.shut_down_models:
+                srv.stats.setups_refused += 1
             await self.close(p.CLOSE_POLICY, p.model_not_found_reason(model, self.info.api_version))
             return False
+        self.profile = profiles.profile_for(model, cfg.default_family, cfg.profile_overrides)
+        self.info.family = self.profile.family
+        refusal = profiles.setup_refusal(self.profile, setup.raw)
+        if refusal is not None:
+            srv.stats.setups_refused += 1
+            log.info("conn %d: setup refused by the %s profile", self.info.id, self.profile.family)
+            await self.close(p.CLOSE_INVALID, refusal)
+            return False
+        self.coverage = profiles.turn_coverage(self.profile, setup.raw)
+        self.info.turn_coverage = self.coverage
         if setup.resume_handle is not None:
             conv = srv._handles.get(setup.resume_handle)
             if conv is None:
@@ -232,25 +274,26 @@ class _Connection:
             srv.stats.resumes += 1
             self.info.resumed = True
         else:
-            conv = _Conversation(id=secrets.token_hex(8), started_at=time.monotonic())
+            conv = Conversation(
+                id=secrets.token_hex(8), started_at=time.monotonic(), max_images=cfg.max_images_kept
+            )
         conv.connection = self
         self.conv = conv
         self.setup = setup
         self.info.session_id = conv.id
-        self.vad = voice.EnergyVad(
-            threshold=srv.config.vad_threshold, silence_s=srv.config.vad_silence_s
-        )
+        self.vad = voice.EnergyVad(threshold=cfg.vad_threshold, silence_s=cfg.vad_silence_s)
         if conv.video_seen:
             self._start_av_limit()
         log.info(
-            "conn %d: setup ok (resumed=%s, tools=%d)",
+            "conn %d: setup ok (%s, resumed=%s, tools=%d)",
             self.info.id,
+            self.profile.family,
             self.info.resumed,
             len(setup.tools),
         )
         return True
 
-    async def _send_resumption_update(self) -> None:
+    async def send_resumption_update(self) -> None:
         assert self.conv is not None
         handle = secrets.token_urlsafe(24)
         self.server._handles[handle] = self.conv
@@ -296,282 +339,126 @@ class _Connection:
     # ------------------------------------------------------------------ events
 
     async def _handle(self, event: p.ClientEvent) -> None:
-        srv, stats = self.server, self.server.stats
+        stats = self.server.stats
         assert self.setup is not None and self.conv is not None
         if isinstance(event, p.Setup):
             await self.close(
                 p.CLOSE_INVALID, "Request contains an invalid argument: setup was already received."
             )
             raise _Closed
+        if isinstance(event, p.ClientContent):
+            await self._client_content(event)
+            return
+        if isinstance(event, p.ToolResponse):
+            for fr in event.responses:
+                await self.model.on_tool_response(fr)
+            return
+        self.realtime_input_seen = True
         if isinstance(event, p.AudioIn):
-            stats.audio_chunks_received += 1
-            stats.audio_bytes_received += len(event.pcm)
-            self.info.audio_bytes += len(event.pcm)
-            if self.setup.manual_activity:
-                if self.manual_active and len(self.manual_audio) < 60 * event.rate * 2:
-                    self.manual_rate = event.rate
-                    self.manual_audio.extend(event.pcm)
-                return
-            self.vad.threshold = srv.config.vad_threshold
-            self.vad.silence_s = srv.config.vad_silence_s
-            for vad_event in self.vad.feed(event.pcm, event.rate):
-                if isinstance(vad_event, voice.SpeechStarted):
-                    await self._barge_in()
-                else:
-                    await self._speech_turn(vad_event.pcm, vad_event.rate)
+            await self._audio(event)
         elif isinstance(event, p.ImageIn):
-            if event.source in ("video", "media"):
-                stats.video_frames_received += 1
-                self.info.video_frames += 1
-                stats.last_jpeg = event.data
-                if not self.conv.video_seen:
-                    self.conv.video_seen = True
-                    self._start_av_limit()
-            else:
-                srv._keep_image(event.data)
+            await self._realtime_image(event)
         elif isinstance(event, p.TextIn):
             stats.texts_received.append(event.text)
-            await self._text_turn(event.text, images=0)
-        elif isinstance(event, p.ActivityStart):
-            stats.activity_starts += 1
-            if not self.setup.manual_activity:
-                await self.close(
-                    p.CLOSE_INVALID,
-                    "Explicit activity control is not supported when automatic activity detection is enabled.",
-                )
-                raise _Closed
-            await self._barge_in()
-            self.manual_active = True
-            self.manual_audio.clear()
-        elif isinstance(event, p.ActivityEnd):
-            stats.activity_ends += 1
-            if not self.setup.manual_activity:
-                await self.close(
-                    p.CLOSE_INVALID,
-                    "Explicit activity control is not supported when automatic activity detection is enabled.",
-                )
-                raise _Closed
-            if self.manual_active:
-                self.manual_active = False
-                await self._speech_turn(bytes(self.manual_audio), self.manual_rate)
-                self.manual_audio.clear()
+            await self.model.user_turn("text", text=event.text)
+        elif isinstance(event, p.ActivityStart | p.ActivityEnd):
+            await self._activity(event)
         elif isinstance(event, p.AudioStreamEnd):
             if not self.setup.manual_activity:
                 for vad_event in self.vad.flush():
                     if isinstance(vad_event, voice.SpeechEnded):
-                        await self._speech_turn(vad_event.pcm, vad_event.rate)
-        elif isinstance(event, p.ClientContent):
-            for image in event.images:
-                srv._keep_image(image.data)
-            stats.texts_received.extend(event.texts)
-            self.pending_texts.extend(event.texts)
-            self.pending_images += len(event.images)
-            if event.turn_complete:
-                text = " ".join(self.pending_texts)
-                images = self.pending_images
-                self.pending_texts, self.pending_images = [], 0
-                if text or images:
-                    await self._text_turn(text, images=images)
-        elif isinstance(event, p.ToolResponse):
-            for fr in event.responses:
-                stats.tool_responses.append(fr.as_dict())
-                for image in fr.images:
-                    srv._keep_image(image.data)
-                waiter = self.tool_waiters.get(fr.id or "")
-                if waiter is not None and not waiter.done():
-                    waiter.set_result(fr.response)
-                else:
-                    log.info(
-                        "conn %d: tool response for an unknown or finished call ignored",
-                        self.info.id,
-                    )
+                        await self.model.on_speech_end(
+                            vad_event.pcm, vad_event.rate, vad_event.voiced_s
+                        )
 
-    # ------------------------------------------------------------------ turns
-
-    async def _speech_turn(self, pcm: bytes, rate: int) -> None:
-        self.server.stats.speech_turns += 1
-        await self._start_turn("speech", pcm=pcm, rate=rate)
-
-    async def _text_turn(self, text: str, images: int) -> None:
-        self.server.stats.text_turns += 1
-        await self._start_turn("text", text=text, images=images)
-
-    async def _start_turn(
-        self, kind: str, *, text: str = "", pcm: bytes = b"", rate: int = 16000, images: int = 0
-    ) -> None:
-        assert self.conv is not None
-        await self._barge_in()  # a new turn while replying interrupts the reply
-        self.conv.turns += 1
-        turn = script.UserTurn(
-            kind="speech" if kind == "speech" else "text",
-            number=self.conv.turns,
-            text=text,
-            pcm=pcm,
-            rate=rate,
-            images=images,
-        )
-        state = _ReplyState(turn=turn)
-        self.reply_state = state
-        self.reply_task = asyncio.create_task(self._reply(state))
-
-    def _replying(self) -> bool:
-        state = self.reply_state
-        if state is None or state.finished_turn and time.monotonic() >= state.playing_until:
-            return False
-        return True
-
-    async def _barge_in(self) -> None:
-        """If a reply is generating or would still be playing, interrupt it."""
-        state = self.reply_state
-        if state is None or not self._replying():
-            return
-        self.reply_state = None
-        pending_call_id = state.pending_call_id  # the reply task clears it when cancelled
-        task, self.reply_task = self.reply_task, None
-        if task is not None and not task.done():
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, _Closed):
-                await task
-        srv = self.server
-        if pending_call_id is not None:
-            waiter = self.tool_waiters.pop(pending_call_id, None)
-            if waiter is not None:
-                waiter.cancel()
-            await self.send(p.tool_call_cancellation_frame([pending_call_id]))
-            srv.stats.tool_cancellations_sent.append(pending_call_id)
-        await self.send(p.interrupted_frame())
-        srv.stats.interrupted_sent += 1
-        log.info("conn %d: turn interrupted after %d chunks", self.info.id, state.chunks_sent)
-        if not state.finished_turn:
-            await self._finish_turn(state)
-        srv._bump()
-
-    async def _finish_turn(self, state: _ReplyState) -> None:
-        state.finished_turn = True
-        turn = state.turn
-        usage = p.TurnUsage(
-            prompt_audio=voice.audio_tokens(len(turn.pcm), turn.rate),
-            prompt_text=voice.text_tokens(turn.text) + state.tool_tokens,
-            prompt_image=voice.IMAGE_TOKENS * turn.images,
-            response_audio=voice.audio_tokens(state.audio_bytes_sent, voice.OUT_RATE)
-            if state.audio_mode
-            else 0,
-            response_text=0 if state.audio_mode else voice.text_tokens(state.text_sent),
-        )
-        await self.send(p.turn_complete_frame(usage))
-        stats = self.server.stats
-        stats.turns_completed += 1
-        self.info.turns_completed += 1
-        stats.prompt_tokens_sent += usage.prompt
-        stats.response_tokens_sent += usage.response
-        if self.setup is not None and self.setup.resumption:
-            await self._send_resumption_update()
-        self.server._bump()
-
-    async def _reply(self, state: _ReplyState) -> None:
-        """Send one reply: input transcript, optional tool call, audio, completion."""
-        try:
-            await self._reply_inner(state)
-        except _Closed:
-            pass
-
-    async def _reply_inner(self, state: _ReplyState) -> None:
-        srv, cfg = self.server, self.server.config
+    async def _audio(self, event: p.AudioIn) -> None:
         assert self.setup is not None
-        turn = state.turn
-        if self.setup.input_transcription:
-            frags = script.input_transcript(turn)
-            for i, frag in enumerate(frags):
-                await self.send(
-                    p.server_content_frame(input_text=frag, input_finished=i == len(frags) - 1)
-                )
-        outcome: script.ToolOutcome | None = None
-        call = script.choose_tool_call(
-            turn, {t.name: t.parameters for t in self.setup.tools}, srv._pop_queued_call()
-        )
-        if call is not None:
-            name, args = call
-            call_id = f"function-call-{next(srv._call_ids)}{secrets.randbelow(10**12):012d}"
-            waiter: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
-            self.tool_waiters[call_id] = waiter
-            state.pending_call_id = call_id
-            await self.send(p.tool_call_frame([(call_id, name, args)]))
-            srv.stats.tool_calls_sent.append({"id": call_id, "name": name, "args": args})
-            srv._bump()
-            response: dict[str, Any] | None
-            try:
-                response = await asyncio.wait_for(
-                    asyncio.shield(waiter), cfg.tool_response_timeout_s
-                )
-            except TimeoutError:
-                response = None
-            finally:
-                self.tool_waiters.pop(call_id, None)
-                state.pending_call_id = None
-            if response is not None:
-                state.tool_tokens = voice.text_tokens(json.dumps(response, default=str))
-            outcome = script.tool_outcome(name, response)
-        plan = script.plan_reply(turn, outcome, cfg.min_reply_s, cfg.long_reply_s)
-        if cfg.reply_delay_s > 0:
-            await asyncio.sleep(cfg.reply_delay_s)
-        state.audio_mode = (
-            "AUDIO" in self.setup.response_modalities
-            or "TEXT" not in self.setup.response_modalities
-        )
-        chunks = voice.split_chunks(plan.audio, cfg.chunk_ms)
-        frags = voice.spread_text(plan.text, len(chunks))
-        loop = asyncio.get_running_loop()
-        start = loop.time()
-        state.playing_until = time.monotonic() + plan.duration_s
-        sent_s = 0.0
-        for i, (chunk, frag) in enumerate(zip(chunks, frags, strict=True)):
-            speed = cfg.speed
-            if speed > 0:
-                delay = start + sent_s / speed - loop.time()
-                if delay > 0:
-                    await asyncio.sleep(delay)
-            last = i == len(chunks) - 1
-            if state.audio_mode:
-                out_text = frag if self.setup.output_transcription else None
-                await self.send(
-                    p.server_content_frame(
-                        audio=chunk,
-                        output_text=out_text,
-                        output_finished=last and out_text is not None,
-                    )
-                )
-                state.audio_bytes_sent += len(chunk)
-                srv.stats.reply_audio_bytes_sent += len(chunk)
-            elif frag:
-                await self.send(p.text_part_frame(frag))
-            if frag:
-                state.text_sent += frag
-            state.chunks_sent += 1
-            srv.stats.reply_chunks_sent += 1
-            sent_s += len(chunk) / 2 / voice.OUT_RATE
-            drop_after = cfg.drop_after_reply_chunks
-            if drop_after is not None and state.chunks_sent >= drop_after:
-                cfg.drop_after_reply_chunks = None  # once
-                self.abort()
-                raise _Closed
-        await self.send(p.generation_complete_frame())
-        await self._finish_turn(state)
-        log.info(
-            "conn %d: turn done (%d chunks, %.1f s audio)",
-            self.info.id,
-            state.chunks_sent,
-            plan.duration_s,
-        )
+        stats, cfg = self.server.stats, self.server.config
+        stats.audio_chunks_received += 1
+        stats.audio_bytes_received += len(event.pcm)
+        self.info.audio_bytes += len(event.pcm)
+        if self.setup.manual_activity:
+            if self.manual_active and len(self.manual_audio) < 60 * event.rate * 2:
+                self.manual_rate = event.rate
+                self.manual_audio.extend(event.pcm)
+            return
+        self.vad.threshold = cfg.vad_threshold
+        self.vad.silence_s = cfg.vad_silence_s
+        for vad_event in self.vad.feed(event.pcm, event.rate):
+            if isinstance(vad_event, voice.SpeechStarted):
+                await self.model.on_speech_start()
+            else:
+                await self.model.on_speech_end(vad_event.pcm, vad_event.rate, vad_event.voiced_s)
+        if self.vad.in_speech:
+            self.model.on_voiced(self.vad.voiced_s)
 
+    async def _realtime_image(self, event: p.ImageIn) -> None:
+        assert self.conv is not None
+        stats = self.server.stats
+        stats.video_frames_received += 1
+        self.info.video_frames += 1
+        stats.last_jpeg = event.data
+        if not self.conv.video_seen:
+            self.conv.video_seen = True
+            self._start_av_limit()
+        # google-genai TurnCoverage: ONLY_ACTIVITY leaves out input sent while the user is
+        # silent; the profile's default applies unless setup set realtimeInputConfig.turnCoverage.
+        if profiles.admits_video(self.coverage, self.user_speaking):
+            self.admit_image(event.data, event.source, event.media_resolution)
+        else:
+            stats.video_frames_left_out += 1
 
-@dataclass
-class _ReplyState:
-    turn: script.UserTurn
-    pending_call_id: str | None = None
-    chunks_sent: int = 0
-    audio_bytes_sent: int = 0
-    text_sent: str = ""
-    tool_tokens: int = 0
-    audio_mode: bool = True
-    finished_turn: bool = False
-    playing_until: float = float("inf")  # until the first chunk, "replying" means generating
+    async def _activity(self, event: p.ActivityStart | p.ActivityEnd) -> None:
+        assert self.setup is not None
+        stats = self.server.stats
+        if isinstance(event, p.ActivityStart):
+            stats.activity_starts += 1
+        else:
+            stats.activity_ends += 1
+        if not self.setup.manual_activity:
+            await self.close(
+                p.CLOSE_INVALID,
+                "Explicit activity control is not supported when automatic activity detection is enabled.",
+            )
+            raise _Closed
+        if isinstance(event, p.ActivityStart):
+            # The client declares the user's activity itself: it interrupts at once on every
+            # profile (START_OF_ACTIVITY_INTERRUPTS, google-genai ActivityHandling default).
+            await self.model.barge_in(by_user=True)
+            self.manual_active = True
+            self.manual_audio.clear()
+        elif self.manual_active:
+            self.manual_active = False
+            pcm, self.manual_audio = bytes(self.manual_audio), bytearray()
+            await self.model.user_turn("speech", pcm=pcm, rate=self.manual_rate)
+
+    async def _client_content(self, event: p.ClientContent) -> None:
+        assert self.setup is not None and self.conv is not None
+        srv, stats = self.server, self.server.stats
+        initial = (
+            self.setup.initial_history_in_client_content and not self.conv.initial_history_done
+        )
+        if not initial and not self.profile.client_content_mid_session:
+            # livekit/agents PR 5251/5262, adk-python 5018: gemini-3.1-flash-live-preview closes
+            # with 1007 on client content after the initial history.
+            stats.client_content_refused += 1
+            await self.close(p.CLOSE_INVALID, profiles.REASON_INVALID_ARGUMENT)
+            raise _Closed
+        for image in event.images:
+            srv._keep_image(image.data)
+            self.admit_image(image.data, "client_content", image.media_resolution)
+        stats.texts_received.extend(event.texts)
+        if initial:
+            # historyConfig.initialHistoryInClientContent (google-genai HistoryConfig): "This
+            # initial history will not trigger a model call"; turn_complete ends it.
+            if event.turn_complete:
+                self.conv.initial_history_done = True
+            return
+        self.pending_texts.extend(event.texts)
+        self.pending_images += len(event.images)
+        if event.turn_complete:
+            text = " ".join(self.pending_texts)
+            images = self.pending_images
+            self.pending_texts, self.pending_images = [], 0
+            if text or images:
+                await self.model.user_turn("text", text=text, images=images)
