@@ -323,13 +323,12 @@ class ModelTurns:
         if response is not None:
             state.tool_tokens += voice.text_tokens(json.dumps(response, default=str))
         outcome = script.tool_outcome(call.name, response)
-        text = script.reply_text(state.turn, outcome)
         seen = await self.seen_after(call, outcome.status)
         record = next((r for r in reversed(c.server.stats.tool_results) if r.id == call.id), None)
         if record is not None:
-            record.turn, record.reply_text = state.number, text
+            record.turn = state.number
             state.results.append(record)
-        return f"{text} {seen}" if seen else text
+        return script.reply_text(state.turn, outcome, seen)
 
     async def seen_after(self, call: PendingCall, status: str) -> str | None:
         """For an ok take_picture: what the newest image that entered context after the call
@@ -467,11 +466,14 @@ class ModelTurns:
         record.delivery = delivery.value
         if delivery is Delivery.INTERRUPT:
             await self.barge_in(by_user=False)
-        await self.flush_queue()
+        await self.flush_queue(over_the_user=True)
 
-    async def flush_queue(self) -> None:
-        """Speak the queued results in a "tool result" turn if both sides are quiet."""
+    async def flush_queue(self, *, over_the_user: bool = False) -> None:
+        """Speak the queued results in a "tool result" turn once the model's turn is over and
+        the user is silent (``over_the_user``: even while the user speaks)."""
         c = self.c
-        if not self.queued or self.generating or c.user_speaking or c.conv is None:
+        if not self.queued or self.generating or c.conv is None:
+            return
+        if c.user_speaking and not over_the_user:
             return
         self._start(ReplyState(number=c.conv.turns, kind="result"))
