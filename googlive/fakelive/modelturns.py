@@ -317,9 +317,11 @@ class ModelTurns:
         except TimeoutError:
             response = None
         finally:
+            # Cancelled (a barge-in, which cancels the call itself, or the connection's end,
+            # after which the call stays pending: a resumed connection will ignore its response).
             self.tool_waiters.pop(call.id, None)
-            c.conv.pending_calls.pop(call.id, None)
             state.pending_call_id = None
+        c.conv.pending_calls.pop(call.id, None)
         if response is not None:
             state.tool_tokens += voice.text_tokens(json.dumps(response, default=str))
         outcome = script.tool_outcome(call.name, response)

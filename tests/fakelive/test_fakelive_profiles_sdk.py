@@ -504,3 +504,32 @@ async def test_close_1008_after_s_once() -> None:
             await s.send_realtime_input(text="still here")
             assert (await collect(s)).turn_complete
         assert server.stats.closes_1008_injected == 1
+
+
+async def test_blocking_call_pending_across_a_drop_is_stale(srv: FakeLiveServer) -> None:
+    """3.1: the line drops while the model waits for a blocking call; on the resumed
+    connection the response to it is ignored (no reply), a new turn is answered."""
+    client = srv.client()
+    cfg = live_config(tools=tools(), session_resumption={})
+    async with client.aio.live.connect(model=MODEL_31, config=cfg) as s:
+        await s.send_realtime_input(text="hello")
+        handle = (await collect(s)).handles[-1]
+        await s.send_realtime_input(text="draw a diagram")
+        calls: list[types.FunctionCall] = []
+
+        async def drop(msg: types.LiveServerMessage, turn) -> None:
+            if msg.tool_call:
+                calls.extend(msg.tool_call.function_calls)
+                srv.drop_connections()
+
+        with pytest.raises(errors.APIError):
+            await collect(s, on_message=drop)
+    cfg = live_config(tools=tools(), session_resumption={"handle": handle})
+    async with client.aio.live.connect(model=MODEL_31, config=cfg) as s:
+        await s.send_tool_response(function_responses=[reply(calls[0])])
+        await srv.wait_until(lambda: srv.stats.tool_results)
+        await s.send_realtime_input(text="are you there")
+        turn = await collect(s)
+    assert srv.stats.tool_results[0].delivery == "stale" and not srv.stats.tool_results[0].spoken
+    assert turn.output_text == "Offline demo, turn 3: you said: are you there"
+    assert srv.stats.turns_completed == 2
