@@ -50,6 +50,7 @@ Why these numbers (defaults of `BargeInConfig`):
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass
 
@@ -104,6 +105,39 @@ class Drop:
 
 
 Action = Pause | Resume | Drop
+
+
+@dataclass(frozen=True, slots=True)
+class PlaybackChange:
+    """What the user hears of the model changed (handed to features' `on_playback`).
+
+    kind: "paused" (the user started sounding over it; audio scheduled after `t` was taken
+    back from the output, never heard, and is kept to be played on resume), "resumed" (it
+    goes on: `replay_s` of audio the user had heard is played again, from the start of the cut
+    word) or "dropped" (the rest of the turn is thrown away; `reason` from `Drop`). `t` is the
+    session time it was applied; `paused_s` how long it had been paused (None: it was playing);
+    `withdrawn_s` audio taken back from the output queue; `dropped_s` audio thrown away.
+    """
+
+    kind: str
+    turn: int
+    t: float
+    reason: str = ""
+    paused_s: float | None = None
+    withdrawn_s: float = 0.0
+    dropped_s: float = 0.0
+    replay_s: float = 0.0
+
+
+PLAYBACK_MESSAGE_TYPE = "googlive_playback"
+
+
+def playback_message(state: str, turn: int | None, seq: int) -> str:
+    """The data-channel message telling the page what the user should hear: `state` is
+    "playing" | "paused" | "dropped" | "idle". FastRTC's page code passes messages of a type it
+    does not know to its change callback, which ignores them (fastrtc 0.0.34
+    templates/component/index-*.js, the data channel's onmessage and `on_change_cb`)."""
+    return json.dumps({"type": PLAYBACK_MESSAGE_TYPE, "state": state, "turn": turn, "seq": seq})
 
 
 class BargeInPolicy:
@@ -242,7 +276,10 @@ __all__ = [
     "BargeInPolicy",
     "CutTurnPolicy",
     "Drop",
+    "PLAYBACK_MESSAGE_TYPE",
     "Pause",
+    "PlaybackChange",
     "Resume",
+    "playback_message",
     "resume_backup",
 ]

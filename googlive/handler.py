@@ -1,10 +1,16 @@
 """The FastRTC handler: glue between one browser's WebRTC streams and one LiveSession.
 
 Per connection (fastrtc calls `copy()` once for each):
-- mic: 48 kHz 20 ms frames → VAD on the frame itself (one decision per frame) → local barge-in
-  → streaming resample to 16 kHz → uplink chunks of `uplink_chunk_ms` → LiveSession.
+- mic: 48 kHz 20 ms frames → VAD on the frame itself (one decision per frame) → barge-in
+  policy → streaming resample to 16 kHz → uplink chunks of `uplink_chunk_ms` → LiveSession.
 - model audio: LiveSession events → PlaybackBuffer → `emit()` at real-time pace with a small
-  lead, so a barge-in can drop everything not yet played, and "what was played" is exact.
+  lead, so a barge-in can take back everything not yet heard, and "what was played" is exact.
+- barge-in: one policy (googlive/bargein.py) for the local VAD onset and the server's
+  `interrupted`: pause at the onset (nothing more handed to WebRTC, FastRTC's queue cleared,
+  the unheard frames put back), then resume (a backchannel: the answer goes on from the start
+  of the cut word) or drop (a real interruption). Every change goes to the features
+  (`on_playback`) and to the page over the WebRTC data channel (`playback_message`), where
+  googlive/static/duck.js mutes the model at the mic onset before the server even knows.
 - webcam: the latest frame is kept; at most one JPEG per `video_interval_s` goes to the model,
   encoded in a worker thread.
 - everything the page shows goes out as AdditionalOutputs carrying a `UiUpdate`.
@@ -16,6 +22,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -25,6 +32,16 @@ from fastrtc import AdditionalOutputs, AsyncAudioVideoStreamHandler
 
 from googlive.audio import Resampler, as_mono, pcm16_bytes
 from googlive.backend import Endpoint
+from googlive.bargein import (
+    Action,
+    BargeInPolicy,
+    Drop,
+    Pause,
+    PlaybackChange,
+    Resume,
+    playback_message,
+    resume_backup,
+)
 from googlive.config import Secret, Settings
 from googlive.conversation import Conversation
 from googlive.events import (
@@ -124,9 +141,16 @@ class GeminiHandler(AsyncAudioVideoStreamHandler):
         self.playback = PlaybackBuffer(rate=OUT_RATE, frame_ms=20, prebuffer_ms=JITTER_CUSHION_MS)
         self._play_clock = 0.0
         self._wake = asyncio.Event()
-        self.cut_turns: set[int] = set()
+        # barge-in
+        self.policy = BargeInPolicy()
+        self._handed: deque[tuple[float, int, int]] = deque(maxlen=16)  # (play_at, turn, real samples)
+        self._last_mic_wall = 0.0
+        self.play_state = "idle"  # what the page is told: idle | playing | paused | dropped
+        self._play_state_seq = 0
         self.barge_ins = 0
-        self.barge_in_log: list[dict[str, float]] = []
+        """Local onsets over model audio (each paused, or with the cut-turn policy dropped, it)."""
+        self.barge_in_log: list[dict[str, Any]] = []
+        self.playback_log: deque[PlaybackChange] = deque(maxlen=200)
         # video in
         self.latest_frame: np.ndarray | None = None
         self.latest_frame_t = 0.0
@@ -248,11 +272,14 @@ class GeminiHandler(AsyncAudioVideoStreamHandler):
             return
         if self.mic_t0 is None:
             self.mic_t0 = now - self.t0
-        playing = self.playback.playing
-        ev = self.vad.feed(mono, playing=playing)
+        heard = self.heard_turn(now)
+        ev = self.vad.feed(mono, playing=heard is not None)
         self.mic_seconds += mono.size / rate
-        if isinstance(ev, SpeechStart) and playing:
-            self.barge_in(now)
+        self._last_mic_wall = now
+        t_mic = self.mic_time_s
+        if isinstance(ev, SpeechStart):
+            self.apply(self.policy.on_onset(t_mic, heard), now)
+        self.apply(self.policy.on_mic(t_mic, self.vad.voiced), now)
         if ev is not None and self.features:
             # VAD onset/offset at its session time from sample counts (cheap: rare events).
             t_ev = (self.mic_t0 or 0.0) + ev.sample_index / rate
@@ -273,25 +300,102 @@ class GeminiHandler(AsyncAudioVideoStreamHandler):
                 self.session.send_audio(bytes(self._uplink))
                 self._uplink.clear()
 
-    def barge_in(self, now: float) -> None:
-        """The user started talking over the model: stop its audio within this frame."""
-        turn = self.playback.current_turn
-        dropped = 0
-        if turn is not None:
-            self.cut_turns.add(turn)
-            dropped += self.playback.cut_turn(turn)
-        dropped += self.playback.clear()
-        queued = max(0.0, self._play_clock - now)
+    # ---- barge-in ----------------------------------------------------------------------------
+    def heard_turn(self, now: float) -> int | None:
+        """The model turn the user is hearing now: playing from the buffer, or its last frames
+        still queued in WebRTC (handed, not yet played out). None if nothing is heard."""
+        if self.playback.audible:
+            return self.playback.current_turn
+        if self._handed and self._handed[-1][0] + PTIME > now:
+            return self._handed[-1][1]
+        return None
+
+    def apply(self, actions: list[Action], now: float) -> None:
+        """Carry out what the barge-in policy decided (see googlive/bargein.py)."""
+        for a in actions:
+            if isinstance(a, Pause):
+                self._pause(a, now)
+            elif isinstance(a, Resume):
+                self._resume(a, now)
+            elif isinstance(a, Drop):
+                self._drop(a, now)
+
+    def _withdraw(self, turn: int, now: float) -> int:
+        """Clear FastRTC's queue: frames handed for after `now` are not heard; put `turn`'s
+        back at the head of the buffer. Returns the samples put back."""
         if self._clear_queue is not None:
             self.clear_queue()
+        unheard = sum(n for play_at, tu, n in self._handed if play_at > now and tu == turn)
+        self._handed.clear()
         self._play_clock = now
+        return self.playback.unplay(unheard, heard=False)
+
+    def _pause(self, a: Pause, now: float) -> None:
+        withdrawn = self._withdraw(a.turn, now)
+        self.playback.pause()
         self.barge_ins += 1
-        self.barge_in_log.append({"t": now - self.t0, "dropped_s": dropped / OUT_RATE, "queued_s": queued})
-        if turn is not None:
-            self.conv.mark_interrupted(turn)
+        t = now - self.t0
+        self.barge_in_log.append({"t": t, "turn": a.turn, "withdrawn_s": withdrawn / OUT_RATE,
+                                  "buffered_s": self.playback.buffered_s, "outcome": "paused"})
         for f in self.features:
-            f.on_barge_in(now - self.t0)
-        log.info("barge-in turn=%s dropped_ms=%d", turn, int(1000 * dropped / OUT_RATE))
+            f.on_barge_in(t)
+        self._changed(PlaybackChange("paused", a.turn, t, withdrawn_s=withdrawn / OUT_RATE))
+        log.info("barge-in pause turn=%s withdrawn_ms=%d buffered_ms=%d", a.turn, 1000 * withdrawn // OUT_RATE,
+                 int(1000 * self.playback.buffered_s))
+
+    def _resume(self, a: Resume, now: float) -> None:
+        back = resume_backup(self.playback.recent(a.turn), OUT_RATE, self.policy.config)
+        replay = self.playback.unplay(back, heard=True)
+        self.playback.resume()
+        self._wake.set()
+        t = now - self.t0
+        if self.barge_in_log and self.barge_in_log[-1].get("turn") == a.turn:
+            self.barge_in_log[-1].update(outcome="resumed", paused_s=a.paused_s)
+        self._changed(PlaybackChange("resumed", a.turn, t, paused_s=a.paused_s, replay_s=replay / OUT_RATE))
+        log.info("playback resumed turn=%s paused_ms=%d replay_ms=%d", a.turn, int(1000 * a.paused_s),
+                 1000 * replay // OUT_RATE)
+
+    def _drop(self, a: Drop, now: float) -> None:
+        if a.reason == "local":  # the cut-the-turn baseline: a local onset, counted as a barge-in
+            self.barge_ins += 1
+            for f in self.features:
+                f.on_barge_in(now - self.t0)
+        withdrawn = self._withdraw(a.turn, now) if self.heard_turn(now) == a.turn or a.paused_s is None else 0
+        dropped = self.playback.cut_turn(a.turn)
+        if self.playback.paused:
+            self.playback.resume()  # newer turns play
+        t = now - self.t0
+        if self.barge_in_log and self.barge_in_log[-1].get("turn") == a.turn and a.paused_s is not None:
+            self.barge_in_log[-1].update(outcome="dropped", reason=a.reason, paused_s=a.paused_s,
+                                         dropped_s=dropped / OUT_RATE)
+        elif a.reason == "local":
+            self.barge_in_log.append({"t": t, "turn": a.turn, "withdrawn_s": withdrawn / OUT_RATE,
+                                      "dropped_s": dropped / OUT_RATE, "outcome": "dropped", "reason": "local"})
+        self.conv.mark_interrupted(a.turn)
+        self._changed(PlaybackChange("dropped", a.turn, t, reason=a.reason, paused_s=a.paused_s,
+                                     withdrawn_s=withdrawn / OUT_RATE, dropped_s=dropped / OUT_RATE))
+        log.info("playback dropped turn=%s reason=%s dropped_ms=%d", a.turn, a.reason, 1000 * dropped // OUT_RATE)
+
+    def _changed(self, change: PlaybackChange) -> None:
+        self.playback_log.append(change)
+        for f in self.features:
+            f.on_playback(change)
+        self._set_play_state(change.kind if change.kind != "resumed" else "playing", change.turn)
+
+    def _set_play_state(self, state: str, turn: int | None) -> None:
+        """Tell the page (googlive/static/duck.js) what the user should hear, over the data
+        channel: it keeps the model muted while "paused"/"dropped" and restores it on "playing"."""
+        if state == self.play_state:
+            return
+        self.play_state = state
+        self._play_state_seq += 1
+        channel = getattr(self, "channel", None)
+        if channel is None:
+            return
+        try:
+            channel.send(playback_message(state, turn, self._play_state_seq))
+        except Exception as exc:  # a closing channel must not break the audio path
+            log.debug("playback state not sent (%s)", type(exc).__name__)
 
     # ---- webcam ----------------------------------------------------------------------------
     async def video_receive(self, frame: np.ndarray) -> None:
@@ -352,20 +456,18 @@ class GeminiHandler(AsyncAudioVideoStreamHandler):
     def handle_event(self, ev: Any) -> None:
         t = time.monotonic() - self.t0
         if isinstance(ev, AudioOut):
-            if ev.turn in self.cut_turns:
-                return
+            self.apply(self.policy.on_model_audio(ev.turn, self.mic_time_s), time.monotonic())
             self.playback.push(ev.pcm, ev.turn)
         elif isinstance(ev, TranscriptDelta):
             self.conv.transcript(ev.role, ev.turn, ev.line, t, final=ev.final)
         elif isinstance(ev, Interrupted):
-            self.cut_turns.add(ev.turn)
-            self.playback.cut_turn(ev.turn)
-            if self.playback.current_turn == ev.turn:
-                self.playback.clear()
-                if self._clear_queue is not None:
-                    self.clear_queue()
-                self._play_clock = time.monotonic()
-            self.conv.mark_interrupted(ev.turn)
+            # The interruption applies to the turn actually heard (also after its turnComplete,
+            # while it plays out of the buffer); no later audio of that turn may play.
+            now = time.monotonic()
+            acts = self.policy.on_interrupted(ev.turn, self.mic_time_s, self.heard_turn(now))
+            self.apply(acts, now)
+            if self.playback.cut_turn(ev.turn) and not acts:
+                self.conv.mark_interrupted(ev.turn)  # its audio was still waiting: never heard
         elif isinstance(ev, TurnComplete):
             self.playback.end_turn(ev.turn)
         elif isinstance(ev, StateChanged):
@@ -418,16 +520,9 @@ class GeminiHandler(AsyncAudioVideoStreamHandler):
     async def emit(self) -> Any:
         while not self._closed:
             now = time.monotonic()
-            if self._play_clock < now:
-                self._play_clock = now  # the WebRTC queue ran dry
-            if self._play_clock - now < LEAD_S:
-                frame = self.playback.pop()
-                if frame is not None:
-                    play_at = self._play_clock
-                    self._play_clock += PTIME
-                    for f in self.features:
-                        f.on_played(frame, play_at - self.t0)
-                    return (OUT_RATE, frame.reshape(1, -1))
+            frame = self.next_frame(now)
+            if frame is not None:
+                return (OUT_RATE, frame.reshape(1, -1))
             if now >= self._next_ui and self._ui_changed():
                 self._next_ui = now + UI_INTERVAL_S
                 return AdditionalOutputs(self.ui_update())
@@ -438,6 +533,32 @@ class GeminiHandler(AsyncAudioVideoStreamHandler):
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), wait)
         return None
+
+    def next_frame(self, now: float) -> np.ndarray | None:
+        """The next model frame to hand to WebRTC at monotonic time `now`, if one is due (at
+        most LEAD_S ahead of real time) and the policy lets it play."""
+        if self.policy.paused and now - self._last_mic_wall > 0.5:
+            # the mic stopped (track muted): its frames cannot end the pause; time does
+            self.apply(self.policy.tick(self.mic_time_s + now - self._last_mic_wall), now)
+        if self._play_clock < now:
+            self._play_clock = now  # the WebRTC queue ran dry
+        if self._play_clock - now >= LEAD_S:
+            return None
+        frame = self.playback.pop()
+        if frame is None:
+            if self.play_state == "playing" and self.heard_turn(now) is None:
+                self._set_play_state("idle", None)
+            return None
+        play_at = self._play_clock
+        self._play_clock += PTIME
+        turn = self.playback.popped_turn
+        assert turn is not None  # set by every successful pop
+        self._handed.append((play_at, turn, self.playback.last_real_samples))
+        if self.play_state != "playing":
+            self._set_play_state("playing", turn)
+        for f in self.features:
+            f.on_played(frame, play_at - self.t0)
+        return frame
 
     def wake(self) -> None:
         """A panel changed outside a Live event (e.g. a periodic meter): let emit() send it."""

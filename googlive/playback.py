@@ -128,6 +128,11 @@ class PlaybackBuffer:
             return self._chunks[0][0]
         return self._current
 
+    @property
+    def popped_turn(self) -> int | None:
+        """The turn of the frame the last successful `pop` returned."""
+        return self._current
+
     def played_in_turn(self, turn: int) -> int:
         """Real samples of `turn` returned by `pop` so far."""
         return self._played_per_turn.get(turn, 0)

@@ -107,6 +107,14 @@ class Vad:
         self._run_start = 0  # first sample of the current loud run
         self._voiced_end = 0  # first sample after the last voiced frame
         self._ref_hold = SILENCE_DB
+        self._voiced = False
+
+    @property
+    def voiced(self) -> bool:
+        """The last frame carried the user's sound: loud (not speaking yet) or above the
+        release threshold (speaking). Unlike `speaking`, no hangover: the barge-in policy
+        measures its own quiet time from this."""
+        return self._voiced
 
     @property
     def speaking(self) -> bool:
@@ -215,6 +223,7 @@ class Vad:
 
         if self._frames <= cfg.warmup_frames:
             self._floor = level if self._frames == 1 else min(self._floor, level)
+            self._voiced = False
             return None
 
         thr = self._threshold(playing, reference_db, self._ref_hold)
@@ -224,6 +233,7 @@ class Vad:
             if loud and sub is not None:
                 sub_thr = 10.0 ** ((thr - cfg.subblock_slack_db) / 10.0)
                 loud = int(np.count_nonzero(sub > sub_thr)) >= cfg.min_active_subblocks
+            self._voiced = loud
             if loud:
                 if self._run == 0:
                     self._run_start = start
@@ -238,7 +248,8 @@ class Vad:
             if not self._speaking:
                 self._adapt_floor(level)
         else:
-            if level > thr - cfg.release_db:
+            self._voiced = level > thr - cfg.release_db
+            if self._voiced:
                 self._run = 0
                 self._voiced_end = self._samples
             else:
