@@ -321,14 +321,29 @@ class GeminiHandler(AsyncAudioVideoStreamHandler):
                 self._drop(a, now)
 
     def _withdraw(self, turn: int, now: float) -> int:
-        """Clear FastRTC's queue: frames handed for after `now` are not heard; put `turn`'s
-        back at the head of the buffer. Returns the samples put back."""
+        """Clear FastRTC's queue: the frames still in it are not heard; put `turn`'s back at
+        the head of the buffer. Returns the samples put back."""
+        queued = self._queued_frames(now)
         if self._clear_queue is not None:
             self.clear_queue()
-        unheard = sum(n for play_at, tu, n in self._handed if play_at > now and tu == turn)
+        recent = list(self._handed)[-queued:] if queued else []
+        unheard = sum(n for _, tu, n in recent if tu == turn)
         self._handed.clear()
         self._play_clock = now
         return self.playback.unplay(unheard, heard=False)
+
+    def _queued_frames(self, now: float) -> int:
+        """Frames handed to WebRTC and not yet taken by its track: read from the queue that
+        `clear_queue` empties (fastrtc 0.0.34 AudioCallback.queue, an asyncio.Queue of one
+        frame per emit(); SimulatedPeer._queue), else estimated from the play clock."""
+        owner = getattr(self._clear_queue, "__self__", None)
+        q = getattr(owner, "queue", None)
+        if isinstance(q, asyncio.Queue):
+            return q.qsize()
+        q = getattr(owner, "_queue", None)
+        if isinstance(q, deque):
+            return len(q)
+        return sum(1 for play_at, _, _ in self._handed if play_at > now)
 
     def _pause(self, a: Pause, now: float) -> None:
         withdrawn = self._withdraw(a.turn, now)
@@ -537,7 +552,7 @@ class GeminiHandler(AsyncAudioVideoStreamHandler):
     def next_frame(self, now: float) -> np.ndarray | None:
         """The next model frame to hand to WebRTC at monotonic time `now`, if one is due (at
         most LEAD_S ahead of real time) and the policy lets it play."""
-        if self.policy.paused and now - self._last_mic_wall > 0.5:
+        if self.policy.paused and self._last_mic_wall and now - self._last_mic_wall > 0.5:
             # the mic stopped (track muted): its frames cannot end the pause; time does
             self.apply(self.policy.tick(self.mic_time_s + now - self._last_mic_wall), now)
         if self._play_clock < now:
