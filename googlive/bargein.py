@@ -116,7 +116,8 @@ class PlaybackChange:
     goes on: `replay_s` of audio the user had heard is played again, from the start of the cut
     word) or "dropped" (the rest of the turn is thrown away; `reason` from `Drop`). `t` is the
     session time it was applied; `paused_s` how long it had been paused (None: it was playing);
-    `withdrawn_s` audio taken back from the output queue; `dropped_s` audio thrown away.
+    `withdrawn_s` audio taken back from the output queue (`withdrawn_frames` frames: the most
+    recent ones handed over); `dropped_s` audio thrown away.
     """
 
     kind: str
@@ -127,6 +128,8 @@ class PlaybackChange:
     withdrawn_s: float = 0.0
     dropped_s: float = 0.0
     replay_s: float = 0.0
+    withdrawn_frames: int = 0
+    """Frames taken back from the output queue: the last ones passed to `on_played`."""
 
 
 PLAYBACK_MESSAGE_TYPE = "googlive_playback"

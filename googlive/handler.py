@@ -144,6 +144,9 @@ class GeminiHandler(AsyncAudioVideoStreamHandler):
         # barge-in
         self.policy = BargeInPolicy()
         self._handed: deque[tuple[float, int, int]] = deque(maxlen=16)  # (play_at, turn, real samples)
+        self._withdrawn_frames = 0
+        self._audio_turns: deque[int] = deque(maxlen=32)  # turns that brought audio, in order
+        self._completed: deque[int] = deque(maxlen=32)  # turns whose TurnComplete came
         self._last_mic_wall = 0.0
         self.play_state = "idle"  # what the page is told: idle | playing | paused | dropped
         self._play_state_seq = 0
@@ -320,6 +323,19 @@ class GeminiHandler(AsyncAudioVideoStreamHandler):
             elif isinstance(a, Drop):
                 self._drop(a, now)
 
+    def _interrupted_turn(self, turn: int, now: float) -> int:
+        """The turn an `interrupted` is about. The server sends turnComplete and then
+        `interrupted` for the same turn when the user talks over audio it has finished sending
+        (issue 13). googlive/live.py before the protocol core (branch live38) numbers that
+        `interrupted` with the next turn: one that brought no audio. Then, if the turn before
+        it completed and is what the user hears (or is paused), it is that turn. With live.py
+        numbering it right, `turn` has audio or is not next to the heard turn: unchanged."""
+        prev = turn - 1
+        if (turn not in self._audio_turns and prev in self._completed
+                and prev in (self.policy.paused_turn, self.heard_turn(now))):
+            return prev
+        return turn
+
     def _withdraw(self, turn: int, now: float) -> int:
         """Clear FastRTC's queue: the frames still in it are not heard; put `turn`'s back at
         the head of the buffer. Returns the samples put back."""
@@ -327,6 +343,7 @@ class GeminiHandler(AsyncAudioVideoStreamHandler):
         if self._clear_queue is not None:
             self.clear_queue()
         recent = list(self._handed)[-queued:] if queued else []
+        self._withdrawn_frames = len(recent)
         unheard = sum(n for _, tu, n in recent if tu == turn)
         self._handed.clear()
         self._play_clock = now
@@ -354,7 +371,8 @@ class GeminiHandler(AsyncAudioVideoStreamHandler):
                                   "buffered_s": self.playback.buffered_s, "outcome": "paused"})
         for f in self.features:
             f.on_barge_in(t)
-        self._changed(PlaybackChange("paused", a.turn, t, withdrawn_s=withdrawn / OUT_RATE))
+        self._changed(PlaybackChange("paused", a.turn, t, withdrawn_s=withdrawn / OUT_RATE,
+                                     withdrawn_frames=self._withdrawn_frames))
         log.info("barge-in pause turn=%s withdrawn_ms=%d buffered_ms=%d", a.turn, 1000 * withdrawn // OUT_RATE,
                  int(1000 * self.playback.buffered_s))
 
@@ -375,6 +393,7 @@ class GeminiHandler(AsyncAudioVideoStreamHandler):
             self.barge_ins += 1
             for f in self.features:
                 f.on_barge_in(now - self.t0)
+        self._withdrawn_frames = 0
         withdrawn = self._withdraw(a.turn, now) if self.heard_turn(now) == a.turn or a.paused_s is None else 0
         dropped = self.playback.cut_turn(a.turn)
         if self.playback.paused:
@@ -388,7 +407,8 @@ class GeminiHandler(AsyncAudioVideoStreamHandler):
                                       "dropped_s": dropped / OUT_RATE, "outcome": "dropped", "reason": "local"})
         self.conv.mark_interrupted(a.turn)
         self._changed(PlaybackChange("dropped", a.turn, t, reason=a.reason, paused_s=a.paused_s,
-                                     withdrawn_s=withdrawn / OUT_RATE, dropped_s=dropped / OUT_RATE))
+                                     withdrawn_s=withdrawn / OUT_RATE, dropped_s=dropped / OUT_RATE,
+                                     withdrawn_frames=self._withdrawn_frames))
         log.info("playback dropped turn=%s reason=%s dropped_ms=%d", a.turn, a.reason, 1000 * dropped // OUT_RATE)
 
     def _changed(self, change: PlaybackChange) -> None:
@@ -471,6 +491,8 @@ class GeminiHandler(AsyncAudioVideoStreamHandler):
     def handle_event(self, ev: Any) -> None:
         t = time.monotonic() - self.t0
         if isinstance(ev, AudioOut):
+            if not self._audio_turns or self._audio_turns[-1] != ev.turn:
+                self._audio_turns.append(ev.turn)
             self.apply(self.policy.on_model_audio(ev.turn, self.mic_time_s), time.monotonic())
             self.playback.push(ev.pcm, ev.turn)
         elif isinstance(ev, TranscriptDelta):
@@ -479,12 +501,14 @@ class GeminiHandler(AsyncAudioVideoStreamHandler):
             # The interruption applies to the turn actually heard (also after its turnComplete,
             # while it plays out of the buffer); no later audio of that turn may play.
             now = time.monotonic()
-            acts = self.policy.on_interrupted(ev.turn, self.mic_time_s, self.heard_turn(now))
+            turn = self._interrupted_turn(ev.turn, now)
+            acts = self.policy.on_interrupted(turn, self.mic_time_s, self.heard_turn(now))
             self.apply(acts, now)
-            if self.playback.cut_turn(ev.turn) and not acts:
-                self.conv.mark_interrupted(ev.turn)  # its audio was still waiting: never heard
+            if self.playback.cut_turn(turn) and not acts:
+                self.conv.mark_interrupted(turn)  # its audio was still waiting: never heard
         elif isinstance(ev, TurnComplete):
             self.playback.end_turn(ev.turn)
+            self._completed.append(ev.turn)
         elif isinstance(ev, StateChanged):
             self.conv.set_state(ev.state, attempt=ev.attempt, delay_s=ev.delay_s, reason=ev.reason)
         elif isinstance(ev, SessionError):

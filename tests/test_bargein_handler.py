@@ -203,3 +203,39 @@ def test_page_is_told_playing_paused_playing_idle():
     states = [m.split('"state": "')[1].split('"')[0] for m in h.channel.sent]  # type: ignore[attr-defined]
     assert states == ["playing", "paused", "playing", "idle"]
     assert h.playback.replayed_samples == 5 * 480  # all it had heard (100 ms < the 200 ms backup)
+
+
+async def test_recording_holds_exactly_what_was_heard_through_a_pause_and_resume(deaf_server, tmp_path):
+    """Every frame the peer heard, and only those, in order, reach the recorder: the frames
+    taken back at the pause are not recorded then, the replayed stretch is recorded twice
+    (it was heard twice)."""
+    from googlive.recording.feature import RecordingFeature
+
+    class CommitLog(RecordingFeature):
+        def __init__(self, h: GeminiHandler) -> None:
+            super().__init__(h, decide_s=0.2, captions_every_s=0)
+            self.committed: list[np.ndarray] = []
+
+        def _commit_played(self, now: float) -> None:
+            self.committed += [f for t, _, f in self.pending if t <= now]
+            super()._commit_played(now)
+
+    h = GeminiHandler(Settings(data_dir=tmp_path), offline_endpoint(deaf_server), features=[CommitLog])
+    peer = TurnPeer(h, INPUTS)
+    await peer.start()
+    try:
+        story = await _story(peer)
+        await peer.say(talk(0.25))
+        await peer.said()
+        await until(lambda: h.policy.resumes >= 1, timeout=3)
+        await until(lambda: not h.playback.playing and not peer._queue, timeout=15)
+        await peer.say(quiet(0.3))
+        await peer.said()
+    finally:
+        await peer.close()
+    rec = h.feature("recording")
+    assert isinstance(rec, CommitLog) and rec.cut_frames > 0
+    heard = [x.samples for x in peer.stats.heard]
+    assert len(rec.committed) == len(heard)
+    assert all(np.array_equal(a, b) for a, b in zip(rec.committed, heard, strict=True))
+    assert [c.kind for c in h.playback_log] == ["paused", "resumed"] and story is not None
