@@ -69,6 +69,10 @@ class BargeInConfig:
     """Resume this far before the cut when no word start is found."""
     backup_max_s: float = 0.4
     """Never back up further than this (a word start further back is not looked for)."""
+    tail_s: float = 0.2
+    """A complete turn with less than this left to play is not paused at an onset: it ends by
+    itself within that time, and a pause would only bring its last syllable back after the
+    user spoke."""
 
     def __post_init__(self) -> None:
         if self.grace_s < 0 or self.talk_limit_s <= 0 or not 0 <= self.backup_s <= self.backup_max_s:
@@ -90,6 +94,8 @@ class Resume:
     turn: int
     t: float
     paused_s: float
+    after_sound_s: float = 0.0
+    """From the end of the user's last voiced frame to this resume."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +134,8 @@ class PlaybackChange:
     withdrawn_s: float = 0.0
     dropped_s: float = 0.0
     replay_s: float = 0.0
+    after_sound_s: float | None = None
+    """For "resumed": from the end of the user's sound to the resume."""
     withdrawn_frames: int = 0
     """Frames taken back from the output queue: the last ones passed to `on_played`."""
 
@@ -166,10 +174,13 @@ class BargeInPolicy:
         return "paused" if self.paused else "active"
 
     # ---- inputs --------------------------------------------------------------------------
-    def on_onset(self, t: float, playing_turn: int | None) -> list[Action]:
-        """The local VAD confirmed the user started to sound at time `t`."""
+    def on_onset(self, t: float, playing_turn: int | None, left_s: float | None = None) -> list[Action]:
+        """The local VAD confirmed the user started to sound at time `t`. `left_s`: what is
+        left to play of `playing_turn` if that turn is complete (None: more may come)."""
         self.last_voiced = max(self.last_voiced, t)
         if self.paused or playing_turn is None:
+            return []
+        if left_s is not None and left_s < self.config.tail_s:
             return []
         self.paused_turn = playing_turn
         self.paused_at = t
@@ -206,7 +217,7 @@ class BargeInPolicy:
             turn, paused_s = self.paused_turn, t - self.paused_at
             self.paused_turn = None
             self.resumes += 1
-            return [Resume(turn, t, paused_s)]
+            return [Resume(turn, t, paused_s, t - self.last_voiced)]
         if t - self.paused_at >= cfg.talk_limit_s:
             return [self._drop("talk_limit", t)]
         return []
@@ -231,7 +242,7 @@ class CutTurnPolicy(BargeInPolicy):
     """The policy before issue 19, for baselines: a local onset drops the rest of the turn at
     once (never resumes); the server's `interrupted` drops its turn."""
 
-    def on_onset(self, t: float, playing_turn: int | None) -> list[Action]:
+    def on_onset(self, t: float, playing_turn: int | None, left_s: float | None = None) -> list[Action]:
         self.last_voiced = max(self.last_voiced, t)
         if playing_turn is None:
             return []

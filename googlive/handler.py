@@ -281,7 +281,7 @@ class GeminiHandler(AsyncAudioVideoStreamHandler):
         self._last_mic_wall = now
         t_mic = self.mic_time_s
         if isinstance(ev, SpeechStart):
-            self.apply(self.policy.on_onset(t_mic, heard), now)
+            self.apply(self.policy.on_onset(t_mic, heard, self._left_s(heard, now)), now)
         self.apply(self.policy.on_mic(t_mic, self.vad.voiced), now)
         if ev is not None and self.features:
             # VAD onset/offset at its session time from sample counts (cheap: rare events).
@@ -322,6 +322,13 @@ class GeminiHandler(AsyncAudioVideoStreamHandler):
                 self._resume(a, now)
             elif isinstance(a, Drop):
                 self._drop(a, now)
+
+    def _left_s(self, turn: int | None, now: float) -> float | None:
+        """Seconds of `turn` still to be heard, if that turn is complete (else None)."""
+        if turn is None or turn not in self._completed:
+            return None
+        queued = sum(n for play_at, tu, n in self._handed if tu == turn and play_at > now)
+        return (self.playback.buffered_samples + queued) / OUT_RATE
 
     def _interrupted_turn(self, turn: int, now: float) -> int:
         """The turn an `interrupted` is about. The server sends turnComplete and then
@@ -384,7 +391,8 @@ class GeminiHandler(AsyncAudioVideoStreamHandler):
         t = now - self.t0
         if self.barge_in_log and self.barge_in_log[-1].get("turn") == a.turn:
             self.barge_in_log[-1].update(outcome="resumed", paused_s=a.paused_s)
-        self._changed(PlaybackChange("resumed", a.turn, t, paused_s=a.paused_s, replay_s=replay / OUT_RATE))
+        self._changed(PlaybackChange("resumed", a.turn, t, paused_s=a.paused_s, replay_s=replay / OUT_RATE,
+                                     after_sound_s=a.after_sound_s))
         log.info("playback resumed turn=%s paused_ms=%d replay_ms=%d", a.turn, int(1000 * a.paused_s),
                  1000 * replay // OUT_RATE)
 

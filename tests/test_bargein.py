@@ -195,3 +195,13 @@ def test_cut_inside_a_gap_resumes_in_place_and_short_history_is_respected():
     assert resume_backup(np.concatenate([word(300), gap(40)]), RATE) == 0
     assert resume_backup(word(50), RATE) == int(0.05 * RATE)  # never more than was heard
     assert resume_backup(np.zeros(0), RATE) == 0
+
+
+def test_the_last_syllable_of_a_complete_turn_is_not_paused():
+    """Talking over the final 100 ms of a finished answer: no pause (it ends by itself); with
+    more left, or with the turn still coming, it pauses."""
+    p = BargeInPolicy()
+    assert p.on_onset(1.0, 3, left_s=0.1) == []
+    assert p.on_onset(1.0, 3, left_s=0.5) == [Pause(3, 1.0)]
+    p = BargeInPolicy()
+    assert p.on_onset(1.0, 3, left_s=None) == [Pause(3, 1.0)]
