@@ -44,6 +44,7 @@ from googlive.bargein import (
 )
 from googlive.config import Secret, Settings
 from googlive.conversation import Conversation
+from googlive.echo import EchoGuard, sub_block_ms
 from googlive.events import (
     AudioOut,
     Interrupted,
@@ -129,6 +130,8 @@ class GeminiHandler(AsyncAudioVideoStreamHandler):
         # audio in
         self.resampler = Resampler(16000)
         self.vad = Vad()
+        self.echo = EchoGuard()
+        self.echo_guard = True  # predict the model's own voice at the mic (googlive/echo.py)
         self._uplink = bytearray()
         self._uplink_bytes = int(settings.uplink_chunk_ms * 32)  # 16 kHz * 2 bytes per ms
         self.mic_seconds = 0.0
@@ -276,7 +279,9 @@ class GeminiHandler(AsyncAudioVideoStreamHandler):
         if self.mic_t0 is None:
             self.mic_t0 = now - self.t0
         heard = self.heard_turn(now)
-        ev = self.vad.feed(mono, playing=heard is not None)
+        echo_db = (self.echo.predict_db(sub_block_ms(mono), self.mic_time_s, learn=not self.vad.speaking)
+                   if self.echo_guard else None)
+        ev = self.vad.feed(mono, playing=heard is not None, echo_db=echo_db)
         self.mic_seconds += mono.size / rate
         self._last_mic_wall = now
         t_mic = self.mic_time_s
@@ -601,6 +606,7 @@ class GeminiHandler(AsyncAudioVideoStreamHandler):
         turn = self.playback.popped_turn
         assert turn is not None  # set by every successful pop
         self._handed.append((play_at, turn, self.playback.last_real_samples))
+        self.echo.played(frame, play_at - self.t0)
         if self.play_state != "playing":
             self._set_play_state("playing", turn)
         for f in self.features:
