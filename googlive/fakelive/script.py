@@ -137,13 +137,14 @@ def tool_outcome(name: str, response: dict[str, Any] | None) -> ToolOutcome:
     return ToolOutcome(name, "ok", tuple(sorted(map(str, response))))
 
 
-def reply_text(turn: UserTurn, outcome: ToolOutcome | None = None) -> str:
-    """The transcript of the demo reply, which says plainly what the backend is."""
+def reply_text(turn: UserTurn, outcome: ToolOutcome | None = None, seen: str | None = None) -> str:
+    """The transcript of the demo reply, which says plainly what the backend is. ``seen`` (what
+    an image showed, see vision.py) follows the tool's outcome."""
     head = f"Offline demo, turn {turn.number}: "
     tool = ""
     if outcome is not None:
         if outcome.status == "ok":
-            tool = f"the {outcome.name} tool answered ok. "
+            tool = f"the {outcome.name} tool answered ok. " + (f"{seen} " if seen else "")
         elif outcome.status == "error":
             tool = f"the {outcome.name} tool reported an error. "
         else:
@@ -162,13 +163,15 @@ def plan_reply(
     outcome: ToolOutcome | None,
     min_reply_s: float,
     long_reply_s: float,
+    text: str | None = None,
 ) -> ReplyPlan:
     """Transcript and audio for ``turn``.
 
     Audio lasts at least ``min_reply_s``, and at least ``long_reply_s`` when the text asks for
-    a story, an explanation or something long (so barge-in can be exercised).
+    a story, an explanation or something long (so barge-in can be exercised). ``text``
+    replaces the transcript (a tool result, a filler while a non-blocking call runs).
     """
-    text = reply_text(turn, outcome)
+    text = reply_text(turn, outcome) if text is None else text
     target = long_reply_s if voice.wants_long_reply(turn.text) else min_reply_s
     if turn.kind == "speech" and turn.pcm:
         audio = voice.speech_reply_audio(turn.pcm, turn.rate, target)
