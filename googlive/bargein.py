@@ -75,7 +75,11 @@ class BargeInConfig:
     user spoke."""
 
     def __post_init__(self) -> None:
-        if self.grace_s < 0 or self.talk_limit_s <= 0 or not 0 <= self.backup_s <= self.backup_max_s:
+        if (
+            self.grace_s < 0
+            or self.talk_limit_s <= 0
+            or not 0 <= self.backup_s <= self.backup_max_s
+        ):
             raise ValueError("grace_s >= 0, talk_limit_s > 0 and 0 <= backup_s <= backup_max_s")
 
 
@@ -174,7 +178,9 @@ class BargeInPolicy:
         return "paused" if self.paused else "active"
 
     # ---- inputs --------------------------------------------------------------------------
-    def on_onset(self, t: float, playing_turn: int | None, left_s: float | None = None) -> list[Action]:
+    def on_onset(
+        self, t: float, playing_turn: int | None, left_s: float | None = None
+    ) -> list[Action]:
         """The local VAD confirmed the user started to sound at time `t`. `left_s`: what is
         left to play of `playing_turn` if that turn is complete (None: more may come)."""
         self.last_voiced = max(self.last_voiced, t)
@@ -242,7 +248,9 @@ class CutTurnPolicy(BargeInPolicy):
     """The policy before issue 19, for baselines: a local onset drops the rest of the turn at
     once (never resumes); the server's `interrupted` drops its turn."""
 
-    def on_onset(self, t: float, playing_turn: int | None, left_s: float | None = None) -> list[Action]:
+    def on_onset(
+        self, t: float, playing_turn: int | None, left_s: float | None = None
+    ) -> list[Action]:
         self.last_voiced = max(self.last_voiced, t)
         if playing_turn is None:
             return []

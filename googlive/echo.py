@@ -171,7 +171,11 @@ class EchoGuard:
 def sub_block_ms(frame: np.ndarray, parts: int = 4) -> np.ndarray:
     """Mean squares of `parts` consecutive sub-blocks of a mono frame (int16 or float)."""
     x = np.asarray(frame).reshape(-1)
-    y = x.astype(np.float64) / 32768.0 if np.issubdtype(x.dtype, np.integer) else x.astype(np.float64)
+    y = (
+        x.astype(np.float64) / 32768.0
+        if np.issubdtype(x.dtype, np.integer)
+        else x.astype(np.float64)
+    )
     q = y.size // parts
     if q == 0:
         return np.zeros(0)

@@ -90,7 +90,9 @@ class SessionArgs:
         # ["__webrtc_value__", (webrtc_id,) *inputs]; unpack from the end.
         vals = list(latest_args)[-n_inputs:] if n_inputs else []
         vals += [""] * (6 - len(vals))
-        owner, key, voice, model, instruction, survey_id = (v if isinstance(v, str) else "" for v in vals[:6])
+        owner, key, voice, model, instruction, survey_id = (
+            v if isinstance(v, str) else "" for v in vals[:6]
+        )
         return cls(owner, Secret(key), voice, model, instruction, survey_id)
 
 
@@ -115,7 +117,9 @@ class GeminiHandler(AsyncAudioVideoStreamHandler):
         features: Sequence[FeatureFactory] = (),
         services: dict[str, Any] | None = None,
     ) -> None:
-        super().__init__(expected_layout="mono", output_sample_rate=OUT_RATE, input_sample_rate=48000)
+        super().__init__(
+            expected_layout="mono", output_sample_rate=OUT_RATE, input_sample_rate=48000
+        )
         self.settings = settings
         self.endpoint = endpoint
         self.feature_factories = tuple(features)
@@ -146,7 +150,9 @@ class GeminiHandler(AsyncAudioVideoStreamHandler):
         self._wake = asyncio.Event()
         # barge-in
         self.policy = BargeInPolicy()
-        self._handed: deque[tuple[float, int, int]] = deque(maxlen=16)  # (play_at, turn, real samples)
+        self._handed: deque[tuple[float, int, int]] = deque(
+            maxlen=16
+        )  # (play_at, turn, real samples)
         self._withdrawn_frames = 0
         self._audio_turns: deque[int] = deque(maxlen=32)  # turns that brought audio, in order
         self._completed: deque[int] = deque(maxlen=32)  # turns whose TurnComplete came
@@ -174,7 +180,9 @@ class GeminiHandler(AsyncAudioVideoStreamHandler):
         self._next_ui = 0.0
 
     def copy(self) -> GeminiHandler:
-        return type(self)(self.settings, self.endpoint, features=self.feature_factories, services=self.services)
+        return type(self)(
+            self.settings, self.endpoint, features=self.feature_factories, services=self.services
+        )
 
     # ---- lifecycle -------------------------------------------------------------------------
     async def start_up(self) -> None:
@@ -194,9 +202,19 @@ class GeminiHandler(AsyncAudioVideoStreamHandler):
         for f in self.features:
             instruction = f.instruction(instruction)
             for spec in f.tools():
-                self.registry.register(spec.declaration, spec.handler, args_model=spec.args_model, timeout_s=spec.timeout_s)
+                self.registry.register(
+                    spec.declaration,
+                    spec.handler,
+                    args_model=spec.args_model,
+                    timeout_s=spec.timeout_s,
+                )
         endpoint = self.endpoint
-        if self.args.api_key and endpoint.offline and not self.settings.offline and not self.settings.base_url:
+        if (
+            self.args.api_key
+            and endpoint.offline
+            and not self.settings.offline
+            and not self.settings.base_url
+        ):
             # No server key, so the app started as the offline demo; a key typed in the page
             # means this visitor wants the real Gemini.
             endpoint = Endpoint(None, None, self.args.api_key, offline=False)
@@ -219,8 +237,11 @@ class GeminiHandler(AsyncAudioVideoStreamHandler):
             except Exception as exc:
                 # Type only: exception text can carry a user's words.
                 log.error("feature %s failed in start() (%s)", f.name, type(exc).__name__)
-        log.info("handler started backend=%s features=%s", "offline" if self.endpoint.offline else "gemini",
-                 ",".join(f.name for f in self.features))
+        log.info(
+            "handler started backend=%s features=%s",
+            "offline" if self.endpoint.offline else "gemini",
+            ",".join(f.name for f in self.features),
+        )
 
     def feature(self, name: str) -> Feature | None:
         return next((f for f in self.features if f.name == name), None)
@@ -279,8 +300,11 @@ class GeminiHandler(AsyncAudioVideoStreamHandler):
         if self.mic_t0 is None:
             self.mic_t0 = now - self.t0
         heard = self.heard_turn(now)
-        echo_db = (self.echo.predict_db(sub_block_ms(mono), self.mic_time_s, learn=not self.vad.speaking)
-                   if self.echo_guard else None)
+        echo_db = (
+            self.echo.predict_db(sub_block_ms(mono), self.mic_time_s, learn=not self.vad.speaking)
+            if self.echo_guard
+            else None
+        )
         ev = self.vad.feed(mono, playing=heard is not None, echo_db=echo_db)
         self.mic_seconds += mono.size / rate
         self._last_mic_wall = now
@@ -343,8 +367,11 @@ class GeminiHandler(AsyncAudioVideoStreamHandler):
         it completed and is what the user hears (or is paused), it is that turn. With live.py
         numbering it right, `turn` has audio or is not next to the heard turn: unchanged."""
         prev = turn - 1
-        if (turn not in self._audio_turns and prev in self._completed
-                and prev in (self.policy.paused_turn, self.heard_turn(now))):
+        if (
+            turn not in self._audio_turns
+            and prev in self._completed
+            and prev in (self.policy.paused_turn, self.heard_turn(now))
+        ):
             return prev
         return turn
 
@@ -379,14 +406,32 @@ class GeminiHandler(AsyncAudioVideoStreamHandler):
         self.playback.pause()
         self.barge_ins += 1
         t = now - self.t0
-        self.barge_in_log.append({"t": t, "turn": a.turn, "withdrawn_s": withdrawn / OUT_RATE,
-                                  "buffered_s": self.playback.buffered_s, "outcome": "paused"})
+        self.barge_in_log.append(
+            {
+                "t": t,
+                "turn": a.turn,
+                "withdrawn_s": withdrawn / OUT_RATE,
+                "buffered_s": self.playback.buffered_s,
+                "outcome": "paused",
+            }
+        )
         for f in self.features:
             f.on_barge_in(t)
-        self._changed(PlaybackChange("paused", a.turn, t, withdrawn_s=withdrawn / OUT_RATE,
-                                     withdrawn_frames=self._withdrawn_frames))
-        log.info("barge-in pause turn=%s withdrawn_ms=%d buffered_ms=%d", a.turn, 1000 * withdrawn // OUT_RATE,
-                 int(1000 * self.playback.buffered_s))
+        self._changed(
+            PlaybackChange(
+                "paused",
+                a.turn,
+                t,
+                withdrawn_s=withdrawn / OUT_RATE,
+                withdrawn_frames=self._withdrawn_frames,
+            )
+        )
+        log.info(
+            "barge-in pause turn=%s withdrawn_ms=%d buffered_ms=%d",
+            a.turn,
+            1000 * withdrawn // OUT_RATE,
+            int(1000 * self.playback.buffered_s),
+        )
 
     def _resume(self, a: Resume, now: float) -> None:
         back = resume_backup(self.playback.recent(a.turn), OUT_RATE, self.policy.config)
@@ -396,10 +441,22 @@ class GeminiHandler(AsyncAudioVideoStreamHandler):
         t = now - self.t0
         if self.barge_in_log and self.barge_in_log[-1].get("turn") == a.turn:
             self.barge_in_log[-1].update(outcome="resumed", paused_s=a.paused_s)
-        self._changed(PlaybackChange("resumed", a.turn, t, paused_s=a.paused_s, replay_s=replay / OUT_RATE,
-                                     after_sound_s=a.after_sound_s))
-        log.info("playback resumed turn=%s paused_ms=%d replay_ms=%d", a.turn, int(1000 * a.paused_s),
-                 1000 * replay // OUT_RATE)
+        self._changed(
+            PlaybackChange(
+                "resumed",
+                a.turn,
+                t,
+                paused_s=a.paused_s,
+                replay_s=replay / OUT_RATE,
+                after_sound_s=a.after_sound_s,
+            )
+        )
+        log.info(
+            "playback resumed turn=%s paused_ms=%d replay_ms=%d",
+            a.turn,
+            int(1000 * a.paused_s),
+            1000 * replay // OUT_RATE,
+        )
 
     def _drop(self, a: Drop, now: float) -> None:
         if a.reason == "local":  # the cut-the-turn baseline: a local onset, counted as a barge-in
@@ -407,22 +464,56 @@ class GeminiHandler(AsyncAudioVideoStreamHandler):
             for f in self.features:
                 f.on_barge_in(now - self.t0)
         self._withdrawn_frames = 0
-        withdrawn = self._withdraw(a.turn, now) if self.heard_turn(now) == a.turn or a.paused_s is None else 0
+        withdrawn = (
+            self._withdraw(a.turn, now)
+            if self.heard_turn(now) == a.turn or a.paused_s is None
+            else 0
+        )
         dropped = self.playback.cut_turn(a.turn)
         if self.playback.paused:
             self.playback.resume()  # newer turns play
         t = now - self.t0
-        if self.barge_in_log and self.barge_in_log[-1].get("turn") == a.turn and a.paused_s is not None:
-            self.barge_in_log[-1].update(outcome="dropped", reason=a.reason, paused_s=a.paused_s,
-                                         dropped_s=dropped / OUT_RATE)
+        if (
+            self.barge_in_log
+            and self.barge_in_log[-1].get("turn") == a.turn
+            and a.paused_s is not None
+        ):
+            self.barge_in_log[-1].update(
+                outcome="dropped",
+                reason=a.reason,
+                paused_s=a.paused_s,
+                dropped_s=dropped / OUT_RATE,
+            )
         elif a.reason == "local":
-            self.barge_in_log.append({"t": t, "turn": a.turn, "withdrawn_s": withdrawn / OUT_RATE,
-                                      "dropped_s": dropped / OUT_RATE, "outcome": "dropped", "reason": "local"})
+            self.barge_in_log.append(
+                {
+                    "t": t,
+                    "turn": a.turn,
+                    "withdrawn_s": withdrawn / OUT_RATE,
+                    "dropped_s": dropped / OUT_RATE,
+                    "outcome": "dropped",
+                    "reason": "local",
+                }
+            )
         self.conv.mark_interrupted(a.turn)
-        self._changed(PlaybackChange("dropped", a.turn, t, reason=a.reason, paused_s=a.paused_s,
-                                     withdrawn_s=withdrawn / OUT_RATE, dropped_s=dropped / OUT_RATE,
-                                     withdrawn_frames=self._withdrawn_frames))
-        log.info("playback dropped turn=%s reason=%s dropped_ms=%d", a.turn, a.reason, 1000 * dropped // OUT_RATE)
+        self._changed(
+            PlaybackChange(
+                "dropped",
+                a.turn,
+                t,
+                reason=a.reason,
+                paused_s=a.paused_s,
+                withdrawn_s=withdrawn / OUT_RATE,
+                dropped_s=dropped / OUT_RATE,
+                withdrawn_frames=self._withdrawn_frames,
+            )
+        )
+        log.info(
+            "playback dropped turn=%s reason=%s dropped_ms=%d",
+            a.turn,
+            a.reason,
+            1000 * dropped // OUT_RATE,
+        )
 
     def _changed(self, change: PlaybackChange) -> None:
         self.playback_log.append(change)
@@ -477,8 +568,14 @@ class GeminiHandler(AsyncAudioVideoStreamHandler):
         limit = float(self.settings.session_time_limit_s)
         while not self._closed:
             await asyncio.sleep(interval)
-            if limit and self.session_time() >= limit - interval and self.conv.status.kind != "ended":
-                self.conv.set_ended(f"Time limit of {limit / 60:.0f} min reached. Press record to start a new conversation.")
+            if (
+                limit
+                and self.session_time() >= limit - interval
+                and self.conv.status.kind != "ended"
+            ):
+                self.conv.set_ended(
+                    f"Time limit of {limit / 60:.0f} min reached. Press record to start a new conversation."
+                )
             frame, ft = self.latest_frame, self.latest_frame_t
             # Only a new frame, and only a fresh one: a camera that stopped sends nothing.
             if frame is None or ft <= self._sent_frame_t or time.monotonic() - ft > 2 * interval:
@@ -560,8 +657,13 @@ class GeminiHandler(AsyncAudioVideoStreamHandler):
             return
         if self.session is not None:
             self.session.send_tool_response(result.id, result.name, result.response)
-        log.info("tool %s done id=%s error=%s ms=%d", call.name[:40], call.id[:16], result.is_error,
-                 int(1000 * (time.monotonic() - started)))
+        log.info(
+            "tool %s done id=%s error=%s ms=%d",
+            call.name[:40],
+            call.id[:16],
+            result.is_error,
+            int(1000 * (time.monotonic() - started)),
+        )
         for f in self.features:
             f.on_tool_result(call, result, time.monotonic() - started)
         self._wake.set()

@@ -249,7 +249,9 @@ class PlaybackBuffer:
             self._history_samples = 0
         self._history.append((turn, samples))
         self._history_samples += samples.size
-        while self._history and self._history_samples - self._history[0][1].size >= self._history_cap:
+        while (
+            self._history and self._history_samples - self._history[0][1].size >= self._history_cap
+        ):
             self._history_samples -= self._history.popleft()[1].size
 
     def _note_starved(self) -> None:

@@ -144,13 +144,23 @@ class Vad:
         """Samples fed so far."""
         return self._samples
 
-    def threshold_db(self, *, playing: bool = False, reference_db: float | None = None,
-                     echo_db: float | None = None) -> float:
+    def threshold_db(
+        self,
+        *,
+        playing: bool = False,
+        reference_db: float | None = None,
+        echo_db: float | None = None,
+    ) -> float:
         """The onset threshold that would apply to the next frame (without updating state)."""
         return self._threshold(playing, reference_db, self._ref_hold, echo_db)
 
-    def _threshold(self, playing: bool, reference_db: float | None, ref_hold: float,
-                   echo_db: float | None = None) -> float:
+    def _threshold(
+        self,
+        playing: bool,
+        reference_db: float | None,
+        ref_hold: float,
+        echo_db: float | None = None,
+    ) -> float:
         cfg = self.config
         thr = max(self._floor + cfg.threshold_db, cfg.min_speech_db)
         if echo_db is not None:

@@ -114,7 +114,7 @@ def test_talking_past_the_limit_drops():
 
 
 def test_gaps_shorter_than_grace_count_as_still_talking():
-    """"yeah... yeah... right" with 140 ms gaps for 2.5 s: one pause, dropped at the limit."""
+    """ "yeah... yeah... right" with 140 ms gaps for 2.5 s: one pause, dropped at the limit."""
     p = BargeInPolicy()
     acts = talk(p, 0.0, 0.26)
     t = 0.26

@@ -86,11 +86,19 @@ async def test_backchannel_pauses_and_the_answer_goes_on_whole(deaf_server):
         await peer.said()
         sound_end = onset + 0.25
         await until(lambda: h.policy.resumes >= 1, timeout=3)
-        assert peer.heard_after(onset + 0.06) - peer.heard_after(sound_end) <= 0.021  # silent while paused
+        assert (
+            peer.heard_after(onset + 0.06) - peer.heard_after(sound_end) <= 0.021
+        )  # silent while paused
         resumed_at = await until(
-            lambda: next((x.t for x in peer.heard_of(story) if x.t > sound_end and x.rms >= 30), None), timeout=2)
+            lambda: next(
+                (x.t for x in peer.heard_of(story) if x.t > sound_end and x.rms >= 30), None
+            ),
+            timeout=2,
+        )
         assert resumed_at - sound_end <= 0.4, resumed_at - sound_end
-        await until(lambda: not h.playback.playing and h.heard_turn(time.monotonic()) is None, timeout=15)
+        await until(
+            lambda: not h.playback.playing and h.heard_turn(time.monotonic()) is None, timeout=15
+        )
         await until(lambda: not peer._queue, timeout=2)
         assert [c.kind for c in h.playback_log] == ["paused", "resumed"]
         change = h.playback_log[1]
@@ -102,7 +110,9 @@ async def test_backchannel_pauses_and_the_answer_goes_on_whole(deaf_server):
         cut = int(np.flatnonzero(heard[: sent.size] != sent)[0])
         assert np.array_equal(heard[:cut], sent[:cut])
         assert np.array_equal(heard[cut : sent.size + replay], sent[cut - replay :])
-        assert heard.size >= sent.size + replay  # nothing lost: 100 % of the samples, once more the replay
+        assert (
+            heard.size >= sent.size + replay
+        )  # nothing lost: 100 % of the samples, once more the replay
         line = next(ln for ln in h.conv.lines if ln.role is Role.MODEL and ln.turn == story)
         assert not line.interrupted
     finally:
@@ -126,7 +136,9 @@ async def test_talking_on_over_a_deaf_server_drops_at_the_limit(deaf_server):
         assert [c.kind for c in h.playback_log] == ["paused", "dropped"]
         assert h.playback_log[1].reason == "talk_limit"
         assert h.playback_log[1].paused_s == pytest.approx(2.0, abs=0.1)
-        assert any(ln.interrupted for ln in h.conv.lines if ln.role is Role.MODEL and ln.turn == story)
+        assert any(
+            ln.interrupted for ln in h.conv.lines if ln.role is Role.MODEL and ln.turn == story
+        )
     finally:
         await peer.close()
 
@@ -205,7 +217,9 @@ def test_page_is_told_playing_paused_playing_idle():
     assert h.playback.replayed_samples == 5 * 480  # all it had heard (100 ms < the 200 ms backup)
 
 
-async def test_recording_holds_exactly_what_was_heard_through_a_pause_and_resume(deaf_server, tmp_path):
+async def test_recording_holds_exactly_what_was_heard_through_a_pause_and_resume(
+    deaf_server, tmp_path
+):
     """Every frame the peer heard, and only those, in order, reach the recorder: the frames
     taken back at the pause are not recorded then, the replayed stretch is recorded twice
     (it was heard twice)."""
@@ -220,7 +234,9 @@ async def test_recording_holds_exactly_what_was_heard_through_a_pause_and_resume
             self.committed += [f for t, _, f in self.pending if t <= now]
             super()._commit_played(now)
 
-    h = GeminiHandler(Settings(data_dir=tmp_path), offline_endpoint(deaf_server), features=[CommitLog])
+    h = GeminiHandler(
+        Settings(data_dir=tmp_path), offline_endpoint(deaf_server), features=[CommitLog]
+    )
     peer = TurnPeer(h, INPUTS)
     await peer.start()
     try:

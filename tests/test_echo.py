@@ -89,7 +89,9 @@ def test_the_guard_learns_the_delay_and_the_coupling():
     mic[lag:] = 0.1 * ref[:-lag]  # -20 dB coupling, 200 ms
     for k in range(ref.size // 480):
         eg.played(ref[k * 480 : (k + 1) * 480], k * 0.02)
-        eg.predict_db(sub_block_ms(soxr.resample(mic[k * 480 : (k + 1) * 480], R_OUT, R_MIC)), k * 0.02)
+        eg.predict_db(
+            sub_block_ms(soxr.resample(mic[k * 480 : (k + 1) * 480], R_OUT, R_MIC)), k * 0.02
+        )
     assert eg.lag is not None and eg.lag * 0.005 == pytest.approx(0.2, abs=0.006)
     assert 10 * np.log10(eg.coupling) == pytest.approx(-20.0, abs=2.0)
 

@@ -42,8 +42,14 @@ class BargeInStats:
             return None
         if kind == "resumed":
             self.resumed += 1
-            out = Outcome(change.turn, "resumed", "", _ms(change.paused_s), _ms(change.after_sound_s),
-                          1000.0 * change.replay_s)
+            out = Outcome(
+                change.turn,
+                "resumed",
+                "",
+                _ms(change.paused_s),
+                _ms(change.after_sound_s),
+                1000.0 * change.replay_s,
+            )
         elif kind == "dropped":
             self.dropped[change.reason] = self.dropped.get(change.reason, 0) + 1
             out = Outcome(change.turn, "dropped", change.reason, _ms(change.paused_s))
@@ -58,7 +64,11 @@ class BargeInStats:
         return sum(self.dropped.values())
 
     def median_resume_ms(self) -> float | None:
-        vals = [o.after_sound_ms for o in self.recent if o.kind == "resumed" and o.after_sound_ms is not None]
+        vals = [
+            o.after_sound_ms
+            for o in self.recent
+            if o.kind == "resumed" and o.after_sound_ms is not None
+        ]
         return statistics.median(vals) if vals else None
 
     def median_pause_before_drop_ms(self) -> float | None:

@@ -81,7 +81,9 @@ def level_percent(level_db: float) -> int:
     return round(100 * x)
 
 
-def meters_html(level_db: float, state: str, barge_ins: int, resumed: int = 0, dropped: int = 0) -> str:
+def meters_html(
+    level_db: float, state: str, barge_ins: int, resumed: int = 0, dropped: int = 0
+) -> str:
     pct = level_percent(level_db)
     label = STATE_LABELS.get(state, "Listening")
     shown_db = max(LEVEL_FLOOR_DB, level_db) if level_db == level_db else LEVEL_FLOOR_DB
@@ -113,17 +115,25 @@ def latency_svg(values_ms: Sequence[float], *, width: int = 320, height: int = 9
     ]
     for frac in (0.0, 0.5, 1.0):
         y = pad_t + plot_h * (1 - frac)
-        parts.append(f'<line x1="{pad_l}" y1="{y:.1f}" x2="{width - 4}" y2="{y:.1f}" stroke="#e8eaed"/>')
-        parts.append(f'<text x="{pad_l - 4}" y="{y + 3:.1f}" font-size="9" text-anchor="end" fill="#5f6368">'
-                     f"{top * frac / 1000:.1f}s</text>")
+        parts.append(
+            f'<line x1="{pad_l}" y1="{y:.1f}" x2="{width - 4}" y2="{y:.1f}" stroke="#e8eaed"/>'
+        )
+        parts.append(
+            f'<text x="{pad_l - 4}" y="{y + 3:.1f}" font-size="9" text-anchor="end" fill="#5f6368">'
+            f"{top * frac / 1000:.1f}s</text>"
+        )
     for i, v in enumerate(vals):
         h = plot_h * v / top
         x = pad_l + i * slot + (slot - bw) / 2
         y = pad_t + plot_h - h
         color = "#1a73e8" if v < 1000 else ("#f9ab00" if v < 2000 else "#d93025")
-        parts.append(f'<rect x="{x:.1f}" y="{y:.1f}" width="{bw:.1f}" height="{h:.1f}" rx="1.5" fill="{color}">'
-                     f"<title>{v:.0f} ms</title></rect>")
-    parts.append(f'<text x="{pad_l}" y="{height - 2}" font-size="9" fill="#5f6368">last {len(vals)} turns</text>')
+        parts.append(
+            f'<rect x="{x:.1f}" y="{y:.1f}" width="{bw:.1f}" height="{h:.1f}" rx="1.5" fill="{color}">'
+            f"<title>{v:.0f} ms</title></rect>"
+        )
+    parts.append(
+        f'<text x="{pad_l}" y="{height - 2}" font-size="9" fill="#5f6368">last {len(vals)} turns</text>'
+    )
     parts.append("</svg>")
     return "".join(parts)
 
@@ -131,9 +141,12 @@ def latency_svg(values_ms: Sequence[float], *, width: int = 320, height: int = 9
 def latency_html(recent: Sequence[TurnLatency], bargein: BargeInStats | None = None) -> str:
     extra = bargein_html(bargein) if bargein is not None else ""
     if not recent:
-        return ('<div class="mx-card"><div class="mx-h">Voice-to-voice latency</div>'
-                + EMPTY % "Appears after the first reply: from the end of your speech (or Send) "
-                "to the first model audio handed to the browser." + "</div>" + extra)
+        return (
+            '<div class="mx-card"><div class="mx-h">Voice-to-voice latency</div>'
+            + EMPTY
+            % "Appears after the first reply: from the end of your speech (or Send) "
+            "to the first model audio handed to the browser." + "</div>" + extra
+        )
     last = recent[-1]
     vals = [x.ms for x in recent]
     med = statistics.median(vals)
@@ -146,33 +159,59 @@ def latency_html(recent: Sequence[TurnLatency], bargein: BargeInStats | None = N
     )
 
 
-REASONS = {"server": "Gemini stopped", "new_turn": "Gemini moved on", "talk_limit": "you kept talking",
-           "local": "cut at once"}
+REASONS = {
+    "server": "Gemini stopped",
+    "new_turn": "Gemini moved on",
+    "talk_limit": "you kept talking",
+    "local": "cut at once",
+}
 
 
 def bargein_html(b: BargeInStats) -> str:
     """When you talked over the model: paused and resumed (a backchannel) vs dropped."""
-    head = '<div class="mx-card" id="metrics-bargein"><div class="mx-h">Talking over the model</div>'
+    head = (
+        '<div class="mx-card" id="metrics-bargein"><div class="mx-h">Talking over the model</div>'
+    )
     if not b.pauses and not b.recent:
-        return head + EMPTY % "Nothing yet: speak while the model talks to see whether it pauses and goes on." + "</div>"
-    parts = [head, f'<div class="mx-sub" data-pauses="{b.pauses}" data-resumed="{b.resumed}" '
-                   f'data-dropped="{b.dropped_total}">paused {b.pauses}× · answer went on {b.resumed}× · '
-                   f"dropped {b.dropped_total}×"]
+        return (
+            head
+            + EMPTY
+            % "Nothing yet: speak while the model talks to see whether it pauses and goes on."
+            + "</div>"
+        )
+    parts = [
+        head,
+        f'<div class="mx-sub" data-pauses="{b.pauses}" data-resumed="{b.resumed}" '
+        f'data-dropped="{b.dropped_total}">paused {b.pauses}× · answer went on {b.resumed}× · '
+        f"dropped {b.dropped_total}×",
+    ]
     if b.dropped:
-        parts.append(" (" + ", ".join(f"{e(REASONS.get(k, k))} {v}" for k, v in sorted(b.dropped.items())) + ")")
+        parts.append(
+            " ("
+            + ", ".join(f"{e(REASONS.get(k, k))} {v}" for k, v in sorted(b.dropped.items()))
+            + ")"
+        )
     parts.append("</div>")
     med_r, med_d = b.median_resume_ms(), b.median_pause_before_drop_ms()
     if med_r is not None:
-        parts.append(f'<div class="mx-sub">resumed a median <span data-resume-ms="{med_r:.0f}">{med_r:.0f} ms</span>'
-                     " after your sound ended</div>")
+        parts.append(
+            f'<div class="mx-sub">resumed a median <span data-resume-ms="{med_r:.0f}">{med_r:.0f} ms</span>'
+            " after your sound ended</div>"
+        )
     if med_d is not None:
-        parts.append(f'<div class="mx-sub">paused a median {med_d:.0f} ms before a real interruption dropped it</div>')
+        parts.append(
+            f'<div class="mx-sub">paused a median {med_d:.0f} ms before a real interruption dropped it</div>'
+        )
     if b.recent:
         o = b.recent[-1]
         if o.kind == "resumed":
             txt = f"last: turn {o.turn} paused {o.paused_ms or 0:.0f} ms, went on (repeated {o.replay_ms:.0f} ms)"
         else:
-            how = f"after a {o.paused_ms:.0f} ms pause" if o.paused_ms is not None else "while playing"
+            how = (
+                f"after a {o.paused_ms:.0f} ms pause"
+                if o.paused_ms is not None
+                else "while playing"
+            )
             txt = f"last: turn {o.turn} dropped {how}: {REASONS.get(o.reason, o.reason)}"
         parts.append(f'<div class="mx-sub" data-last="{e(o.kind)}">{e(txt)}</div>')
     parts.append("</div>")
@@ -187,8 +226,13 @@ def fmt_cost(cost: float | None, currency: str) -> str:
     return f"{sym}{cost:.4f}"
 
 
-def usage_html(turns: Sequence[TurnUsage], total: Usage, session_total: Usage | None, prices: PriceTable | None,
-               model: str) -> str:
+def usage_html(
+    turns: Sequence[TurnUsage],
+    total: Usage,
+    session_total: Usage | None,
+    prices: PriceTable | None,
+    model: str,
+) -> str:
     head = '<div class="mx-card"><div class="mx-h">Token usage (from usageMetadata)</div>'
     if not turns and (session_total is None or not session_total.total_tokens):
         return head + EMPTY % "Appears when the model finishes its first turn." + "</div>"
@@ -206,13 +250,15 @@ def usage_html(turns: Sequence[TurnUsage], total: Usage, session_total: Usage | 
     note = ""
     if prices is not None:
         _, exact = prices.for_model(model)
-        note = (f"Estimated cost from the price table ({e(prices.as_of) or 'undated'}"
-                f"{'' if exact else ', default prices for this model'}); prompt priced at the audio input rate.")
+        note = (
+            f"Estimated cost from the price table ({e(prices.as_of) or 'undated'}"
+            f"{'' if exact else ', default prices for this model'}); prompt priced at the audio input rate."
+        )
     return (
         head
         + f'<div><span class="mx-big" data-session-tokens="{sess.total_tokens}">{sess.total_tokens:,} tokens</span> '
         f'<span class="mx-sub">this session · in {sess.prompt_tokens:,} · out {sess.response_tokens:,} · '
-        f'≈ <span data-cost>{cost(sess)}</span></span></div>'
+        f"≈ <span data-cost>{cost(sess)}</span></span></div>"
         f"<table><tr><th>recent</th><th>in</th><th>out</th><th>≈ cost</th></tr>{rows}</table>"
         f'<div class="mx-sub">{note}</div></div>'
     )
@@ -263,21 +309,38 @@ class MetricsPlugin:
     def side(self, b: PageBuild) -> None:
         import gradio as gr
 
-        self.toggle = gr.Checkbox(False, label="Show diagnostics (latency, levels, usage, event log)",
-                                  elem_id="diagnostics-toggle")
+        self.toggle = gr.Checkbox(
+            False,
+            label="Show diagnostics (latency, levels, usage, event log)",
+            elem_id="diagnostics-toggle",
+        )
         with gr.Column(visible=False, elem_id="metrics-panel") as col:
             self.column = col
             gr.HTML(STYLE, elem_id="metrics-style", padding=False)
-            b.add_panel("metrics_meters", gr.HTML(meters_html(-120.0, "listening", 0), elem_id="metrics-meters",
-                                                  padding=False))
-            b.add_panel("metrics_latency", gr.HTML(latency_html([]), elem_id="metrics-latency", padding=False))
-            b.add_panel("metrics_usage", gr.HTML(usage_html([], Usage(), None, None, ""), elem_id="metrics-usage",
-                                                 padding=False))
+            b.add_panel(
+                "metrics_meters",
+                gr.HTML(
+                    meters_html(-120.0, "listening", 0), elem_id="metrics-meters", padding=False
+                ),
+            )
+            b.add_panel(
+                "metrics_latency",
+                gr.HTML(latency_html([]), elem_id="metrics-latency", padding=False),
+            )
+            b.add_panel(
+                "metrics_usage",
+                gr.HTML(
+                    usage_html([], Usage(), None, None, ""), elem_id="metrics-usage", padding=False
+                ),
+            )
             with gr.Accordion("Event log", open=False, elem_id="metrics-eventlog-acc"):
-                self.kinds = gr.CheckboxGroup(list(KINDS), value=list(KINDS), label="Show kinds",
-                                              elem_id="metrics-kinds")
-                b.add_panel("metrics_eventlog", gr.HTML(EMPTY % "No events yet.", elem_id="metrics-eventlog",
-                                                        padding=False))
+                self.kinds = gr.CheckboxGroup(
+                    list(KINDS), value=list(KINDS), label="Show kinds", elem_id="metrics-kinds"
+                )
+                b.add_panel(
+                    "metrics_eventlog",
+                    gr.HTML(EMPTY % "No events yet.", elem_id="metrics-eventlog", padding=False),
+                )
 
     def tab(self, b: PageBuild) -> None:
         pass
@@ -295,6 +358,11 @@ class MetricsPlugin:
             visible[owner] = bool(show)
             return gr.update(visible=bool(show)), owner
 
-        self.toggle.change(on_toggle, [self.toggle, b.owner], [self.column, b.owner], show_progress="hidden",
-                           queue=False)
+        self.toggle.change(
+            on_toggle,
+            [self.toggle, b.owner],
+            [self.column, b.owner],
+            show_progress="hidden",
+            queue=False,
+        )
         self.kinds.change(None, [self.kinds], None, js=FILTER_JS)
