@@ -73,18 +73,29 @@ async def _story(peer: TurnPeer) -> int:
     return turn
 
 
-async def test_backchannel_pauses_and_the_answer_goes_on_whole(deaf_server):
-    """A 250 ms "mm-hm" over the story: silent within a frame or two of the onset, resumed
+def cough(seconds: float = 0.3) -> np.ndarray:
+    """A cough: a loud noise burst with a fast attack and a decay (48 kHz int16)."""
+    n = int(seconds * 48000)
+    env = np.exp(-np.arange(n) / (0.08 * 48000))
+    x = np.random.default_rng(5).normal(0, 0.3, n) * env
+    return (np.clip(x, -1, 1) * 32767).astype(np.int16)
+
+
+@pytest.mark.parametrize("sound", ["mm-hm", "cough"])
+async def test_backchannel_pauses_and_the_answer_goes_on_whole(server, sound):
+    """gemini-3.8-live (the local server's default profile: polite interruption): a 250 ms
+    "mm-hm" or a cough over the story is silent within a frame or two of the onset, resumed
     <= 400 ms after the sound ended, and every sample the server sent is heard (the backup
     repeats a short stretch once), in order; the transcript line stays whole."""
-    h = handler(deaf_server)
+    h = handler(server)
     peer = TurnPeer(h, INPUTS)
     await peer.start()
     try:
         story = await _story(peer)
-        onset = await peer.say(talk(0.25))
+        x = talk(0.25) if sound == "mm-hm" else cough(0.3)
+        onset = await peer.say(x)
         await peer.said()
-        sound_end = onset + 0.25
+        sound_end = onset + x.size / 48000
         await until(lambda: h.policy.resumes >= 1, timeout=3)
         assert (
             peer.heard_after(onset + 0.06) - peer.heard_after(sound_end) <= 0.021
@@ -114,7 +125,35 @@ async def test_backchannel_pauses_and_the_answer_goes_on_whole(deaf_server):
             heard.size >= sent.size + replay
         )  # nothing lost: 100 % of the samples, once more the replay
         line = next(ln for ln in h.conv.lines if ln.role is Role.MODEL and ln.turn == story)
-        assert not line.interrupted
+        assert not line.interrupted and server.stats.interrupted_sent == 0
+    finally:
+        await peer.close()
+
+
+@pytest.mark.parametrize(
+    ("model", "talk_s", "paused_max_s"),
+    [("gemini-3.8-live", 1.5, 1.3), ("gemini-3.1-flash-live-preview", 0.25, 0.5)],
+)
+async def test_a_real_interruption_is_dropped_and_marked(server, model, talk_s, paused_max_s):
+    """3.8: speech past its backchannel limit is interrupted by the server after a delay; 3.1
+    interrupts at once, even a short sound. Either way: silent from the onset, the paused
+    answer dropped (reason "server"), the line marked, nothing of the rest heard."""
+    h = handler(server)
+    peer = TurnPeer(h, ["owner", "", "", model, "", ""])
+    await peer.start()
+    try:
+        story = await _story(peer)
+        onset = await peer.say(talk(talk_s))
+        await until(lambda: h.policy.drops.get("server") == 1, timeout=5)
+        await peer.said()
+        await peer.say(quiet(0.5))
+        await peer.said()
+        story_heard = [x for x in peer.heard_of(story) if x.t >= onset + 0.06 and x.rms >= 30]
+        assert story_heard == []
+        kinds = [(c.kind, c.reason) for c in h.playback_log if c.turn == story]
+        assert kinds == [("paused", ""), ("dropped", "server")], kinds
+        assert h.playback_log[1].paused_s is not None and h.playback_log[1].paused_s <= paused_max_s
+        await until(lambda: any(ln.interrupted for ln in h.conv.lines if ln.turn == story))
     finally:
         await peer.close()
 
