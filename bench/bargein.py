@@ -67,7 +67,11 @@ class _Side:
         h.send_text("tell me a long story")
 
         def story_heard() -> Any:  # the new reply's turn, once 0.3 s of it was heard
-            turns = {peer.turn_of.get(id(x.samples)) for x in peer.stats.heard if x.t >= t_ask and x.rms >= 30}
+            turns = {
+                peer.turn_of.get(id(x.samples))
+                for x in peer.stats.heard
+                if x.t >= t_ask and x.rms >= 30
+            }
             turns = {t for t in turns if t is not None and t > before}
             if not turns:
                 return None
@@ -118,7 +122,9 @@ async def measure_barge_in(trials: int, seed: int = 1, max_delay_s: float = 3.5)
                 def speech_turns(w: int = want) -> bool:
                     return srv.stats.speech_turns >= w
 
-                a, b = await asyncio.gather(app.trial(d, seed + i, speech_turns), base.trial(d, seed + i, speech_turns))
+                a, b = await asyncio.gather(
+                    app.trial(d, seed + i, speech_turns), base.trial(d, seed + i, speech_turns)
+                )
                 res["app"].append(a)
                 res["baseline"].append(b)
         finally:
@@ -130,7 +136,9 @@ async def measure_barge_in(trials: int, seed: int = 1, max_delay_s: float = 3.5)
         "app": summarize(app_ms, 1),
         "baseline_fastrtc_demo": summarize(base_ms, 1),
         "app_detected": sum(1 for r in res["app"] if r["barge_ins"] >= 1),
-        "app_detect_ms": summarize([r["detect_ms"] for r in res["app"] if r["detect_ms"] is not None], 1),
+        "app_detect_ms": summarize(
+            [r["detect_ms"] for r in res["app"] if r["detect_ms"] is not None], 1
+        ),
         "app_handed_to_webrtc_ms": summarize([r["handed_ms"] for r in res["app"]], 1),
         "baseline_handed_to_webrtc_ms": summarize([r["handed_ms"] for r in res["baseline"]], 1),
         "server_interrupted_sent": interrupted,
@@ -141,6 +149,7 @@ async def measure_barge_in(trials: int, seed: int = 1, max_delay_s: float = 3.5)
 
 
 # ---- false barge-ins ---------------------------------------------------------------------
+
 
 def _reply_24k(seconds: float, kind: str, seed: int) -> np.ndarray:
     if kind == "tones":  # what the local Live server says
@@ -170,7 +179,9 @@ def _conditions(seconds: float) -> dict[str, np.ndarray]:
     c["fan_brown_-30dBFS"] = brown_noise(RATE, seconds, -30.0) + floor
     c["keyboard_peak_-20dBFS"] = keyboard_clicks(RATE, seconds, -20.0) + floor
     c["music_-30dBFS"] = music(RATE, seconds, -30.0) + floor
-    c["music_-30_plus_echo_-35_40ms"] = music(RATE, seconds, -30.0) + _echo(seconds, "voice", 40, -35.0, 3)
+    c["music_-30_plus_echo_-35_40ms"] = music(RATE, seconds, -30.0) + _echo(
+        seconds, "voice", 40, -35.0, 3
+    )
     return c
 
 
@@ -235,6 +246,7 @@ def run_false(seconds: float) -> dict:
 
 # ---- issue 19: pause / resume / drop, beside today's cut-the-turn policy ---------------------
 
+
 def _cut_policy_handler(srv: FakeLiveServer) -> GeminiHandler:
     """Today's behaviour before issue 19, for the same-run baseline: a local onset cuts the
     turn at once (CutTurnPolicy), the fixed -25 dBFS echo guard (no reference)."""
@@ -272,7 +284,9 @@ class _Sent:
         h.handle_event = handle  # type: ignore[method-assign]
 
 
-async def _policy_trial(srv: FakeLiveServer, kind: str, sound: str, delay_s: float, seed: int) -> dict:
+async def _policy_trial(
+    srv: FakeLiveServer, kind: str, sound: str, delay_s: float, seed: int
+) -> dict:
     h = _cut_policy_handler(srv) if kind == "cut_turn_baseline" else make_handler("app", srv)
     sent = _Sent(h)
     peer = TaggedPeer(h, INPUTS)
@@ -293,9 +307,17 @@ async def _policy_trial(srv: FakeLiveServer, kind: str, sound: str, delay_s: flo
         await peer.said()
         end = onset + x.size / RATE
         await asyncio.sleep(1.2)
-        handed = sum(n for t, turn, n in peer.emit_log if onset <= t < end and turn == story) / 24000
-        resumed = next((hd.t for hd in peer.stats.heard
-                        if hd.t >= end and hd.rms >= 30 and peer.turn_of.get(id(hd.samples)) == story), None)
+        handed = (
+            sum(n for t, turn, n in peer.emit_log if onset <= t < end and turn == story) / 24000
+        )
+        resumed = next(
+            (
+                hd.t
+                for hd in peer.stats.heard
+                if hd.t >= end and hd.rms >= 30 and peer.turn_of.get(id(hd.samples)) == story
+            ),
+            None,
+        )
         with contextlib.suppress(TimeoutError):
             await until(lambda: story in sent.complete, 10)
         total = sent.by_turn.get(story, 0)
@@ -316,7 +338,9 @@ async def _policy_trial(srv: FakeLiveServer, kind: str, sound: str, delay_s: flo
 async def measure_policy(trials: int, seed: int = 3) -> dict:
     rng = random.Random(seed)
     out: dict[str, dict[str, list[dict]]] = {}
-    async with FakeLiveServer(api_key="k", config=FakeLiveConfig()) as srv:  # gemini-3.8-live profile
+    async with FakeLiveServer(
+        api_key="k", config=FakeLiveConfig()
+    ) as srv:  # gemini-3.8-live profile
         for sound in ("interruption", "backchannel", "cough"):
             for i in range(trials):
                 d = rng.uniform(0.2, 1.5)
@@ -328,7 +352,10 @@ async def measure_policy(trials: int, seed: int = 3) -> dict:
         vals = [r[key] for r in rows if r[key] is not None]
         return summarize(vals, 1) if vals else None
 
-    res: dict[str, Any] = {"trials": trials, "server_profile": "gemini-3.8-live (polite interruption)"}
+    res: dict[str, Any] = {
+        "trials": trials,
+        "server_profile": "gemini-3.8-live (polite interruption)",
+    }
     for sound, sides in out.items():
         res[sound] = {
             kind: {
@@ -340,8 +367,12 @@ async def measure_policy(trials: int, seed: int = 3) -> dict:
             }
             for kind, rows in sides.items()
         }
-    res["target"] = {"interruption_handed_median_ms": 40, "interruption_handed_p95_ms": 60,
-                     "kept_pct_min": 99, "resume_max_ms": 400}
+    res["target"] = {
+        "interruption_handed_median_ms": 40,
+        "interruption_handed_p95_ms": 60,
+        "kept_pct_min": 99,
+        "resume_max_ms": 400,
+    }
     return res
 
 
@@ -350,6 +381,7 @@ def run_policy(trials: int) -> dict:
 
 
 # ---- false pauses on the model's own echo ---------------------------------------------------
+
 
 def _model_voice(seconds: float, seed: int) -> np.ndarray:
     rng = np.random.default_rng(seed)
@@ -362,8 +394,14 @@ def _model_voice(seconds: float, seed: int) -> np.ndarray:
     return np.concatenate(parts)[: int(seconds * 24000)]
 
 
-def _echo_run(echo_db: float, delay_s: float, seconds: float, guard: bool, seed: int,
-              user: list[tuple[float, np.ndarray]] | None = None) -> int:
+def _echo_run(
+    echo_db: float,
+    delay_s: float,
+    seconds: float,
+    guard: bool,
+    seed: int,
+    user: list[tuple[float, np.ndarray]] | None = None,
+) -> int:
     """The handler's mic path (EchoGuard + VAD as in GeminiHandler.receive, or today's fixed
     guard) with the model playing and its echo at `echo_db` after `delay_s`. Returns onsets."""
     from googlive.echo import EchoGuard, sub_block_ms
@@ -397,14 +435,22 @@ def measure_echo(seconds: float) -> dict:
     res: dict[str, Any] = {"seconds_per_condition": seconds}
     for aec, att in (("without_aec", 0.0), ("with_aec_modelled_30dB", 30.0)):
         for kind, guard in (("app", True), ("fixed_guard_baseline", False)):
-            by = {f"{lv:.0f}dBFS_{int(dl * 1000)}ms": _echo_run(lv - att, dl, seconds, guard, 11)
-                  for lv in levels for dl in delays}
+            by = {
+                f"{lv:.0f}dBFS_{int(dl * 1000)}ms": _echo_run(lv - att, dl, seconds, guard, 11)
+                for lv in levels
+                for dl in delays
+            }
             res.setdefault(aec, {})[kind] = {"total": sum(by.values()), "by_condition": by}
     at = [float(t) for t in np.arange(2.5, seconds - 1.5, 2.5)]
     ctl = {}
     for lv in levels:
-        user = [(float(t), speech_like(RATE, 1.2, lv + 10.0, seed=60 + i)) for i, t in enumerate(at)]
-        ctl[f"{lv:.0f}dBFS"] = {"onsets": len(at), "caught": _echo_run(lv, 0.15, seconds, True, 11, user)}
+        user = [
+            (float(t), speech_like(RATE, 1.2, lv + 10.0, seed=60 + i)) for i, t in enumerate(at)
+        ]
+        ctl[f"{lv:.0f}dBFS"] = {
+            "onsets": len(at),
+            "caught": _echo_run(lv, 0.15, seconds, True, 11, user),
+        }
     res["control_app_real_speech_10dB_over_echo"] = ctl
     res["target"] = {"false_pauses": 0}
     return res

@@ -16,7 +16,10 @@ def ramp(n: int, start: int = 1) -> np.ndarray:
 
 
 def balanced(b: PlaybackBuffer) -> bool:
-    return b.pushed_samples + b.replayed_samples == b.played_samples + b.dropped_samples + b.buffered_samples
+    return (
+        b.pushed_samples + b.replayed_samples
+        == b.played_samples + b.dropped_samples + b.buffered_samples
+    )
 
 
 def test_frames_are_exact_and_in_order_across_chunks():
