@@ -2,9 +2,12 @@
 
 The session owns a main task that connects with `client.aio.live.connect`, runs a sender and a
 receiver while the connection lasts, and on a recoverable failure or a `goAway` reconnects,
-resuming with the latest session-resumption handle. Everything the rest of the app needs comes
-out of `events()` as the typed events of `googlive.events`; everything it sends goes through an
-outbox that keeps (bounded) what arrives while the connection is being replaced.
+resuming with the latest session-resumption handle. Only I/O lives here: what each server
+message means is `googlive.liveproto.LiveProtocol` (pure), what the model family accepts is
+`googlive.models`, when the mic stream paused is `googlive.audioend`. Everything the rest of
+the app needs comes out of `events()` as the typed events of `googlive.events`; everything it
+sends goes through an outbox that keeps (bounded) what arrives while the connection is being
+replaced.
 """
 
 from __future__ import annotations
@@ -21,22 +24,19 @@ from typing import Any
 from google import genai
 from google.genai import types
 
+from googlive import models
+from googlive.audioend import DEFAULT_PAUSE_S, AudioStreamEnd
 from googlive.events import (
-    AudioOut,
-    GoAway,
     Interrupted,
     LiveEvent,
-    Role,
     SessionError,
     SessionState,
     StateChanged,
-    ToolCall,
-    ToolCallCancelled,
-    TranscriptDelta,
     TurnComplete,
     Usage,
 )
-from googlive.retry import Backoff, Failure, classify, parse_duration
+from googlive.liveproto import LiveProtocol
+from googlive.retry import Backoff, Failure, classify
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +71,10 @@ class LiveConfig:
     backoff: Backoff = field(default_factory=Backoff)
     max_pending_audio_s: float = 5.0
     event_queue_size: int = 1024
+    # audioStreamEnd after this long without mic frames (None: never); see googlive/audioend.py
+    audio_stream_end_after_s: float | None = DEFAULT_PAUSE_S
+    # None: googlive.models.choices_for(model) decides (media resolution, turn coverage, stills)
+    choices: models.LiveChoices | None = None
 
 
 @dataclass
@@ -84,6 +88,8 @@ class LiveStats:
     video_sent: int = 0
     video_dropped: int = 0
     tool_responses_sent: int = 0
+    images_sent: int = 0
+    audio_stream_ends: int = 0
     usage: Usage = field(default_factory=Usage)
     uplink_lag_s: list[float] = field(default_factory=list)  # enqueue -> written, last N
     failures: list[str] = field(default_factory=list)
@@ -91,25 +97,9 @@ class LiveStats:
 
 @dataclass
 class _Out:
-    kind: str  # audio | video | text | image | tool | activity_start | activity_end | audio_end
+    kind: str  # audio | video | text | image | tool | activity_start | activity_end
     payload: Any = None
     queued_at: float = 0.0
-
-
-class _TurnText:
-    """Stitches transcript fragments into one line per role per turn."""
-
-    def __init__(self) -> None:
-        self.user = ""
-        self.model = ""
-        self.user_final = False
-
-    def add(self, role: Role, text: str) -> str:
-        if role is Role.USER:
-            self.user += text
-            return self.user
-        self.model += text
-        return self.model
 
 
 class LiveSession:
@@ -120,8 +110,9 @@ class LiveSession:
         self.config = config
         self.stats = LiveStats()
         self.state = SessionState.CLOSED
-        self.handle: str | None = None
-        self.turn = 0
+        self.choices = config.choices or models.choices_for(config.model)
+        self._proto = LiveProtocol(go_away_margin_s=config.go_away_margin_s)
+        self._mic = AudioStreamEnd(config.audio_stream_end_after_s or 0.0)
         self._events: asyncio.Queue[LiveEvent | object] = asyncio.Queue(config.event_queue_size)
         self._outbox: deque[_Out] = deque()
         self._outbox_audio_bytes = 0
@@ -129,13 +120,19 @@ class LiveSession:
         self._main: asyncio.Task[None] | None = None
         self._closing = False
         self._restart = asyncio.Event()
-        self._text = _TurnText()
         self._session: Any = None
         self._connected = asyncio.Event()
-        self._after_interrupt = False
-        self._turn_open = False  # server content of the current turn has arrived
         self._turn_ended = asyncio.Event()
-        self._go_away_by = 0.0  # after goAway: monotonic time to have moved by
+
+    @property
+    def handle(self) -> str | None:
+        """The newest session-resumption handle (None before the first, or after a refusal)."""
+        return self._proto.handle
+
+    @property
+    def turn(self) -> int:
+        """The number of the turn that content arriving now belongs to."""
+        return self._proto.turn
 
     # ---- lifecycle -------------------------------------------------------------------------
     async def __aenter__(self) -> LiveSession:
@@ -163,7 +160,8 @@ class LiveSession:
 
     async def wait_live(self, timeout: float | None = None) -> bool:
         try:
-            await asyncio.wait_for(self._connected.wait(), timeout)
+            async with asyncio.timeout(timeout):
+                await self._connected.wait()
             return True
         except TimeoutError:
             return False
@@ -192,7 +190,9 @@ class LiveSession:
         `max_pending_audio_s` and drops (and counts) the oldest."""
         if not pcm16k:
             return
-        self._outbox.append(_Out("audio", pcm16k, time.perf_counter()))
+        now = time.perf_counter()
+        self._mic.on_frame(now)
+        self._outbox.append(_Out("audio", pcm16k, now))
         self._outbox_audio_bytes += len(pcm16k)
         limit = int(self.config.max_pending_audio_s * 32000)
         while self._outbox_audio_bytes > limit:
@@ -211,15 +211,26 @@ class LiveSession:
         self._outbox_ready.set()
 
     def send_image(self, jpeg: bytes) -> None:
-        """Queue a still image (e.g. take_picture) for the model; never dropped."""
+        """Queue a still image (e.g. take_picture) for the model; never dropped. It goes in the
+        way this model family takes it (`choices`): client content at the still's own detail
+        where the family accepts client content mid-session, else a realtime video frame."""
         self._queue("image", jpeg)
 
     def send_text(self, text: str) -> None:
         self._queue("text", text)
 
-    def send_tool_response(self, call_id: str, name: str, response: dict[str, Any]) -> None:
-        """Queue a tool response; kept across reconnects and sent after resume."""
-        self._queue("tool", types.FunctionResponse(id=call_id, name=name, response=response))
+    def send_tool_response(
+        self,
+        call_id: str,
+        name: str,
+        response: dict[str, Any],
+        scheduling: types.FunctionResponseScheduling | None = None,
+    ) -> None:
+        """Queue a tool response; kept across reconnects and sent after resume. `scheduling`
+        (how a NON_BLOCKING call's answer enters the conversation) is sent only to a family
+        that runs calls non-blocking (googlive.models.scheduling_for)."""
+        sched = models.scheduling_for(self.config.model, scheduling)
+        self._queue("tool", types.FunctionResponse(id=call_id, name=name, response=response, scheduling=sched))
 
     def activity_start(self) -> None:
         self._queue("activity_start")
@@ -257,15 +268,19 @@ class LiveSession:
                 role="user", parts=[types.Part(text=c.system_instruction)]
             )
         if c.tools:
-            kw["tools"] = list(c.tools)
+            # Declarations as this family takes them (`behavior` only where it is honoured).
+            kw["tools"] = models.adapt_tools(c.tools, c.model)
         if c.input_transcription:
             kw["input_audio_transcription"] = types.AudioTranscriptionConfig()
         if c.output_transcription:
             kw["output_audio_transcription"] = types.AudioTranscriptionConfig()
+        # Set on purpose, per family (googlive.models.choices_for says why): what the webcam
+        # stream costs per frame, and which input counts as the user's turn.
+        kw["media_resolution"] = self.choices.media_resolution
+        realtime: dict[str, Any] = {"turn_coverage": self.choices.turn_coverage}
         if c.manual_activity:
-            kw["realtime_input_config"] = types.RealtimeInputConfig(
-                automatic_activity_detection=types.AutomaticActivityDetection(disabled=True)
-            )
+            realtime["automatic_activity_detection"] = types.AutomaticActivityDetection(disabled=True)
+        kw["realtime_input_config"] = types.RealtimeInputConfig(**realtime)
         if c.compression:
             kw["context_window_compression"] = types.ContextWindowCompressionConfig(
                 trigger_tokens=c.compression_trigger_tokens,
@@ -285,7 +300,8 @@ class LiveSession:
                 started = time.monotonic()
                 failure = await self._connect_once()
                 if not self._closing:
-                    await self._abandon_turn()
+                    for ev in self._proto.connection_lost():
+                        await self._put(ev)
                 if self._closing:
                     break
                 if failure is None:  # planned restart (goAway): resume at once
@@ -293,7 +309,7 @@ class LiveSession:
                     continue
                 self.stats.failures.append(failure.message)
                 if failure.resume_rejected:
-                    self.handle = None
+                    self._proto.forget_handle()
                 if not failure.recoverable:
                     self._emit(SessionError(failure.message, False, failure.code))
                     self._set_state(SessionState.CLOSED, reason=failure.message)
@@ -337,10 +353,12 @@ class LiveSession:
                 if self.handle:
                     self.stats.resumes += 1
             self._session = session
+            self._mic.on_connected()
             self._connected.set()
             self._set_state(SessionState.LIVE)
             log.info("live connected n=%d resumed=%s", self.stats.connects, bool(self.handle))
             self._restart.clear()
+            self._proto.restart_done()
             recv = asyncio.create_task(self._receive_loop(session), name="live-recv")
             send = asyncio.create_task(self._send_loop(session), name="live-send")
             restart = asyncio.create_task(self._wait_restart(), name="live-restart")
@@ -351,7 +369,8 @@ class LiveSession:
             for t in done:
                 exc = t.exception()
                 if exc is not None:
-                    return classify(exc, model=self.config.model)
+                    # The setup was accepted: a close now (1008 included) is worth resuming.
+                    return classify(exc, model=self.config.model, after_setup=True)
             return Failure(True, "The connection to Gemini ended; reconnecting.")
         finally:
             self._connected.clear()
@@ -363,13 +382,24 @@ class LiveSession:
                     await t
             if session is not None:
                 with contextlib.suppress(Exception):
-                    await asyncio.wait_for(cm.__aexit__(None, None, None), 5)
+                    async with asyncio.timeout(5):
+                        await cm.__aexit__(None, None, None)
 
     async def _send_loop(self, session: Any) -> None:
         while True:
             if not self._outbox:
                 self._outbox_ready.clear()
-                await self._outbox_ready.wait()
+                wait = self._audio_end_wait()
+                if wait is not None and wait <= 0:
+                    await session.send_realtime_input(audio_stream_end=True)
+                    self._mic.on_sent()
+                    self.stats.audio_stream_ends += 1
+                    log.info("live audioStreamEnd after %.1fs without mic audio", self._mic.pause_s)
+                    continue
+                # asyncio.timeout, not wait_for: wait_for can lose a cancellation (gh-86296).
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(wait):
+                        await self._outbox_ready.wait()
                 continue
             item = self._outbox[0]
             await self._send_item(session, item)
@@ -377,12 +407,21 @@ class LiveSession:
             if self._outbox and self._outbox[0] is item:
                 self._outbox.popleft()
                 if item.kind == "audio":
+                    self._mic.on_written()
                     self._outbox_audio_bytes -= len(item.payload)
                     lag = time.perf_counter() - item.queued_at
                     lags = self.stats.uplink_lag_s
                     lags.append(lag)
                     if len(lags) > 4096:
                         del lags[:2048]
+
+    def _audio_end_wait(self) -> float | None:
+        """Seconds until audioStreamEnd is due on this connection, or None (never with manual
+        activity signals: the SDK says to send it only with automatic activity detection)."""
+        if self.config.audio_stream_end_after_s is None or self.config.manual_activity:
+            return None
+        pending = self._outbox_audio_bytes > 0
+        return self._mic.wait_s(time.perf_counter(), audio_pending=pending)
 
     async def _send_item(self, session: Any, item: _Out) -> None:
         k = item.kind
@@ -395,7 +434,7 @@ class LiveSession:
             await session.send_realtime_input(video=types.Blob(data=item.payload, mime_type="image/jpeg"))
             self.stats.video_sent += 1
         elif k == "image":
-            await session.send_realtime_input(video=types.Blob(data=item.payload, mime_type="image/jpeg"))
+            await self._send_still(session, item.payload)
         elif k == "text":
             await session.send_realtime_input(text=item.payload)
         elif k == "tool":
@@ -406,6 +445,28 @@ class LiveSession:
         elif k == "activity_end":
             await session.send_realtime_input(activity_end=types.ActivityEnd())
 
+    async def _send_still(self, session: Any, jpeg: bytes) -> None:
+        """A still for the model, in the way its family takes it (googlive.models):
+        - client content (3.8, 2.5): in the context in order, before the tool response that
+          follows it, whatever the turn coverage; `turn_complete=False` so it does not start a
+          turn of its own or interrupt (3.8: "without turn_complete, the server waits for
+          subsequent messages"), with a per-Part media_resolution where the family honours it
+          (Gemini 3), at a higher detail than the LOW stream. google-genai 2.8 cannot carry
+          image bytes in a FunctionResponse (`parts` with bytes: TypeError in json.dumps).
+        - a realtime video frame (3.1, which closes the session with 1007 on client content
+          after the start): counted because the setup asks for all video in the turn."""
+        ch = self.choices
+        if ch.still_via_client_content:
+            part = types.Part(inline_data=types.Blob(data=jpeg, mime_type="image/jpeg"))
+            if ch.still_part_resolution is not None:
+                part.media_resolution = types.PartMediaResolution(level=ch.still_part_resolution)
+            await session.send_client_content(
+                turns=types.Content(role="user", parts=[part]), turn_complete=False
+            )
+        else:
+            await session.send_realtime_input(video=types.Blob(data=jpeg, mime_type="image/jpeg"))
+        self.stats.images_sent += 1
+
     async def _receive_loop(self, session: Any) -> None:
         while True:
             # receive() ends after each turnComplete; the socket's end raises APIError.
@@ -413,103 +474,32 @@ class LiveSession:
                 await self._handle(msg)
 
     async def _handle(self, msg: types.LiveServerMessage) -> None:
-        now = time.perf_counter()
-        sc = msg.server_content
-        if sc is not None:
-            if sc.input_transcription or sc.model_turn or sc.output_transcription:
-                self._turn_open = True
-            if self._after_interrupt and (
-                sc.input_transcription or sc.model_turn or sc.output_transcription
-            ):
-                self._after_interrupt = False
-            if sc.input_transcription and sc.input_transcription.text:
-                line = self._text.add(Role.USER, sc.input_transcription.text)
-                await self._put(TranscriptDelta(Role.USER, sc.input_transcription.text, line, self.turn))
-            if sc.model_turn and sc.model_turn.parts:
-                for part in sc.model_turn.parts:
-                    blob = part.inline_data
-                    if blob and blob.data and (blob.mime_type or "").startswith("audio/"):
-                        rate = _rate_of(blob.mime_type or "", 24000)
-                        await self._put(AudioOut(blob.data, rate, self.turn, now))
-            if sc.output_transcription and sc.output_transcription.text:
-                await self._finish_user_line()
-                line = self._text.add(Role.MODEL, sc.output_transcription.text)
-                await self._put(TranscriptDelta(Role.MODEL, sc.output_transcription.text, line, self.turn))
-            if sc.interrupted:
-                turn = self.turn
-                await self._end_turn()
-                self._after_interrupt = True
-                await self._put(Interrupted(turn))
-            if sc.turn_complete:
-                usage = _usage(msg.usage_metadata)
-                if usage is not None:
-                    self.stats.usage = self.stats.usage + usage
-                if self._after_interrupt:
-                    # The turnComplete that closes an interrupted turn: it was ended already.
-                    self._after_interrupt = False
-                    await self._put(TurnComplete(self.turn - 1, usage))
-                else:
-                    turn = self.turn
-                    await self._end_turn()
-                    await self._put(TurnComplete(turn, usage))
-        elif msg.usage_metadata is not None:
-            usage = _usage(msg.usage_metadata)
-            if usage is not None:
-                self.stats.usage = self.stats.usage + usage
-        if msg.tool_call and msg.tool_call.function_calls:
-            for fc in msg.tool_call.function_calls:
-                await self._put(ToolCall(fc.id or "", fc.name or "", dict(fc.args or {})))
-        if msg.tool_call_cancellation and msg.tool_call_cancellation.ids:
-            await self._put(ToolCallCancelled(tuple(msg.tool_call_cancellation.ids)))
-        if msg.session_resumption_update is not None:
-            upd = msg.session_resumption_update
-            if upd.resumable and upd.new_handle:
-                self.handle = upd.new_handle
-        if msg.go_away is not None:
-            self.stats.go_aways += 1
-            left = parse_duration(msg.go_away.time_left) or 0.0
-            await self._put(GoAway(left))
-            log.info("live goAway time_left=%.1fs", left)
+        proto = self._proto
+        go_aways = proto.go_aways
+        for ev in proto.feed(msg, time.perf_counter()):
+            if isinstance(ev, (TurnComplete, Interrupted)):
+                self._turn_ended.set()
+            await self._put(ev)
+        self.stats.usage = proto.total
+        if proto.go_aways != go_aways:
+            self.stats.go_aways = proto.go_aways
+            log.info("live goAway: moving before the deadline")
             # Resume on a fresh connection before the deadline; a turn in progress may finish
             # on this one until `go_away_margin_s` before it (see _wait_restart).
-            self._go_away_by = time.monotonic() + left - self.config.go_away_margin_s
             self._restart.set()
-
-    async def _finish_user_line(self) -> None:
-        if self._text.user and not self._text.user_final:
-            self._text.user_final = True
-            await self._put(TranscriptDelta(Role.USER, "", self._text.user, self.turn, final=True))
-
-    async def _end_turn(self) -> None:
-        await self._finish_user_line()
-        if self._text.model:
-            await self._put(TranscriptDelta(Role.MODEL, "", self._text.model, self.turn, final=True))
-        self._text = _TurnText()
-        self._turn_open = False
-        self._turn_ended.set()
-        self.turn += 1
 
     async def _wait_restart(self) -> None:
         """Return when this connection should be replaced after a goAway: at once, or once the
         turn in progress ends, but no later than the deadline minus the margin."""
         await self._restart.wait()
-        while self._turn_open:
-            left = self._go_away_by - time.monotonic()
+        while self._proto.turn_open:
+            left = (self._proto.go_away_by or 0.0) - time.perf_counter()
             if left <= 0:
                 return
             self._turn_ended.clear()
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._turn_ended.wait(), left)
-
-    async def _abandon_turn(self) -> None:
-        """A connection ended mid-turn: the server does not finish that turn on the next one, so
-        close its lines now and number the next reply as a new turn (else the next reply's
-        transcript is glued onto the cut one, and a barge-in cut of this turn mutes it)."""
-        self._after_interrupt = False
-        if self._turn_open:
-            turn = self.turn
-            await self._end_turn()
-            await self._put(TurnComplete(turn, None))
+                async with asyncio.timeout(left):
+                    await self._turn_ended.wait()
 
     # ---- event plumbing --------------------------------------------------------------------
     async def _put(self, ev: LiveEvent) -> None:
@@ -531,23 +521,3 @@ class LiveSession:
         self.state = state
         self._emit(StateChanged(state, **kw))
 
-
-def _rate_of(mime: str, default: int) -> int:
-    for part in mime.split(";"):
-        part = part.strip()
-        if part.startswith("rate="):
-            try:
-                return int(part[5:])
-            except ValueError:
-                return default
-    return default
-
-
-def _usage(meta: types.UsageMetadata | None) -> Usage | None:
-    if meta is None:
-        return None
-    return Usage(
-        meta.prompt_token_count or 0,
-        meta.response_token_count or 0,
-        meta.total_token_count or 0,
-    )

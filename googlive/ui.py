@@ -17,6 +17,7 @@ from googlive.config import LIVE_MODELS, VOICES, Settings
 from googlive.conversation import Conversation
 from googlive.features import FeatureFactory
 from googlive.handler import GeminiHandler, UiUpdate
+from googlive.models import shut_down_on
 from googlive.render import escape_text
 
 log = logging.getLogger(__name__)
@@ -97,6 +98,12 @@ class UiPlugin:
     def wire(self, b: PageBuild) -> None:
         """After every component exists: attach event listeners."""
 
+
+
+def model_choices(current: str) -> list[str]:
+    """The model dropdown: the app's list (newest first) and the configured model, without
+    any model that was shut down (googlive/models.py SHUT_DOWN)."""
+    return [m for m in dict.fromkeys((*LIVE_MODELS, current)) if m and not shut_down_on(m)]
 
 def status_html(conv: Conversation | None, *, idle_offline: bool = False) -> str:
     if conv is None:
@@ -226,7 +233,7 @@ def build(ctx: AppContext) -> gr.Blocks:
                             )
                             voice = gr.Dropdown(list(VOICES), value=settings.voice, label="Voice", elem_id="voice")
                             model = gr.Dropdown(
-                                sorted(set(LIVE_MODELS) | {settings.model}), value=settings.model,
+                                model_choices(settings.model), value=settings.model,
                                 label="Model", allow_custom_value=True, elem_id="model",
                             )
                             instruction = gr.Textbox(settings.system_instruction, label="System instruction", lines=4, elem_id="instruction")

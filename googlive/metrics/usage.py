@@ -1,10 +1,9 @@
 """Token usage per turn and per session, and an estimated cost from the price table.
 
 Prices live in one settings file (assets/prices.json): USD per 1M tokens, per model, for text
-and audio input and output. `Usage` from the Live API carries only prompt and response totals
-(no per-modality split here), and this app always answers in audio, so the estimate prices
-prompt tokens at the audio/video input rate and response tokens at the audio output rate: an
-upper bound when part of the prompt was text.
+and audio input and output. This app always answers in audio, so the estimate prices input
+tokens (prompt and tool-use prompt) at the audio/video input rate and output tokens (response
+and thoughts) at the audio output rate: an upper bound when part of the prompt was text.
 """
 
 from __future__ import annotations
@@ -74,7 +73,9 @@ class PriceTable:
         p, _ = self.for_model(model)
         if p is None:
             return None
-        return (usage.prompt_tokens * p.input_audio + usage.response_tokens * p.output_audio) / self.per_tokens
+        # Tool-use prompt tokens are input and thought tokens are output (Usage.input_tokens /
+        # output_tokens), so a thinking model's reasoning is priced too.
+        return (usage.input_tokens * p.input_audio + usage.output_tokens * p.output_audio) / self.per_tokens
 
 
 @dataclass

@@ -299,20 +299,22 @@ async def test_setup_never_answered_gives_up_after_the_attempt_budget():
 
 @pytest.mark.parametrize("knob", ["send_garbage", "send_unknown_frame"])
 async def test_garbage_or_unknown_frames_recover_or_report(knob):
-    """A non-JSON frame or a frame of only unknown fields: the session either ignores it or
-    reconnects with a clear status; once the server behaves, turns work. Never a hang."""
+    """A non-JSON frame or a frame of only unknown fields: the session reconnects with a clear
+    status; once the server behaves, turns work. Never a hang."""
     async with FakeLiveServer(api_key="k", config=FakeLiveConfig(speed=20.0)) as srv:
         setattr(srv.config, knob, True)
         session, col = open_session(srv)
         try:
             await srv.wait_until(lambda: srv.stats.setups >= 1, 5)
-            await asyncio.sleep(0)  # let the frame reach the client
+            # google-genai raises for both frames (ValueError / TypeError in _receive), so the
+            # connection is replaced; wait for that before talking (a text written on the
+            # connection the frame then kills would be lost, as with the real service).
+            (err,) = await col.wait(lambda evs: col.of(SessionError), 5)
             setattr(srv.config, knob, False)
-            assert await session.wait_live(10)
-            await col.wait(lambda evs: session.state is SessionState.LIVE, 10)
+            assert err.recoverable and "could not read" in err.message
+            await col.wait(lambda evs: session.stats.connects >= 2 and session.state is SessionState.LIVE, 10)
             await text_turn(session, col, "still fine")
-            for e in col.of(SessionError):
-                assert e.recoverable and "could not read" in e.message or "reconnecting" in e.message
+            assert all(e.recoverable for e in col.of(SessionError))
         finally:
             await col.close()
 
