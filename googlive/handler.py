@@ -164,7 +164,7 @@ class GeminiHandler(AsyncAudioVideoStreamHandler):
         for f in self.features:
             instruction = f.instruction(instruction)
             for spec in f.tools():
-                self.registry.register(spec.declaration, spec.handler, args_model=spec.args_model, timeout_s=spec.timeout_s)
+                self.registry.register(spec.declaration, spec.handler, args_model=spec.args_model, timeout_s=spec.timeout_s, scheduling=spec.scheduling)
         endpoint = self.endpoint
         if self.args.api_key and endpoint.offline and not self.settings.offline and not self.settings.base_url:
             # No server key, so the app started as the offline demo; a key typed in the page
@@ -405,7 +405,7 @@ class GeminiHandler(AsyncAudioVideoStreamHandler):
             log.info("tool %s cancelled id=%s", call.name[:40], call.id[:16])
             return
         if self.session is not None:
-            self.session.send_tool_response(result.id, result.name, result.response)
+            self.session.send_tool_response(result.id, result.name, result.response, result.scheduling)
         log.info("tool %s done id=%s error=%s ms=%d", call.name[:40], call.id[:16], result.is_error,
                  int(1000 * (time.monotonic() - started)))
         for f in self.features:

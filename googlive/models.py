@@ -121,6 +121,12 @@ def shut_down_on(model: str) -> str | None:
     return SHUT_DOWN.get(model.removeprefix("models/"))
 
 
+def model_choices(current: str) -> list[str]:
+    """The settings' model dropdown: the app's list (newest first) and the configured model,
+    without any model that was shut down."""
+    return [m for m in dict.fromkeys((*LIVE_MODELS, current)) if m and not shut_down_on(m)]
+
+
 # ---- the app's choices per family -----------------------------------------------------------
 
 # Video from the webcam goes out at 1 frame/s. Tokens per frame by media_resolution (google-genai
@@ -220,6 +226,7 @@ __all__ = [
     "adapt_tools",
     "choices_for",
     "family_of",
+    "model_choices",
     "scheduling_for",
     "shut_down_on",
     "tokens_per_minute_of_video",

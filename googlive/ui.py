@@ -13,11 +13,11 @@ import gradio as gr
 from fastrtc import WebRTC
 
 from googlive.backend import Endpoint
-from googlive.config import LIVE_MODELS, VOICES, Settings
+from googlive.config import VOICES, Settings
 from googlive.conversation import Conversation
 from googlive.features import FeatureFactory
 from googlive.handler import GeminiHandler, UiUpdate
-from googlive.models import shut_down_on
+from googlive.models import model_choices
 from googlive.render import escape_text
 
 log = logging.getLogger(__name__)
@@ -99,11 +99,6 @@ class UiPlugin:
         """After every component exists: attach event listeners."""
 
 
-
-def model_choices(current: str) -> list[str]:
-    """The model dropdown: the app's list (newest first) and the configured model, without
-    any model that was shut down (googlive/models.py SHUT_DOWN)."""
-    return [m for m in dict.fromkeys((*LIVE_MODELS, current)) if m and not shut_down_on(m)]
 
 def status_html(conv: Conversation | None, *, idle_offline: bool = False) -> str:
     if conv is None:
