@@ -69,6 +69,7 @@ class ProtocolError(Exception):
 class FunctionDecl:
     name: str
     parameters: dict[str, Any] = field(default_factory=dict)
+    behavior: str | None = None  # "BLOCKING" / "NON_BLOCKING" as declared, None if unset
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,10 +88,16 @@ class Setup:
     context_compression: bool = False
     voice: str | None = None
     system_instruction: str = ""
+    media_resolution: str | None = None  # generationConfig.mediaResolution
+    initial_history_in_client_content: bool = False  # historyConfig
 
     def has_tool(self, name: str) -> bool:
         """Whether setup declared a function called ``name``."""
         return any(t.name == name for t in self.tools)
+
+    def tool(self, name: str) -> FunctionDecl | None:
+        """The declaration of ``name``, if setup declared it."""
+        return next((t for t in self.tools if t.name == name), None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +111,7 @@ class ImageIn:
     data: bytes
     mime_type: str
     source: str  # "video", "media", "client_content", "tool_response"
+    media_resolution: str | None = None  # a Part's own mediaResolution.level
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,6 +148,8 @@ class FunctionResponse:
     name: str | None
     response: dict[str, Any]
     images: tuple[ImageIn, ...] = ()
+    scheduling: str | None = None  # SILENT / WHEN_IDLE / INTERRUPT as sent, None if unset
+    will_continue: bool | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {"id": self.id, "name": self.name, "response": self.response}
@@ -246,8 +256,13 @@ def parse_setup(body: dict[str, Any]) -> Setup:
                 params = (
                     _get(decl, "parameters", "parametersJsonSchema", "parameters_json_schema") or {}
                 )
+                behavior = decl.get("behavior")
                 tools.append(
-                    FunctionDecl(str(decl["name"]), params if isinstance(params, dict) else {})
+                    FunctionDecl(
+                        str(decl["name"]),
+                        params if isinstance(params, dict) else {},
+                        str(behavior) if behavior else None,
+                    )
                 )
     resumption = _get(body, "sessionResumption", "session_resumption")
     handle = _get(resumption, "handle") if isinstance(resumption, dict) else None
@@ -259,6 +274,8 @@ def parse_setup(body: dict[str, Any]) -> Setup:
             for p in instruction.get("parts", []) or []
             if isinstance(p, dict)
         )
+    history = _get(body, "historyConfig", "history_config", default={}) or {}
+    media_resolution = _get(gen, "mediaResolution", "media_resolution")
     return Setup(
         model=model,
         raw=body,
@@ -275,7 +292,21 @@ def parse_setup(body: dict[str, Any]) -> Setup:
         is not None,
         voice=str(voice) if voice else None,
         system_instruction=instruction_text,
+        media_resolution=str(media_resolution) if media_resolution else None,
+        initial_history_in_client_content=bool(
+            _get(history, "initialHistoryInClientContent", "initial_history_in_client_content")
+        )
+        if isinstance(history, dict)
+        else False,
     )
+
+
+def _part_resolution(part: dict[str, Any]) -> str | None:
+    """A Part's ``mediaResolution.level`` (google-genai 2.8 ``types.Part.media_resolution``)."""
+    res = _get(part, "mediaResolution", "media_resolution")
+    if isinstance(res, dict):
+        res = res.get("level")
+    return str(res) if res else None
 
 
 def _content_parts(turns: Any) -> tuple[list[str], list[ImageIn]]:
@@ -297,7 +328,10 @@ def _content_parts(turns: Any) -> tuple[list[str], list[ImageIn]]:
             if blob is not None:
                 data, mime = _blob(blob)
                 if mime.startswith("image/"):
-                    images.append(_image(data, mime, "client_content"))
+                    image = _image(data, mime, "client_content")
+                    images.append(
+                        ImageIn(image.data, image.mime_type, image.source, _part_resolution(part))
+                    )
     return texts, images
 
 
@@ -311,11 +345,15 @@ def _function_response(d: dict[str, Any]) -> FunctionResponse:
                 if mime.startswith("image/"):
                     images.append(_image(data, mime, "tool_response"))
     response = d.get("response") or {}
+    scheduling = d.get("scheduling")
+    will_continue = _get(d, "willContinue", "will_continue")
     return FunctionResponse(
         id=str(d["id"]) if d.get("id") is not None else None,
         name=str(d["name"]) if d.get("name") is not None else None,
         response=response if isinstance(response, dict) else {"output": response},
         images=tuple(images),
+        scheduling=str(scheduling).upper() if scheduling else None,
+        will_continue=bool(will_continue) if will_continue is not None else None,
     )
 
 
@@ -449,6 +487,10 @@ class TurnUsage:
     prompt_image: int = 0
     response_audio: int = 0
     response_text: int = 0
+    # Reported only when non-zero (google-genai ``UsageMetadata`` has both fields; the total is
+    # "the sum of prompt, candidates, tool_use_prompt and thoughts" token counts).
+    tool_use_prompt: int = 0
+    thoughts: int = 0
 
     @property
     def prompt(self) -> int:
@@ -460,15 +502,21 @@ class TurnUsage:
 
     @property
     def total(self) -> int:
-        return self.prompt + self.response
+        return self.prompt + self.response + self.tool_use_prompt + self.thoughts
 
     def as_json(self) -> dict[str, Any]:
         def details(pairs: list[tuple[str, int]]) -> list[dict[str, Any]]:
             return [{"modality": m, "tokenCount": n} for m, n in pairs if n]
 
+        extra: dict[str, Any] = {}
+        if self.tool_use_prompt:
+            extra["toolUsePromptTokenCount"] = self.tool_use_prompt
+        if self.thoughts:
+            extra["thoughtsTokenCount"] = self.thoughts
         return {
             "promptTokenCount": self.prompt,
             "responseTokenCount": self.response,
+            **extra,
             "totalTokenCount": self.total,
             "promptTokensDetails": details(
                 [
@@ -483,8 +531,17 @@ class TurnUsage:
         }
 
 
-def turn_complete_frame(usage: TurnUsage) -> bytes:
+def turn_complete_frame(usage: TurnUsage | None) -> bytes:
+    """``turnComplete``, with the turn's usage unless ``usage`` is None (sent apart)."""
+    if usage is None:
+        return encode({"serverContent": {"turnComplete": True}})
     return encode({"serverContent": {"turnComplete": True}, "usageMetadata": usage.as_json()})
+
+
+def usage_only_frame(usage: TurnUsage) -> bytes:
+    """Usage in a message whose ``serverContent`` is empty (seen in the field: livekit/agents
+    PR 5238 and 5251 skip such messages; google-genai parses them as a LiveServerMessage)."""
+    return encode({"serverContent": {}, "usageMetadata": usage.as_json()})
 
 
 def tool_call_frame(calls: list[tuple[str, str, dict[str, Any]]]) -> bytes:

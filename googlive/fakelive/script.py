@@ -162,13 +162,15 @@ def plan_reply(
     outcome: ToolOutcome | None,
     min_reply_s: float,
     long_reply_s: float,
+    text: str | None = None,
 ) -> ReplyPlan:
     """Transcript and audio for ``turn``.
 
     Audio lasts at least ``min_reply_s``, and at least ``long_reply_s`` when the text asks for
-    a story, an explanation or something long (so barge-in can be exercised).
+    a story, an explanation or something long (so barge-in can be exercised). ``text``
+    replaces the transcript (a tool result, a filler while a non-blocking call runs).
     """
-    text = reply_text(turn, outcome)
+    text = reply_text(turn, outcome) if text is None else text
     target = long_reply_s if voice.wants_long_reply(turn.text) else min_reply_s
     if turn.kind == "speech" and turn.pcm:
         audio = voice.speech_reply_audio(turn.pcm, turn.rate, target)

@@ -59,6 +59,7 @@ class SpeechEnded:
     pcm: bytes  # the utterance (PCM16 at the input rate), pre-roll included
     rate: int
     duration_s: float
+    voiced_s: float = 0.0  # loud audio time in it (see EnergyVad.voiced_s)
 
 
 VadEvent = SpeechStarted | SpeechEnded
@@ -88,10 +89,20 @@ class EnergyVad:
     _quiet_s: float = 0.0
     _in_speech: bool = False
     _time_s: float = 0.0
+    _voiced_s: float = 0.0
 
     @property
     def in_speech(self) -> bool:
         return self._in_speech
+
+    @property
+    def voiced_s(self) -> float:
+        """Loud (voiced) audio time since the current utterance's onset; 0 outside speech.
+
+        Unlike the utterance length it leaves out the pauses inside it and the trailing
+        ``silence_s`` that ends it, so a 0.3 s "mm-hm" reads 0.3 s, not 0.8 s.
+        """
+        return self._voiced_s if self._in_speech else 0.0
 
     def feed(self, pcm: bytes, rate: int | None = None) -> list[VadEvent]:
         """Feed PCM16 audio; return the speech start/end events it completes, in order."""
@@ -114,12 +125,15 @@ class EnergyVad:
                 self._loud_run = self._loud_run + 1 if level >= self.threshold else 0
                 if self._loud_run >= self.start_frames:
                     self._in_speech = True
+                    self._voiced_s = self.start_frames * frame_s
                     self._quiet_s = 0.0
                     self._utterance = list(self._preroll)
                     self._utterance_bytes = sum(len(f) for f in self._utterance)
                     self._preroll = []
                     events.append(SpeechStarted(self._time_s - self.start_frames * frame_s))
                 continue
+            if level >= self.threshold:
+                self._voiced_s += frame_s
             if self._utterance_bytes < self.max_utterance_s * self.rate * 2:
                 self._utterance.append(frame)
                 self._utterance_bytes += len(frame)
@@ -146,8 +160,9 @@ class EnergyVad:
 
     def _end(self) -> SpeechEnded:
         pcm = b"".join(self._utterance)
+        voiced = self._voiced_s
         self.reset()
-        return SpeechEnded(pcm, self.rate, len(pcm) / 2 / self.rate)
+        return SpeechEnded(pcm, self.rate, len(pcm) / 2 / self.rate, voiced)
 
 
 # ---------------------------------------------------------------------------- synthesis

@@ -10,7 +10,9 @@ from google.genai import types
 
 T = 1.0  # scales every test timeout
 RATE_IN = 16000
-MODEL = "gemini-3.8-live"
+MODEL = "gemini-3.8-live"  # the default family
+MODEL_31 = "gemini-3.1-flash-live-preview"  # blocking tools, immediate interruption
+MODEL_25 = "gemini-2.5-flash-native-audio-preview-12-2025"
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + bytes(range(64)) + b"\xff\xd9"
 
 

@@ -17,6 +17,8 @@ from .helpers import (
     DIAGRAM_TOOLS,
     JPEG,
     MODEL,
+    MODEL_25,
+    MODEL_31,
     T,
     collect,
     live_config,
@@ -107,14 +109,14 @@ async def test_client_content_turn_with_image(srv: FakeLiveServer) -> None:
 
 
 async def test_barge_in_stops_the_reply(srv: FakeLiveServer) -> None:
-    """Loud audio during a long reply: interrupted, and no more audio of that turn."""
+    """Loud audio during a long reply: interrupted, and no more audio of that turn. (3.1 interrupts at once)"""
     srv.config.speed = 3.0
 
     async def barge(msg: types.LiveServerMessage, turn) -> None:
         if turn.audio_msgs == 3:
             await send_audio(session, tone(0.3))
 
-    async with srv.client().aio.live.connect(model=MODEL, config=live_config()) as session:
+    async with srv.client().aio.live.connect(model=MODEL_31, config=live_config()) as session:
         await session.send_realtime_input(text="tell me a long story")
         turn = await collect(session, on_message=barge)
     assert turn.interrupted and turn.audio_after_interrupted == 0
@@ -123,9 +125,9 @@ async def test_barge_in_stops_the_reply(srv: FakeLiveServer) -> None:
 
 
 async def test_barge_in_while_reply_still_playing(srv: FakeLiveServer) -> None:
-    """All audio already sent (unpaced) but still 'playing' at real time: speech interrupts."""
+    """All audio already sent (unpaced) but still 'playing' at real time: speech interrupts. (3.1)"""
     srv.config.speed = 0
-    async with srv.client().aio.live.connect(model=MODEL, config=live_config()) as session:
+    async with srv.client().aio.live.connect(model=MODEL_31, config=live_config()) as session:
         await session.send_realtime_input(text="explain the tides")
         first = await collect(session)
         assert first.generation_complete and first.audio_s >= 8.0
@@ -136,7 +138,7 @@ async def test_barge_in_while_reply_still_playing(srv: FakeLiveServer) -> None:
 
 
 async def test_diagram_tool_call_round_trip(srv: FakeLiveServer) -> None:
-    """draw_diagram: the call carries Mermaid; our response (same id) resumes the reply."""
+    """draw_diagram: the call carries Mermaid; our response (same id) resumes the reply. (3.1: blocking)"""
 
     async def answer(msg: types.LiveServerMessage, turn) -> None:
         if msg.tool_call:
@@ -148,7 +150,7 @@ async def test_diagram_tool_call_round_trip(srv: FakeLiveServer) -> None:
             )
 
     async with srv.client().aio.live.connect(
-        model=MODEL, config=live_config(tools=DIAGRAM_TOOLS)
+        model=MODEL_31, config=live_config(tools=DIAGRAM_TOOLS)
     ) as session:
         await session.send_realtime_input(text="draw a diagram of the water cycle")
         turn = await collect(session, on_message=answer)
@@ -166,7 +168,7 @@ async def test_diagram_tool_call_round_trip(srv: FakeLiveServer) -> None:
 
 
 async def test_take_picture_image_reaches_server(srv: FakeLiveServer) -> None:
-    """take_picture is called for 'look'; a JPEG sent as video then the response is kept."""
+    """take_picture is called for 'look'; a JPEG sent as video then the response is kept. (2.5: blocking)"""
 
     async def answer(msg: types.LiveServerMessage, turn) -> None:
         if msg.tool_call:
@@ -187,7 +189,7 @@ async def test_take_picture_image_reaches_server(srv: FakeLiveServer) -> None:
             )
 
     async with srv.client().aio.live.connect(
-        model=MODEL, config=live_config(tools=DIAGRAM_TOOLS)
+        model=MODEL_25, config=live_config(tools=DIAGRAM_TOOLS)
     ) as session:
         await session.send_realtime_input(text="have a look at this")
         turn = await collect(session, on_message=answer)
@@ -201,7 +203,7 @@ async def test_take_picture_image_reaches_server(srv: FakeLiveServer) -> None:
 
 
 async def test_queued_tool_call_on_speech_turn(srv: FakeLiveServer) -> None:
-    """queue_tool_call makes the next (spoken) turn call that tool; unknown ids are recorded."""
+    """queue_tool_call makes the next (spoken) turn call that tool; unknown ids are recorded. (3.1: blocking)"""
     srv.queue_tool_call("record_answer", {"question_id": "q1", "answer": "three"})
 
     async def answer(msg: types.LiveServerMessage, turn) -> None:
@@ -216,7 +218,7 @@ async def test_queued_tool_call_on_speech_turn(srv: FakeLiveServer) -> None:
                 )
             )
 
-    async with srv.client().aio.live.connect(model=MODEL, config=live_config()) as session:
+    async with srv.client().aio.live.connect(model=MODEL_31, config=live_config()) as session:
         await say(session, 0.5)
         turn = await collect(session, on_message=answer)
     assert turn.tool_calls[0].name == "record_answer" and turn.tool_calls[0].args == {
@@ -228,14 +230,14 @@ async def test_queued_tool_call_on_speech_turn(srv: FakeLiveServer) -> None:
 
 
 async def test_barge_in_during_pending_tool_call_cancels_it(srv: FakeLiveServer) -> None:
-    """Speech while a call is pending: toolCallCancellation with its id, then interrupted."""
+    """Speech while a call is pending: toolCallCancellation with its id, then interrupted. (3.1: blocking)"""
 
     async def barge(msg: types.LiveServerMessage, turn) -> None:
         if msg.tool_call:
             await send_audio(session, tone(0.3))
 
     async with srv.client().aio.live.connect(
-        model=MODEL, config=live_config(tools=DIAGRAM_TOOLS)
+        model=MODEL_31, config=live_config(tools=DIAGRAM_TOOLS)
     ) as session:
         await session.send_realtime_input(text="a diagram please")
         turn = await collect(session, on_message=barge)
