@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import time
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -32,6 +33,7 @@ from googlive.events import (
     SessionError,
     SessionState,
     StateChanged,
+    ToolCall,
     TurnComplete,
     Usage,
 )
@@ -52,6 +54,7 @@ def _redact_key_headers(record: logging.LogRecord) -> bool:
 logging.getLogger("websockets.client").addFilter(_redact_key_headers)
 
 _CLOSED = object()
+MAX_TRACKED_CALLS = 256
 
 
 @dataclass(frozen=True)
@@ -88,6 +91,7 @@ class LiveStats:
     video_sent: int = 0
     video_dropped: int = 0
     tool_responses_sent: int = 0
+    tool_results_as_text: int = 0  # answers to calls of an earlier connection
     images_sent: int = 0
     audio_stream_ends: int = 0
     usage: Usage = field(default_factory=Usage)
@@ -123,6 +127,7 @@ class LiveSession:
         self._session: Any = None
         self._connected = asyncio.Event()
         self._turn_ended = asyncio.Event()
+        self._calls: OrderedDict[str, int] = OrderedDict()  # call id -> connection number
 
     @property
     def handle(self) -> str | None:
@@ -438,7 +443,12 @@ class LiveSession:
         elif k == "text":
             await session.send_realtime_input(text=item.payload)
         elif k == "tool":
-            await session.send_tool_response(function_responses=[item.payload])
+            fr: types.FunctionResponse = item.payload
+            issued_on = self._calls.pop(fr.id or "", None)
+            if issued_on is not None and issued_on != self.stats.connects:
+                await self._send_result_as_conversation(session, fr)
+            else:
+                await session.send_tool_response(function_responses=[fr])
             self.stats.tool_responses_sent += 1
         elif k == "activity_start":
             await session.send_realtime_input(activity_start=types.ActivityStart())
@@ -467,6 +477,26 @@ class LiveSession:
             await session.send_realtime_input(video=types.Blob(data=jpeg, mime_type="image/jpeg"))
         self.stats.images_sent += 1
 
+    async def _send_result_as_conversation(self, session: Any, fr: types.FunctionResponse) -> None:
+        """The answer to a call an earlier connection issued. A resumed session "won't act on
+        a FunctionResponse for a call it didn't issue" (pipecat-ai/pipecat PR 5497, verified
+        on 2.5 and 3.1), so it goes in as conversation: client content where the family takes
+        it mid-session (a SILENT answer without turn_complete: context only), else realtime
+        text (3.1 closes with 1007 on client content)."""
+        text = (
+            f"(Result of your {fr.name} call {fr.id}, which was cut off when the connection was "
+            f"renewed: {json.dumps(fr.response, ensure_ascii=False, default=str)})"
+        )
+        self.stats.tool_results_as_text += 1
+        log.info("live tool response id=%s sent as conversation (call of an earlier connection)", (fr.id or "")[:16])
+        if models.family_of(self.config.model).client_content_mid_session:
+            silent = fr.scheduling is types.FunctionResponseScheduling.SILENT
+            await session.send_client_content(
+                turns=types.Content(role="user", parts=[types.Part(text=text)]), turn_complete=not silent
+            )
+        else:
+            await session.send_realtime_input(text=text)
+
     async def _receive_loop(self, session: Any) -> None:
         while True:
             # receive() ends after each turnComplete; the socket's end raises APIError.
@@ -479,6 +509,11 @@ class LiveSession:
         for ev in proto.feed(msg, time.perf_counter()):
             if isinstance(ev, (TurnComplete, Interrupted)):
                 self._turn_ended.set()
+            elif isinstance(ev, ToolCall):
+                # Which connection issued it: an answer after a reconnect goes another way.
+                self._calls[ev.id] = self.stats.connects
+                while len(self._calls) > MAX_TRACKED_CALLS:
+                    self._calls.popitem(last=False)
             await self._put(ev)
         self.stats.usage = proto.total
         if proto.go_aways != go_aways:

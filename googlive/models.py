@@ -150,14 +150,20 @@ class LiveChoices:
 
 
 def choices_for(model: str) -> LiveChoices:
-    """The app's setup choices for `model` (each one's reason is in `why`)."""
+    """The app's setup choices for `model` (each one's reason is in `why`).
+
+    The webcam stream (640 px, 1 frame/s) is there for "what is the user doing"; a closer look
+    is take_picture, whose full-resolution still must reach the context at more detail than a
+    stream frame. google-genai MediaResolution: LOW 64 tokens, MEDIUM 256, HIGH "zoomed
+    reframing with 256 tokens": HIGH costs what MEDIUM costs, and its zoom only gains from a
+    source with more pixels than the stream's, i.e. from the still.
+    """
     fam = family_of(model)
     if fam.client_content_mid_session and fam.per_part_media_resolution:
-        # 3.8: every frame of the 1 fps stream is in the context (its default coverage). At LOW
-        # that is 64 x 60 = 3,840 tokens a minute instead of 15,360 at MEDIUM, so the 128k
-        # window (compressed from 100k) holds ~25 minutes of video, not ~6. The stream is
-        # there for "what is the user doing"; a closer look is take_picture, whose still goes
-        # in as client content at HIGH, per Part.
+        # 3.8: every stream frame is in the context (its default coverage, kept). At LOW that
+        # is 64 x 60 = 3,840 tokens a minute instead of 15,360 at MEDIUM/HIGH, so the 128k
+        # window (compressed from 100k) holds ~25 minutes of video, not ~6. The still goes in
+        # as client content with its own Part.media_resolution HIGH (Gemini 3 only).
         return LiveChoices(
             types.MediaResolution.MEDIA_RESOLUTION_LOW,
             fam.default_turn_coverage,
@@ -166,26 +172,28 @@ def choices_for(model: str) -> LiveChoices:
             "LOW stream (3.8k tokens/min, all video in context); still as client content at HIGH",
         )
     if fam.client_content_mid_session:
-        # 2.5 native audio: no per-Part resolution, so the session's resolution is the still's.
-        # MEDIUM for both; activity-only coverage keeps the stream cheap (frames count only
-        # while the user speaks) and the still, as client content, is in the context anyway.
+        # 2.5 native audio: no per-Part resolution, so the session's is the still's: HIGH.
+        # Activity-only coverage keeps the stream cheap (frames count only while the user
+        # speaks: at most 15k tokens a minute of speech), and the still, as client content,
+        # enters the context whatever the coverage.
         return LiveChoices(
-            types.MediaResolution.MEDIA_RESOLUTION_MEDIUM,
+            types.MediaResolution.MEDIA_RESOLUTION_HIGH,
             types.TurnCoverage.TURN_INCLUDES_ONLY_ACTIVITY,
             True,
             None,
-            "MEDIUM, stream counted only during speech; still as client content, full resolution",
+            "HIGH (256 tokens/frame), stream counted only during speech; still as client content",
         )
     # 3.1 (and unknown names): client content is refused mid-session, so the still is a
     # realtime frame. It must count although the user is silent during the call: audio
-    # activity and ALL video. Every stream frame then counts too, so the stream is LOW-cost
-    # only if the resolution is; MEDIUM keeps a still readable (15k tokens/min of video).
+    # activity and ALL video (also 3.1's documented default, set explicitly because the SDK's
+    # TurnCoverage docstring says otherwise). Every stream frame then counts too, at the
+    # session's resolution: HIGH, so the still is read in detail, for 15,360 tokens a minute.
     return LiveChoices(
-        types.MediaResolution.MEDIA_RESOLUTION_MEDIUM,
+        types.MediaResolution.MEDIA_RESOLUTION_HIGH,
         types.TurnCoverage.TURN_INCLUDES_AUDIO_ACTIVITY_AND_ALL_VIDEO,
         False,
         None,
-        "MEDIUM, all video in context so the still sent during the call counts",
+        "HIGH (15k tokens/min), all video in context so the still sent during the call counts",
     )
 
 

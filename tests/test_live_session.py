@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from google.genai import types
 
+from googlive import models
 from googlive.events import (
     AudioOut,
     GoAway,
@@ -21,7 +22,7 @@ from googlive.live import LiveConfig, LiveSession
 from googlive.retry import Backoff
 from tests.util import Collector, feed, silence16k, speech16k
 
-MODEL = "gemini-3.8-live"
+MODEL = "gemini-3.8-live"  # for tests that no family changes (keys, timeouts)
 FAST = Backoff(base_s=0.05, cap_s=0.2, max_attempts=4, stable_s=30)
 
 
@@ -43,9 +44,9 @@ def turn_done(n: int):
     return lambda evs: len([e for e in evs if isinstance(e, TurnComplete)]) >= n
 
 
-async def test_text_turn_gives_audio_transcript_and_usage(server):
+async def test_text_turn_gives_audio_transcript_and_usage(server, live_model):
     """A typed turn is answered with audio, a stitched model line, and turnComplete with usage."""
-    session, col = await open_session(server)
+    session, col = await open_session(server, model=live_model)
     try:
         assert await session.wait_live(10)
         session.send_text("Hello there")
@@ -58,14 +59,14 @@ async def test_text_turn_gives_audio_transcript_and_usage(server):
         (tc,) = col.of(TurnComplete)
         assert tc.usage is not None and tc.usage.total_tokens > 0
         assert session.stats.usage.total_tokens == server.stats.prompt_tokens_sent + server.stats.response_tokens_sent
-        assert server.stats.last_setup["model"] == f"models/{MODEL}"
+        assert server.stats.last_setup["model"] == f"models/{live_model}"
     finally:
         await col.close()
 
 
-async def test_speech_turn_with_automatic_activity_detection(server):
+async def test_speech_turn_with_automatic_activity_detection(server, live_model):
     """Mic audio followed by silence ends a user turn; both lines appear, one per role."""
-    session, col = await open_session(server)
+    session, col = await open_session(server, model=live_model)
     try:
         assert await session.wait_live(10)
         feed(session, speech16k(1.0) + silence16k(0.8))
@@ -78,9 +79,9 @@ async def test_speech_turn_with_automatic_activity_detection(server):
         await col.close()
 
 
-async def test_reconnects_and_resumes_after_a_dropped_connection(server):
+async def test_reconnects_and_resumes_after_a_dropped_connection(server, live_model):
     """A TCP drop mid-reply shows 'reconnecting', resumes with the handle, and goes on."""
-    session, col = await open_session(server)
+    session, col = await open_session(server, model=live_model)
     try:
         assert await session.wait_live(10)
         session.send_text("first")
@@ -106,11 +107,11 @@ async def test_reconnects_and_resumes_after_a_dropped_connection(server):
         await col.close()
 
 
-async def test_go_away_resumes_before_the_deadline():
+async def test_go_away_resumes_before_the_deadline(live_model):
     """goAway makes the session move to a fresh connection at once, with its handle."""
     cfg = FakeLiveConfig(speed=20.0, connection_lifetime_s=1.5, go_away_lead_s=1.0)
     async with FakeLiveServer(api_key="k", config=cfg) as srv:
-        session, col = await open_session(srv)
+        session, col = await open_session(srv, model=live_model)
         try:
             assert await session.wait_live(10)
             session.send_text("hi")
@@ -155,29 +156,40 @@ async def test_setup_that_never_completes_times_out_and_recovers(server):
         await col.close()
 
 
-async def test_tool_call_round_trip_keeps_the_id(server):
-    """A tool call arrives as an event; its response reaches the server with the same id."""
+async def test_tool_call_round_trip_keeps_the_id(server, live_model):
+    """A tool call arrives as an event; its response reaches the server with the same id and
+    the model speaks about it: after a filler and in a turn of its own where calls do not
+    block (3.8), in the answer the model waited with where they do (3.1, 2.5)."""
     decl = types.Tool(function_declarations=[types.FunctionDeclaration(
         name="draw_diagram", description="Draw a Mermaid diagram",
         parameters=types.Schema(type="OBJECT", properties={"code": types.Schema(type="STRING")}, required=["code"]),
     )])
-    session, col = await open_session(server, tools=(decl,))
+    session, col = await open_session(server, tools=(decl,), model=live_model)
     try:
         assert await session.wait_live(10)
         session.send_text("please draw a diagram")
         (call,) = await col.wait(lambda evs: [e for e in evs if isinstance(e, ToolCall)])
         assert call.name == "draw_diagram" and "code" in call.args
+        non_blocking = models.family_of(live_model).non_blocking_tools
+        if non_blocking:  # the model goes on (a filler) and completes without the answer
+            await col.wait(turn_done(1))
         session.send_tool_response(call.id, call.name, {"ok": True})
-        await col.wait(turn_done(1))
+        await col.wait(turn_done(2 if non_blocking else 1))
         assert server.stats.tool_responses[-1]["id"] == call.id
+        (result,) = server.stats.tool_results
+        assert result.blocking is (not non_blocking) and result.spoken
+        lines = [e.line for e in col.of(TranscriptDelta) if e.role is Role.MODEL and e.final]
+        assert "draw_diagram tool answered ok" in lines[-1].lower(), lines
+        assert ("(tool result)" in lines[-1]) is non_blocking
     finally:
         await col.close()
 
 
-async def test_setup_asks_for_what_a_long_conversation_needs(server):
+async def test_setup_asks_for_what_a_long_conversation_needs(server, live_model):
     """Setup carries the voice, transcription both ways, resumption and context compression
-    (without compression an audio+video session ends after 2 minutes)."""
-    session, col = await open_session(server, voice="Kore", system_instruction="Be brief.")
+    (without compression an audio+video session ends after 2 minutes), and the family's
+    media resolution and turn coverage, set on purpose (googlive.models)."""
+    session, col = await open_session(server, voice="Kore", system_instruction="Be brief.", model=live_model)
     try:
         assert await session.wait_live(10)
         setup = server.stats.last_setup
@@ -186,11 +198,41 @@ async def test_setup_asks_for_what_a_long_conversation_needs(server):
         keys = {k.lower().replace("_", "") for k in setup}
         assert {"inputaudiotranscription", "outputaudiotranscription", "sessionresumption",
                 "contextwindowcompression"} <= keys
+        choices = models.choices_for(live_model)
+        assert setup["generationConfig"]["mediaResolution"] == choices.media_resolution.value
+        rt = setup["realtimeInputConfig"]  # the SDK sends nested keys in snake_case
+        assert rt.get("turnCoverage", rt.get("turn_coverage")) == choices.turn_coverage.value
+        conn = server.stats.connections[-1]
+        assert conn.turn_coverage == choices.turn_coverage.value and server.stats.setups_refused == 0
     finally:
         await col.close()
 
 
-async def test_video_and_images_reach_the_server_as_jpeg(server):
+async def test_setup_carries_only_what_the_family_accepts(server, live_model):
+    """A tool declared NON_BLOCKING keeps its behavior only for the family that honours it
+    (3.8); no family is sent proactivity, affective dialog or a thinking config it refuses, so
+    the setup is accepted and the call runs as the family runs calls."""
+    decl = types.Tool(function_declarations=[types.FunctionDeclaration(
+        name="lookup", description="Look something up", behavior=types.Behavior.NON_BLOCKING)])
+    session, col = await open_session(server, tools=(decl,), model=live_model)
+    try:
+        assert await session.wait_live(10)
+        setup = server.stats.last_setup
+        (sent,) = setup["tools"][0]["functionDeclarations"]
+        fam = models.family_of(live_model)
+        assert sent.get("behavior") == ("NON_BLOCKING" if fam.behavior_field else None)
+        flat = str(setup).lower()
+        assert "proactiv" not in flat and "affective" not in flat and "thinking" not in flat
+        assert server.stats.setups_refused == 0
+        server.queue_tool_call("lookup", {})
+        session.send_text("hi")
+        await col.wait(lambda evs: col.of(ToolCall))
+        assert server.stats.tool_calls_sent[-1]["blocking"] is (not fam.non_blocking_tools)
+    finally:
+        await col.close()
+
+
+async def test_video_and_images_reach_the_server_as_jpeg(server, live_model):
     """Webcam JPEGs go out as realtime video; only the newest pending frame is kept."""
     import io
 
@@ -199,7 +241,7 @@ async def test_video_and_images_reach_the_server_as_jpeg(server):
     buf = io.BytesIO()
     Image.new("RGB", (64, 48), (200, 10, 10)).save(buf, format="JPEG")
     jpeg = buf.getvalue()
-    session, col = await open_session(server)
+    session, col = await open_session(server, model=live_model)
     try:
         for _ in range(3):  # queued before the connection is live: two are superseded
             session.send_video(jpeg)
@@ -208,5 +250,64 @@ async def test_video_and_images_reach_the_server_as_jpeg(server):
         assert server.stats.last_jpeg == jpeg
         assert session.stats.video_dropped == 2
         assert server.stats.video_frames_received == 1
+    finally:
+        await col.close()
+
+
+async def test_a_mic_pause_sends_audio_stream_end_once_and_survives_a_reconnect(server, live_model):
+    """The mic stops mid-utterance: after the pause, one audioStreamEnd lets the server's
+    activity detection end the turn (it would wait for more audio otherwise). Audio coming
+    back reopens the stream; a reconnect starts a new stream with nothing to end until audio
+    was written on it, and the next pause ends that one, once."""
+    session, col = await open_session(server, model=live_model, audio_stream_end_after_s=0.4)
+    try:
+        assert await session.wait_live(10)
+        await col.wait(lambda evs: session.handle, 5)
+        feed(session, speech16k(0.8))  # then nothing: the track was muted
+        await col.wait(turn_done(1), timeout=10)
+        assert session.stats.audio_stream_ends == 1 and server.stats.speech_turns == 1
+        feed(session, speech16k(0.8))
+        await col.wait(turn_done(2), timeout=10)
+        assert session.stats.audio_stream_ends == 2
+        # A drop while nothing is streaming: the new connection has no stream to end.
+        server.drop_connections()
+        await col.wait(lambda evs: session.stats.connects >= 2 and session.state is SessionState.LIVE, 10)
+        assert session.stats.audio_stream_ends == 2
+        feed(session, speech16k(0.8))
+        await col.wait(turn_done(3), timeout=10)
+        assert session.stats.audio_stream_ends == 3 and server.stats.speech_turns == 3
+    finally:
+        await col.close()
+
+
+async def test_a_1008_mid_tool_call_resumes_and_loses_nothing(server, live_model):
+    """The service closes with 1008 "Operation is not implemented, or supported, or enabled"
+    right after a tool call: the session resumes with its handle, the tool's answer reaches
+    the model on the new connection (as conversation: a resumed session does not act on a
+    response to a call it did not issue), the model speaks about it, and the talk goes on."""
+    decl = types.Tool(function_declarations=[types.FunctionDeclaration(name="lookup", description="Look it up")])
+    session, col = await open_session(server, tools=(decl,), model=live_model)
+    try:
+        assert await session.wait_live(10)
+        await col.wait(lambda evs: session.handle, 5)
+        server.config.close_1008_on_tool_call = 1
+        server.queue_tool_call("lookup", {"q": "zebra"})
+        session.send_text("hello")
+        (call,) = await col.wait(lambda evs: col.of(ToolCall))
+        (err,) = await col.wait(lambda evs: col.of(SessionError))
+        assert err.recoverable and err.code == 1008
+        session.send_tool_response(call.id, call.name, {"found": "ZEBRA-42"})
+        await col.wait(lambda evs: session.stats.connects >= 2 and session.state is SessionState.LIVE, 10)
+        assert server.stats.closes_1008_injected == 1 and server.stats.resumes == 1
+        line = await col.wait(lambda evs: [e.line for e in col.of(TranscriptDelta)
+                                           if e.role is Role.MODEL and e.final and "ZEBRA-42" in e.line], 10)
+        assert len(line) == 1 and session.stats.tool_results_as_text == 1
+        assert server.stats.client_content_refused == 0  # 3.1 got realtime text, not client content
+        n = len(col.of(TurnComplete))
+        session.send_text("still there?")
+        await col.wait(turn_done(n + 1), timeout=10)
+        finals = [e.line for e in col.of(TranscriptDelta) if e.role is Role.MODEL and e.final]
+        assert "still there?" in finals[-1]
+        assert all(e.recoverable for e in col.of(SessionError))
     finally:
         await col.close()

@@ -60,8 +60,8 @@ def test_scheduling_only_where_calls_are_non_blocking():
 
 def test_setup_choices_per_family():
     """3.8: LOW stream (all video counts), still as client content at HIGH per Part. 2.5: still
-    as client content (no per-Part resolution). 3.1: still as realtime video, so all video must
-    count; a higher session resolution so it is readable."""
+    as client content at the session's HIGH (no per-Part resolution). 3.1: still as realtime
+    video, so all video must count, at HIGH."""
     c38 = models.choices_for("gemini-3.8-live")
     assert c38.media_resolution is types.MediaResolution.MEDIA_RESOLUTION_LOW
     assert c38.turn_coverage is types.TurnCoverage.TURN_INCLUDES_AUDIO_ACTIVITY_AND_ALL_VIDEO
@@ -69,8 +69,10 @@ def test_setup_choices_per_family():
     assert c38.still_part_resolution is types.PartMediaResolutionLevel.MEDIA_RESOLUTION_HIGH
     c25 = models.choices_for("gemini-2.5-flash-native-audio-preview-12-2025")
     assert c25.still_via_client_content and c25.still_part_resolution is None
+    assert c25.media_resolution is types.MediaResolution.MEDIA_RESOLUTION_HIGH
     c31 = models.choices_for("gemini-3.1-flash-live-preview")
     assert not c31.still_via_client_content
+    assert c31.media_resolution is types.MediaResolution.MEDIA_RESOLUTION_HIGH
     assert c31.turn_coverage is not types.TurnCoverage.TURN_INCLUDES_ONLY_ACTIVITY
     assert models.tokens_per_minute_of_video(c38.media_resolution) == 3840
     assert models.tokens_per_minute_of_video(types.MediaResolution.MEDIA_RESOLUTION_MEDIUM) == 15360
