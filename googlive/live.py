@@ -17,7 +17,7 @@ import contextlib
 import json
 import logging
 import time
-from collections import OrderedDict, deque
+from collections import OrderedDict
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,7 +26,7 @@ from google import genai
 from google.genai import types
 
 from googlive import models
-from googlive.audioend import DEFAULT_PAUSE_S, AudioStreamEnd
+from googlive.audioend import AudioStreamEnd
 from googlive.events import (
     Interrupted,
     LiveEvent,
@@ -38,9 +38,13 @@ from googlive.events import (
     Usage,
 )
 from googlive.liveproto import LiveProtocol
-from googlive.retry import Backoff, Failure, classify
+from googlive.livesetup import LiveConfig, connect_config
+from googlive.outbox import Out, Outbox
+from googlive.retry import Failure, classify
 
 log = logging.getLogger(__name__)
+
+__all__ = ["LiveConfig", "LiveSession", "LiveStats"]
 
 
 def _redact_key_headers(record: logging.LogRecord) -> bool:
@@ -55,29 +59,6 @@ logging.getLogger("websockets.client").addFilter(_redact_key_headers)
 
 _CLOSED = object()
 MAX_TRACKED_CALLS = 256
-
-
-@dataclass(frozen=True)
-class LiveConfig:
-    model: str
-    voice: str = "Puck"
-    system_instruction: str | None = None
-    tools: tuple[types.Tool, ...] = ()
-    input_transcription: bool = True
-    output_transcription: bool = True
-    manual_activity: bool = False
-    compression: bool = True
-    compression_trigger_tokens: int = 100_000
-    compression_target_tokens: int = 60_000
-    setup_timeout_s: float = 10.0
-    go_away_margin_s: float = 5.0
-    backoff: Backoff = field(default_factory=Backoff)
-    max_pending_audio_s: float = 5.0
-    event_queue_size: int = 1024
-    # audioStreamEnd after this long without mic frames (None: never); see googlive/audioend.py
-    audio_stream_end_after_s: float | None = DEFAULT_PAUSE_S
-    # None: googlive.models.choices_for(model) decides (media resolution, turn coverage, stills)
-    choices: models.LiveChoices | None = None
 
 
 @dataclass
@@ -99,13 +80,6 @@ class LiveStats:
     failures: list[str] = field(default_factory=list)
 
 
-@dataclass
-class _Out:
-    kind: str  # audio | video | text | image | tool | activity_start | activity_end
-    payload: Any = None
-    queued_at: float = 0.0
-
-
 class LiveSession:
     """A Gemini Live conversation across reconnects. Use as `async with` or start()/close()."""
 
@@ -118,8 +92,7 @@ class LiveSession:
         self._proto = LiveProtocol(go_away_margin_s=config.go_away_margin_s)
         self._mic = AudioStreamEnd(config.audio_stream_end_after_s or 0.0)
         self._events: asyncio.Queue[LiveEvent | object] = asyncio.Queue(config.event_queue_size)
-        self._outbox: deque[_Out] = deque()
-        self._outbox_audio_bytes = 0
+        self._outbox = Outbox(int(config.max_pending_audio_s * 32000))
         self._outbox_ready = asyncio.Event()
         self._main: asyncio.Task[None] | None = None
         self._closing = False
@@ -197,29 +170,23 @@ class LiveSession:
             return
         now = time.perf_counter()
         self._mic.on_frame(now)
-        self._outbox.append(_Out("audio", pcm16k, now))
-        self._outbox_audio_bytes += len(pcm16k)
-        limit = int(self.config.max_pending_audio_s * 32000)
-        while self._outbox_audio_bytes > limit:
-            if not self._drop_oldest_audio():
-                break
+        self._outbox.audio(pcm16k, now)
+        self.stats.audio_dropped_bytes = self._outbox.audio_dropped_bytes
         self._outbox_ready.set()
 
     def send_video(self, jpeg: bytes) -> None:
-        """Queue a webcam JPEG; only the newest pending frame is kept."""
-        for i, item in enumerate(self._outbox):
-            if item.kind == "video":
-                del self._outbox[i]
-                self.stats.video_dropped += 1
-                break
-        self._outbox.append(_Out("video", jpeg, time.perf_counter()))
+        """Queue a webcam JPEG; only the newest pending frame is kept (and, right after a
+        still, it waits behind the tool's answer: googlive/outbox.py)."""
+        self._outbox.video(jpeg, time.perf_counter())
+        self.stats.video_dropped = self._outbox.video_dropped
         self._outbox_ready.set()
 
     def send_image(self, jpeg: bytes) -> None:
         """Queue a still image (e.g. take_picture) for the model; never dropped. It goes in the
         way this model family takes it (`choices`): client content at the still's own detail
         where the family accepts client content mid-session, else a realtime video frame."""
-        self._queue("image", jpeg)
+        self._outbox.still(jpeg, time.perf_counter())
+        self._outbox_ready.set()
 
     def send_text(self, text: str) -> None:
         self._queue("text", text)
@@ -235,7 +202,9 @@ class LiveSession:
         (how a NON_BLOCKING call's answer enters the conversation) is sent only to a family
         that runs calls non-blocking (googlive.models.scheduling_for)."""
         sched = models.scheduling_for(self.config.model, scheduling)
-        self._queue("tool", types.FunctionResponse(id=call_id, name=name, response=response, scheduling=sched))
+        fr = types.FunctionResponse(id=call_id, name=name, response=response, scheduling=sched)
+        self._outbox.tool(fr, time.perf_counter())
+        self._outbox_ready.set()
 
     def activity_start(self) -> None:
         self._queue("activity_start")
@@ -244,55 +213,10 @@ class LiveSession:
         self._queue("activity_end")
 
     def _queue(self, kind: str, payload: Any = None) -> None:
-        self._outbox.append(_Out(kind, payload, time.perf_counter()))
+        self._outbox.other(kind, payload, time.perf_counter())
         self._outbox_ready.set()
 
-    def _drop_oldest_audio(self) -> bool:
-        for i, item in enumerate(self._outbox):
-            if item.kind == "audio":
-                del self._outbox[i]
-                self._outbox_audio_bytes -= len(item.payload)
-                self.stats.audio_dropped_bytes += len(item.payload)
-                return True
-        return False
-
     # ---- connection loop -------------------------------------------------------------------
-    def _connect_config(self) -> types.LiveConnectConfig:
-        c = self.config
-        kw: dict[str, Any] = {
-            "response_modalities": [types.Modality.AUDIO],
-            "speech_config": types.SpeechConfig(
-                voice_config=types.VoiceConfig(
-                    prebuilt_voice_config=types.PrebuiltVoiceConfig(voice_name=c.voice)
-                )
-            ),
-            "session_resumption": types.SessionResumptionConfig(handle=self.handle),
-        }
-        if c.system_instruction:
-            kw["system_instruction"] = types.Content(
-                role="user", parts=[types.Part(text=c.system_instruction)]
-            )
-        if c.tools:
-            # Declarations as this family takes them (`behavior` only where it is honoured).
-            kw["tools"] = models.adapt_tools(c.tools, c.model)
-        if c.input_transcription:
-            kw["input_audio_transcription"] = types.AudioTranscriptionConfig()
-        if c.output_transcription:
-            kw["output_audio_transcription"] = types.AudioTranscriptionConfig()
-        # Set on purpose, per family (googlive.models.choices_for says why): what the webcam
-        # stream costs per frame, and which input counts as the user's turn.
-        kw["media_resolution"] = self.choices.media_resolution
-        realtime: dict[str, Any] = {"turn_coverage": self.choices.turn_coverage}
-        if c.manual_activity:
-            realtime["automatic_activity_detection"] = types.AutomaticActivityDetection(disabled=True)
-        kw["realtime_input_config"] = types.RealtimeInputConfig(**realtime)
-        if c.compression:
-            kw["context_window_compression"] = types.ContextWindowCompressionConfig(
-                trigger_tokens=c.compression_trigger_tokens,
-                sliding_window=types.SlidingWindow(target_tokens=c.compression_target_tokens),
-            )
-        return types.LiveConnectConfig(**kw)
-
     async def _run(self) -> None:
         attempt = 0
         try:
@@ -341,7 +265,7 @@ class LiveSession:
 
     async def _connect_once(self) -> Failure | None:
         """One connection's life. Returns None for a planned restart, else the failure."""
-        cm = self._client.aio.live.connect(model=self.config.model, config=self._connect_config())
+        cm = self._client.aio.live.connect(model=self.config.model, config=connect_config(self.config, self.choices, self.handle))
         session = None
         tasks: list[asyncio.Task[Any]] = []
         try:
@@ -406,29 +330,26 @@ class LiveSession:
                     async with asyncio.timeout(wait):
                         await self._outbox_ready.wait()
                 continue
-            item = self._outbox[0]
+            item = self._outbox.head()
+            assert item is not None
             await self._send_item(session, item)
             # Only remove once written: a failed send leaves it for the next connection.
-            if self._outbox and self._outbox[0] is item:
-                self._outbox.popleft()
-                if item.kind == "audio":
-                    self._mic.on_written()
-                    self._outbox_audio_bytes -= len(item.payload)
-                    lag = time.perf_counter() - item.queued_at
-                    lags = self.stats.uplink_lag_s
-                    lags.append(lag)
-                    if len(lags) > 4096:
-                        del lags[:2048]
+            if self._outbox.pop(item) and item.kind == "audio":
+                self._mic.on_written()
+                lags = self.stats.uplink_lag_s
+                lags.append(time.perf_counter() - item.queued_at)
+                if len(lags) > 4096:
+                    del lags[:2048]
 
     def _audio_end_wait(self) -> float | None:
         """Seconds until audioStreamEnd is due on this connection, or None (never with manual
         activity signals: the SDK says to send it only with automatic activity detection)."""
         if self.config.audio_stream_end_after_s is None or self.config.manual_activity:
             return None
-        pending = self._outbox_audio_bytes > 0
+        pending = self._outbox.audio_bytes > 0
         return self._mic.wait_s(time.perf_counter(), audio_pending=pending)
 
-    async def _send_item(self, session: Any, item: _Out) -> None:
+    async def _send_item(self, session: Any, item: Out) -> None:
         k = item.kind
         if k == "audio":
             await session.send_realtime_input(
