@@ -14,7 +14,7 @@ import traceback
 from typing import Any
 
 # cheap pure figures first, then the real-time ones, then the multi-process ones
-SECTIONS = ("resampler", "vad", "false_barge_ins", "latency", "barge_in", "recording", "cpu", "startup")
+SECTIONS = ("resampler", "vad", "false_barge_ins", "latency", "barge_in", "tools", "recording", "cpu", "startup")
 ALIASES = {"barge_in": ("barge_in", "false_barge_ins"), "latency": ("latency", "vad")}
 
 
@@ -50,13 +50,14 @@ def main(argv: list[str] | None = None) -> int:
             traceback.print_exc(file=sys.stderr)
         res.setdefault("elapsed_s", {})[name] = round(time.monotonic() - s, 1)
 
-    from bench import bargein, cpu, latency, recording, resampler, startup
+    from bench import bargein, cpu, latency, recording, resampler, startup, tools
 
     section("resampler", lambda: {"resampler": resampler.measure()})
     section("vad", lambda: {"vad_granularity_ms": latency.vad_figures(40 if q else 200)})
     section("false_barge_ins", lambda: {"false_barge_ins": bargein.run_false(10.0 if q else 60.0)})
     section("latency", lambda: _latency(q))
     section("barge_in", lambda: {"barge_in_ms": bargein.run_barge_in(8 if q else 20)})
+    section("tools", lambda: tools.run(q))
     section("recording", lambda: {"recording_cpu": recording.run(3.0 if q else 10.0)})
     section("cpu", lambda: cpu.run(q))
     section("startup", lambda: {"startup_s": startup.run(2 if q else 5)})

@@ -112,6 +112,11 @@ class LiveSession:
         """The number of the turn that content arriving now belongs to."""
         return self._proto.turn
 
+    @property
+    def turn_open(self) -> bool:
+        """Content of the current turn arrived and the turn has not ended yet."""
+        return self._proto.turn_open
+
     # ---- lifecycle -------------------------------------------------------------------------
     async def __aenter__(self) -> LiveSession:
         self.start()
@@ -448,7 +453,7 @@ class LiveSession:
         """Return when this connection should be replaced after a goAway: at once, or once the
         turn in progress ends, but no later than the deadline minus the margin."""
         await self._restart.wait()
-        while self._proto.turn_open:
+        while self.turn_open:
             left = (self._proto.go_away_by or 0.0) - time.perf_counter()
             if left <= 0:
                 return
