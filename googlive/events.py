@@ -89,6 +89,15 @@ class TurnComplete:
 
 
 @dataclass(frozen=True, slots=True)
+class UsageReport:
+    """Usage that arrived after its turn's TurnComplete (e.g. in a message of its own with an
+    empty serverContent): it belongs to `turn`, which has already completed."""
+
+    turn: int
+    usage: Usage
+
+
+@dataclass(frozen=True, slots=True)
 class ToolCall:
     id: str
     name: str
@@ -127,6 +136,7 @@ LiveEvent = (
     | TranscriptDelta
     | Interrupted
     | TurnComplete
+    | UsageReport
     | ToolCall
     | ToolCallCancelled
     | GoAway

@@ -23,8 +23,9 @@ What it promises:
   `interrupted` for the same turn is dropped.
 - Usage is counted from EVERY message that carries `usageMetadata` — also one whose
   `serverContent` is empty or absent (livekit/agents PR 5238) — into `total`, thought tokens
-  and tool-use prompt tokens included (`Usage`); each `TurnComplete.usage` is what arrived
-  since the previous `TurnComplete` (None when nothing did).
+  and tool-use prompt tokens included (`Usage`). `TurnComplete(n).usage` is what arrived
+  during turn n, up to its turnComplete (None when nothing did); usage arriving after it and
+  before anything of the next turn is turn n's too: `UsageReport(n, usage)`.
 - `goAway` gives `GoAway(time_left)` and sets `go_away_by` (in the caller's clock) to
   `now + time_left - margin`; `sessionResumptionUpdate` keeps the newest resumable handle.
 """
@@ -44,6 +45,7 @@ from googlive.events import (
     TranscriptDelta,
     TurnComplete,
     Usage,
+    UsageReport,
 )
 from googlive.retry import parse_duration
 
@@ -85,9 +87,9 @@ class LiveProtocol:
     def feed(self, msg: types.LiveServerMessage, now: float) -> list[LiveEvent]:
         """The events one server message means, in the order the app must apply them."""
         out: list[LiveEvent] = []
-        if msg.usage_metadata is not None:
-            self._count(msg.usage_metadata)
         sc = msg.server_content
+        if msg.usage_metadata is not None:
+            self._count(msg.usage_metadata, bool(sc is not None and sc.turn_complete), out)
         if sc is not None:
             self._content(sc, now, out)
         if msg.tool_call is not None and msg.tool_call.function_calls:
@@ -199,9 +201,13 @@ class LiveProtocol:
             out.append(TranscriptDelta(Role.USER, "", t.user, self.turn, final=True))
 
     # ---- usage -----------------------------------------------------------------------------
-    def _count(self, meta: types.UsageMetadata) -> None:
+    def _count(self, meta: types.UsageMetadata, completes: bool, out: list[LiveEvent]) -> None:
         u = usage_of(meta)
         self.total = self.total + u
+        if not completes and not self.turn_open and self._prev is not None and not self._prev_awaits_complete:
+            # After turn n's turnComplete and before anything of the next turn: turn n's.
+            out.append(UsageReport(self._prev, u))
+            return
         self._pending_usage = u if self._pending_usage is None else self._pending_usage + u
 
     def _take_usage(self) -> Usage | None:

@@ -9,6 +9,7 @@ from googlive import models
 from googlive.events import (
     AudioOut,
     GoAway,
+    Interrupted,
     Role,
     SessionError,
     SessionState,
@@ -16,6 +17,7 @@ from googlive.events import (
     ToolCall,
     TranscriptDelta,
     TurnComplete,
+    UsageReport,
 )
 from googlive.fakelive import FakeLiveConfig, FakeLiveServer
 from googlive.live import LiveConfig, LiveSession
@@ -309,5 +311,57 @@ async def test_a_1008_mid_tool_call_resumes_and_loses_nothing(server, live_model
         finals = [e.line for e in col.of(TranscriptDelta) if e.role is Role.MODEL and e.final]
         assert "still there?" in finals[-1]
         assert all(e.recoverable for e in col.of(SessionError))
+    finally:
+        await col.close()
+
+
+async def test_usage_from_every_message_counts_thoughts_and_tool_use(server, live_model):
+    """Usage sent in a message of its own with an empty serverContent, after turnComplete, and
+    reporting thought and tool-use prompt tokens: all of it is counted, each part on the turn
+    it belongs to (a UsageReport for the turn that just completed)."""
+    server.config.usage_on_empty_server_content = True
+    server.config.usage_detail_counts = True
+    decl = types.Tool(function_declarations=[types.FunctionDeclaration(name="lookup", description="Look it up")])
+    session, col = await open_session(server, tools=(decl,), model=live_model)
+    try:
+        assert await session.wait_live(10)
+        server.queue_tool_call("lookup", {})
+        session.send_text("first")
+        (call,) = await col.wait(lambda evs: col.of(ToolCall))
+        session.send_tool_response(call.id, call.name, {"found": "it"})
+        await col.wait(lambda evs: len(col.of(UsageReport)) >= server.stats.turns_completed >= (2 if models.family_of(live_model).non_blocking_tools else 1), 10)
+        session.send_text("second")
+        n = server.stats.turns_completed + 1
+        await col.wait(lambda evs: len(col.of(UsageReport)) >= n, 10)
+        st, u = server.stats, session.stats.usage
+        assert (u.prompt_tokens, u.response_tokens) == (st.prompt_tokens_sent, st.response_tokens_sent)
+        assert u.thoughts_tokens == st.thoughts_tokens_sent > 0
+        assert u.tool_use_prompt_tokens == st.tool_use_prompt_tokens_sent > 0
+        assert u.total_tokens == u.prompt_tokens + u.response_tokens + u.thoughts_tokens + u.tool_use_prompt_tokens
+        assert all(tc.usage is None for tc in col.of(TurnComplete))
+        assert [r.turn for r in col.of(UsageReport)] == [tc.turn for tc in col.of(TurnComplete)]
+    finally:
+        await col.close()
+
+
+async def test_turn_complete_then_interrupted_names_the_turn_that_was_playing(server, live_model):
+    """The service completes a turn and then says it was interrupted (the client was still
+    playing it): Interrupted carries that turn, and the next reply is a turn of its own."""
+    server.config.turn_complete_before_interrupted = True
+    session, col = await open_session(server, model=live_model)
+    try:
+        assert await session.wait_live(10)
+        session.send_text("tell me a long story")
+        await col.wait(lambda evs: len(col.of(AudioOut)) >= 3, 10)
+        story = col.of(AudioOut)[0].turn
+        feed(session, speech16k(1.2) + silence16k(0.8))  # a real interruption on every family
+        (intr,) = await col.wait(lambda evs: col.of(Interrupted), 10)
+        assert intr.turn == story
+        tcs = col.of(TurnComplete)
+        assert [tc.turn for tc in tcs] == [story]  # completed once, before the interruption
+        assert col.events.index(tcs[0]) < col.events.index(intr)
+        await col.wait(turn_done(2), timeout=10)
+        assert col.of(TurnComplete)[1].turn == story + 1
+        assert col.of(Interrupted) == [intr]
     finally:
         await col.close()

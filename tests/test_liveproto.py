@@ -23,6 +23,7 @@ from googlive.events import (
     TranscriptDelta,
     TurnComplete,
     Usage,
+    UsageReport,
 )
 from googlive.liveproto import LiveProtocol, usage_of
 
@@ -156,10 +157,29 @@ def test_usage_is_counted_from_every_message_that_carries_it():
     assert (tc.usage.thoughts_tokens, tc.usage.tool_use_prompt_tokens) == (7, 9)
     assert tc.usage.total_tokens == 8 + 9 + 7 + 9  # totals recomputed when left out
     assert p.total == tc.usage
-    # Usage after the turnComplete counts at once and rides on the next TurnComplete.
-    run(p, {"serverContent": {}, "usageMetadata": usage(4, 0, totalTokenCount=4)})
+    # Usage after the turnComplete (before the next turn) counts at once and is that turn's.
+    evs = run(p, {"serverContent": {}, "usageMetadata": usage(4, 0, totalTokenCount=4)})
+    assert evs == [UsageReport(0, Usage(4, 0, 4))]
     assert p.total.total_tokens == tc.usage.total_tokens + 4
-    assert run(p, audio(), complete())[-1].usage == Usage(4, 0, 4)
+    assert run(p, audio(), complete())[-1].usage is None
+
+
+def test_usage_on_an_empty_turn_complete_is_that_turns():
+    """A turnComplete with no content before it (e.g. right after a tool call) carrying usage:
+    the usage rides on that TurnComplete, not on the turn before."""
+    p = LiveProtocol()
+    run(p, audio(), complete())
+    evs = run(p, complete(usage(6, 0)))
+    assert evs == [TurnComplete(1, usage_of(wire(complete(usage(6, 0))).usage_metadata))]
+
+
+def test_usage_between_interrupted_and_its_turn_complete_rides_on_it():
+    """interrupted → usage alone → turnComplete: all of it is the interrupted turn's."""
+    p = LiveProtocol()
+    run(p, audio(), INTERRUPTED)
+    assert run(p, {"usageMetadata": usage(2, 2)}) == []
+    (tc,) = run(p, complete(usage(1, 1)))
+    assert tc.turn == 0 and (tc.usage.prompt_tokens, tc.usage.response_tokens) == (3, 3)
 
 
 def test_usage_splits_the_prompt_by_modality_with_images_as_video():

@@ -86,7 +86,8 @@ class TurnUsage:
 
 @dataclass
 class UsageTracker:
-    """Per-turn usage (last `keep` turns) and the running total of what TurnComplete carried."""
+    """Per-turn usage (last `keep` turns) and the running total of what TurnComplete and
+    UsageReport carried."""
 
     keep: int = 50
     turns: list[TurnUsage] = field(default_factory=list)
@@ -95,9 +96,14 @@ class UsageTracker:
     version: int = 0
 
     def add(self, turn: int, usage: Usage) -> None:
+        """Add `usage` to `turn` (a turn's usage may come in parts: TurnComplete, then a
+        UsageReport for the same turn)."""
         self.total = self.total + usage
-        self.n_turns += 1
-        self.turns.append(TurnUsage(turn, usage))
-        if len(self.turns) > self.keep:
-            del self.turns[: len(self.turns) - self.keep]
+        if self.turns and self.turns[-1].turn == turn:
+            self.turns[-1].usage = self.turns[-1].usage + usage
+        else:
+            self.n_turns += 1
+            self.turns.append(TurnUsage(turn, usage))
+            if len(self.turns) > self.keep:
+                del self.turns[: len(self.turns) - self.keep]
         self.version += 1
