@@ -24,8 +24,8 @@ from . import profiles, voice
 from . import protocol as p
 from .config import ConnectionInfo
 from .conversation import Conversation
-from .modelturns import Closed as _Closed
 from .modelturns import ModelTurns
+from .output import Closed as _Closed
 
 if TYPE_CHECKING:
     from .server import FakeLiveServer

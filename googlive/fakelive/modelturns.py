@@ -23,13 +23,13 @@ import json
 import logging
 import secrets
 import time
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from . import output, script, turnpolicy, vision, voice
 from . import protocol as p
-from . import script, turnpolicy, vision, voice
 from .config import ToolResult
 from .conversation import PendingCall
+from .output import Closed, ReplyState
 from .profiles import REASON_NOT_IMPLEMENTED
 from .turnpolicy import Delivery
 
@@ -37,28 +37,6 @@ if TYPE_CHECKING:
     from .connection import _Connection
 
 log = logging.getLogger("googlive.fakelive")
-
-
-class Closed(Exception):
-    """The WebSocket is gone; stop handling this connection."""
-
-
-@dataclass
-class ReplyState:
-    """One model turn being generated (and, for a while after, played)."""
-
-    number: int
-    kind: str  # "answer" (to a user turn) or "result" (about tool results)
-    turn: script.UserTurn | None = None
-    pending_call_id: str | None = None  # a BLOCKING call this turn waits for
-    chunks_sent: int = 0
-    audio_bytes_sent: int = 0
-    text_sent: str = ""
-    tool_tokens: int = 0
-    audio_mode: bool = True
-    finished_turn: bool = False
-    playing_until: float = float("inf")  # until the first chunk, "replying" means generating
-    results: list[ToolResult] = field(default_factory=list)  # spoken in this turn
 
 
 class ModelTurns:
@@ -197,50 +175,12 @@ class ModelTurns:
             stats.tool_cancellations_sent.append(pending_call_id)
         complete_first = by_user and c.server.config.turn_complete_before_interrupted
         if complete_first and not state.finished_turn:
-            await self._finish_turn(state)
+            await output.finish_turn(self.c, state)
         await c.send(p.interrupted_frame())
         stats.interrupted_sent += 1
         log.info("conn %d: turn interrupted after %d chunks", c.info.id, state.chunks_sent)
         if not state.finished_turn:
-            await self._finish_turn(state)
-        c.server._bump()
-
-    async def _finish_turn(self, state: ReplyState) -> None:
-        c, cfg, stats = self.c, self.c.server.config, self.c.server.stats
-        state.finished_turn = True
-        turn = state.turn
-        detail = cfg.usage_detail_counts
-        if c.conv is not None:
-            state.tool_tokens += c.conv.take_tool_tokens()
-        usage = p.TurnUsage(
-            prompt_audio=voice.audio_tokens(len(turn.pcm), turn.rate) if turn else 0,
-            prompt_text=(voice.text_tokens(turn.text) if turn else 0)
-            + (0 if detail else state.tool_tokens),
-            prompt_image=c.conv.take_image_tokens() if c.conv is not None else 0,
-            response_audio=voice.audio_tokens(state.audio_bytes_sent, voice.OUT_RATE)
-            if state.audio_mode
-            else 0,
-            response_text=0 if state.audio_mode else voice.text_tokens(state.text_sent),
-            tool_use_prompt=state.tool_tokens if detail else 0,
-            thoughts=max(1, voice.text_tokens(state.text_sent) // 2) if detail else 0,
-        )
-        if cfg.usage_on_empty_server_content:
-            await c.send(p.turn_complete_frame(None))
-            await c.send(p.usage_only_frame(usage))
-        else:
-            await c.send(p.turn_complete_frame(usage))
-        stats.turns_completed += 1
-        c.info.turns_completed += 1
-        stats.prompt_tokens_sent += usage.prompt
-        stats.response_tokens_sent += usage.response
-        stats.tool_use_prompt_tokens_sent += usage.tool_use_prompt
-        stats.thoughts_tokens_sent += usage.thoughts
-        stats.model_turn_texts.append(state.text_sent)
-        del stats.model_turn_texts[:-256]
-        for record in state.results:
-            record.spoken = state.chunks_sent > 0
-        if c.setup is not None and c.setup.resumption:
-            await c.send_resumption_update()
+            await output.finish_turn(self.c, state)
         c.server._bump()
 
     async def _reply(self, state: ReplyState) -> None:
@@ -249,7 +189,7 @@ class ModelTurns:
                 text = await self._answer(state)
             else:
                 text = turnpolicy.result_text(state.number, await self._take_sentences(state))
-            await self._speak(state, text)
+            await output.speak(self.c, state, text)
         except Closed:
             return
         if self.queued and self.state is state:
@@ -317,19 +257,20 @@ class ModelTurns:
         except TimeoutError:
             response = None
         finally:
+            # Cancelled (a barge-in, which cancels the call itself, or the connection's end,
+            # after which the call stays pending: a resumed connection will ignore its response).
             self.tool_waiters.pop(call.id, None)
-            c.conv.pending_calls.pop(call.id, None)
             state.pending_call_id = None
+        c.conv.pending_calls.pop(call.id, None)
         if response is not None:
             state.tool_tokens += voice.text_tokens(json.dumps(response, default=str))
         outcome = script.tool_outcome(call.name, response)
-        text = script.reply_text(state.turn, outcome)
         seen = await self.seen_after(call, outcome.status)
         record = next((r for r in reversed(c.server.stats.tool_results) if r.id == call.id), None)
         if record is not None:
-            record.turn, record.reply_text = state.number, text
+            record.turn = state.number
             state.results.append(record)
-        return f"{text} {seen}" if seen else text
+        return script.reply_text(state.turn, outcome, seen)
 
     async def seen_after(self, call: PendingCall, status: str) -> str | None:
         """For an ok take_picture: what the newest image that entered context after the call
@@ -354,64 +295,6 @@ class ModelTurns:
             state.results.append(record)
             sentences.append(sentence)
         return sentences
-
-    async def _speak(self, state: ReplyState, text: str) -> None:
-        """Send ``text`` as the turn's audio (+ output transcript), then complete the turn."""
-        c, srv, cfg = self.c, self.c.server, self.c.server.config
-        assert c.setup is not None
-        turn = state.turn or script.UserTurn(kind="text", number=state.number)
-        plan = script.plan_reply(turn, None, cfg.min_reply_s, cfg.long_reply_s, text=text)
-        for record in state.results:
-            record.reply_text = plan.text
-        if cfg.reply_delay_s > 0:
-            await asyncio.sleep(cfg.reply_delay_s)
-        state.audio_mode = (
-            "AUDIO" in c.setup.response_modalities or "TEXT" not in c.setup.response_modalities
-        )
-        chunks = voice.split_chunks(plan.audio, cfg.chunk_ms)
-        frags = voice.spread_text(plan.text, len(chunks))
-        loop = asyncio.get_running_loop()
-        start = loop.time()
-        state.playing_until = time.monotonic() + plan.duration_s
-        sent_s = 0.0
-        for i, (chunk, frag) in enumerate(zip(chunks, frags, strict=True)):
-            speed = cfg.speed
-            if speed > 0:
-                delay = start + sent_s / speed - loop.time()
-                if delay > 0:
-                    await asyncio.sleep(delay)
-            last = i == len(chunks) - 1
-            if state.audio_mode:
-                out_text = frag if c.setup.output_transcription else None
-                await c.send(
-                    p.server_content_frame(
-                        audio=chunk,
-                        output_text=out_text,
-                        output_finished=last and out_text is not None,
-                    )
-                )
-                state.audio_bytes_sent += len(chunk)
-                srv.stats.reply_audio_bytes_sent += len(chunk)
-            elif frag:
-                await c.send(p.text_part_frame(frag))
-            if frag:
-                state.text_sent += frag
-            state.chunks_sent += 1
-            srv.stats.reply_chunks_sent += 1
-            sent_s += len(chunk) / 2 / voice.OUT_RATE
-            drop_after = cfg.drop_after_reply_chunks
-            if drop_after is not None and state.chunks_sent >= drop_after:
-                cfg.drop_after_reply_chunks = None  # once
-                c.abort()
-                raise Closed
-        await c.send(p.generation_complete_frame())
-        await self._finish_turn(state)
-        log.info(
-            "conn %d: turn done (%d chunks, %.1f s audio)",
-            c.info.id,
-            state.chunks_sent,
-            plan.duration_s,
-        )
 
     # ------------------------------------------------------------------ tool responses
 
@@ -467,11 +350,14 @@ class ModelTurns:
         record.delivery = delivery.value
         if delivery is Delivery.INTERRUPT:
             await self.barge_in(by_user=False)
-        await self.flush_queue()
+        await self.flush_queue(over_the_user=True)
 
-    async def flush_queue(self) -> None:
-        """Speak the queued results in a "tool result" turn if both sides are quiet."""
+    async def flush_queue(self, *, over_the_user: bool = False) -> None:
+        """Speak the queued results in a "tool result" turn once the model's turn is over and
+        the user is silent (``over_the_user``: even while the user speaks)."""
         c = self.c
-        if not self.queued or self.generating or c.user_speaking or c.conv is None:
+        if not self.queued or self.generating or c.conv is None:
+            return
+        if c.user_speaking and not over_the_user:
             return
         self._start(ReplyState(number=c.conv.turns, kind="result"))

@@ -9,8 +9,8 @@ sources decide behaviour and are named beside each row.
 |---|---|---|---|---|
 | function calls | NON_BLOCKING by default; ``behavior: BLOCKING`` in the declaration gives a synchronous call | synchronous only (``behavior`` ignored) | BLOCKING by default; NON_BLOCKING when declared | 3.8 model page "Migrating from Gemini 3.1 Flash Live"; 3.1 model page "Asynchronous function calling: not yet supported"; ai.google.dev Live tools page; Vertex "Migrate from 2.5 ... to 3.8 Live" ("2.5 ... allows asynchronous tool calls") |
 | ``FunctionResponse.scheduling`` | SILENT / WHEN_IDLE / INTERRUPT, WHEN_IDLE when unset; INTERRUPT while the *user* speaks waits for the user to finish | ignored (calls are blocking) | as 3.8, but INTERRUPT while the user speaks interrupts at once | google-genai types.py ``FunctionResponseScheduling`` ("Only applicable to NON_BLOCKING function calls ... Defaults to WHEN_IDLE"); Vertex migration table "scheduling=interrupt" |
-| new input during a BLOCKING call | the call is cancelled (``toolCallCancellation``) | cancelled when the user barges in | cancelled when the user barges in | Vertex migration guide ("the Live API server cancels the current function call") |
-| interruption | polite: speech shorter than a backchannel (``FakeLiveConfig.backchannel_max_s`` of voiced audio) does not interrupt; longer speech interrupts after ``polite_interrupt_delay_s`` | at once on the speech onset | at once on the speech onset | issue 13 / Vertex 3.8 Live developer guide ("polite interruption": waits while the user speaks; "mm-hm", a laugh or a cough does not interrupt) |
+| new input during a BLOCKING call | a new user turn (speech onset, text, client content turn) cancels it: ``toolCallCancellation``, ``interrupted``; a video frame does not | same (the user's barge-in) | same | Vertex migration guide ("If new input is received during the execution of the blocking function call, the Live API server cancels the current function call"); Vertex 3.8 Live developer guide ("auto-cancel blocking") |
+| interruption | polite: speech shorter than a backchannel (``FakeLiveConfig.backchannel_max_s`` of voiced audio) does not interrupt; longer speech interrupts after ``polite_interrupt_delay_s`` (turnpolicy.py); ``activityStart`` (manual detection) interrupts at once | at once on the speech onset | at once on the speech onset | Vertex 3.8 Live developer guide, docs.cloud.google.com/gemini-enterprise-agent-platform/models/guides/gemini-3-8-live ("polite interruption downgrade (waits while the user is speaking)" vs 2.5 "immediate interruption"); issue 13 (a backchannel or cough does not interrupt) |
 | default turn coverage | ``TURN_INCLUDES_AUDIO_ACTIVITY_AND_ALL_VIDEO`` | ``TURN_INCLUDES_AUDIO_ACTIVITY_AND_ALL_VIDEO`` (see the discrepancy below) | ``TURN_INCLUDES_ONLY_ACTIVITY`` | 3.8 model page; 3.1 model page "Turn coverage: Defaults to ..._AND_ALL_VIDEO instead of TURN_INCLUDES_ONLY_ACTIVITY"; google-genai types.py ``TurnCoverage`` ("If unspecified, the default behavior is TURN_INCLUDES_ONLY_ACTIVITY") |
 | ``send_client_content`` mid-session | accepted for the whole session; ``turnComplete: true`` interrupts generation; without it the server waits for more | refused: close 1007 "Request contains an invalid argument." (only initial history with ``historyConfig.initialHistoryInClientContent``) | accepted | 3.8 model page; livekit/agents PR 5251 and 5262 (minimal script: client content -> 1007), google/adk-python issue 5018 |
 | proactive audio | always on: ``proactivity.proactiveAudio: false`` is refused (1007) | not supported: a truthy setting is refused (1007) | accepted | 3.8 model page ("Setting proactive_audio: false returns an error"); 3.1 model page ("remove any configuration of these features") |
@@ -32,6 +32,9 @@ Discrepancies found and how they are modelled:
   5251/5262, adk-python 5018) got close 1007 for any mid-session client content. The profile
   follows the field reports (a client built against it works either way); override
   ``client_content_mid_session`` to relax it.
+- Affective dialog on 3.8. The Vertex 3.8 Live developer guide lists it "enabled by default";
+  the Gemini API model page says it was removed and ``enable_affective_dialog`` must go. This
+  server is the Gemini API endpoint, so it follows the model page.
 - Close reasons of refused setups are not documented; the server uses the service's generic
   1007 text, "Request contains an invalid argument.".
 
@@ -76,7 +79,6 @@ class Profile:
     non_blocking_by_default: bool
     non_blocking_declarable: bool  # a declaration's ``behavior`` is honoured
     interrupt_waits_for_user: bool  # scheduling=INTERRUPT while the user speaks waits
-    blocking_call_cancelled_by_input: bool  # any new user input cancels a BLOCKING call
     polite_interruption: bool
     default_turn_coverage: str
     client_content_mid_session: bool
@@ -103,7 +105,6 @@ PROFILES: dict[str, Profile] = {
         non_blocking_by_default=True,
         non_blocking_declarable=True,
         interrupt_waits_for_user=True,
-        blocking_call_cancelled_by_input=True,
         polite_interruption=True,
         default_turn_coverage=ACTIVITY_AND_ALL_VIDEO,
         client_content_mid_session=True,
@@ -117,7 +118,6 @@ PROFILES: dict[str, Profile] = {
         non_blocking_by_default=False,
         non_blocking_declarable=False,
         interrupt_waits_for_user=False,
-        blocking_call_cancelled_by_input=False,
         polite_interruption=False,
         default_turn_coverage=ACTIVITY_AND_ALL_VIDEO,
         client_content_mid_session=False,
@@ -131,7 +131,6 @@ PROFILES: dict[str, Profile] = {
         non_blocking_by_default=False,
         non_blocking_declarable=True,
         interrupt_waits_for_user=False,
-        blocking_call_cancelled_by_input=False,
         polite_interruption=False,
         default_turn_coverage=ONLY_ACTIVITY,
         client_content_mid_session=True,
@@ -218,17 +217,6 @@ def turn_coverage(profile: Profile, setup: Mapping[str, Any]) -> str:
     if coverage in TURN_COVERAGES:
         return str(coverage)
     return profile.default_turn_coverage
-
-
-def interrupts_on_activity(setup: Mapping[str, Any]) -> bool:
-    """False when setup asked for ``activityHandling: NO_INTERRUPTION`` (google-genai
-    ``ActivityHandling``): the user's activity then never interrupts the model."""
-    handling = _get(
-        _get(setup, "realtimeInputConfig", "realtime_input_config"),
-        "activityHandling",
-        "activity_handling",
-    )
-    return str(handling or "") != "NO_INTERRUPTION"
 
 
 def admits_video(coverage: str, user_active: bool) -> bool:

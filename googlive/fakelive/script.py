@@ -137,13 +137,14 @@ def tool_outcome(name: str, response: dict[str, Any] | None) -> ToolOutcome:
     return ToolOutcome(name, "ok", tuple(sorted(map(str, response))))
 
 
-def reply_text(turn: UserTurn, outcome: ToolOutcome | None = None) -> str:
-    """The transcript of the demo reply, which says plainly what the backend is."""
+def reply_text(turn: UserTurn, outcome: ToolOutcome | None = None, seen: str | None = None) -> str:
+    """The transcript of the demo reply, which says plainly what the backend is. ``seen`` (what
+    an image showed, see vision.py) follows the tool's outcome."""
     head = f"Offline demo, turn {turn.number}: "
     tool = ""
     if outcome is not None:
         if outcome.status == "ok":
-            tool = f"the {outcome.name} tool answered ok. "
+            tool = f"the {outcome.name} tool answered ok. " + (f"{seen} " if seen else "")
         elif outcome.status == "error":
             tool = f"the {outcome.name} tool reported an error. "
         else:

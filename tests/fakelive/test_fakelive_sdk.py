@@ -466,10 +466,11 @@ async def test_rest_generate_content_parsed(srv: FakeLiveServer) -> None:
             model="gemini-2.5-flash", contents="x", config=config
         )
     assert err.value.code == 503 and srv.config.rest_error_status is None
+    # Hold the client: a temporary one can be collected mid-request, and its __del__ closes
+    # the aiohttp session under the request (AssertionError "_connector is not None").
+    other = srv.client(api_key="nope")
     with pytest.raises(errors.ClientError) as cerr:
-        await srv.client(api_key="nope").aio.models.generate_content(
-            model="gemini-2.5-flash", contents="x"
-        )
+        await other.aio.models.generate_content(model="gemini-2.5-flash", contents="x")
     assert cerr.value.code == 400 and srv.stats.rest_requests == 4
 
 
