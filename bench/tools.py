@@ -1,8 +1,8 @@
 """tool_round_trip_ms and video_tokens_per_min, per model family (bench/README.md says how to
 read them).
 
-tool_round_trip_ms: a LiveSession (real SDK, local Live server in this process, speed 1: audio
-paced at real time as the service sends it) with the app's real take_picture on a 1280x720
+tool_round_trip_ms: a LiveSession (real SDK, local Live server in this process at its default
+pacing) with the app's real take_picture on a 1280x720
 camera frame, through the app's ToolRegistry. Per trial: the ToolCall event arrives
 (`call`) -> the handler has the answer and queued it, after the still (`answered`) -> the first
 model audio of a turn that began after the answer (`speech`: the model talking about the
@@ -160,8 +160,9 @@ async def _video_tokens(srv: FakeLiveServer, model: str, frames: int, *, baselin
 
 
 async def _family(model: str, quick: bool) -> dict[str, Any]:
-    # speed 1: the local server paces its audio like the service; these figures are timings.
-    async with FakeLiveServer(api_key="bench", config=FakeLiveConfig(speed=1.0, min_reply_s=0.6)) as srv:
+    # The local server's default pacing: audio 3x faster than real time (the service generates
+    # "as quickly as possible, and not in real time": google-genai LiveServerContent).
+    async with FakeLiveServer(api_key="bench", config=FakeLiveConfig(speed=3.0, min_reply_s=0.6)) as srv:
         n = 2 if quick else 10
         rt_app = await _tool_trials(srv, model, n, baseline=False)
         rt_base = await _tool_trials(srv, model, n, baseline=True)
