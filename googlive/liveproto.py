@@ -204,7 +204,12 @@ class LiveProtocol:
     def _count(self, meta: types.UsageMetadata, completes: bool, out: list[LiveEvent]) -> None:
         u = usage_of(meta)
         self.total = self.total + u
-        if not completes and not self.turn_open and self._prev is not None and not self._prev_awaits_complete:
+        if (
+            not completes
+            and not self.turn_open
+            and self._prev is not None
+            and not self._prev_awaits_complete
+        ):
             # After turn n's turnComplete and before anything of the next turn: turn n's.
             out.append(UsageReport(self._prev, u))
             return
