@@ -22,6 +22,7 @@ SECTIONS = (
     "latency",
     "barge_in",
     "barge_in_policy",
+    "tools",
     "recording",
     "cpu",
     "startup",
@@ -73,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
             traceback.print_exc(file=sys.stderr)
         res.setdefault("elapsed_s", {})[name] = round(time.monotonic() - s, 1)
 
-    from bench import bargein, cpu, latency, recording, resampler, startup
+    from bench import bargein, cpu, latency, recording, resampler, startup, tools
 
     section("resampler", lambda: {"resampler": resampler.measure()})
     section("vad", lambda: {"vad_granularity_ms": latency.vad_figures(40 if q else 200)})
@@ -85,6 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     section("latency", lambda: _latency(q))
     section("barge_in", lambda: {"barge_in_ms": bargein.run_barge_in(8 if q else 20)})
     section("barge_in_policy", lambda: {"barge_in_policy": bargein.run_policy(3 if q else 8)})
+    section("tools", lambda: tools.run(q))
     section("recording", lambda: {"recording_cpu": recording.run(3.0 if q else 10.0)})
     section("cpu", lambda: cpu.run(q))
     section("startup", lambda: {"startup_s": startup.run(2 if q else 5)})

@@ -10,6 +10,8 @@ import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from googlive import models as _models
+
 DEFAULT_MODEL = "gemini-3.8-live"
 DEFAULT_ANALYSIS_MODEL = "gemini-3.8-flash"
 VOICES = (
@@ -45,11 +47,8 @@ VOICES = (
     "Zubenelgenubi",
 )
 DEFAULT_VOICE = "Puck"
-LIVE_MODELS = (
-    "gemini-3.8-live",
-    "gemini-3.1-flash-live-preview",
-    "gemini-2.5-flash-native-audio-preview-09-2025",
-)
+# The Live models the settings offer, checked against the deprecations page: googlive/models.py.
+LIVE_MODELS = _models.LIVE_MODELS
 DEFAULT_INSTRUCTION = (
     "You are a friendly, concise voice assistant in a live video call. Keep answers short and "
     "conversational. You can see the user's webcam. Call take_picture when you need a closer, "

@@ -6,7 +6,7 @@ immutable dataclasses with a closed set of kinds so that every consumer can matc
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from enum import StrEnum
 from typing import Any
 
@@ -25,16 +25,35 @@ class Role(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Usage:
+    """Token counts as the service reports them (google-genai types.UsageMetadata).
+
+    `total_tokens` counts prompt, response, thought and tool-use prompt tokens. The
+    `prompt_*_tokens` split the prompt by modality where the service says (video frames and
+    images both count as video); they need not add up to `prompt_tokens`.
+    """
+
     prompt_tokens: int = 0
     response_tokens: int = 0
     total_tokens: int = 0
+    thoughts_tokens: int = 0
+    tool_use_prompt_tokens: int = 0
+    cached_tokens: int = 0
+    prompt_audio_tokens: int = 0
+    prompt_video_tokens: int = 0
+    prompt_text_tokens: int = 0
 
     def __add__(self, other: Usage) -> Usage:
-        return Usage(
-            self.prompt_tokens + other.prompt_tokens,
-            self.response_tokens + other.response_tokens,
-            self.total_tokens + other.total_tokens,
-        )
+        return Usage(*(getattr(self, f.name) + getattr(other, f.name) for f in fields(Usage)))
+
+    @property
+    def input_tokens(self) -> int:
+        """What is billed as input: the prompt and the tool-use prompt."""
+        return self.prompt_tokens + self.tool_use_prompt_tokens
+
+    @property
+    def output_tokens(self) -> int:
+        """What is billed as output: the response and the model's thoughts."""
+        return self.response_tokens + self.thoughts_tokens
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +86,15 @@ class Interrupted:
 class TurnComplete:
     turn: int
     usage: Usage | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class UsageReport:
+    """Usage that arrived after its turn's TurnComplete (e.g. in a message of its own with an
+    empty serverContent): it belongs to `turn`, which has already completed."""
+
+    turn: int
+    usage: Usage
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +136,7 @@ LiveEvent = (
     | TranscriptDelta
     | Interrupted
     | TurnComplete
+    | UsageReport
     | ToolCall
     | ToolCallCancelled
     | GoAway

@@ -19,12 +19,15 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class ToolSpec:
-    """A tool a feature offers the model: declaration, async handler, optional pydantic args."""
+    """A tool a feature offers the model: declaration (its `behavior` says whether the model
+    goes on talking while it runs), async handler, optional pydantic args, and how each answer
+    is scheduled (googlive.tools.registry.ResponseScheduling; None: WHEN_IDLE)."""
 
     declaration: Any  # google.genai.types.FunctionDeclaration
     handler: Callable[[dict[str, Any], str], Awaitable[dict[str, Any]]]
     args_model: Any = None
     timeout_s: float | None = None
+    scheduling: Any = None  # googlive.tools.registry.ResponseScheduling
 
 
 class Feature:

@@ -207,6 +207,7 @@ class GeminiHandler(AsyncAudioVideoStreamHandler):
                     spec.handler,
                     args_model=spec.args_model,
                     timeout_s=spec.timeout_s,
+                    scheduling=spec.scheduling,
                 )
         endpoint = self.endpoint
         if (
@@ -656,7 +657,9 @@ class GeminiHandler(AsyncAudioVideoStreamHandler):
             log.info("tool %s cancelled id=%s", call.name[:40], call.id[:16])
             return
         if self.session is not None:
-            self.session.send_tool_response(result.id, result.name, result.response)
+            self.session.send_tool_response(
+                result.id, result.name, result.response, result.scheduling
+            )
         log.info(
             "tool %s done id=%s error=%s ms=%d",
             call.name[:40],

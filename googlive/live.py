@@ -2,18 +2,22 @@
 
 The session owns a main task that connects with `client.aio.live.connect`, runs a sender and a
 receiver while the connection lasts, and on a recoverable failure or a `goAway` reconnects,
-resuming with the latest session-resumption handle. Everything the rest of the app needs comes
-out of `events()` as the typed events of `googlive.events`; everything it sends goes through an
-outbox that keeps (bounded) what arrives while the connection is being replaced.
+resuming with the latest session-resumption handle. Only I/O lives here: what each server
+message means is `googlive.liveproto.LiveProtocol` (pure), what the model family accepts is
+`googlive.models`, when the mic stream paused is `googlive.audioend`. Everything the rest of
+the app needs comes out of `events()` as the typed events of `googlive.events`; everything it
+sends goes through an outbox that keeps (bounded) what arrives while the connection is being
+replaced.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import time
-from collections import deque
+from collections import OrderedDict
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,24 +25,26 @@ from typing import Any
 from google import genai
 from google.genai import types
 
+from googlive import models
+from googlive.audioend import AudioStreamEnd
 from googlive.events import (
-    AudioOut,
-    GoAway,
     Interrupted,
     LiveEvent,
-    Role,
     SessionError,
     SessionState,
     StateChanged,
     ToolCall,
-    ToolCallCancelled,
-    TranscriptDelta,
     TurnComplete,
     Usage,
 )
-from googlive.retry import Backoff, Failure, classify, parse_duration
+from googlive.liveproto import LiveProtocol
+from googlive.livesetup import LiveConfig, connect_config
+from googlive.outbox import Out, Outbox
+from googlive.retry import Failure, classify
 
 log = logging.getLogger(__name__)
+
+__all__ = ["LiveConfig", "LiveSession", "LiveStats"]
 
 
 def _redact_key_headers(record: logging.LogRecord) -> bool:
@@ -56,25 +62,7 @@ def _redact_key_headers(record: logging.LogRecord) -> bool:
 logging.getLogger("websockets.client").addFilter(_redact_key_headers)
 
 _CLOSED = object()
-
-
-@dataclass(frozen=True)
-class LiveConfig:
-    model: str
-    voice: str = "Puck"
-    system_instruction: str | None = None
-    tools: tuple[types.Tool, ...] = ()
-    input_transcription: bool = True
-    output_transcription: bool = True
-    manual_activity: bool = False
-    compression: bool = True
-    compression_trigger_tokens: int = 100_000
-    compression_target_tokens: int = 60_000
-    setup_timeout_s: float = 10.0
-    go_away_margin_s: float = 5.0
-    backoff: Backoff = field(default_factory=Backoff)
-    max_pending_audio_s: float = 5.0
-    event_queue_size: int = 1024
+MAX_TRACKED_CALLS = 256
 
 
 @dataclass
@@ -88,32 +76,12 @@ class LiveStats:
     video_sent: int = 0
     video_dropped: int = 0
     tool_responses_sent: int = 0
+    tool_results_as_text: int = 0  # answers to calls of an earlier connection
+    images_sent: int = 0
+    audio_stream_ends: int = 0
     usage: Usage = field(default_factory=Usage)
     uplink_lag_s: list[float] = field(default_factory=list)  # enqueue -> written, last N
     failures: list[str] = field(default_factory=list)
-
-
-@dataclass
-class _Out:
-    kind: str  # audio | video | text | image | tool | activity_start | activity_end | audio_end
-    payload: Any = None
-    queued_at: float = 0.0
-
-
-class _TurnText:
-    """Stitches transcript fragments into one line per role per turn."""
-
-    def __init__(self) -> None:
-        self.user = ""
-        self.model = ""
-        self.user_final = False
-
-    def add(self, role: Role, text: str) -> str:
-        if role is Role.USER:
-            self.user += text
-            return self.user
-        self.model += text
-        return self.model
 
 
 class LiveSession:
@@ -124,22 +92,34 @@ class LiveSession:
         self.config = config
         self.stats = LiveStats()
         self.state = SessionState.CLOSED
-        self.handle: str | None = None
-        self.turn = 0
+        self.choices = config.choices or models.choices_for(config.model)
+        self._proto = LiveProtocol(go_away_margin_s=config.go_away_margin_s)
+        self._mic = AudioStreamEnd(config.audio_stream_end_after_s or 0.0)
         self._events: asyncio.Queue[LiveEvent | object] = asyncio.Queue(config.event_queue_size)
-        self._outbox: deque[_Out] = deque()
-        self._outbox_audio_bytes = 0
+        self._outbox = Outbox(int(config.max_pending_audio_s * 32000))
         self._outbox_ready = asyncio.Event()
         self._main: asyncio.Task[None] | None = None
         self._closing = False
         self._restart = asyncio.Event()
-        self._text = _TurnText()
         self._session: Any = None
         self._connected = asyncio.Event()
-        self._after_interrupt = False
-        self._turn_open = False  # server content of the current turn has arrived
         self._turn_ended = asyncio.Event()
-        self._go_away_by = 0.0  # after goAway: monotonic time to have moved by
+        self._calls: OrderedDict[str, int] = OrderedDict()  # call id -> connection number
+
+    @property
+    def handle(self) -> str | None:
+        """The newest session-resumption handle (None before the first, or after a refusal)."""
+        return self._proto.handle
+
+    @property
+    def turn(self) -> int:
+        """The number of the turn that content arriving now belongs to."""
+        return self._proto.turn
+
+    @property
+    def turn_open(self) -> bool:
+        """Content of the current turn arrived and the turn has not ended yet."""
+        return self._proto.turn_open
 
     # ---- lifecycle -------------------------------------------------------------------------
     async def __aenter__(self) -> LiveSession:
@@ -167,7 +147,8 @@ class LiveSession:
 
     async def wait_live(self, timeout: float | None = None) -> bool:
         try:
-            await asyncio.wait_for(self._connected.wait(), timeout)
+            async with asyncio.timeout(timeout):
+                await self._connected.wait()
             return True
         except TimeoutError:
             return False
@@ -196,34 +177,43 @@ class LiveSession:
         `max_pending_audio_s` and drops (and counts) the oldest."""
         if not pcm16k:
             return
-        self._outbox.append(_Out("audio", pcm16k, time.perf_counter()))
-        self._outbox_audio_bytes += len(pcm16k)
-        limit = int(self.config.max_pending_audio_s * 32000)
-        while self._outbox_audio_bytes > limit:
-            if not self._drop_oldest_audio():
-                break
+        now = time.perf_counter()
+        self._mic.on_frame(now)
+        self._outbox.audio(pcm16k, now)
+        self.stats.audio_dropped_bytes = self._outbox.audio_dropped_bytes
         self._outbox_ready.set()
 
     def send_video(self, jpeg: bytes) -> None:
-        """Queue a webcam JPEG; only the newest pending frame is kept."""
-        for i, item in enumerate(self._outbox):
-            if item.kind == "video":
-                del self._outbox[i]
-                self.stats.video_dropped += 1
-                break
-        self._outbox.append(_Out("video", jpeg, time.perf_counter()))
+        """Queue a webcam JPEG; only the newest pending frame is kept (and, right after a
+        still, it waits behind the tool's answer: googlive/outbox.py)."""
+        self._outbox.video(jpeg, time.perf_counter())
+        self.stats.video_dropped = self._outbox.video_dropped
         self._outbox_ready.set()
 
     def send_image(self, jpeg: bytes) -> None:
-        """Queue a still image (e.g. take_picture) for the model; never dropped."""
-        self._queue("image", jpeg)
+        """Queue a still image (e.g. take_picture) for the model; never dropped. It goes in the
+        way this model family takes it (`choices`): client content at the still's own detail
+        where the family accepts client content mid-session, else a realtime video frame."""
+        self._outbox.still(jpeg, time.perf_counter())
+        self._outbox_ready.set()
 
     def send_text(self, text: str) -> None:
         self._queue("text", text)
 
-    def send_tool_response(self, call_id: str, name: str, response: dict[str, Any]) -> None:
-        """Queue a tool response; kept across reconnects and sent after resume."""
-        self._queue("tool", types.FunctionResponse(id=call_id, name=name, response=response))
+    def send_tool_response(
+        self,
+        call_id: str,
+        name: str,
+        response: dict[str, Any],
+        scheduling: types.FunctionResponseScheduling | None = None,
+    ) -> None:
+        """Queue a tool response; kept across reconnects and sent after resume. `scheduling`
+        (how a NON_BLOCKING call's answer enters the conversation) is sent only to a family
+        that runs calls non-blocking (googlive.models.scheduling_for)."""
+        sched = models.scheduling_for(self.config.model, scheduling)
+        fr = types.FunctionResponse(id=call_id, name=name, response=response, scheduling=sched)
+        self._outbox.tool(fr, time.perf_counter())
+        self._outbox_ready.set()
 
     def activity_start(self) -> None:
         self._queue("activity_start")
@@ -232,51 +222,10 @@ class LiveSession:
         self._queue("activity_end")
 
     def _queue(self, kind: str, payload: Any = None) -> None:
-        self._outbox.append(_Out(kind, payload, time.perf_counter()))
+        self._outbox.other(kind, payload, time.perf_counter())
         self._outbox_ready.set()
 
-    def _drop_oldest_audio(self) -> bool:
-        for i, item in enumerate(self._outbox):
-            if item.kind == "audio":
-                del self._outbox[i]
-                self._outbox_audio_bytes -= len(item.payload)
-                self.stats.audio_dropped_bytes += len(item.payload)
-                return True
-        return False
-
     # ---- connection loop -------------------------------------------------------------------
-    def _connect_config(self) -> types.LiveConnectConfig:
-        c = self.config
-        kw: dict[str, Any] = {
-            "response_modalities": [types.Modality.AUDIO],
-            "speech_config": types.SpeechConfig(
-                voice_config=types.VoiceConfig(
-                    prebuilt_voice_config=types.PrebuiltVoiceConfig(voice_name=c.voice)
-                )
-            ),
-            "session_resumption": types.SessionResumptionConfig(handle=self.handle),
-        }
-        if c.system_instruction:
-            kw["system_instruction"] = types.Content(
-                role="user", parts=[types.Part(text=c.system_instruction)]
-            )
-        if c.tools:
-            kw["tools"] = list(c.tools)
-        if c.input_transcription:
-            kw["input_audio_transcription"] = types.AudioTranscriptionConfig()
-        if c.output_transcription:
-            kw["output_audio_transcription"] = types.AudioTranscriptionConfig()
-        if c.manual_activity:
-            kw["realtime_input_config"] = types.RealtimeInputConfig(
-                automatic_activity_detection=types.AutomaticActivityDetection(disabled=True)
-            )
-        if c.compression:
-            kw["context_window_compression"] = types.ContextWindowCompressionConfig(
-                trigger_tokens=c.compression_trigger_tokens,
-                sliding_window=types.SlidingWindow(target_tokens=c.compression_target_tokens),
-            )
-        return types.LiveConnectConfig(**kw)
-
     async def _run(self) -> None:
         attempt = 0
         try:
@@ -289,7 +238,8 @@ class LiveSession:
                 started = time.monotonic()
                 failure = await self._connect_once()
                 if not self._closing:
-                    await self._abandon_turn()
+                    for ev in self._proto.connection_lost():
+                        await self._put(ev)
                 if self._closing:
                     break
                 if failure is None:  # planned restart (goAway): resume at once
@@ -297,7 +247,7 @@ class LiveSession:
                     continue
                 self.stats.failures.append(failure.message)
                 if failure.resume_rejected:
-                    self.handle = None
+                    self._proto.forget_handle()
                 if not failure.recoverable:
                     self._emit(SessionError(failure.message, False, failure.code))
                     self._set_state(SessionState.CLOSED, reason=failure.message)
@@ -329,7 +279,9 @@ class LiveSession:
 
     async def _connect_once(self) -> Failure | None:
         """One connection's life. Returns None for a planned restart, else the failure."""
-        cm = self._client.aio.live.connect(model=self.config.model, config=self._connect_config())
+        cm = self._client.aio.live.connect(
+            model=self.config.model, config=connect_config(self.config, self.choices, self.handle)
+        )
         session = None
         tasks: list[asyncio.Task[Any]] = []
         try:
@@ -346,10 +298,12 @@ class LiveSession:
                 if self.handle:
                     self.stats.resumes += 1
             self._session = session
+            self._mic.on_connected()
             self._connected.set()
             self._set_state(SessionState.LIVE)
             log.info("live connected n=%d resumed=%s", self.stats.connects, bool(self.handle))
             self._restart.clear()
+            self._proto.restart_done()
             recv = asyncio.create_task(self._receive_loop(session), name="live-recv")
             send = asyncio.create_task(self._send_loop(session), name="live-send")
             restart = asyncio.create_task(self._wait_restart(), name="live-restart")
@@ -360,7 +314,8 @@ class LiveSession:
             for t in done:
                 exc = t.exception()
                 if exc is not None:
-                    return classify(exc, model=self.config.model)
+                    # The setup was accepted: a close now (1008 included) is worth resuming.
+                    return classify(exc, model=self.config.model, after_setup=True)
             return Failure(True, "The connection to Gemini ended; reconnecting.")
         finally:
             self._connected.clear()
@@ -372,28 +327,45 @@ class LiveSession:
                     await t
             if session is not None:
                 with contextlib.suppress(Exception):
-                    await asyncio.wait_for(cm.__aexit__(None, None, None), 5)
+                    async with asyncio.timeout(5):
+                        await cm.__aexit__(None, None, None)
 
     async def _send_loop(self, session: Any) -> None:
         while True:
             if not self._outbox:
                 self._outbox_ready.clear()
-                await self._outbox_ready.wait()
+                wait = self._audio_end_wait()
+                if wait is not None and wait <= 0:
+                    await session.send_realtime_input(audio_stream_end=True)
+                    self._mic.on_sent()
+                    self.stats.audio_stream_ends += 1
+                    log.info("live audioStreamEnd after %.1fs without mic audio", self._mic.pause_s)
+                    continue
+                # asyncio.timeout, not wait_for: wait_for can lose a cancellation (gh-86296).
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(wait):
+                        await self._outbox_ready.wait()
                 continue
-            item = self._outbox[0]
+            item = self._outbox.head()
+            assert item is not None
             await self._send_item(session, item)
             # Only remove once written: a failed send leaves it for the next connection.
-            if self._outbox and self._outbox[0] is item:
-                self._outbox.popleft()
-                if item.kind == "audio":
-                    self._outbox_audio_bytes -= len(item.payload)
-                    lag = time.perf_counter() - item.queued_at
-                    lags = self.stats.uplink_lag_s
-                    lags.append(lag)
-                    if len(lags) > 4096:
-                        del lags[:2048]
+            if self._outbox.pop(item) and item.kind == "audio":
+                self._mic.on_written()
+                lags = self.stats.uplink_lag_s
+                lags.append(time.perf_counter() - item.queued_at)
+                if len(lags) > 4096:
+                    del lags[:2048]
 
-    async def _send_item(self, session: Any, item: _Out) -> None:
+    def _audio_end_wait(self) -> float | None:
+        """Seconds until audioStreamEnd is due on this connection, or None (never with manual
+        activity signals: the SDK says to send it only with automatic activity detection)."""
+        if self.config.audio_stream_end_after_s is None or self.config.manual_activity:
+            return None
+        pending = self._outbox.audio_bytes > 0
+        return self._mic.wait_s(time.perf_counter(), audio_pending=pending)
+
+    async def _send_item(self, session: Any, item: Out) -> None:
         k = item.kind
         if k == "audio":
             await session.send_realtime_input(
@@ -406,18 +378,67 @@ class LiveSession:
             )
             self.stats.video_sent += 1
         elif k == "image":
-            await session.send_realtime_input(
-                video=types.Blob(data=item.payload, mime_type="image/jpeg")
-            )
+            await self._send_still(session, item.payload)
         elif k == "text":
             await session.send_realtime_input(text=item.payload)
         elif k == "tool":
-            await session.send_tool_response(function_responses=[item.payload])
+            fr: types.FunctionResponse = item.payload
+            issued_on = self._calls.pop(fr.id or "", None)
+            if issued_on is not None and issued_on != self.stats.connects:
+                await self._send_result_as_conversation(session, fr)
+            else:
+                await session.send_tool_response(function_responses=[fr])
             self.stats.tool_responses_sent += 1
         elif k == "activity_start":
             await session.send_realtime_input(activity_start=types.ActivityStart())
         elif k == "activity_end":
             await session.send_realtime_input(activity_end=types.ActivityEnd())
+
+    async def _send_still(self, session: Any, jpeg: bytes) -> None:
+        """A still for the model, in the way its family takes it (googlive.models):
+        - client content (3.8, 2.5): in the context in order, before the tool response that
+          follows it, whatever the turn coverage; `turn_complete=False` so it does not start a
+          turn of its own or interrupt (3.8: "without turn_complete, the server waits for
+          subsequent messages"), with a per-Part media_resolution where the family honours it
+          (Gemini 3), at a higher detail than the LOW stream. google-genai 2.8 cannot carry
+          image bytes in a FunctionResponse (`parts` with bytes: TypeError in json.dumps).
+        - a realtime video frame (3.1, which closes the session with 1007 on client content
+          after the start): counted because the setup asks for all video in the turn."""
+        ch = self.choices
+        if ch.still_via_client_content:
+            part = types.Part(inline_data=types.Blob(data=jpeg, mime_type="image/jpeg"))
+            if ch.still_part_resolution is not None:
+                part.media_resolution = types.PartMediaResolution(level=ch.still_part_resolution)
+            await session.send_client_content(
+                turns=types.Content(role="user", parts=[part]), turn_complete=False
+            )
+        else:
+            await session.send_realtime_input(video=types.Blob(data=jpeg, mime_type="image/jpeg"))
+        self.stats.images_sent += 1
+
+    async def _send_result_as_conversation(self, session: Any, fr: types.FunctionResponse) -> None:
+        """The answer to a call an earlier connection issued. A resumed session "won't act on
+        a FunctionResponse for a call it didn't issue" (pipecat-ai/pipecat PR 5497, verified
+        on 2.5 and 3.1), so it goes in as conversation: client content where the family takes
+        it mid-session (a SILENT answer without turn_complete: context only), else realtime
+        text (3.1 closes with 1007 on client content)."""
+        text = (
+            f"(Result of your {fr.name} call {fr.id}, which was cut off when the connection was "
+            f"renewed: {json.dumps(fr.response, ensure_ascii=False, default=str)})"
+        )
+        self.stats.tool_results_as_text += 1
+        log.info(
+            "live tool response id=%s sent as conversation (call of an earlier connection)",
+            (fr.id or "")[:16],
+        )
+        if models.family_of(self.config.model).client_content_mid_session:
+            silent = fr.scheduling is types.FunctionResponseScheduling.SILENT
+            await session.send_client_content(
+                turns=types.Content(role="user", parts=[types.Part(text=text)]),
+                turn_complete=not silent,
+            )
+        else:
+            await session.send_realtime_input(text=text)
 
     async def _receive_loop(self, session: Any) -> None:
         while True:
@@ -426,109 +447,37 @@ class LiveSession:
                 await self._handle(msg)
 
     async def _handle(self, msg: types.LiveServerMessage) -> None:
-        now = time.perf_counter()
-        sc = msg.server_content
-        if sc is not None:
-            if sc.input_transcription or sc.model_turn or sc.output_transcription:
-                self._turn_open = True
-            if self._after_interrupt and (
-                sc.input_transcription or sc.model_turn or sc.output_transcription
-            ):
-                self._after_interrupt = False
-            if sc.input_transcription and sc.input_transcription.text:
-                line = self._text.add(Role.USER, sc.input_transcription.text)
-                await self._put(
-                    TranscriptDelta(Role.USER, sc.input_transcription.text, line, self.turn)
-                )
-            if sc.model_turn and sc.model_turn.parts:
-                for part in sc.model_turn.parts:
-                    blob = part.inline_data
-                    if blob and blob.data and (blob.mime_type or "").startswith("audio/"):
-                        rate = _rate_of(blob.mime_type or "", 24000)
-                        await self._put(AudioOut(blob.data, rate, self.turn, now))
-            if sc.output_transcription and sc.output_transcription.text:
-                await self._finish_user_line()
-                line = self._text.add(Role.MODEL, sc.output_transcription.text)
-                await self._put(
-                    TranscriptDelta(Role.MODEL, sc.output_transcription.text, line, self.turn)
-                )
-            if sc.interrupted:
-                turn = self.turn
-                await self._end_turn()
-                self._after_interrupt = True
-                await self._put(Interrupted(turn))
-            if sc.turn_complete:
-                usage = _usage(msg.usage_metadata)
-                if usage is not None:
-                    self.stats.usage = self.stats.usage + usage
-                if self._after_interrupt:
-                    # The turnComplete that closes an interrupted turn: it was ended already.
-                    self._after_interrupt = False
-                    await self._put(TurnComplete(self.turn - 1, usage))
-                else:
-                    turn = self.turn
-                    await self._end_turn()
-                    await self._put(TurnComplete(turn, usage))
-        elif msg.usage_metadata is not None:
-            usage = _usage(msg.usage_metadata)
-            if usage is not None:
-                self.stats.usage = self.stats.usage + usage
-        if msg.tool_call and msg.tool_call.function_calls:
-            for fc in msg.tool_call.function_calls:
-                await self._put(ToolCall(fc.id or "", fc.name or "", dict(fc.args or {})))
-        if msg.tool_call_cancellation and msg.tool_call_cancellation.ids:
-            await self._put(ToolCallCancelled(tuple(msg.tool_call_cancellation.ids)))
-        if msg.session_resumption_update is not None:
-            upd = msg.session_resumption_update
-            if upd.resumable and upd.new_handle:
-                self.handle = upd.new_handle
-        if msg.go_away is not None:
-            self.stats.go_aways += 1
-            left = parse_duration(msg.go_away.time_left) or 0.0
-            await self._put(GoAway(left))
-            log.info("live goAway time_left=%.1fs", left)
+        proto = self._proto
+        go_aways = proto.go_aways
+        for ev in proto.feed(msg, time.perf_counter()):
+            if isinstance(ev, (TurnComplete, Interrupted)):
+                self._turn_ended.set()
+            elif isinstance(ev, ToolCall):
+                # Which connection issued it: an answer after a reconnect goes another way.
+                self._calls[ev.id] = self.stats.connects
+                while len(self._calls) > MAX_TRACKED_CALLS:
+                    self._calls.popitem(last=False)
+            await self._put(ev)
+        self.stats.usage = proto.total
+        if proto.go_aways != go_aways:
+            self.stats.go_aways = proto.go_aways
+            log.info("live goAway: moving before the deadline")
             # Resume on a fresh connection before the deadline; a turn in progress may finish
             # on this one until `go_away_margin_s` before it (see _wait_restart).
-            self._go_away_by = time.monotonic() + left - self.config.go_away_margin_s
             self._restart.set()
-
-    async def _finish_user_line(self) -> None:
-        if self._text.user and not self._text.user_final:
-            self._text.user_final = True
-            await self._put(TranscriptDelta(Role.USER, "", self._text.user, self.turn, final=True))
-
-    async def _end_turn(self) -> None:
-        await self._finish_user_line()
-        if self._text.model:
-            await self._put(
-                TranscriptDelta(Role.MODEL, "", self._text.model, self.turn, final=True)
-            )
-        self._text = _TurnText()
-        self._turn_open = False
-        self._turn_ended.set()
-        self.turn += 1
 
     async def _wait_restart(self) -> None:
         """Return when this connection should be replaced after a goAway: at once, or once the
         turn in progress ends, but no later than the deadline minus the margin."""
         await self._restart.wait()
-        while self._turn_open:
-            left = self._go_away_by - time.monotonic()
+        while self.turn_open:
+            left = (self._proto.go_away_by or 0.0) - time.perf_counter()
             if left <= 0:
                 return
             self._turn_ended.clear()
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._turn_ended.wait(), left)
-
-    async def _abandon_turn(self) -> None:
-        """A connection ended mid-turn: the server does not finish that turn on the next one, so
-        close its lines now and number the next reply as a new turn (else the next reply's
-        transcript is glued onto the cut one, and a barge-in cut of this turn mutes it)."""
-        self._after_interrupt = False
-        if self._turn_open:
-            turn = self.turn
-            await self._end_turn()
-            await self._put(TurnComplete(turn, None))
+                async with asyncio.timeout(left):
+                    await self._turn_ended.wait()
 
     # ---- event plumbing --------------------------------------------------------------------
     async def _put(self, ev: LiveEvent) -> None:
@@ -549,24 +498,3 @@ class LiveSession:
     def _set_state(self, state: SessionState, **kw: Any) -> None:
         self.state = state
         self._emit(StateChanged(state, **kw))
-
-
-def _rate_of(mime: str, default: int) -> int:
-    for part in mime.split(";"):
-        part = part.strip()
-        if part.startswith("rate="):
-            try:
-                return int(part[5:])
-            except ValueError:
-                return default
-    return default
-
-
-def _usage(meta: types.UsageMetadata | None) -> Usage | None:
-    if meta is None:
-        return None
-    return Usage(
-        meta.prompt_token_count or 0,
-        meta.response_token_count or 0,
-        meta.total_token_count or 0,
-    )

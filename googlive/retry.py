@@ -10,6 +10,11 @@ import random
 from dataclasses import dataclass
 
 # Close codes after which the same request fails again: reconnecting would only replay it.
+# 1008 only when it refuses the setup (unknown or shut-down model, no key): after a setup the
+# service accepted, it also ends sessions with 1008 "Operation is not implemented, or
+# supported, or enabled", intermittently and often during tool calls (googleapis/js-genai
+# issue 1236, livekit/agents issue 4545); resuming with the handle works there (pipecat's
+# gemini_live llm.py reconnects on every receive error, up to a failure budget).
 FATAL_CLOSE_CODES = frozenset({1007, 1008})
 
 
@@ -23,10 +28,15 @@ class Failure:
     resume_rejected: bool = False
 
 
-def classify(exc: BaseException, *, model: str) -> Failure:
-    """Turn an exception from connecting to or talking with the Live service into a Failure."""
+def classify(exc: BaseException, *, model: str, after_setup: bool = False) -> Failure:
+    """Turn an exception from connecting to or talking with the Live service into a Failure.
+
+    `after_setup`: the service had accepted this connection's setup (setupComplete), so a
+    1008 is a mid-session close worth resuming from, not a refusal of the request."""
     from google.genai import errors
     from websockets.exceptions import ConnectionClosed, InvalidHandshake
+
+    from googlive.models import shut_down_on
 
     if isinstance(exc, errors.APIError):
         code = exc.code
@@ -45,6 +55,12 @@ def classify(exc: BaseException, *, model: str) -> Failure:
                 "Gemini rejected the data the app sent (invalid argument). The session was ended.",
                 code,
             )
+        if code == 1008 and after_setup:
+            return Failure(
+                True,
+                "Gemini closed the connection (close code 1008, operation not supported); resuming the session.",
+                code,
+            )
         if code == 1008:
             if "not found" in low and "session" in low:
                 return Failure(
@@ -54,6 +70,13 @@ def classify(exc: BaseException, *, model: str) -> Failure:
                     resume_rejected=True,
                 )
             if "not found" in low or "not supported" in low:
+                gone = shut_down_on(model)
+                if gone:
+                    return Failure(
+                        False,
+                        f"The model '{model}' was shut down on {gone}. Choose another model (e.g. gemini-3.8-live).",
+                        code,
+                    )
                 return Failure(
                     False,
                     f"The model '{model}' was not found or does not support the Live API. Choose another model.",

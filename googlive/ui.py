@@ -13,10 +13,11 @@ import gradio as gr
 from fastrtc import WebRTC
 
 from googlive.backend import Endpoint
-from googlive.config import LIVE_MODELS, VOICES, Settings
+from googlive.config import VOICES, Settings
 from googlive.conversation import Conversation
 from googlive.features import FeatureFactory
 from googlive.handler import GeminiHandler, UiUpdate
+from googlive.models import model_choices
 from googlive.render import escape_text
 
 log = logging.getLogger(__name__)
@@ -254,7 +255,7 @@ def build(ctx: AppContext) -> gr.Blocks:
                                 list(VOICES), value=settings.voice, label="Voice", elem_id="voice"
                             )
                             model = gr.Dropdown(
-                                sorted(set(LIVE_MODELS) | {settings.model}),
+                                model_choices(settings.model),
                                 value=settings.model,
                                 label="Model",
                                 allow_custom_value=True,

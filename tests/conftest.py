@@ -19,6 +19,22 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
+# The model families the app supports, each as the local Live server models it
+# (googlive/fakelive/profiles.py): 3.8 first, the app's default.
+LIVE_MODELS_UNDER_TEST = {
+    "3.8": "gemini-3.8-live",
+    "3.1": "gemini-3.1-flash-live-preview",
+    "2.5": "gemini-2.5-flash-native-audio-preview-12-2025",
+}
+
+
+@pytest.fixture(params=list(LIVE_MODELS_UNDER_TEST.values()), ids=list(LIVE_MODELS_UNDER_TEST))
+def live_model(request: pytest.FixtureRequest) -> str:
+    """The conversation, tool and reconnect tests run once per model family; a test asserts
+    what that family does (googlive.models.family_of tells it which)."""
+    return request.param
+
+
 @pytest.fixture
 async def server():
     """The local Live server (TLS, key "k", default behaviour); a test module that needs

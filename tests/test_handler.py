@@ -13,8 +13,9 @@ from googlive.peersim import SimulatedPeer
 from tests.util import is_live, offline_endpoint, quiet, talk, until
 
 
-def make_handler(srv: FakeLiveServer) -> GeminiHandler:
-    return GeminiHandler(Settings(), offline_endpoint(srv))
+def make_handler(srv: FakeLiveServer, model: str | None = None) -> GeminiHandler:
+    settings = Settings() if model is None else Settings(model=model)
+    return GeminiHandler(settings, offline_endpoint(srv))
 
 
 async def test_barge_in_stops_model_audio_within_one_frame_of_detection(server):
@@ -50,9 +51,9 @@ async def test_barge_in_stops_model_audio_within_one_frame_of_detection(server):
         await peer.close()
 
 
-async def test_model_audio_is_paced_with_a_small_lead(server):
+async def test_model_audio_is_paced_with_a_small_lead(server, live_model):
     """Model audio arriving 3x faster than real time reaches the peer at real-time pace."""
-    peer = SimulatedPeer(make_handler(server), ["owner", "", "", "", "", ""])
+    peer = SimulatedPeer(make_handler(server, live_model), ["owner", "", "", "", "", ""])
     await peer.start()
     h = peer.handler
     try:
@@ -70,10 +71,10 @@ async def test_model_audio_is_paced_with_a_small_lead(server):
         await peer.close()
 
 
-async def test_two_sessions_are_isolated(server):
+async def test_two_sessions_are_isolated(server, live_model):
     """Two simultaneous connections never see each other's transcript or audio."""
-    a = SimulatedPeer(make_handler(server), ["alice", "", "", "", "", ""])
-    b = SimulatedPeer(make_handler(server), ["bob", "", "", "", "", ""])
+    a = SimulatedPeer(make_handler(server, live_model), ["alice", "", "", "", "", ""])
+    b = SimulatedPeer(make_handler(server, live_model), ["bob", "", "", "", "", ""])
     await a.start()
     await b.start()
     try:
@@ -96,6 +97,52 @@ async def test_two_sessions_are_isolated(server):
     finally:
         await a.close()
         await b.close()
+
+
+async def test_a_cut_connection_mid_reply_resumes_and_the_conversation_goes_on(server, live_model):
+    """A TCP drop mid-reply, then the service's mid-session 1008: each time the status says
+    'reconnecting', then 'live' on a resumed connection; the cut reply keeps its own line and
+    the next typed turn is answered in a line of its own."""
+    h = make_handler(server, live_model)
+    peer = SimulatedPeer(h, ["owner", "", "", "", "", ""])
+    await peer.start()
+    try:
+        await until(lambda: is_live(h))
+        await until(lambda: h.session.handle, timeout=5)
+        server.config.drop_after_reply_chunks = 3
+        h.send_text("Tell me a long story")
+        kinds: list[str] = []
+
+        def saw(kind: str) -> bool:
+            if not kinds or kinds[-1] != h.conv.status.kind:
+                kinds.append(h.conv.status.kind)
+            return kind in kinds
+
+        await until(lambda: saw("reconnecting"), timeout=10, step=0.002)
+        await until(
+            lambda: saw("live") and is_live(h) and h.session.stats.resumes == 1,
+            timeout=10,
+            step=0.002,
+        )
+        server.config.close_1008_after_s = 0.05  # the next connection: a 1008 after its setup
+        server.drop_connections()
+        await until(lambda: server.stats.closes_1008_injected == 1, timeout=10)
+        await until(lambda: is_live(h) and h.session.stats.resumes == 3, timeout=10)
+        h.send_text("still there")
+        await until(
+            lambda: any(
+                ln.role is Role.MODEL and ln.final and "still there" in ln.text
+                for ln in h.conv.lines
+            ),
+            timeout=15,
+        )
+        models = [ln.text for ln in h.conv.lines if ln.role is Role.MODEL]
+        assert sum("long story" in t for t in models) <= 1 and all(
+            t.count("Offline demo") <= 1 for t in models
+        ), models
+        assert h.conv.status.kind == "live" and h.session.stats.failures  # recoverable, shown, gone
+    finally:
+        await peer.close()
 
 
 async def test_shutdown_is_idempotent_and_leaves_no_tasks(server):

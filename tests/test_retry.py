@@ -75,3 +75,31 @@ def test_backoff_grows_exponentially_and_is_capped():
 def test_parse_duration(text, seconds):
     """goAway's timeLeft is a protobuf duration string."""
     assert parse_duration(text) == seconds
+
+
+def test_1008_after_setup_is_resumed_but_at_setup_it_is_final():
+    """The mid-session 1008 "Operation is not implemented, or supported, or enabled" (often
+    during tool calls) is resumed from; the same code refusing a setup stays final."""
+    text = "Operation is not implemented, or supported, or enabled."
+    mid = classify(api_error(1008, text), model="m", after_setup=True)
+    assert mid.recoverable and not mid.resume_rejected and mid.code == 1008
+    assert "resuming" in mid.message
+    for msg in (
+        text,
+        "models/nope is not found for API version v1beta",
+        "Method doesn't allow unregistered callers",
+    ):
+        assert not classify(api_error(1008, msg), model="nope").recoverable, msg
+    # 1007 stays final after a setup too: the same content would be refused again.
+    assert not classify(
+        api_error(1007, "Request contains an invalid argument."), model="m", after_setup=True
+    ).recoverable
+
+
+def test_a_shut_down_model_is_named_as_such():
+    """A model the deprecations page lists as shut down is refused with its date."""
+    f = classify(
+        api_error(1008, "models/gemini-live-2.5-flash-preview is not found for API version v1beta"),
+        model="gemini-live-2.5-flash-preview",
+    )
+    assert not f.recoverable and "shut down on 2025-12-09" in f.message

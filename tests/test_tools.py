@@ -309,3 +309,32 @@ async def test_export_with_unreachable_server_degrades_quietly(tmp_path: Path) -
         d, tmp_path, server="http://ink.test", transport=httpx.MockTransport(fail)
     )
     assert [f.suffix for f in files] == [".mmd"]
+
+
+async def test_each_answer_carries_the_scheduling_its_tool_chose():
+    """A picture's answer interrupts (it is looked at now), a shown diagram's is silent (no
+    second description), an error of either waits until the model is idle; a tool registered
+    without a policy answers WHEN_IDLE, and so do unknown tools and bad arguments."""
+    S = types.FunctionResponseScheduling
+    reg = ToolRegistry()
+    cam = FakeCamera(np.zeros((48, 64, 3), np.uint8))
+    register_take_picture(reg, cam)
+    register_draw_diagram(reg, MermaidValidator(use_node=False), DiagramHistory())
+
+    async def plain(args: dict[str, Any], call_id: str) -> dict[str, Any]:
+        return {"ok": True}
+
+    reg.register(types.FunctionDeclaration(name="plain"), plain)
+    pic = await reg.dispatch(ToolCall("1", "take_picture", {}))
+    assert pic.scheduling is S.INTERRUPT
+    cam.frame = None
+    assert (await reg.dispatch(ToolCall("2", "take_picture", {}))).scheduling is S.WHEN_IDLE
+    ok = await reg.dispatch(ToolCall("3", "draw_diagram", {"code": "graph TD\n  A-->B"}))
+    assert not ok.is_error and ok.scheduling is S.SILENT
+    bad = await reg.dispatch(ToolCall("4", "draw_diagram", {"code": "graph TD\n  A-->"}))
+    assert bad.is_error and bad.scheduling is S.WHEN_IDLE
+    assert (await reg.dispatch(ToolCall("5", "draw_diagram", {}))).scheduling is S.WHEN_IDLE
+    assert (await reg.dispatch(ToolCall("6", "plain", {}))).scheduling is S.WHEN_IDLE
+    assert (await reg.dispatch(ToolCall("7", "nope", {}))).scheduling is S.WHEN_IDLE
+    fr = ok.to_function_response()
+    assert fr.scheduling is S.SILENT and fr.id == "3"

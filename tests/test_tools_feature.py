@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import io
 import os
 import threading
@@ -17,8 +18,9 @@ from PIL import Image
 from googlive.backend import Endpoint
 from googlive.config import Secret, Settings
 from googlive.events import Role, ToolCall
-from googlive.fakelive import FakeLiveServer
+from googlive.fakelive import FakeLiveServer, vision
 from googlive.handler import GeminiHandler
+from googlive.models import family_of
 from googlive.peersim import SimulatedPeer
 from googlive.tools.feature import SharedMermaid, ToolsFeature, install, render_snapshots_panel
 from googlive.tools.mermaid_node import MermaidValidator, node_missing_reason
@@ -33,9 +35,11 @@ INPUTS = ["owner", "", "", "", "", ""]
 class App:
     """An AppContext with the tools feature installed, and a handler/peer per connection."""
 
-    def __init__(self, srv: FakeLiveServer) -> None:
+    def __init__(self, srv: FakeLiveServer, model: str = "gemini-3.8-live") -> None:
         self.endpoint = offline_endpoint(srv)
-        self.ctx = AppContext(Settings(), self.endpoint)
+        self.model = model
+        self.non_blocking = family_of(model).non_blocking_tools
+        self.ctx = AppContext(Settings(model=model), self.endpoint)
         install(self.ctx)
         self.peers: list[SimulatedPeer] = []
 
@@ -63,8 +67,9 @@ class App:
 
 
 @pytest.fixture
-async def app(server):
-    a = App(server)
+async def app(server, live_model):
+    """The app on each model family (the handler runs on `live_model`)."""
+    a = App(server, live_model)
     yield a
     await a.close()
 
@@ -89,7 +94,19 @@ async def answered(
 
 
 def model_said(h: GeminiHandler, needle: str) -> bool:
-    return any(ln.role is Role.MODEL and needle in ln.text for ln in h.conv.lines)
+    """A model line of the transcript contains `needle` (case-insensitive)."""
+    return any(ln.role is Role.MODEL and needle.lower() in ln.text.lower() for ln in h.conv.lines)
+
+
+def result_of(srv: FakeLiveServer, call_id: str) -> Any:
+    """What the server did with the answer to `call_id` (FakeLiveStats.tool_results)."""
+    return next((r for r in srv.stats.tool_results if r.id == call_id), None)
+
+
+async def fence(h: GeminiHandler, text: str) -> None:
+    """A typed turn, answered: whatever the model would have said before it has been said."""
+    h.send_text(text)
+    await until(lambda: model_said(h, f"you said: {text}"), timeout=15)
 
 
 # ---- draw_diagram ----------------------------------------------------------------------------
@@ -98,6 +115,10 @@ def model_said(h: GeminiHandler, needle: str) -> bool:
 async def test_draw_diagram_answers_by_id_shows_panel_and_rejects_invalid_keeping_last_good(
     app, server
 ):
+    """A valid diagram is shown and answered by id; where calls do not block (3.8) the model
+    talked while it drew and the SILENT answer makes no second, doubled description; where they
+    block it speaks once, after the answer. An invalid one is an error the model is told about
+    (WHEN_IDLE on 3.8), and the panel keeps the last good diagram."""
     peer, h, f = await app.connect()
     seen: list[Any] = []
     f.on_diagram.append(seen.append)
@@ -105,11 +126,25 @@ async def test_draw_diagram_answers_by_id_shows_panel_and_rejects_invalid_keepin
     resp = await answered(server, "draw_diagram")
     assert resp["result"] == "ok" and resp["version"] == 1, resp
     assert len(f.diagrams) == 1 and seen == f.diagrams
-    assert f.diagrams[0].id == calls_named(server, "draw_diagram")[0]["id"]
+    call_id = calls_named(server, "draw_diagram")[0]["id"]
+    assert f.diagrams[0].id == call_id
     panel = h.conv.panels["diagram"]
     assert "```mermaid\nflowchart" in panel or "```mermaid\ngraph" in panel, panel[:200]
     assert "Offline demo diagram" in panel
-    await until(lambda: model_said(h, "draw_diagram tool answered ok"), timeout=15)
+    rec = await until(lambda: result_of(server, call_id), timeout=10)
+    if app.non_blocking:
+        assert (rec.blocking, rec.scheduling, rec.delivery) == (False, "SILENT", "silent")
+        await fence(h, "thanks")
+        about = [
+            ln.text for ln in h.conv.lines if ln.role is Role.MODEL and "draw_diagram" in ln.text
+        ]
+        assert len(about) == 1 and "using draw_diagram" in about[0], about  # the filler, once
+        assert not rec.spoken and not model_said(h, "draw_diagram tool answered ok")
+    else:
+        assert (
+            rec.blocking and rec.scheduling is None
+        )  # scheduling means nothing to a blocking call
+        await until(lambda: model_said(h, "draw_diagram tool answered ok"), timeout=15)
     good_panel, good_version = panel, h.conv.versions["diagram"]
 
     # Invalid Mermaid: an error response with the parser's line and message; the panel stays.
@@ -122,6 +157,8 @@ async def test_draw_diagram_answers_by_id_shows_panel_and_rejects_invalid_keepin
     assert h.conv.versions["diagram"] == good_version
     assert len(f.diagrams) == 1 and len(seen) == 1
     await until(lambda: model_said(h, "draw_diagram tool reported an error"), timeout=15)
+    rec = result_of(server, calls_named(server, "draw_diagram")[1]["id"])
+    assert rec.scheduling == ("WHEN_IDLE" if app.non_blocking else None)
 
 
 async def test_unknown_tool_and_bad_arguments_are_error_responses(app, server):
@@ -148,39 +185,84 @@ def camera_frame(w: int = 1280, h: int = 720) -> np.ndarray:
     return f
 
 
-async def test_take_picture_sends_full_resolution_frame_and_shows_snapshot(app, server):
+CODE = (5, 3, 1)
+
+
+def marked_frame(colour: str = "red", code: tuple[int, ...] = CODE) -> np.ndarray:
+    """A 1280x720 BGR camera frame in `colour` with a code of fine stripes drawn into it
+    (googlive.fakelive.vision): the local model reads the code only from the full-resolution
+    still at HIGH detail, never from a 640 px stream frame nor at a lower resolution. Red
+    read back as red also shows the channels were not swapped (swapped, it reads blue)."""
+    rgb = np.asarray(vision.draw_marker((1280, 720), colour, code))
+    return np.ascontiguousarray(rgb[:, :, ::-1])
+
+
+async def stream_frame_sent(h: GeminiHandler, server: FakeLiveServer, frame: np.ndarray) -> bytes:
+    """The camera delivers `frame`; the handler's low-resolution stream sends it once."""
+    await h.video_receive(frame)
+    await until(lambda: h.video_sent >= 1 and server.stats.video_frames_received >= 1, timeout=5)
+    return server.stats.last_jpeg
+
+
+async def picture_words(h: GeminiHandler, n: int = 1) -> str:
+    """The model's transcribed words about the n-th picture (its final line saying so)."""
+
+    def lines() -> list[str]:
+        return [
+            ln.text
+            for ln in h.conv.lines
+            if ln.role is Role.MODEL
+            and ln.final
+            and "take_picture tool answered ok" in ln.text.lower()
+        ]
+
+    return (await until(lambda: len(lines()) >= n and lines(), timeout=15))[n - 1]
+
+
+def still_in_context(server: FakeLiveServer, jpeg: bytes) -> dict[str, Any]:
+    """How the still entered the model's context (source, resolution, tokens)."""
+    return next(c for c in reversed(server.stats.context_images) if c["bytes"] == len(jpeg))
+
+
+async def test_take_picture_gives_the_model_a_closer_look_than_the_stream(app, server):
+    """The frame's code cannot be read from the stream; take_picture's full-resolution still
+    reaches the context in the way the family takes it, at HIGH detail (3.8: client content
+    with its own Part resolution over a LOW stream; 2.5: client content at the session's HIGH;
+    3.1: a realtime frame, counted because all video is), and the model's spoken answer names
+    the colour and the code. The snapshot is shown, its reason escaped."""
     peer, h, f = await app.connect()
     got: list[Snapshot] = []
     f.on_snapshot.append(got.append)
-    # The camera delivers a frame; the handler's low-resolution stream sends it once.
-    await h.video_receive(camera_frame())
-    await until(lambda: h.video_sent >= 1 and server.stats.video_frames_received >= 1, timeout=5)
-    streamed = Image.open(io.BytesIO(server.stats.last_jpeg))
-    assert max(streamed.size) <= h.settings.video_max_side  # the stream copy is down-scaled
+    streamed = await stream_frame_sent(h, server, marked_frame())
+    assert max(Image.open(io.BytesIO(streamed)).size) <= h.settings.video_max_side
+    assert vision.read(streamed, vision.HIGH).code is None  # no resolution reads it from the stream
     h.send_text("take a picture please")
     resp = await answered(server, "take_picture")
     assert resp["result"] == "ok" and (resp["width"], resp["height"]) == (1280, 720), resp
-    # The still went to the model before the response, at full size, colours intact.
-    img = Image.open(io.BytesIO(server.stats.last_jpeg)).convert("RGB")
-    assert img.size == (1280, 720)
-    left, right = img.getpixel((100, 360)), img.getpixel((1180, 360))
-    assert left[2] > 200 and left[0] < 60, left  # BGR blue -> RGB blue
-    assert right[0] > 200 and right[2] < 60, right
+    words = await picture_words(h)
+    assert "i see red, code 5 3 1" in words.lower(), words
     assert len(f.snapshots) == 1 and got == f.snapshots
     assert f.snapshots[0].id == calls_named(server, "take_picture")[0]["id"]
+    ctx = still_in_context(server, f.snapshots[0].jpeg)
+    fam = family_of(app.model)
+    assert ctx["source"] == ("client_content" if fam.client_content_mid_session else "video")
+    assert ctx["resolution"] == vision.HIGH
+    assert server.stats.client_content_refused == 0 and server.stats.setups_refused == 0
+    rec = result_of(server, calls_named(server, "take_picture")[0]["id"])
+    assert rec.scheduling == ("INTERRUPT" if app.non_blocking else None)
     panel = await until(lambda: h.conv.panels.get("snapshots"), timeout=5)
     assert panel.count("<img ") == 1 and 'src="data:image/jpeg;base64,' in panel
     assert 'width="320" height="180"' in panel
     assert "Offline demo&#58; you asked me to look" in panel  # the reason, escaped
-    await until(lambda: model_said(h, "take_picture tool answered ok"), timeout=15)
 
     # A hostile reason stays text, and the newest snapshot comes first.
-    await h.video_receive(camera_frame())
+    await h.video_receive(marked_frame("blue", (2, 7, 4)))
     server.queue_tool_call(
         "take_picture", {"reason": '"><img src=x onerror=alert(1)><script>alert(2)</script>'}
     )
     h.send_text("another")
     await answered(server, "take_picture", 2)
+    assert "i see blue, code 2 7 4" in (await picture_words(h, 2)).lower()
     panel = await until(
         lambda: h.conv.panels["snapshots"].count("<img ") == 2 and h.conv.panels["snapshots"],
         timeout=5,
@@ -189,13 +271,53 @@ async def test_take_picture_sends_full_resolution_frame_and_shows_snapshot(app, 
     assert panel.index("alert&#40;1&#41;") < panel.index("Offline demo&#58;")
 
 
+async def test_the_answer_depends_on_the_still(app, server):
+    """The negative: the same call with the still never leaving the app. The tool still
+    answers ok, but the model saw no new image, so its words name no code."""
+    peer, h, f = await app.connect()
+    await stream_frame_sent(h, server, marked_frame())
+    assert h.session is not None
+
+    def lost(jpeg: bytes) -> None:
+        return None
+
+    h.session.send_image = lost  # type: ignore[method-assign]
+    h.send_text("take a picture please")
+    words = await picture_words(h)
+    assert "5 3 1" not in words and vision.NO_NEW_IMAGE in words, words
+
+
+async def test_a_still_sent_as_a_stream_frame_is_no_closer_look(app, server):
+    """The way the app sent stills before (a realtime frame at the session's resolution):
+    on 3.8 it enters at the LOW stream detail and the code is too fine to read; on 2.5 the
+    activity-only turn coverage leaves it out while the user is silent; on 3.1 it is the way
+    that works, so the code is read."""
+    peer, h, f = await app.connect()
+    await stream_frame_sent(h, server, marked_frame())
+    assert h.session is not None
+    h.session.choices = dataclasses.replace(h.session.choices, still_via_client_content=False)
+    h.send_text("take a picture please")
+    words = (await picture_words(h)).lower()
+    fam = family_of(app.model)
+    if not fam.client_content_mid_session:  # 3.1
+        assert "i see red, code 5 3 1" in words, words
+    elif fam.per_part_media_resolution:  # 3.8
+        assert "too fine to read" in words and "5 3 1" not in words, words
+    else:  # 2.5
+        assert vision.NO_NEW_IMAGE.lower() in words and server.stats.video_frames_left_out >= 1, (
+            words
+        )
+
+
 async def test_take_picture_with_camera_off_is_an_error_the_model_can_say(app, server):
     peer, h, f = await app.connect()
     h.send_text("take a picture")
     resp = await answered(server, "take_picture")
     assert resp == {"error": CAMERA_OFF_ERROR}
-    assert server.stats.last_jpeg is None and f.snapshots == []
+    assert server.stats.last_jpeg is None and f.snapshots == [] and not server.stats.context_images
     await until(lambda: model_said(h, "take_picture tool reported an error"), timeout=15)
+    rec = result_of(server, calls_named(server, "take_picture")[0]["id"])
+    assert rec.scheduling == ("WHEN_IDLE" if app.non_blocking else None)
     # A camera that stopped sending frames counts as off too.
     await h.video_receive(camera_frame(64, 48))
     assert f._camera.latest_frame() is not None
@@ -233,7 +355,10 @@ class SlowTool:
         return {"result": "done"}
 
 
-async def test_barge_in_cancels_pending_tool_and_no_response_is_sent(app, server):
+async def test_user_speech_cancels_a_pending_tool_only_where_calls_block(app, server):
+    """The user talks while a slow tool runs. Where calls block (3.1, 2.5) the server cancels
+    the call: the handler cancels the tool and sends no response. On 3.8 the call does not
+    block the conversation: it runs on, and its answer is sent and delivered."""
     h = app.handler()
     slow = SlowTool()
     h.registry.register(SLOW, slow, timeout_s=60)
@@ -243,19 +368,32 @@ async def test_barge_in_cancels_pending_tool_and_no_response_is_sent(app, server
     h.send_text("find it")
     await asyncio.wait_for(slow.started.wait(), 10)
     call_id = calls_named(server, "slow_lookup")[0]["id"]
-    await peer.say(talk(0.8))  # the user talks while the model waits for the tool
-    await until(lambda: call_id in server.stats.tool_cancellations_sent, timeout=10)
-    await until(lambda: slow.cancelled and not h.registry.running_ids, timeout=5)
-    await until(
-        lambda: not [t for t in h._tasks if t.get_name().startswith("handler-tool")], timeout=5
-    )
-    # Everything queued before this text reaches the server first: no response was queued.
-    h.send_text("fence")
-    await until(lambda: "fence" in server.stats.texts_received, timeout=10)
-    assert response_for(server, call_id) is None
+    await peer.say(talk(0.8))  # the user talks while the tool runs
+    if app.non_blocking:
+        await peer.said()
+        await fence(h, "fence")
+        assert call_id not in server.stats.tool_cancellations_sent
+        assert call_id in h.registry.running_ids and not slow.cancelled
+        slow.release.set()
+        await until(lambda: response_for(server, call_id), timeout=10)
+        rec = await until(lambda: result_of(server, call_id), timeout=5)
+        assert rec.delivery in ("speak_now", "queued", "interrupt") and not rec.blocking
+        await until(lambda: model_said(h, "slow_lookup tool answered ok"), timeout=15)
+    else:
+        await until(lambda: call_id in server.stats.tool_cancellations_sent, timeout=10)
+        await until(lambda: slow.cancelled and not h.registry.running_ids, timeout=5)
+        await until(
+            lambda: not [t for t in h._tasks if t.get_name().startswith("handler-tool")], timeout=5
+        )
+        # Everything queued before this text reaches the server first: no response was queued.
+        h.send_text("fence")
+        await until(lambda: "fence" in server.stats.texts_received, timeout=10)
+        assert response_for(server, call_id) is None
     assert h.session is not None and h.session.state.value == "live"
 
 
+# The handler's own audio path, whatever the model (the call is injected as an event): once.
+@pytest.mark.parametrize("live_model", ["gemini-3.8-live"], ids=["3.8"])
 async def test_slow_tool_never_stalls_audio_in_either_direction(app, server):
     h = app.handler()
     slow = SlowTool()

@@ -21,6 +21,7 @@ from googlive.events import (
     ToolCallCancelled,
     TranscriptDelta,
     TurnComplete,
+    UsageReport,
 )
 from googlive.features import Feature
 from googlive.metrics.bargein import BargeInStats
@@ -180,6 +181,8 @@ class MetricsFeature(Feature):
         if isinstance(ev, TranscriptDelta):
             if ev.role is Role.MODEL and ev.turn in self._unapplied:
                 self._apply_latency()
+        elif isinstance(ev, UsageReport):  # usage after its turn's TurnComplete
+            self.usage.add(ev.turn, ev.usage)
         elif isinstance(ev, TurnComplete):
             if ev.usage is not None:
                 self.usage.add(ev.turn, ev.usage)

@@ -243,7 +243,7 @@ def usage_html(
 
     sess = session_total if session_total is not None else total
     rows = "".join(
-        f"<tr><td>turn {int(t.turn)}</td><td>{t.usage.prompt_tokens}</td><td>{t.usage.response_tokens}</td>"
+        f"<tr><td>turn {int(t.turn)}</td><td>{t.usage.input_tokens}</td><td>{t.usage.output_tokens}</td>"
         f"<td>{cost(t.usage)}</td></tr>"
         for t in list(turns)[-5:]
     )
@@ -252,12 +252,13 @@ def usage_html(
         _, exact = prices.for_model(model)
         note = (
             f"Estimated cost from the price table ({e(prices.as_of) or 'undated'}"
-            f"{'' if exact else ', default prices for this model'}); prompt priced at the audio input rate."
+            f"{'' if exact else ', default prices for this model'}); input (prompt and tool-use "
+            "prompt) priced at the audio input rate, output (speech and thoughts) at the audio output rate."
         )
     return (
         head
         + f'<div><span class="mx-big" data-session-tokens="{sess.total_tokens}">{sess.total_tokens:,} tokens</span> '
-        f'<span class="mx-sub">this session · in {sess.prompt_tokens:,} · out {sess.response_tokens:,} · '
+        f'<span class="mx-sub">this session · in {sess.input_tokens:,} · out {sess.output_tokens:,} · '
         f"≈ <span data-cost>{cost(sess)}</span></span></div>"
         f"<table><tr><th>recent</th><th>in</th><th>out</th><th>≈ cost</th></tr>{rows}</table>"
         f'<div class="mx-sub">{note}</div></div>'

@@ -1,10 +1,9 @@
 """Token usage per turn and per session, and an estimated cost from the price table.
 
 Prices live in one settings file (assets/prices.json): USD per 1M tokens, per model, for text
-and audio input and output. `Usage` from the Live API carries only prompt and response totals
-(no per-modality split here), and this app always answers in audio, so the estimate prices
-prompt tokens at the audio/video input rate and response tokens at the audio output rate: an
-upper bound when part of the prompt was text.
+and audio input and output. This app always answers in audio, so the estimate prices input
+tokens (prompt and tool-use prompt) at the audio/video input rate and output tokens (response
+and thoughts) at the audio output rate: an upper bound when part of the prompt was text.
 """
 
 from __future__ import annotations
@@ -80,8 +79,10 @@ class PriceTable:
         p, _ = self.for_model(model)
         if p is None:
             return None
+        # Tool-use prompt tokens are input and thought tokens are output (Usage.input_tokens /
+        # output_tokens), so a thinking model's reasoning is priced too.
         return (
-            usage.prompt_tokens * p.input_audio + usage.response_tokens * p.output_audio
+            usage.input_tokens * p.input_audio + usage.output_tokens * p.output_audio
         ) / self.per_tokens
 
 
@@ -93,7 +94,8 @@ class TurnUsage:
 
 @dataclass
 class UsageTracker:
-    """Per-turn usage (last `keep` turns) and the running total of what TurnComplete carried."""
+    """Per-turn usage (last `keep` turns) and the running total of what TurnComplete and
+    UsageReport carried."""
 
     keep: int = 50
     turns: list[TurnUsage] = field(default_factory=list)
@@ -102,9 +104,14 @@ class UsageTracker:
     version: int = 0
 
     def add(self, turn: int, usage: Usage) -> None:
+        """Add `usage` to `turn` (a turn's usage may come in parts: TurnComplete, then a
+        UsageReport for the same turn)."""
         self.total = self.total + usage
-        self.n_turns += 1
-        self.turns.append(TurnUsage(turn, usage))
-        if len(self.turns) > self.keep:
-            del self.turns[: len(self.turns) - self.keep]
+        if self.turns and self.turns[-1].turn == turn:
+            self.turns[-1].usage = self.turns[-1].usage + usage
+        else:
+            self.n_turns += 1
+            self.turns.append(TurnUsage(turn, usage))
+            if len(self.turns) > self.keep:
+                del self.turns[: len(self.turns) - self.keep]
         self.version += 1

@@ -13,12 +13,15 @@ import html
 import logging
 from typing import TYPE_CHECKING, Any
 
+from google.genai import types
+
 from googlive.features import Feature, ToolSpec
 from googlive.survey.compile import compile_instruction, record_answer_declaration
 from googlive.survey.coverage import SurveyProgress
 from googlive.survey.jsonio import SurveyError
 from googlive.survey.model import Survey
 from googlive.survey.store import SurveyStore
+from googlive.tools.registry import ResponseScheduling
 
 if TYPE_CHECKING:
     from googlive.handler import GeminiHandler
@@ -28,6 +31,9 @@ log = logging.getLogger(__name__)
 
 PANEL = "survey_progress"
 STORE_SERVICE = "survey_store"
+RECORD_ANSWER_SCHEDULING = ResponseScheduling(
+    ok=types.FunctionResponseScheduling.SILENT, error=types.FunctionResponseScheduling.WHEN_IDLE
+)
 NO_SURVEY_HTML = '<div class="survey-progress empty">No survey in this conversation.</div>'
 
 
@@ -82,7 +88,15 @@ class SurveyFeature(Feature):
     def tools(self) -> list[ToolSpec]:
         if self.survey is None:
             return []
-        return [ToolSpec(record_answer_declaration(self.survey), self.record_answer, timeout_s=5.0)]
+        # Recording an answer is bookkeeping: NON_BLOCKING (3.8; stripped for families that only
+        # block) so the interview flows on, and an accepted answer is SILENT (it must not make
+        # the model speak again); a refused one is WHEN_IDLE, so the model can put it right.
+        decl = record_answer_declaration(self.survey).model_copy(
+            update={"behavior": types.Behavior.NON_BLOCKING}
+        )
+        return [
+            ToolSpec(decl, self.record_answer, timeout_s=5.0, scheduling=RECORD_ANSWER_SCHEDULING)
+        ]
 
     async def record_answer(self, args: dict[str, Any], call_id: str) -> dict[str, Any]:
         """The `record_answer` tool: validate, store, refresh the panel, answer the model."""

@@ -27,22 +27,30 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from googlive.tools.mermaid_check import MAX_SOURCE_CHARS
 from googlive.tools.mermaid_node import MermaidValidator
+from googlive.tools.registry import ResponseScheduling
 
 if TYPE_CHECKING:
     from googlive.tools.registry import ToolRegistry
 
 log = logging.getLogger(__name__)
 
+# NON_BLOCKING (gemini-3.8-live; stripped by googlive.models for families that only block): the
+# model talks the user through the diagram while it is checked and drawn. A valid diagram's
+# answer is SILENT (DRAW_DIAGRAM_SCHEDULING): it only confirms what the model already said, and
+# prompting it again would make it describe the same diagram twice, or contradict itself. An
+# invalid one is WHEN_IDLE: the model must fix it, after finishing its sentence.
 DRAW_DIAGRAM = types.FunctionDeclaration(
     name="draw_diagram",
     description=(
         "Show the user a diagram in the side panel, written in Mermaid syntax (flowchart/graph, "
         "sequenceDiagram, classDiagram, stateDiagram-v2, erDiagram, gantt, pie, mindmap, journey, "
-        "timeline). The code is checked first: if it is invalid you get an error with the line "
-        "and the parser's message; fix it and call again. Do not use click/link directives, "
-        "%%{init}%% directives or code fences. Put label text containing brackets or quotes in "
-        'double quotes, e.g. A["f(x)"]. To change a diagram, send the whole new version.'
+        "timeline). Explain it in your own words as you call it. The code is checked first: if it "
+        "is invalid you get an error with the line and the parser's message; fix it and call "
+        "again. A diagram that is shown needs no further words. Do not use click/link "
+        "directives, %%{init}%% directives or code fences. Put label text containing brackets or "
+        'quotes in double quotes, e.g. A["f(x)"]. To change a diagram, send the whole new version.'
     ),
+    behavior=types.Behavior.NON_BLOCKING,
     parameters=types.Schema(
         type=types.Type.OBJECT,
         properties={
@@ -55,6 +63,11 @@ DRAW_DIAGRAM = types.FunctionDeclaration(
         },
         required=["code"],
     ),
+)
+
+
+DRAW_DIAGRAM_SCHEDULING = ResponseScheduling(
+    ok=types.FunctionResponseScheduling.SILENT, error=types.FunctionResponseScheduling.WHEN_IDLE
 )
 
 
@@ -178,7 +191,13 @@ def register_draw_diagram(
 ) -> DrawDiagram:
     """Register draw_diagram on `registry`; returns the handler."""
     handler = DrawDiagram(validator, history, on_diagram)
-    registry.register(DRAW_DIAGRAM, handler, args_model=DrawDiagramArgs, timeout_s=timeout_s)
+    registry.register(
+        DRAW_DIAGRAM,
+        handler,
+        args_model=DrawDiagramArgs,
+        timeout_s=timeout_s,
+        scheduling=DRAW_DIAGRAM_SCHEDULING,
+    )
     return handler
 
 

@@ -6,7 +6,8 @@
   from `ctx.services["on_exit"]`, which runs on the main thread after gradio's loop stopped.
 - a feature factory building `ToolsFeature` (name "tools") for each connection. It declares both
   tools, takes pictures from the handler's newest full-resolution frame, sends them to the model
-  as a realtime image (google-genai can't carry image bytes in a FunctionResponse), and keeps
+  before the tool response in the way the model family takes a still (`LiveSession.send_image`:
+  google-genai can't carry image bytes in a FunctionResponse), and keeps
   every snapshot and accepted diagram for the results page:
   `feature.snapshots` (oldest first), `feature.diagrams` (oldest first), `feature.history`, and
   listener lists `feature.on_snapshot` / `feature.on_diagram` (called on the event loop; must be
@@ -36,6 +37,7 @@ from googlive.features import Feature, ToolSpec
 from googlive.render import escape_text, render_diagram_panel, render_snapshot_caption
 from googlive.tools.diagram import (
     DRAW_DIAGRAM,
+    DRAW_DIAGRAM_SCHEDULING,
     Diagram,
     DiagramHistory,
     DrawDiagram,
@@ -43,7 +45,13 @@ from googlive.tools.diagram import (
 )
 from googlive.tools.mermaid_check import MermaidCheck
 from googlive.tools.mermaid_node import MermaidValidator
-from googlive.tools.picture import TAKE_PICTURE, Snapshot, TakePicture, TakePictureArgs
+from googlive.tools.picture import (
+    TAKE_PICTURE,
+    TAKE_PICTURE_SCHEDULING,
+    Snapshot,
+    TakePicture,
+    TakePictureArgs,
+)
 
 if TYPE_CHECKING:
     from googlive.handler import GeminiHandler
@@ -225,8 +233,13 @@ class ToolsFeature(Feature):
 
     def tools(self) -> list[ToolSpec]:
         return [
-            ToolSpec(TAKE_PICTURE, self.take_picture, TakePictureArgs, 10.0),
-            ToolSpec(DRAW_DIAGRAM, self.draw_diagram, DrawDiagramArgs, 8.0),
+            # behavior: on each declaration; scheduling: per answer (each module says why).
+            ToolSpec(
+                TAKE_PICTURE, self.take_picture, TakePictureArgs, 10.0, TAKE_PICTURE_SCHEDULING
+            ),
+            ToolSpec(
+                DRAW_DIAGRAM, self.draw_diagram, DrawDiagramArgs, 8.0, DRAW_DIAGRAM_SCHEDULING
+            ),
         ]
 
     async def start(self) -> None:

@@ -22,6 +22,8 @@ from google.genai import types
 from PIL import Image
 from pydantic import BaseModel, ConfigDict, Field
 
+from googlive.tools.registry import ResponseScheduling
+
 if TYPE_CHECKING:
     from googlive.tools.registry import ToolRegistry
 
@@ -29,14 +31,20 @@ log = logging.getLogger(__name__)
 
 CAMERA_OFF_ERROR = "The camera is off, so I can't take a picture. Ask the user to turn it on."
 
+# NON_BLOCKING (honoured by gemini-3.8-live; googlive.models strips it for families that only
+# block): taking and encoding the photo takes a few hundred ms, and a short "let me look" while
+# it does is natural, where a blocking call on 3.8 is cancelled by any new input. The answer is
+# scheduled INTERRUPT (TAKE_PICTURE_SCHEDULING): the model asked to look, so it looks now.
 TAKE_PICTURE = types.FunctionDeclaration(
     name="take_picture",
     description=(
         "Take a full-resolution still photo with the user's camera and look at it. Use it when the "
         "user asks you to look closely, read small text, or when the live video is too blurry or "
         "low-resolution to answer. The photo is sent to you as an image right after this call; it "
-        "is also shown to the user. Fails with an error if the camera is off."
+        "is also shown to the user. Say nothing about what it shows until the result arrives. "
+        "Fails with an error if the camera is off."
     ),
+    behavior=types.Behavior.NON_BLOCKING,
     parameters=types.Schema(
         type=types.Type.OBJECT,
         properties={
@@ -46,6 +54,13 @@ TAKE_PICTURE = types.FunctionDeclaration(
             )
         },
     ),
+)
+
+
+# The photo the model asked for is looked at at once, cutting its "let me look" short (3.8
+# waits while the user speaks); "the camera is off" is said once the model is done talking.
+TAKE_PICTURE_SCHEDULING = ResponseScheduling(
+    ok=types.FunctionResponseScheduling.INTERRUPT, error=types.FunctionResponseScheduling.WHEN_IDLE
 )
 
 
@@ -146,7 +161,8 @@ class TakePicture:
             }
         encode_ms = (time.perf_counter() - t0) * 1000
         try:
-            await asyncio.wait_for(self._ctx.send_image(jpeg), self._send_timeout_s)
+            async with asyncio.timeout(self._send_timeout_s):
+                await self._ctx.send_image(jpeg)
         except TimeoutError:
             log.warning("take_picture id=%s: send timed out", call_id)
             return {"error": "The picture was taken but could not be sent in time. Try again."}
@@ -173,5 +189,11 @@ def register_take_picture(
 ) -> TakePicture:
     """Register take_picture on `registry` for this connection; returns the handler."""
     handler = TakePicture(ctx, **kw)
-    registry.register(TAKE_PICTURE, handler, args_model=TakePictureArgs, timeout_s=timeout_s)
+    registry.register(
+        TAKE_PICTURE,
+        handler,
+        args_model=TakePictureArgs,
+        timeout_s=timeout_s,
+        scheduling=TAKE_PICTURE_SCHEDULING,
+    )
     return handler

@@ -28,6 +28,32 @@ ToolHandler = Callable[[dict[str, Any], str], Awaitable[dict[str, Any]]]
 """`async handler(args, call_id) -> response dict`; args are validated when a model is given."""
 
 
+Scheduling = types.FunctionResponseScheduling
+
+
+@dataclass(frozen=True, slots=True)
+class ResponseScheduling:
+    """How a NON_BLOCKING call's answer enters the conversation (gemini-3.8-live; ignored for
+    blocking calls): `ok` for a result, `error` for an `{"error": ...}` answer.
+
+    google-genai FunctionResponseScheduling: SILENT "only add the result to the conversation
+    context, do not interrupt or trigger generation"; WHEN_IDLE "prompt to generate output
+    without interrupting ongoing generation" (the default when unset); INTERRUPT "interrupt
+    ongoing generation and prompt to generate output" (3.8 waits while the user speaks:
+    Vertex "Migrate from Gemini 2.5 Flash Live API native audio to Gemini 3.8 Live").
+    """
+
+    ok: Scheduling = Scheduling.WHEN_IDLE
+    # An error is something the model should say or fix, but not by talking over itself.
+    error: Scheduling = Scheduling.WHEN_IDLE
+
+    def for_response(self, response: dict[str, Any]) -> Scheduling:
+        return self.error if "error" in response else self.ok
+
+
+DEFAULT_SCHEDULING = ResponseScheduling()
+
+
 @dataclass(frozen=True, slots=True)
 class ToolResult:
     """The answer to one call: what goes into a FunctionResponse."""
@@ -35,13 +61,16 @@ class ToolResult:
     id: str
     name: str
     response: dict[str, Any]
+    scheduling: Scheduling | None = None
 
     @property
     def is_error(self) -> bool:
         return "error" in self.response
 
     def to_function_response(self) -> types.FunctionResponse:
-        return types.FunctionResponse(id=self.id, name=self.name, response=self.response)
+        return types.FunctionResponse(
+            id=self.id, name=self.name, response=self.response, scheduling=self.scheduling
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +79,7 @@ class _Tool:
     handler: ToolHandler
     args_model: type[BaseModel] | None
     timeout_s: float | None
+    scheduling: ResponseScheduling
 
 
 def _validation_message(e: ValidationError) -> str:
@@ -78,14 +108,18 @@ class ToolRegistry:
         *,
         args_model: type[BaseModel] | None = None,
         timeout_s: float | None = None,
+        scheduling: ResponseScheduling | None = None,
     ) -> None:
-        """Add a tool; raises ValueError if the name is missing or already taken."""
+        """Add a tool; raises ValueError if the name is missing or already taken.
+        `scheduling` picks each answer's FunctionResponse.scheduling (default: WHEN_IDLE)."""
         name = declaration.name
         if not name:
             raise ValueError("a tool declaration needs a name")
         if name in self._tools:
             raise ValueError(f"tool {name!r} is already registered")
-        self._tools[name] = _Tool(declaration, handler, args_model, timeout_s)
+        self._tools[name] = _Tool(
+            declaration, handler, args_model, timeout_s, scheduling or DEFAULT_SCHEDULING
+        )
 
     def names(self) -> tuple[str, ...]:
         return tuple(self._tools)
@@ -112,7 +146,9 @@ class ToolRegistry:
                 task.cancel()
 
     def _error(self, call_id: str, name: str, message: str) -> ToolResult:
-        return ToolResult(call_id, name, {"error": message})
+        tool = self._tools.get(name)
+        policy = tool.scheduling if tool is not None else DEFAULT_SCHEDULING
+        return ToolResult(call_id, name, {"error": message}, policy.error)
 
     async def dispatch(self, call: ToolCall, timeout_s: float | None = None) -> ToolResult | None:
         """Run the call's handler; see the module docstring for what is promised."""
@@ -177,7 +213,7 @@ class ToolRegistry:
             )
             return self._error(call_id, name, f"The tool {name} failed internally.")
         log.info("tool %s id=%s answered in %.0f ms", name, call_id, elapsed_ms)
-        return ToolResult(call_id, name, result)
+        return ToolResult(call_id, name, result, tool.scheduling.for_response(result))
 
     async def aclose(self) -> None:
         """Cancel and await every running handler (results are dropped)."""

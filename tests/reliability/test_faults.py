@@ -41,6 +41,7 @@ LOOKUP = types.Tool(
 
 
 def open_session(srv: FakeLiveServer, **kw) -> tuple[LiveSession, Collector]:
+    """A LiveSession with the `lookup` tool (model: `model=`, default 3.8)."""
     kw.setdefault("backoff", FAST)
     client = kw.pop("client", None) or srv.client()
     session = LiveSession(client, LiveConfig(model=kw.pop("model", MODEL), tools=(LOOKUP,), **kw))
@@ -87,11 +88,23 @@ async def paced_feed(session: LiveSession, pcm: bytes, chunk_ms: int = 40) -> No
         await asyncio.sleep(max(0.0, t_next - time.monotonic()))  # real-time pacing, not a wait
 
 
+def delivered(srv: FakeLiveServer, call_id: str) -> int:
+    """How often the answer to `call_id` reached the server: as a tool response, or as
+    conversation text (the app's way for a call an earlier connection issued)."""
+    as_response = [r.get("id") for r in srv.stats.tool_responses].count(call_id)
+    return as_response + sum(call_id in t for t in srv.stats.texts_received)
+
+
 async def run_one(
-    srv: FakeLiveServer, idx: int, fault: str, rng: random.Random, turns: int = 4
+    srv: FakeLiveServer,
+    idx: int,
+    fault: str,
+    rng: random.Random,
+    turns: int = 4,
+    model: str = MODEL,
 ) -> dict:
     """One session of `turns` text turns with one fault of kind `fault` at a random turn."""
-    session, col = open_session(srv)
+    session, col = open_session(srv, model=model)
     sent: list[str] = []
     completed: list[str] = []
     tool_ids: list[str] = []
@@ -126,9 +139,12 @@ async def run_one(
                 await mic
                 await col.wait(lambda evs: n_done(col) > n, 15)  # the speech turn is answered
                 lost_bytes.append(len(pcm) - (srv.stats.audio_bytes_received - before))
-            elif fault == "tool":
+            elif fault in ("tool", "tool1008"):
                 srv.queue_tool_call("lookup", {"q": marker})
                 sent.append(marker)
+                if fault == "tool1008":
+                    # The service's intermittent mid-session close, right after the call.
+                    srv.config.close_1008_on_tool_call = len(srv.stats.tool_calls_sent) + 1
                 session.send_text(f"hello {marker}")
                 (call,) = await col.wait(
                     lambda evs: [
@@ -136,17 +152,24 @@ async def run_one(
                     ],
                     10,
                 )
-                # Drop the line and hold the reconnect in setup, so the tool response is
-                # queued while there is no connection; it must go out after the resume.
+                # Hold the reconnect in setup, so the tool response is queued while there is no
+                # connection; it must reach the model after the resume.
                 srv.config.setup_delay_s = 0.3
-                srv.drop_connections()
+                if fault == "tool":
+                    srv.drop_connections()
                 await col.wait(lambda evs: states(col)[-1] is SessionState.RECONNECTING, 10)
                 session.send_tool_response(call.id, call.name, {"answer": marker})
                 tool_ids.append(call.id)
                 await wait_resumed(srv, session, col, connects)
                 srv.config.setup_delay_s = 0.0
-                await srv.wait_until(
-                    lambda: call.id in [r.get("id") for r in srv.stats.tool_responses], 10
+                await srv.wait_until(lambda: delivered(srv, call.id) >= 1, 10)
+                # The model speaks about the answer on the resumed connection.
+                await col.wait(
+                    lambda evs: any(
+                        e.final and e.role is Role.MODEL and call.id in e.line
+                        for e in col.of(TranscriptDelta)
+                    ),
+                    10,
                 )
         # A last turn proves the session still works after everything.
         marker = f"s{idx}end"
@@ -162,10 +185,12 @@ async def run_one(
     user_lines = [e.line for e in finals[Role.USER]]
     for m in completed:  # each answered text: exactly one model line
         assert sum(m in ln for ln in model_lines) == 1, (m, model_lines)
+    if fault.startswith("tool"):  # the cut-off call's answer too
+        assert sum(tool_ids[0] in ln for ln in model_lines) == 1, model_lines
     for ln in model_lines + user_lines:  # no line mixes two turns
         assert sum(m in ln for m in sent) <= 1, ln
-    for ln in model_lines:  # every reply starts "Offline demo, turn N:": one per line
-        assert ln.count("Offline demo") == 1, ln
+    for ln in model_lines:  # every reply starts "Offline demo, turn N:" (a cut one may end
+        assert ln.startswith("Offline") and ln.count("Offline") == 1, ln  # after a word)
     for role in Role:  # one final line per role per turn
         turns_seen = [e.turn for e in finals[role]]
         assert len(turns_seen) == len(set(turns_seen)), (role, turns_seen)
@@ -178,8 +203,7 @@ async def run_one(
     seq = states(col)
     i = seq.index(SessionState.RECONNECTING)
     assert SessionState.LIVE in seq[i:]
-    got_ids = [r.get("id") for r in srv.stats.tool_responses]
-    assert all(got_ids.count(t) == 1 for t in tool_ids), (tool_ids, got_ids)
+    assert [delivered(srv, t) for t in tool_ids] == [1] * len(tool_ids)
     return {
         "fault": fault,
         "fault_turn": fault_turn,
@@ -191,25 +215,30 @@ async def run_one(
     }
 
 
-async def drop_storm(n: int, seed: int) -> list[dict]:
+FAULTS = ("reply", "user", "tool", "tool1008")
+
+
+async def drop_storm(n: int, seed: int, model: str = MODEL) -> list[dict]:
     rng = random.Random(seed)
     out = []
     async with FakeLiveServer(api_key="k", config=FakeLiveConfig(speed=20.0)) as srv:
         for i in range(n):
-            out.append(await run_one(srv, i, ("reply", "user", "tool")[i % 3], rng))
+            out.append(await run_one(srv, i, FAULTS[i % len(FAULTS)], rng, model=model))
         # Every handle the server gave out was used to resume; nothing left open.
         assert srv.stats.resumes == n
         await srv.wait_until(lambda: srv.stats.open_connections == 0, 10)
     return out
 
 
-async def test_sessions_survive_connections_dropped_at_random_points():
-    """12 sessions, each dropped once mid reply, mid user turn or mid tool call: every one
-    resumes with its handle, loses and repeats no transcript line, and loses no tool response."""
+async def test_sessions_survive_connections_dropped_at_random_points(live_model):
+    """8 sessions per model family, each cut once mid reply, mid user turn or mid tool call
+    (a TCP drop, or the service's mid-session 1008): every one resumes with its handle, loses
+    and repeats no transcript line, and the cut-off tool call's answer reaches the model once."""
     t0 = time.monotonic()
-    runs = await drop_storm(12, seed=9)
+    runs = await drop_storm(8, seed=9, model=live_model)
     record(
-        "drops", {"sessions": len(runs), "seconds": round(time.monotonic() - t0, 1), "runs": runs}
+        f"drops-{live_model}",
+        {"sessions": len(runs), "seconds": round(time.monotonic() - t0, 1), "runs": runs},
     )
 
 
@@ -223,12 +252,12 @@ async def test_soak_fifty_sessions_survive_drops():
     )
 
 
-async def go_away_run(turns: int, every: int) -> dict:
+async def go_away_run(turns: int, every: int, model: str = MODEL) -> dict:
     """goAway after every `every`-th turn: the session moves before the deadline; measure the
     gap between the last model audio before the switch and the first after."""
     cfg = FakeLiveConfig(speed=20.0)
     async with FakeLiveServer(api_key="k", config=cfg) as srv:
-        session, col = open_session(srv)
+        session, col = open_session(srv, model=model)
         gaps, switch = [], []
         try:
             assert await session.wait_live(10)
@@ -278,11 +307,11 @@ async def go_away_run(turns: int, every: int) -> dict:
     }
 
 
-async def test_go_away_every_few_turns_resumes_before_the_deadline():
+async def test_go_away_every_few_turns_resumes_before_the_deadline(live_model):
     """goAway every 2 turns: the session moves to a resumed connection well before the deadline;
     connection switch time and first-audio time after the switch are recorded."""
-    res = await go_away_run(turns=8, every=2)
-    record("go_away", res)
+    res = await go_away_run(turns=6, every=2, model=live_model)
+    record(f"go_away-{live_model}", res)
     assert res["switch_ms_max"] < 1500
 
 
@@ -291,12 +320,12 @@ async def test_soak_go_away_many_times():
     record("go_away_soak", await go_away_run(turns=60, every=3))
 
 
-async def test_go_away_mid_reply_lets_the_reply_finish_then_moves():
+async def test_go_away_mid_reply_lets_the_reply_finish_then_moves(live_model):
     """goAway while a reply is being generated: the reply finishes on the old connection (the
     deadline allows it), then the session moves before the deadline; no line is lost or glued
     onto the next one."""
     async with FakeLiveServer(api_key="k", config=FakeLiveConfig(speed=3.0)) as srv:
-        session, col = open_session(srv, go_away_margin_s=0.5)
+        session, col = open_session(srv, go_away_margin_s=0.5, model=live_model)
         try:
             assert await session.wait_live(10)
             connects = session.stats.connects
@@ -369,22 +398,24 @@ async def test_setup_never_answered_gives_up_after_the_attempt_budget():
 
 @pytest.mark.parametrize("knob", ["send_garbage", "send_unknown_frame"])
 async def test_garbage_or_unknown_frames_recover_or_report(knob):
-    """A non-JSON frame or a frame of only unknown fields: the session either ignores it or
-    reconnects with a clear status; once the server behaves, turns work. Never a hang."""
+    """A non-JSON frame or a frame of only unknown fields: the session reconnects with a clear
+    status; once the server behaves, turns work. Never a hang."""
     async with FakeLiveServer(api_key="k", config=FakeLiveConfig(speed=20.0)) as srv:
         setattr(srv.config, knob, True)
         session, col = open_session(srv)
         try:
             await srv.wait_until(lambda: srv.stats.setups >= 1, 5)
-            await asyncio.sleep(0)  # let the frame reach the client
+            # google-genai raises for both frames (ValueError / TypeError in _receive), so the
+            # connection is replaced; wait for that before talking (a text written on the
+            # connection the frame then kills would be lost, as with the real service).
+            (err,) = await col.wait(lambda evs: col.of(SessionError), 5)
             setattr(srv.config, knob, False)
-            assert await session.wait_live(10)
-            await col.wait(lambda evs: session.state is SessionState.LIVE, 10)
+            assert err.recoverable and "could not read" in err.message
+            await col.wait(
+                lambda evs: session.stats.connects >= 2 and session.state is SessionState.LIVE, 10
+            )
             await text_turn(session, col, "still fine")
-            for e in col.of(SessionError):
-                assert (
-                    e.recoverable and "could not read" in e.message or "reconnecting" in e.message
-                )
+            assert all(e.recoverable for e in col.of(SessionError))
         finally:
             await col.close()
 
