@@ -76,15 +76,23 @@ def _frame() -> np.ndarray:
     return np.ascontiguousarray(rgb[:, :, ::-1])
 
 
-async def _tool_trials(srv: FakeLiveServer, model: str, n: int, *, baseline: bool) -> dict[str, Any]:
+async def _tool_trials(
+    srv: FakeLiveServer, model: str, n: int, *, baseline: bool
+) -> dict[str, Any]:
     session = LiveSession(srv.client(), LiveConfig(model=model, tools=TOOLS))
     session.start()
     col = Collector(session)
     registry = ToolRegistry()
     sched = ResponseScheduling() if baseline else TAKE_PICTURE_SCHEDULING
     camera = _Camera(session, _frame(), realtime=baseline)
-    registry.register(TAKE_PICTURE, TakePicture(camera), args_model=TakePictureArgs, scheduling=sched)
-    out: dict[str, list[float]] = {"call_to_answered": [], "answered_to_speech": [], "call_to_speech": []}
+    registry.register(
+        TAKE_PICTURE, TakePicture(camera), args_model=TakePictureArgs, scheduling=sched
+    )
+    out: dict[str, list[float]] = {
+        "call_to_answered": [],
+        "answered_to_speech": [],
+        "call_to_speech": [],
+    }
     read = 0
     try:
         assert await session.wait_live(10)
@@ -92,15 +100,25 @@ async def _tool_trials(srv: FakeLiveServer, model: str, n: int, *, baseline: boo
             start = len(col.events)
             srv.queue_tool_call("take_picture", {"reason": f"trial {k}"})
             session.send_text(f"trial {k}")
-            (call,) = await col.wait(lambda evs, s=start: [e for e in evs[s:] if isinstance(e, ToolCall)], 15)
+            (call,) = await col.wait(
+                lambda evs, s=start: [e for e in evs[s:] if isinstance(e, ToolCall)], 15
+            )
             t_call = col.times[col.events.index(call)]
             result = await registry.dispatch(call)
             assert result is not None
-            session.send_tool_response(result.id, result.name, result.response, None if baseline else result.scheduling)
+            session.send_tool_response(
+                result.id, result.name, result.response, None if baseline else result.scheduling
+            )
             t_answered = time.monotonic()
-            seen = {e.turn for e, t in zip(col.events, col.times, strict=True) if isinstance(e, AudioOut) and t <= t_answered}
+            seen = {
+                e.turn
+                for e, t in zip(col.events, col.times, strict=True)
+                if isinstance(e, AudioOut) and t <= t_answered
+            }
 
-            def first_speech(evs: list[Any], seen: set[int] = seen, s: int = start, after: float = t_answered) -> Any:
+            def first_speech(
+                evs: list[Any], seen: set[int] = seen, s: int = start, after: float = t_answered
+            ) -> Any:
                 for e, t in zip(evs[s:], col.times[s:], strict=True):
                     if isinstance(e, AudioOut) and t > after and e.turn not in seen:
                         return (t, e.turn)
@@ -110,8 +128,14 @@ async def _tool_trials(srv: FakeLiveServer, model: str, n: int, *, baseline: boo
             out["call_to_answered"].append(1000 * (t_answered - t_call))
             out["answered_to_speech"].append(1000 * (t_speech - t_answered))
             out["call_to_speech"].append(1000 * (t_speech - t_call))
-            (words,) = await col.wait(lambda evs, turn=turn: [e.line for e in col.of(TranscriptDelta)
-                                                              if e.final and e.role is Role.MODEL and e.turn == turn], 20)
+            (words,) = await col.wait(
+                lambda evs, turn=turn: [
+                    e.line
+                    for e in col.of(TranscriptDelta)
+                    if e.final and e.role is Role.MODEL and e.turn == turn
+                ],
+                20,
+            )
             read += "code 5 3 1" in words
             await col.wait(lambda evs: not session.turn_open, 20)
     finally:
@@ -119,7 +143,9 @@ async def _tool_trials(srv: FakeLiveServer, model: str, n: int, *, baseline: boo
     return {k: summarize(v, 1) for k, v in out.items()} | {"answers_naming_the_code": f"{read}/{n}"}
 
 
-async def _video_tokens(srv: FakeLiveServer, model: str, frames: int, *, baseline: bool) -> dict[str, Any]:
+async def _video_tokens(
+    srv: FakeLiveServer, model: str, frames: int, *, baseline: bool
+) -> dict[str, Any]:
     choices = models.choices_for(model)
     cfg = LiveConfig(model=model)
     if baseline:
@@ -129,7 +155,11 @@ async def _video_tokens(srv: FakeLiveServer, model: str, frames: int, *, baselin
     session = LiveSession(srv.client(), cfg)
     session.start()
     col = Collector(session)
-    jpeg = encode_jpeg(np.ascontiguousarray(np.asarray(vision.draw_marker((1280, 720), "green"))[:, :, ::-1]), 640, 60)
+    jpeg = encode_jpeg(
+        np.ascontiguousarray(np.asarray(vision.draw_marker((1280, 720), "green"))[:, :, ::-1]),
+        640,
+        60,
+    )
     per_min: dict[str, int] = {}
     try:
         assert await session.wait_live(10)
@@ -154,28 +184,38 @@ async def _video_tokens(srv: FakeLiveServer, model: str, frames: int, *, baselin
             await col.wait(lambda evs: not session.turn_open, 20)
     finally:
         await col.close()
-    return {"per_min_user_silent": per_min["silent"], "per_min_user_speaking": per_min["speaking"],
-            "media_resolution": None if baseline else choices.media_resolution.value,
-            "turn_coverage": None if baseline else choices.turn_coverage.value}
+    return {
+        "per_min_user_silent": per_min["silent"],
+        "per_min_user_speaking": per_min["speaking"],
+        "media_resolution": None if baseline else choices.media_resolution.value,
+        "turn_coverage": None if baseline else choices.turn_coverage.value,
+    }
 
 
 async def _family(model: str, quick: bool) -> dict[str, Any]:
     # The local server's default pacing: audio 3x faster than real time (the service generates
     # "as quickly as possible, and not in real time": google-genai LiveServerContent).
-    async with FakeLiveServer(api_key="bench", config=FakeLiveConfig(speed=3.0, min_reply_s=0.6)) as srv:
+    async with FakeLiveServer(
+        api_key="bench", config=FakeLiveConfig(speed=3.0, min_reply_s=0.6)
+    ) as srv:
         n = 2 if quick else 10
         rt_app = await _tool_trials(srv, model, n, baseline=False)
         rt_base = await _tool_trials(srv, model, n, baseline=True)
     # Tokens do not depend on timing: no pacing.
-    async with FakeLiveServer(api_key="bench", config=FakeLiveConfig(speed=0.0, min_reply_s=0.6)) as srv:
+    async with FakeLiveServer(
+        api_key="bench", config=FakeLiveConfig(speed=0.0, min_reply_s=0.6)
+    ) as srv:
         frames = 3 if quick else 15
         tok_app = await _video_tokens(srv, model, frames, baseline=False)
         tok_base = await _video_tokens(srv, model, frames, baseline=True)
     expected = models.tokens_per_minute_of_video(models.choices_for(model).media_resolution)
     return {
         "tool_round_trip_ms": {"app": rt_app, "baseline_unscheduled_realtime_still": rt_base},
-        "video_tokens_per_min": {"app": tok_app, "baseline_unset": tok_base,
-                                 "documented_per_min_at_app_resolution": expected},
+        "video_tokens_per_min": {
+            "app": tok_app,
+            "baseline_unset": tok_base,
+            "documented_per_min_at_app_resolution": expected,
+        },
     }
 
 

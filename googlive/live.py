@@ -50,7 +50,11 @@ __all__ = ["LiveConfig", "LiveSession", "LiveStats"]
 def _redact_key_headers(record: logging.LogRecord) -> bool:
     """websockets logs handshake headers at DEBUG ('> %s: %s'), the API key among them."""
     args = record.args
-    if isinstance(args, tuple) and len(args) >= 2 and str(args[0]).lower() in ("x-goog-api-key", "authorization"):
+    if (
+        isinstance(args, tuple)
+        and len(args) >= 2
+        and str(args[0]).lower() in ("x-goog-api-key", "authorization")
+    ):
         record.args = (args[0], "[redacted]", *args[2:])
     return True
 
@@ -260,9 +264,14 @@ class LiveSession:
                 delay = 0.0 if failure.resume_rejected else self.config.backoff.delay(attempt)
                 self._emit(SessionError(failure.message, True, failure.code))
                 self._set_state(
-                    SessionState.RECONNECTING, attempt=attempt, delay_s=delay, reason=failure.message
+                    SessionState.RECONNECTING,
+                    attempt=attempt,
+                    delay_s=delay,
+                    reason=failure.message,
                 )
-                log.info("live reconnect attempt=%d delay=%.2fs code=%s", attempt, delay, failure.code)
+                log.info(
+                    "live reconnect attempt=%d delay=%.2fs code=%s", attempt, delay, failure.code
+                )
                 await asyncio.sleep(delay)
         finally:
             self._connected.clear()
@@ -271,7 +280,9 @@ class LiveSession:
 
     async def _connect_once(self) -> Failure | None:
         """One connection's life. Returns None for a planned restart, else the failure."""
-        cm = self._client.aio.live.connect(model=self.config.model, config=connect_config(self.config, self.choices, self.handle))
+        cm = self._client.aio.live.connect(
+            model=self.config.model, config=connect_config(self.config, self.choices, self.handle)
+        )
         session = None
         tasks: list[asyncio.Task[Any]] = []
         try:
@@ -363,7 +374,9 @@ class LiveSession:
             )
             self.stats.audio_sent_bytes += len(item.payload)
         elif k == "video":
-            await session.send_realtime_input(video=types.Blob(data=item.payload, mime_type="image/jpeg"))
+            await session.send_realtime_input(
+                video=types.Blob(data=item.payload, mime_type="image/jpeg")
+            )
             self.stats.video_sent += 1
         elif k == "image":
             await self._send_still(session, item.payload)
@@ -415,11 +428,15 @@ class LiveSession:
             f"renewed: {json.dumps(fr.response, ensure_ascii=False, default=str)})"
         )
         self.stats.tool_results_as_text += 1
-        log.info("live tool response id=%s sent as conversation (call of an earlier connection)", (fr.id or "")[:16])
+        log.info(
+            "live tool response id=%s sent as conversation (call of an earlier connection)",
+            (fr.id or "")[:16],
+        )
         if models.family_of(self.config.model).client_content_mid_session:
             silent = fr.scheduling is types.FunctionResponseScheduling.SILENT
             await session.send_client_content(
-                turns=types.Content(role="user", parts=[types.Part(text=text)]), turn_complete=not silent
+                turns=types.Content(role="user", parts=[types.Part(text=text)]),
+                turn_complete=not silent,
             )
         else:
             await session.send_realtime_input(text=text)
@@ -482,7 +499,6 @@ class LiveSession:
     def _set_state(self, state: SessionState, **kw: Any) -> None:
         self.state = state
         self._emit(StateChanged(state, **kw))
-
 
 
 async def _reap(*tasks: asyncio.Task[Any]) -> bool:

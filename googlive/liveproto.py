@@ -208,7 +208,9 @@ class LiveProtocol:
         self.turn_open = False
         self._model_started = False
         self._prev = ended
-        self._prev_plays_until = None if self._audio_from is None else self._audio_from + self._audio_s
+        self._prev_plays_until = (
+            None if self._audio_from is None else self._audio_from + self._audio_s
+        )
         self._audio_from, self._audio_s = None, 0.0
         self._prev_interrupted = False
         self._prev_awaits_complete = False
@@ -225,7 +227,12 @@ class LiveProtocol:
     def _count(self, meta: types.UsageMetadata, completes: bool, out: list[LiveEvent]) -> None:
         u = usage_of(meta)
         self.total = self.total + u
-        if not completes and not self.turn_open and self._prev is not None and not self._prev_awaits_complete:
+        if (
+            not completes
+            and not self.turn_open
+            and self._prev is not None
+            and not self._prev_awaits_complete
+        ):
             # After turn n's turnComplete and before anything of the next turn: turn n's.
             out.append(UsageReport(self._prev, u))
             return

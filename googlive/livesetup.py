@@ -36,7 +36,9 @@ class LiveConfig:
     choices: models.LiveChoices | None = None
 
 
-def connect_config(c: LiveConfig, choices: models.LiveChoices, handle: str | None) -> types.LiveConnectConfig:
+def connect_config(
+    c: LiveConfig, choices: models.LiveChoices, handle: str | None
+) -> types.LiveConnectConfig:
     """The LiveConnectConfig for one connection (resuming with `handle` when set). It carries
     only what the family accepts: no proactivity (3.8 has it always on and refuses `false`;
     3.1 refuses it), no affective dialog (removed in 3.8, unsupported in 3.1), no thinking
@@ -54,7 +56,9 @@ def connect_config(c: LiveConfig, choices: models.LiveChoices, handle: str | Non
         "media_resolution": choices.media_resolution,
     }
     if c.system_instruction:
-        kw["system_instruction"] = types.Content(role="user", parts=[types.Part(text=c.system_instruction)])
+        kw["system_instruction"] = types.Content(
+            role="user", parts=[types.Part(text=c.system_instruction)]
+        )
     if c.tools:
         # Declarations as this family takes them (`behavior` only where it is honoured).
         kw["tools"] = models.adapt_tools(c.tools, c.model)

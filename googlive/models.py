@@ -212,13 +212,19 @@ def adapt_tools(tools: tuple[types.Tool, ...], model: str) -> list[types.Tool]:
         decls = tool.function_declarations
         if decls and any(d.behavior is not None for d in decls):
             tool = tool.model_copy(
-                update={"function_declarations": [d.model_copy(update={"behavior": None}) for d in decls]}
+                update={
+                    "function_declarations": [
+                        d.model_copy(update={"behavior": None}) for d in decls
+                    ]
+                }
             )
         out.append(tool)
     return out
 
 
-def scheduling_for(model: str, scheduling: types.FunctionResponseScheduling | None) -> types.FunctionResponseScheduling | None:
+def scheduling_for(
+    model: str, scheduling: types.FunctionResponseScheduling | None
+) -> types.FunctionResponseScheduling | None:
     """A response's scheduling where it means something (NON_BLOCKING calls), else None."""
     return scheduling if family_of(model).non_blocking_tools else None
 

@@ -76,7 +76,13 @@ async def test_two_sessions_are_isolated(server, live_model):
         await until(lambda: all(is_live(p.handler) for p in (a, b)))
         a.handler.send_text("apples from alice")
         b.handler.send_text("bananas from bob")
-        await until(lambda: all(any(ln.role is Role.MODEL and ln.final for ln in p.handler.conv.lines) for p in (a, b)), timeout=15)
+        await until(
+            lambda: all(
+                any(ln.role is Role.MODEL and ln.final for ln in p.handler.conv.lines)
+                for p in (a, b)
+            ),
+            timeout=15,
+        )
         ta = " ".join(ln.text for ln in a.handler.conv.lines)
         tb = " ".join(ln.text for ln in b.handler.conv.lines)
         assert "apples" in ta and "bananas" not in ta
@@ -108,15 +114,27 @@ async def test_a_cut_connection_mid_reply_resumes_and_the_conversation_goes_on(s
             return kind in kinds
 
         await until(lambda: saw("reconnecting"), timeout=10, step=0.002)
-        await until(lambda: saw("live") and is_live(h) and h.session.stats.resumes == 1, timeout=10, step=0.002)
+        await until(
+            lambda: saw("live") and is_live(h) and h.session.stats.resumes == 1,
+            timeout=10,
+            step=0.002,
+        )
         server.config.close_1008_after_s = 0.05  # the next connection: a 1008 after its setup
         server.drop_connections()
         await until(lambda: server.stats.closes_1008_injected == 1, timeout=10)
         await until(lambda: is_live(h) and h.session.stats.resumes == 3, timeout=10)
         h.send_text("still there")
-        await until(lambda: any(ln.role is Role.MODEL and ln.final and "still there" in ln.text for ln in h.conv.lines), timeout=15)
+        await until(
+            lambda: any(
+                ln.role is Role.MODEL and ln.final and "still there" in ln.text
+                for ln in h.conv.lines
+            ),
+            timeout=15,
+        )
         models = [ln.text for ln in h.conv.lines if ln.role is Role.MODEL]
-        assert sum("long story" in t for t in models) <= 1 and all(t.count("Offline demo") <= 1 for t in models), models
+        assert sum("long story" in t for t in models) <= 1 and all(
+            t.count("Offline demo") <= 1 for t in models
+        ), models
         assert h.conv.status.kind == "live" and h.session.stats.failures  # recoverable, shown, gone
     finally:
         await peer.close()
@@ -132,9 +150,15 @@ async def test_shutdown_is_idempotent_and_leaves_no_tasks(server):
     assert before
     await asyncio.gather(h.shutdown(), h.shutdown())
     await peer.close()
-    left = [t for t in asyncio.all_tasks() if t.get_name().startswith(("handler-", "live-")) and not t.done()]
+    left = [
+        t
+        for t in asyncio.all_tasks()
+        if t.get_name().startswith(("handler-", "live-")) and not t.done()
+    ]
     assert left == []
-    assert server.stats.open_connections == 0 or await until(lambda: server.stats.open_connections == 0)
+    assert server.stats.open_connections == 0 or await until(
+        lambda: server.stats.open_connections == 0
+    )
 
 
 async def test_key_typed_in_the_offline_demo_switches_to_gemini(server):

@@ -36,7 +36,9 @@ async def server():
 
 async def open_session(srv: FakeLiveServer, **kw) -> tuple[LiveSession, Collector]:
     kw.setdefault("backoff", FAST)
-    session = LiveSession(kw.pop("client", None) or srv.client(), LiveConfig(model=kw.pop("model", MODEL), **kw))
+    session = LiveSession(
+        kw.pop("client", None) or srv.client(), LiveConfig(model=kw.pop("model", MODEL), **kw)
+    )
     session.start()
     col = Collector(session)
     return session, col
@@ -60,7 +62,10 @@ async def test_text_turn_gives_audio_transcript_and_usage(server, live_model):
         assert len(finals) == 1 and "Hello there" in finals[0].line
         (tc,) = col.of(TurnComplete)
         assert tc.usage is not None and tc.usage.total_tokens > 0
-        assert session.stats.usage.total_tokens == server.stats.prompt_tokens_sent + server.stats.response_tokens_sent
+        assert (
+            session.stats.usage.total_tokens
+            == server.stats.prompt_tokens_sent + server.stats.response_tokens_sent
+        )
         assert server.stats.last_setup["model"] == f"models/{live_model}"
     finally:
         await col.close()
@@ -91,8 +96,16 @@ async def test_reconnects_and_resumes_after_a_dropped_connection(server, live_mo
         assert session.handle
         server.config.drop_after_reply_chunks = 2
         session.send_text("second, a long story")
-        await col.wait(lambda evs: any(isinstance(e, StateChanged) and e.state is SessionState.RECONNECTING for e in evs))
-        await col.wait(lambda evs: [e.state for e in evs if isinstance(e, StateChanged)][-1] is SessionState.LIVE)
+        await col.wait(
+            lambda evs: any(
+                isinstance(e, StateChanged) and e.state is SessionState.RECONNECTING for e in evs
+            )
+        )
+        await col.wait(
+            lambda evs: (
+                [e.state for e in evs if isinstance(e, StateChanged)][-1] is SessionState.LIVE
+            )
+        )
         assert server.stats.resumes == 1
         # Audio sent while the connection was being replaced is delivered after the resume.
         before = server.stats.audio_bytes_received
@@ -150,7 +163,14 @@ async def test_setup_that_never_completes_times_out_and_recovers(server):
     server.config.never_answer_setup = True
     session, col = await open_session(server, setup_timeout_s=0.5)
     try:
-        await col.wait(lambda evs: any(isinstance(e, StateChanged) and e.state is SessionState.RECONNECTING and e.attempt >= 1 for e in evs))
+        await col.wait(
+            lambda evs: any(
+                isinstance(e, StateChanged)
+                and e.state is SessionState.RECONNECTING
+                and e.attempt >= 1
+                for e in evs
+            )
+        )
         server.config.never_answer_setup = False
         assert await session.wait_live(10)
         assert server.stats.connections_opened >= 2
@@ -162,10 +182,19 @@ async def test_tool_call_round_trip_keeps_the_id(server, live_model):
     """A tool call arrives as an event; its response reaches the server with the same id and
     the model speaks about it: after a filler and in a turn of its own where calls do not
     block (3.8), in the answer the model waited with where they do (3.1, 2.5)."""
-    decl = types.Tool(function_declarations=[types.FunctionDeclaration(
-        name="draw_diagram", description="Draw a Mermaid diagram",
-        parameters=types.Schema(type="OBJECT", properties={"code": types.Schema(type="STRING")}, required=["code"]),
-    )])
+    decl = types.Tool(
+        function_declarations=[
+            types.FunctionDeclaration(
+                name="draw_diagram",
+                description="Draw a Mermaid diagram",
+                parameters=types.Schema(
+                    type="OBJECT",
+                    properties={"code": types.Schema(type="STRING")},
+                    required=["code"],
+                ),
+            )
+        ]
+    )
     session, col = await open_session(server, tools=(decl,), model=live_model)
     try:
         assert await session.wait_live(10)
@@ -191,21 +220,29 @@ async def test_setup_asks_for_what_a_long_conversation_needs(server, live_model)
     """Setup carries the voice, transcription both ways, resumption and context compression
     (without compression an audio+video session ends after 2 minutes), and the family's
     media resolution and turn coverage, set on purpose (googlive.models)."""
-    session, col = await open_session(server, voice="Kore", system_instruction="Be brief.", model=live_model)
+    session, col = await open_session(
+        server, voice="Kore", system_instruction="Be brief.", model=live_model
+    )
     try:
         assert await session.wait_live(10)
         setup = server.stats.last_setup
         flat = str(setup)
         assert "Kore" in flat and "Be brief." in flat
         keys = {k.lower().replace("_", "") for k in setup}
-        assert {"inputaudiotranscription", "outputaudiotranscription", "sessionresumption",
-                "contextwindowcompression"} <= keys
+        assert {
+            "inputaudiotranscription",
+            "outputaudiotranscription",
+            "sessionresumption",
+            "contextwindowcompression",
+        } <= keys
         choices = models.choices_for(live_model)
         assert setup["generationConfig"]["mediaResolution"] == choices.media_resolution.value
         rt = setup["realtimeInputConfig"]  # the SDK sends nested keys in snake_case
         assert rt.get("turnCoverage", rt.get("turn_coverage")) == choices.turn_coverage.value
         conn = server.stats.connections[-1]
-        assert conn.turn_coverage == choices.turn_coverage.value and server.stats.setups_refused == 0
+        assert (
+            conn.turn_coverage == choices.turn_coverage.value and server.stats.setups_refused == 0
+        )
     finally:
         await col.close()
 
@@ -214,8 +251,13 @@ async def test_setup_carries_only_what_the_family_accepts(server, live_model):
     """A tool declared NON_BLOCKING keeps its behavior only for the family that honours it
     (3.8); no family is sent proactivity, affective dialog or a thinking config it refuses, so
     the setup is accepted and the call runs as the family runs calls."""
-    decl = types.Tool(function_declarations=[types.FunctionDeclaration(
-        name="lookup", description="Look something up", behavior=types.Behavior.NON_BLOCKING)])
+    decl = types.Tool(
+        function_declarations=[
+            types.FunctionDeclaration(
+                name="lookup", description="Look something up", behavior=types.Behavior.NON_BLOCKING
+            )
+        ]
+    )
     session, col = await open_session(server, tools=(decl,), model=live_model)
     try:
         assert await session.wait_live(10)
@@ -273,7 +315,9 @@ async def test_a_mic_pause_sends_audio_stream_end_once_and_survives_a_reconnect(
         assert session.stats.audio_stream_ends == 2
         # A drop while nothing is streaming: the new connection has no stream to end.
         server.drop_connections()
-        await col.wait(lambda evs: session.stats.connects >= 2 and session.state is SessionState.LIVE, 10)
+        await col.wait(
+            lambda evs: session.stats.connects >= 2 and session.state is SessionState.LIVE, 10
+        )
         assert session.stats.audio_stream_ends == 2
         feed(session, speech16k(0.8))
         await col.wait(turn_done(3), timeout=10)
@@ -287,7 +331,9 @@ async def test_a_1008_mid_tool_call_resumes_and_loses_nothing(server, live_model
     right after a tool call: the session resumes with its handle, the tool's answer reaches
     the model on the new connection (as conversation: a resumed session does not act on a
     response to a call it did not issue), the model speaks about it, and the talk goes on."""
-    decl = types.Tool(function_declarations=[types.FunctionDeclaration(name="lookup", description="Look it up")])
+    decl = types.Tool(
+        function_declarations=[types.FunctionDeclaration(name="lookup", description="Look it up")]
+    )
     session, col = await open_session(server, tools=(decl,), model=live_model)
     try:
         assert await session.wait_live(10)
@@ -299,10 +345,18 @@ async def test_a_1008_mid_tool_call_resumes_and_loses_nothing(server, live_model
         (err,) = await col.wait(lambda evs: col.of(SessionError))
         assert err.recoverable and err.code == 1008
         session.send_tool_response(call.id, call.name, {"found": "ZEBRA-42"})
-        await col.wait(lambda evs: session.stats.connects >= 2 and session.state is SessionState.LIVE, 10)
+        await col.wait(
+            lambda evs: session.stats.connects >= 2 and session.state is SessionState.LIVE, 10
+        )
         assert server.stats.closes_1008_injected == 1 and server.stats.resumes == 1
-        line = await col.wait(lambda evs: [e.line for e in col.of(TranscriptDelta)
-                                           if e.role is Role.MODEL and e.final and "ZEBRA-42" in e.line], 10)
+        line = await col.wait(
+            lambda evs: [
+                e.line
+                for e in col.of(TranscriptDelta)
+                if e.role is Role.MODEL and e.final and "ZEBRA-42" in e.line
+            ],
+            10,
+        )
         assert len(line) == 1 and session.stats.tool_results_as_text == 1
         assert server.stats.client_content_refused == 0  # 3.1 got realtime text, not client content
         n = len(col.of(TurnComplete))
@@ -321,7 +375,9 @@ async def test_usage_from_every_message_counts_thoughts_and_tool_use(server, liv
     it belongs to (a UsageReport for the turn that just completed)."""
     server.config.usage_on_empty_server_content = True
     server.config.usage_detail_counts = True
-    decl = types.Tool(function_declarations=[types.FunctionDeclaration(name="lookup", description="Look it up")])
+    decl = types.Tool(
+        function_declarations=[types.FunctionDeclaration(name="lookup", description="Look it up")]
+    )
     session, col = await open_session(server, tools=(decl,), model=live_model)
     try:
         assert await session.wait_live(10)
@@ -329,15 +385,28 @@ async def test_usage_from_every_message_counts_thoughts_and_tool_use(server, liv
         session.send_text("first")
         (call,) = await col.wait(lambda evs: col.of(ToolCall))
         session.send_tool_response(call.id, call.name, {"found": "it"})
-        await col.wait(lambda evs: len(col.of(UsageReport)) >= server.stats.turns_completed >= (2 if models.family_of(live_model).non_blocking_tools else 1), 10)
+        await col.wait(
+            lambda evs: (
+                len(col.of(UsageReport))
+                >= server.stats.turns_completed
+                >= (2 if models.family_of(live_model).non_blocking_tools else 1)
+            ),
+            10,
+        )
         session.send_text("second")
         n = server.stats.turns_completed + 1
         await col.wait(lambda evs: len(col.of(UsageReport)) >= n, 10)
         st, u = server.stats, session.stats.usage
-        assert (u.prompt_tokens, u.response_tokens) == (st.prompt_tokens_sent, st.response_tokens_sent)
+        assert (u.prompt_tokens, u.response_tokens) == (
+            st.prompt_tokens_sent,
+            st.response_tokens_sent,
+        )
         assert u.thoughts_tokens == st.thoughts_tokens_sent > 0
         assert u.tool_use_prompt_tokens == st.tool_use_prompt_tokens_sent > 0
-        assert u.total_tokens == u.prompt_tokens + u.response_tokens + u.thoughts_tokens + u.tool_use_prompt_tokens
+        assert (
+            u.total_tokens
+            == u.prompt_tokens + u.response_tokens + u.thoughts_tokens + u.tool_use_prompt_tokens
+        )
         assert all(tc.usage is None for tc in col.of(TurnComplete))
         assert [r.turn for r in col.of(UsageReport)] == [tc.turn for tc in col.of(TurnComplete)]
     finally:

@@ -39,7 +39,13 @@ def wire(obj: dict[str, Any]) -> types.LiveServerMessage:
 
 def audio(rate: int = 24000) -> dict[str, Any]:
     data = base64.urlsafe_b64encode(PCM).decode()
-    return {"serverContent": {"modelTurn": {"parts": [{"inlineData": {"mimeType": f"audio/pcm;rate={rate}", "data": data}}]}}}
+    return {
+        "serverContent": {
+            "modelTurn": {
+                "parts": [{"inlineData": {"mimeType": f"audio/pcm;rate={rate}", "data": data}}]
+            }
+        }
+    }
 
 
 def said(text: str) -> dict[str, Any]:
@@ -79,13 +85,28 @@ def test_a_turn_gives_audio_stitched_lines_and_a_complete_with_its_usage():
     """Audio and transcript fragments of one turn share its number; lines are stitched; the
     user's line is final once the model answers; usage rides on TurnComplete."""
     p = LiveProtocol()
-    evs = run(p, heard("hel"), heard("lo"), audio(), said("Hi "), said("there"), complete(usage(10, 20, totalTokenCount=30)), now=5.0)
-    assert [e.line for e in evs if isinstance(e, TranscriptDelta) and e.role is Role.USER] == ["hel", "hello", "hello"]
+    evs = run(
+        p,
+        heard("hel"),
+        heard("lo"),
+        audio(),
+        said("Hi "),
+        said("there"),
+        complete(usage(10, 20, totalTokenCount=30)),
+        now=5.0,
+    )
+    assert [e.line for e in evs if isinstance(e, TranscriptDelta) and e.role is Role.USER] == [
+        "hel",
+        "hello",
+        "hello",
+    ]
     (a,) = [e for e in evs if isinstance(e, AudioOut)]
     assert a.pcm == PCM and a.rate == 24000 and a.turn == 0 and a.received_at == 5.0
     finals = [e for e in evs if isinstance(e, TranscriptDelta) and e.final]
     assert [(e.role, e.line) for e in finals] == [(Role.USER, "hello"), (Role.MODEL, "Hi there")]
-    assert evs[-1] == TurnComplete(0, usage_of(wire(complete(usage(10, 20, totalTokenCount=30))).usage_metadata))
+    assert evs[-1] == TurnComplete(
+        0, usage_of(wire(complete(usage(10, 20, totalTokenCount=30))).usage_metadata)
+    )
     assert evs[-1].usage.total_tokens == 30
     assert p.turn == 1 and not p.turn_open
     # The next reply is turn 1, with a line of its own.
@@ -184,9 +205,22 @@ def test_usage_between_interrupted_and_its_turn_complete_rides_on_it():
 
 def test_usage_splits_the_prompt_by_modality_with_images_as_video():
     """promptTokensDetails: IMAGE and VIDEO count as video (tokens per minute of video)."""
-    u = usage_of(wire(complete(usage(300, 10, promptTokensDetails=[
-        {"modality": "AUDIO", "tokenCount": 100}, {"modality": "IMAGE", "tokenCount": 128},
-        {"modality": "VIDEO", "tokenCount": 64}, {"modality": "TEXT", "tokenCount": 8}]))).usage_metadata)
+    u = usage_of(
+        wire(
+            complete(
+                usage(
+                    300,
+                    10,
+                    promptTokensDetails=[
+                        {"modality": "AUDIO", "tokenCount": 100},
+                        {"modality": "IMAGE", "tokenCount": 128},
+                        {"modality": "VIDEO", "tokenCount": 64},
+                        {"modality": "TEXT", "tokenCount": 8},
+                    ],
+                )
+            )
+        ).usage_metadata
+    )
     assert (u.prompt_audio_tokens, u.prompt_video_tokens, u.prompt_text_tokens) == (100, 192, 8)
     assert u.input_tokens == 300 and u.output_tokens == 10
 
@@ -194,19 +228,36 @@ def test_usage_splits_the_prompt_by_modality_with_images_as_video():
 def test_tool_calls_and_cancellations_keep_their_ids():
     """A toolCall gives one ToolCall per function call; a cancellation names the ids."""
     p = LiveProtocol()
-    evs = run(p, {"toolCall": {"functionCalls": [{"id": "c1", "name": "take_picture", "args": {"reason": "x"}},
-                                                 {"id": "c2", "name": "draw_diagram", "args": {}}]}},
-              {"toolCallCancellation": {"ids": ["c1"]}})
-    assert evs == [ToolCall("c1", "take_picture", {"reason": "x"}), ToolCall("c2", "draw_diagram", {}),
-                   ToolCallCancelled(("c1",))]
+    evs = run(
+        p,
+        {
+            "toolCall": {
+                "functionCalls": [
+                    {"id": "c1", "name": "take_picture", "args": {"reason": "x"}},
+                    {"id": "c2", "name": "draw_diagram", "args": {}},
+                ]
+            }
+        },
+        {"toolCallCancellation": {"ids": ["c1"]}},
+    )
+    assert evs == [
+        ToolCall("c1", "take_picture", {"reason": "x"}),
+        ToolCall("c2", "draw_diagram", {}),
+        ToolCallCancelled(("c1",)),
+    ]
 
 
 def test_non_blocking_call_mid_reply_then_the_answer_is_a_new_turn():
     """3.8: the model talks, calls a tool without stopping, completes; the tool's answer makes a
     new turn (WHEN_IDLE / INTERRUPT) with its own number and lines."""
     p = LiveProtocol()
-    evs = run(p, said("Let me look. "), {"toolCall": {"functionCalls": [{"id": "t", "name": "take_picture"}]}},
-              said("One moment."), complete())
+    evs = run(
+        p,
+        said("Let me look. "),
+        {"toolCall": {"functionCalls": [{"id": "t", "name": "take_picture"}]}},
+        said("One moment."),
+        complete(),
+    )
     assert [e.turn for e in evs if isinstance(e, TranscriptDelta)] == [0, 0, 0]
     assert evs[-2].line == "Let me look. One moment." and evs[-1] == TurnComplete(0, None)
     evs = run(p, audio(), said("I see red."), complete())
@@ -232,13 +283,16 @@ def test_a_lost_connection_closes_the_open_turn():
     p = LiveProtocol()
     run(p, heard("tell me"))
     evs = p.connection_lost()
-    assert [(type(e).__name__, getattr(e, "role", None), getattr(e, "final", None)) for e in evs] == [
-        ("TranscriptDelta", Role.USER, True), ("TurnComplete", None, None)]
+    assert [
+        (type(e).__name__, getattr(e, "role", None), getattr(e, "final", None)) for e in evs
+    ] == [("TranscriptDelta", Role.USER, True), ("TurnComplete", None, None)]
     assert p.turn == 1
     run(p, said("Once upon"))
     evs = p.connection_lost()
     assert [(type(e).__name__, getattr(e, "final", None)) for e in evs] == [
-        ("TranscriptDelta", True), ("TurnComplete", None)]
+        ("TranscriptDelta", True),
+        ("TurnComplete", None),
+    ]
     assert evs[-1].turn == 1 and p.turn == 2
     assert p.connection_lost() == []
     # An interrupted turn whose turnComplete never came is not completed twice.

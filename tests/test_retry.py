@@ -41,8 +41,14 @@ def test_close_codes_are_classified(code, message, recoverable, needle):
 
 def test_network_errors_are_recoverable():
     """Refused connections, timeouts, raw socket closes and garbage frames are retried."""
-    for exc in (ConnectionRefusedError(), TimeoutError(), OSError("x"), ValueError("bad json"),
-                TypeError("x"), ConnectionClosedError(None, None)):
+    for exc in (
+        ConnectionRefusedError(),
+        TimeoutError(),
+        OSError("x"),
+        ValueError("bad json"),
+        TypeError("x"),
+        ConnectionClosedError(None, None),
+    ):
         assert classify(exc, model="m").recoverable, exc
 
 
@@ -63,7 +69,9 @@ def test_backoff_grows_exponentially_and_is_capped():
     assert b.exhausted(6)
 
 
-@pytest.mark.parametrize(("text", "seconds"), [("50s", 50.0), ("1.5s", 1.5), ("", None), ("x", None), (None, None)])
+@pytest.mark.parametrize(
+    ("text", "seconds"), [("50s", 50.0), ("1.5s", 1.5), ("", None), ("x", None), (None, None)]
+)
 def test_parse_duration(text, seconds):
     """goAway's timeLeft is a protobuf duration string."""
     assert parse_duration(text) == seconds
@@ -76,14 +84,22 @@ def test_1008_after_setup_is_resumed_but_at_setup_it_is_final():
     mid = classify(api_error(1008, text), model="m", after_setup=True)
     assert mid.recoverable and not mid.resume_rejected and mid.code == 1008
     assert "resuming" in mid.message
-    for msg in (text, "models/nope is not found for API version v1beta", "Method doesn't allow unregistered callers"):
+    for msg in (
+        text,
+        "models/nope is not found for API version v1beta",
+        "Method doesn't allow unregistered callers",
+    ):
         assert not classify(api_error(1008, msg), model="nope").recoverable, msg
     # 1007 stays final after a setup too: the same content would be refused again.
-    assert not classify(api_error(1007, "Request contains an invalid argument."), model="m", after_setup=True).recoverable
+    assert not classify(
+        api_error(1007, "Request contains an invalid argument."), model="m", after_setup=True
+    ).recoverable
 
 
 def test_a_shut_down_model_is_named_as_such():
     """A model the deprecations page lists as shut down is refused with its date."""
-    f = classify(api_error(1008, "models/gemini-live-2.5-flash-preview is not found for API version v1beta"),
-                 model="gemini-live-2.5-flash-preview")
+    f = classify(
+        api_error(1008, "models/gemini-live-2.5-flash-preview is not found for API version v1beta"),
+        model="gemini-live-2.5-flash-preview",
+    )
     assert not f.recoverable and "shut down on 2025-12-09" in f.message

@@ -44,9 +44,13 @@ class App:
         self.peers: list[SimulatedPeer] = []
 
     def handler(self) -> GeminiHandler:
-        return GeminiHandler(self.ctx.settings, self.endpoint, features=self.ctx.features, services=self.ctx.services)
+        return GeminiHandler(
+            self.ctx.settings, self.endpoint, features=self.ctx.features, services=self.ctx.services
+        )
 
-    async def connect(self, h: GeminiHandler | None = None) -> tuple[SimulatedPeer, GeminiHandler, ToolsFeature]:
+    async def connect(
+        self, h: GeminiHandler | None = None
+    ) -> tuple[SimulatedPeer, GeminiHandler, ToolsFeature]:
         peer = SimulatedPeer(h or self.handler(), INPUTS)
         self.peers.append(peer)
         await peer.start()
@@ -78,7 +82,9 @@ def response_for(srv: FakeLiveServer, call_id: str) -> dict[str, Any] | None:
     return next((r for r in srv.stats.tool_responses if r["id"] == call_id), None)
 
 
-async def answered(srv: FakeLiveServer, name: str, n: int = 1, timeout: float = 15) -> dict[str, Any]:
+async def answered(
+    srv: FakeLiveServer, name: str, n: int = 1, timeout: float = 15
+) -> dict[str, Any]:
     """Wait for the n-th call of `name` and its response; returns the response body."""
     await until(lambda: len(calls_named(srv, name)) >= n, timeout=timeout)
     call_id = calls_named(srv, name)[n - 1]["id"]
@@ -106,7 +112,9 @@ async def fence(h: GeminiHandler, text: str) -> None:
 # ---- draw_diagram ----------------------------------------------------------------------------
 
 
-async def test_draw_diagram_answers_by_id_shows_panel_and_rejects_invalid_keeping_last_good(app, server):
+async def test_draw_diagram_answers_by_id_shows_panel_and_rejects_invalid_keeping_last_good(
+    app, server
+):
     """A valid diagram is shown and answered by id; where calls do not block (3.8) the model
     talked while it drew and the SILENT answer makes no second, doubled description; where they
     block it speaks once, after the answer. An invalid one is an error the model is told about
@@ -127,11 +135,15 @@ async def test_draw_diagram_answers_by_id_shows_panel_and_rejects_invalid_keepin
     if app.non_blocking:
         assert (rec.blocking, rec.scheduling, rec.delivery) == (False, "SILENT", "silent")
         await fence(h, "thanks")
-        about = [ln.text for ln in h.conv.lines if ln.role is Role.MODEL and "draw_diagram" in ln.text]
+        about = [
+            ln.text for ln in h.conv.lines if ln.role is Role.MODEL and "draw_diagram" in ln.text
+        ]
         assert len(about) == 1 and "using draw_diagram" in about[0], about  # the filler, once
         assert not rec.spoken and not model_said(h, "draw_diagram tool answered ok")
     else:
-        assert rec.blocking and rec.scheduling is None  # scheduling means nothing to a blocking call
+        assert (
+            rec.blocking and rec.scheduling is None
+        )  # scheduling means nothing to a blocking call
         await until(lambda: model_said(h, "draw_diagram tool answered ok"), timeout=15)
     good_panel, good_version = panel, h.conv.versions["diagram"]
 
@@ -194,9 +206,16 @@ async def stream_frame_sent(h: GeminiHandler, server: FakeLiveServer, frame: np.
 
 async def picture_words(h: GeminiHandler, n: int = 1) -> str:
     """The model's transcribed words about the n-th picture (its final line saying so)."""
+
     def lines() -> list[str]:
-        return [ln.text for ln in h.conv.lines
-                if ln.role is Role.MODEL and ln.final and "take_picture tool answered ok" in ln.text.lower()]
+        return [
+            ln.text
+            for ln in h.conv.lines
+            if ln.role is Role.MODEL
+            and ln.final
+            and "take_picture tool answered ok" in ln.text.lower()
+        ]
+
     return (await until(lambda: len(lines()) >= n and lines(), timeout=15))[n - 1]
 
 
@@ -238,11 +257,16 @@ async def test_take_picture_gives_the_model_a_closer_look_than_the_stream(app, s
 
     # A hostile reason stays text, and the newest snapshot comes first.
     await h.video_receive(marked_frame("blue", (2, 7, 4)))
-    server.queue_tool_call("take_picture", {"reason": '"><img src=x onerror=alert(1)><script>alert(2)</script>'})
+    server.queue_tool_call(
+        "take_picture", {"reason": '"><img src=x onerror=alert(1)><script>alert(2)</script>'}
+    )
     h.send_text("another")
     await answered(server, "take_picture", 2)
     assert "i see blue, code 2 7 4" in (await picture_words(h, 2)).lower()
-    panel = await until(lambda: h.conv.panels["snapshots"].count("<img ") == 2 and h.conv.panels["snapshots"], timeout=5)
+    panel = await until(
+        lambda: h.conv.panels["snapshots"].count("<img ") == 2 and h.conv.panels["snapshots"],
+        timeout=5,
+    )
     assert "<script" not in panel and "onerror=" not in panel.replace("onerror&#61;", "")
     assert panel.index("alert&#40;1&#41;") < panel.index("Offline demo&#58;")
 
@@ -280,7 +304,9 @@ async def test_a_still_sent_as_a_stream_frame_is_no_closer_look(app, server):
     elif fam.per_part_media_resolution:  # 3.8
         assert "too fine to read" in words and "5 3 1" not in words, words
     else:  # 2.5
-        assert vision.NO_NEW_IMAGE.lower() in words and server.stats.video_frames_left_out >= 1, words
+        assert vision.NO_NEW_IMAGE.lower() in words and server.stats.video_frames_left_out >= 1, (
+            words
+        )
 
 
 async def test_take_picture_with_camera_off_is_an_error_the_model_can_say(app, server):
@@ -356,7 +382,9 @@ async def test_user_speech_cancels_a_pending_tool_only_where_calls_block(app, se
     else:
         await until(lambda: call_id in server.stats.tool_cancellations_sent, timeout=10)
         await until(lambda: slow.cancelled and not h.registry.running_ids, timeout=5)
-        await until(lambda: not [t for t in h._tasks if t.get_name().startswith("handler-tool")], timeout=5)
+        await until(
+            lambda: not [t for t in h._tasks if t.get_name().startswith("handler-tool")], timeout=5
+        )
         # Everything queued before this text reaches the server first: no response was queued.
         h.send_text("fence")
         await until(lambda: "fence" in server.stats.texts_received, timeout=10)
@@ -445,7 +473,9 @@ def test_on_exit_stops_the_worker_from_the_main_thread_while_the_loop_runs(requi
     thread = threading.Thread(target=loop.run_forever, daemon=True)
     thread.start()
     try:
-        check = asyncio.run_coroutine_threadsafe(shared.validate("graph TD\n  A-->B"), loop).result(30)
+        check = asyncio.run_coroutine_threadsafe(shared.validate("graph TD\n  A-->B"), loop).result(
+            30
+        )
         assert check.validator == "mermaid-js"
         proc = shared._validator._worker._proc  # type: ignore[union-attr]
         assert proc is not None and proc.returncode is None

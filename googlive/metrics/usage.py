@@ -56,8 +56,14 @@ class PriceTable:
         per = int(data.get("per_tokens", 1_000_000))
         if per <= 0:
             raise ValueError("per_tokens must be positive")
-        return cls(models, default, str(data.get("currency", "USD")), per, str(data.get("as_of", "")),
-                   bool(data.get("estimate", True)))
+        return cls(
+            models,
+            default,
+            str(data.get("currency", "USD")),
+            per,
+            str(data.get("as_of", "")),
+            bool(data.get("estimate", True)),
+        )
 
     def for_model(self, model: str) -> tuple[Prices | None, bool]:
         """(prices, exact): exact is False when the default row stands in for `model`."""
@@ -75,7 +81,9 @@ class PriceTable:
             return None
         # Tool-use prompt tokens are input and thought tokens are output (Usage.input_tokens /
         # output_tokens), so a thinking model's reasoning is priced too.
-        return (usage.input_tokens * p.input_audio + usage.output_tokens * p.output_audio) / self.per_tokens
+        return (
+            usage.input_tokens * p.input_audio + usage.output_tokens * p.output_audio
+        ) / self.per_tokens
 
 
 @dataclass

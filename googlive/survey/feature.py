@@ -68,7 +68,9 @@ class SurveyFeature(Feature):
         if self.survey is not None:
             self.progress = SurveyProgress(self.survey)
             handler.conv.set_panel(PANEL, self.progress.render_html())
-            log.info("survey active id=%s questions=%d", self.survey.id, len(self.survey.question_ids()))
+            log.info(
+                "survey active id=%s questions=%d", self.survey.id, len(self.survey.question_ids())
+            )
         elif self.load_error is not None:
             handler.conv.set_panel(PANEL, load_error_html(self.load_error))
         else:
@@ -89,8 +91,12 @@ class SurveyFeature(Feature):
         # Recording an answer is bookkeeping: NON_BLOCKING (3.8; stripped for families that only
         # block) so the interview flows on, and an accepted answer is SILENT (it must not make
         # the model speak again); a refused one is WHEN_IDLE, so the model can put it right.
-        decl = record_answer_declaration(self.survey).model_copy(update={"behavior": types.Behavior.NON_BLOCKING})
-        return [ToolSpec(decl, self.record_answer, timeout_s=5.0, scheduling=RECORD_ANSWER_SCHEDULING)]
+        decl = record_answer_declaration(self.survey).model_copy(
+            update={"behavior": types.Behavior.NON_BLOCKING}
+        )
+        return [
+            ToolSpec(decl, self.record_answer, timeout_s=5.0, scheduling=RECORD_ANSWER_SCHEDULING)
+        ]
 
     async def record_answer(self, args: dict[str, Any], call_id: str) -> dict[str, Any]:
         """The `record_answer` tool: validate, store, refresh the panel, answer the model."""
@@ -102,7 +108,10 @@ class SurveyFeature(Feature):
         summary = self.progress.summary()
         log.info(
             "record_answer call=%s ok=%s answered=%d/%d",
-            call_id[:16], bool(result.get("ok")), summary.answered, summary.total,
+            call_id[:16],
+            bool(result.get("ok")),
+            summary.answered,
+            summary.total,
         )
         return result
 

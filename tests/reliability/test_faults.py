@@ -29,10 +29,15 @@ from googlive.fakelive import FakeLiveConfig, FakeLiveServer
 from googlive.live import LiveConfig, LiveSession
 from tests.reliability.util import FAST, MODEL, Collector, record, silence16k, speech16k
 
-LOOKUP = types.Tool(function_declarations=[types.FunctionDeclaration(
-    name="lookup", description="Look something up",
-    parameters=types.Schema(type="OBJECT", properties={"q": types.Schema(type="STRING")}),
-)])
+LOOKUP = types.Tool(
+    function_declarations=[
+        types.FunctionDeclaration(
+            name="lookup",
+            description="Look something up",
+            parameters=types.Schema(type="OBJECT", properties={"q": types.Schema(type="STRING")}),
+        )
+    ]
+)
 
 
 def open_session(srv: FakeLiveServer, **kw) -> tuple[LiveSession, Collector]:
@@ -52,10 +57,19 @@ def states(col: Collector) -> list[SessionState]:
     return [e.state for e in col.of(StateChanged)]
 
 
-async def wait_resumed(srv: FakeLiveServer, session: LiveSession, col: Collector, connects: int) -> None:
+async def wait_resumed(
+    srv: FakeLiveServer, session: LiveSession, col: Collector, connects: int
+) -> None:
     """'reconnecting' is shown, then 'live' again on a new, resumed connection."""
-    await col.wait(lambda evs: SessionState.RECONNECTING in states(col)[-3:] or session.stats.connects > connects, 10)
-    await col.wait(lambda evs: session.stats.connects > connects and states(col)[-1] is SessionState.LIVE, 15)
+    await col.wait(
+        lambda evs: (
+            SessionState.RECONNECTING in states(col)[-3:] or session.stats.connects > connects
+        ),
+        10,
+    )
+    await col.wait(
+        lambda evs: session.stats.connects > connects and states(col)[-1] is SessionState.LIVE, 15
+    )
 
 
 async def text_turn(session: LiveSession, col: Collector, text: str) -> None:
@@ -81,8 +95,14 @@ def delivered(srv: FakeLiveServer, call_id: str) -> int:
     return as_response + sum(call_id in t for t in srv.stats.texts_received)
 
 
-async def run_one(srv: FakeLiveServer, idx: int, fault: str, rng: random.Random, turns: int = 4,
-                  model: str = MODEL) -> dict:
+async def run_one(
+    srv: FakeLiveServer,
+    idx: int,
+    fault: str,
+    rng: random.Random,
+    turns: int = 4,
+    model: str = MODEL,
+) -> dict:
     """One session of `turns` text turns with one fault of kind `fault` at a random turn."""
     session, col = open_session(srv, model=model)
     sent: list[str] = []
@@ -126,7 +146,12 @@ async def run_one(srv: FakeLiveServer, idx: int, fault: str, rng: random.Random,
                     # The service's intermittent mid-session close, right after the call.
                     srv.config.close_1008_on_tool_call = len(srv.stats.tool_calls_sent) + 1
                 session.send_text(f"hello {marker}")
-                (call,) = await col.wait(lambda evs: [e for e in evs if isinstance(e, ToolCall) and e.args.get("q") == marker], 10)
+                (call,) = await col.wait(
+                    lambda evs: [
+                        e for e in evs if isinstance(e, ToolCall) and e.args.get("q") == marker
+                    ],
+                    10,
+                )
                 # Hold the reconnect in setup, so the tool response is queued while there is no
                 # connection; it must reach the model after the resume.
                 srv.config.setup_delay_s = 0.3
@@ -139,8 +164,13 @@ async def run_one(srv: FakeLiveServer, idx: int, fault: str, rng: random.Random,
                 srv.config.setup_delay_s = 0.0
                 await srv.wait_until(lambda: delivered(srv, call.id) >= 1, 10)
                 # The model speaks about the answer on the resumed connection.
-                await col.wait(lambda evs: any(e.final and e.role is Role.MODEL and call.id in e.line
-                                               for e in col.of(TranscriptDelta)), 10)
+                await col.wait(
+                    lambda evs: any(
+                        e.final and e.role is Role.MODEL and call.id in e.line
+                        for e in col.of(TranscriptDelta)
+                    ),
+                    10,
+                )
         # A last turn proves the session still works after everything.
         marker = f"s{idx}end"
         sent.append(marker)
@@ -164,7 +194,9 @@ async def run_one(srv: FakeLiveServer, idx: int, fault: str, rng: random.Random,
     for role in Role:  # one final line per role per turn
         turns_seen = [e.turn for e in finals[role]]
         assert len(turns_seen) == len(set(turns_seen)), (role, turns_seen)
-    assert [srv.stats.texts_received.count(f"hello {m}") for m in sent[:-1]] == [1] * (len(sent) - 1)
+    assert [srv.stats.texts_received.count(f"hello {m}") for m in sent[:-1]] == [1] * (
+        len(sent) - 1
+    )
     assert session.stats.resumes == 1 and session.stats.reconnects == 1
     errs = col.of(SessionError)
     assert errs and all(e.recoverable for e in errs)
@@ -172,9 +204,15 @@ async def run_one(srv: FakeLiveServer, idx: int, fault: str, rng: random.Random,
     i = seq.index(SessionState.RECONNECTING)
     assert SessionState.LIVE in seq[i:]
     assert [delivered(srv, t) for t in tool_ids] == [1] * len(tool_ids)
-    return {"fault": fault, "fault_turn": fault_turn, "turns": turns + 1, "resumes": session.stats.resumes,
-            "lines": len(model_lines) + len(user_lines), "tool_responses": len(tool_ids),
-            "mic_audio_lost_ms": [b / 32 for b in lost_bytes]}
+    return {
+        "fault": fault,
+        "fault_turn": fault_turn,
+        "turns": turns + 1,
+        "resumes": session.stats.resumes,
+        "lines": len(model_lines) + len(user_lines),
+        "tool_responses": len(tool_ids),
+        "mic_audio_lost_ms": [b / 32 for b in lost_bytes],
+    }
 
 
 FAULTS = ("reply", "user", "tool", "tool1008")
@@ -198,14 +236,20 @@ async def test_sessions_survive_connections_dropped_at_random_points(live_model)
     and repeats no transcript line, and the cut-off tool call's answer reaches the model once."""
     t0 = time.monotonic()
     runs = await drop_storm(8, seed=9, model=live_model)
-    record(f"drops-{live_model}", {"sessions": len(runs), "seconds": round(time.monotonic() - t0, 1), "runs": runs})
+    record(
+        f"drops-{live_model}",
+        {"sessions": len(runs), "seconds": round(time.monotonic() - t0, 1), "runs": runs},
+    )
 
 
 @pytest.mark.soak
 async def test_soak_fifty_sessions_survive_drops():
     t0 = time.monotonic()
     runs = await drop_storm(51, seed=2026)
-    record("drops_soak", {"sessions": len(runs), "seconds": round(time.monotonic() - t0, 1), "runs": runs})
+    record(
+        "drops_soak",
+        {"sessions": len(runs), "seconds": round(time.monotonic() - t0, 1), "runs": runs},
+    )
 
 
 async def go_away_run(turns: int, every: int, model: str = MODEL) -> dict:
@@ -224,24 +268,43 @@ async def go_away_run(turns: int, every: int, model: str = MODEL) -> dict:
                     deadline = time.monotonic() + 2.0
                     t_ga = time.monotonic()
                     srv.send_go_away(2.0)
-                    await col.wait(lambda evs: session.stats.connects > connects and session.state is SessionState.LIVE, 5)
+                    await col.wait(
+                        lambda evs: (
+                            session.stats.connects > connects and session.state is SessionState.LIVE
+                        ),
+                        5,
+                    )
                     assert time.monotonic() < deadline  # resumed before the server would cut us
                     switch.append(time.monotonic() - t_ga)
                     n = n_done(col)
                     session.send_text(f"after goaway {k}")
                     t_sent = time.monotonic()
-                    await col.wait(lambda evs: any(isinstance(e, AudioOut) for e in evs[-5:]) and n_done(col) >= n, 10)
-                    first = next(t for t, e in zip(col.times, col.events, strict=True) if isinstance(e, AudioOut) and t > t_sent)
+                    await col.wait(
+                        lambda evs: (
+                            any(isinstance(e, AudioOut) for e in evs[-5:]) and n_done(col) >= n
+                        ),
+                        10,
+                    )
+                    first = next(
+                        t
+                        for t, e in zip(col.times, col.events, strict=True)
+                        if isinstance(e, AudioOut) and t > t_sent
+                    )
                     gaps.append(first - t_sent)
                     await col.wait(lambda evs: n_done(col) > n, 10)
             assert not col.of(SessionError)  # planned moves are not failures
             assert session.stats.go_aways == turns // every and srv.stats.resumes == turns // every
-            assert all(c.close_code != 1011 for c in srv.stats.connections)  # never hit the deadline
+            assert all(
+                c.close_code != 1011 for c in srv.stats.connections
+            )  # never hit the deadline
         finally:
             await col.close()
-    return {"go_aways": len(switch), "switch_ms_max": round(1000 * max(switch), 1),
-            "switch_ms_mean": round(1000 * sum(switch) / len(switch), 1),
-            "first_audio_after_switch_ms_max": round(1000 * max(gaps), 1)}
+    return {
+        "go_aways": len(switch),
+        "switch_ms_max": round(1000 * max(switch), 1),
+        "switch_ms_mean": round(1000 * sum(switch) / len(switch), 1),
+        "first_audio_after_switch_ms_max": round(1000 * max(gaps), 1),
+    }
 
 
 async def test_go_away_every_few_turns_resumes_before_the_deadline(live_model):
@@ -270,7 +333,12 @@ async def test_go_away_mid_reply_lets_the_reply_finish_then_moves(live_model):
             await col.wait(lambda evs: len(col.of(AudioOut)) >= 3, 10)
             t_ga = time.monotonic()
             srv.send_go_away(4.0)
-            await col.wait(lambda evs: session.stats.connects > connects and session.state is SessionState.LIVE, 10)
+            await col.wait(
+                lambda evs: (
+                    session.stats.connects > connects and session.state is SessionState.LIVE
+                ),
+                10,
+            )
             assert time.monotonic() - t_ga < 4.0
             await text_turn(session, col, "beta please")
             models = [e.line for e in col.of(TranscriptDelta) if e.final and e.role is Role.MODEL]
@@ -295,7 +363,10 @@ async def test_setup_never_answered_or_slow_times_out_with_a_clear_status(knob):
             err = await col.wait(lambda evs: [e for e in evs if isinstance(e, SessionError)], 5)
             assert time.monotonic() - t0 < 3.0
             assert err[0].recoverable and "did not answer in time" in err[0].message
-            assert any(e.state is SessionState.RECONNECTING and "did not answer" in e.reason for e in col.of(StateChanged))
+            assert any(
+                e.state is SessionState.RECONNECTING and "did not answer" in e.reason
+                for e in col.of(StateChanged)
+            )
             setattr(srv.config, knob, False if knob == "never_answer_setup" else 0.0)
             assert await session.wait_live(10)
             await text_turn(session, col, "finally")
@@ -308,10 +379,17 @@ async def test_setup_never_answered_gives_up_after_the_attempt_budget():
     from googlive.retry import Backoff
 
     async with FakeLiveServer(api_key="k", config=FakeLiveConfig(never_answer_setup=True)) as srv:
-        session, col = open_session(srv, setup_timeout_s=0.2, backoff=Backoff(base_s=0.02, cap_s=0.05, max_attempts=3))
+        session, col = open_session(
+            srv, setup_timeout_s=0.2, backoff=Backoff(base_s=0.02, cap_s=0.05, max_attempts=3)
+        )
         try:
-            final = await col.wait(lambda evs: [e for e in evs if isinstance(e, SessionError) and not e.recoverable], 10)
-            assert "Could not reconnect" in final[0].message and "did not answer" in final[0].message
+            final = await col.wait(
+                lambda evs: [e for e in evs if isinstance(e, SessionError) and not e.recoverable],
+                10,
+            )
+            assert (
+                "Could not reconnect" in final[0].message and "did not answer" in final[0].message
+            )
             await col.wait(lambda evs: session.state is SessionState.CLOSED, 5)
             assert srv.stats.connections_opened == 4
         finally:
@@ -333,7 +411,9 @@ async def test_garbage_or_unknown_frames_recover_or_report(knob):
             (err,) = await col.wait(lambda evs: col.of(SessionError), 5)
             setattr(srv.config, knob, False)
             assert err.recoverable and "could not read" in err.message
-            await col.wait(lambda evs: session.stats.connects >= 2 and session.state is SessionState.LIVE, 10)
+            await col.wait(
+                lambda evs: session.stats.connects >= 2 and session.state is SessionState.LIVE, 10
+            )
             await text_turn(session, col, "still fine")
             assert all(e.recoverable for e in col.of(SessionError))
         finally:
@@ -342,7 +422,10 @@ async def test_garbage_or_unknown_frames_recover_or_report(knob):
 
 @pytest.mark.parametrize(
     ("key", "model", "needle", "code"),
-    [("wrong-key", MODEL, "API key", 1007), ("k", "gemini-nope", "'gemini-nope' was not found", 1008)],
+    [
+        ("wrong-key", MODEL, "API key", 1007),
+        ("k", "gemini-nope", "'gemini-nope' was not found", 1008),
+    ],
 )
 async def test_bad_key_and_unknown_model_fail_at_once_with_one_attempt(key, model, needle, code):
     async with FakeLiveServer(api_key="k", config=FakeLiveConfig(speed=20.0)) as srv:
