@@ -140,10 +140,11 @@ class LiveSession:
         task, self._main = self._main, None
         if task is not None:
             task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+            me_cancelled = await _reap(task)
             self._set_state(SessionState.CLOSED, reason=reason)
             self._put_nowait(_CLOSED)
+            if me_cancelled:
+                raise asyncio.CancelledError
 
     async def wait_live(self, timeout: float | None = None) -> bool:
         try:
@@ -322,13 +323,13 @@ class LiveSession:
             self._session = None
             for t in tasks:
                 t.cancel()
-            for t in tasks:
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await t
+            me_cancelled = await _reap(*tasks)
             if session is not None:
                 with contextlib.suppress(Exception):
                     async with asyncio.timeout(5):
                         await cm.__aexit__(None, None, None)
+            if me_cancelled:
+                raise asyncio.CancelledError
 
     async def _send_loop(self, session: Any) -> None:
         while True:
@@ -498,3 +499,20 @@ class LiveSession:
     def _set_state(self, state: SessionState, **kw: Any) -> None:
         self.state = state
         self._emit(StateChanged(state, **kw))
+
+
+async def _reap(*tasks: asyncio.Task[Any]) -> bool:
+    """Await tasks this session cancelled, swallowing how they ended. Returns True when the
+    caller itself is being cancelled (python 3.11: `cancelling()`), so that it can re-raise
+    once it has cleaned up instead of losing the cancellation."""
+    me_cancelled = False
+    for task in tasks:
+        try:
+            await task
+        except asyncio.CancelledError:
+            current = asyncio.current_task()
+            if current is not None and current.cancelling():
+                me_cancelled = True
+        except Exception:
+            pass
+    return me_cancelled

@@ -19,8 +19,10 @@ What it promises:
 - `interrupted` after the turn's own `turnComplete` (the service's generation was done, the
   client was still playing it out: livekit/agents google realtime_api.py, the receive loop's
   "turn_complete -> interrupted" case) is the interruption of that completed turn:
-  `Interrupted(n)` for the turn that just completed, never for the next one. A second
-  `interrupted` for the same turn is dropped.
+  `Interrupted(n)` for the turn that just completed, never for the next one — while its audio
+  can still be playing (its duration from its first chunk's arrival, plus
+  `PLAYOUT_SLACK_S`); later it is about nothing that plays. A second `interrupted` for the
+  same turn is dropped.
 - Usage is counted from EVERY message that carries `usageMetadata` — also one whose
   `serverContent` is empty or absent (livekit/agents PR 5238) — into `total`, thought tokens
   and tool-use prompt tokens included (`Usage`). `TurnComplete(n).usage` is what arrived
@@ -50,6 +52,9 @@ from googlive.events import (
 from googlive.retry import parse_duration
 
 DEFAULT_OUT_RATE = 24000
+# How long after its estimated end a completed turn may still be playing at the client: the
+# jitter cushion, WebRTC's lead and buffers, a pause for the user's voice (googlive/handler.py).
+PLAYOUT_SLACK_S = 1.5
 
 
 class _TurnText:
@@ -77,6 +82,9 @@ class LiveProtocol:
         self._text = _TurnText()
         self._pending_usage: Usage | None = None
         self._model_started = False  # the open turn has model audio or transcript
+        self._audio_from: float | None = None  # the open turn's first audio arrived then
+        self._audio_s = 0.0  # seconds of audio the open turn has sent
+        self._prev_plays_until: float | None = None  # the ended turn's playout, estimated
         # The most recent ended turn, until the model's next reply starts: its number,
         # whether it was interrupted, and whether its turnComplete is still due.
         self._prev: int | None = None
@@ -145,18 +153,22 @@ class LiveProtocol:
             for part in parts:
                 blob = part.inline_data
                 if blob is not None and blob.data and (blob.mime_type or "").startswith("audio/"):
-                    out.append(AudioOut(blob.data, _rate_of(blob.mime_type or ""), self.turn, now))
+                    rate = _rate_of(blob.mime_type or "")
+                    if self._audio_from is None:
+                        self._audio_from = now
+                    self._audio_s += len(blob.data) / (2 * rate)
+                    out.append(AudioOut(blob.data, rate, self.turn, now))
         if model:
             self._finish_user_line(out)
             self._text.model += model
             out.append(TranscriptDelta(Role.MODEL, model, self._text.model, self.turn))
         if sc.interrupted:
-            self._interrupted(out)
+            self._interrupted(out, now)
         if sc.turn_complete:
             self._turn_complete(out)
 
-    def _interrupted(self, out: list[LiveEvent]) -> None:
-        if not self._model_started and self._prev is not None and not self._prev_interrupted:
+    def _interrupted(self, out: list[LiveEvent], now: float) -> None:
+        if not self._model_started and self._prev_still_playing(now):
             # turnComplete, then interrupted for the same turn (the user may already be
             # talking: their words belong to the open turn, which goes on): the playout of
             # the completed turn is what was interrupted. Its turnComplete was reported.
@@ -178,6 +190,13 @@ class LiveProtocol:
         turn = self._end(out)
         out.append(TurnComplete(turn, self._take_usage()))
 
+    def _prev_still_playing(self, now: float) -> bool:
+        """The ended turn may still be heard: it was not interrupted yet and its audio, played
+        from its arrival at real time, has not run out (give or take the client's buffers)."""
+        if self._prev is None or self._prev_interrupted or self._prev_plays_until is None:
+            return False
+        return now <= self._prev_plays_until + PLAYOUT_SLACK_S
+
     def _end(self, out: list[LiveEvent]) -> int:
         """Finish the current turn's lines and move on to the next turn number; returns the
         number of the turn that ended."""
@@ -189,6 +208,10 @@ class LiveProtocol:
         self.turn_open = False
         self._model_started = False
         self._prev = ended
+        self._prev_plays_until = (
+            None if self._audio_from is None else self._audio_from + self._audio_s
+        )
+        self._audio_from, self._audio_s = None, 0.0
         self._prev_interrupted = False
         self._prev_awaits_complete = False
         self.turn += 1

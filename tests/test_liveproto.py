@@ -25,7 +25,7 @@ from googlive.events import (
     Usage,
     UsageReport,
 )
-from googlive.liveproto import LiveProtocol, usage_of
+from googlive.liveproto import PLAYOUT_SLACK_S, LiveProtocol, usage_of
 
 PCM = b"\x01\x00" * 240
 
@@ -305,3 +305,15 @@ def test_audio_rate_comes_from_the_mime_type():
     p = LiveProtocol()
     (a,) = run(p, audio(16000))
     assert a.rate == 16000
+
+
+def test_interrupted_long_after_a_turn_finished_playing_is_not_that_turns():
+    """A completed turn whose audio ran out long ago (its duration from the first chunk's
+    arrival, plus PLAYOUT_SLACK_S) is no longer playing: an `interrupted` then cuts nothing."""
+    p = LiveProtocol()
+    pcm_s = len(PCM) / 48000
+    run(p, audio(), complete(), now=100.0)
+    assert run(p, INTERRUPTED, now=100.0 + pcm_s + PLAYOUT_SLACK_S + 0.1) == []
+    p2 = LiveProtocol()
+    run(p2, audio(), complete(), now=100.0)
+    assert run(p2, INTERRUPTED, now=100.0 + pcm_s + PLAYOUT_SLACK_S - 0.1) == [Interrupted(0)]
