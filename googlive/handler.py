@@ -188,7 +188,8 @@ class GeminiHandler(AsyncAudioVideoStreamHandler):
     async def start_up(self) -> None:
         self.t0 = time.monotonic()
         with contextlib.suppress(Exception):
-            await asyncio.wait_for(self.wait_for_args(), 10)
+            async with asyncio.timeout(10):
+                await self.wait_for_args()
         self.args = SessionArgs.parse(self.latest_args, self.N_INPUTS)
         if self._closed:
             return
@@ -279,7 +280,8 @@ class GeminiHandler(AsyncAudioVideoStreamHandler):
                 await self.registry.aclose()
             for f in reversed(self.features):  # the archive (installed first) closes last
                 try:
-                    await asyncio.wait_for(f.close(), 15)
+                    async with asyncio.timeout(15):
+                        await f.close()
                 except Exception as exc:
                     # Type only: exception text can carry a user's words.
                     log.error("feature %s failed to close (%s)", f.name, type(exc).__name__)
@@ -688,7 +690,10 @@ class GeminiHandler(AsyncAudioVideoStreamHandler):
             if now < self._next_ui and self._ui_changed():
                 wait = min(wait, self._next_ui - now)  # a pending panel change goes out on time
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), wait)
+                # asyncio.timeout, not wait_for: on 3.11 wait_for can lose a cancel that
+                # lands as the event fires (CPython gh-86296), and this loop never ends.
+                async with asyncio.timeout(wait):
+                    await self._wake.wait()
         return None
 
     def next_frame(self, now: float) -> np.ndarray | None:

@@ -282,7 +282,8 @@ class FakeLiveServer:
                 raise TimeoutError("fakelive: condition not reached in time")
             tick = self._tick
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(tick.wait(), remaining)
+                async with asyncio.timeout(remaining):
+                    await tick.wait()
 
     def queue_tool_call(self, name: str, args: dict[str, Any] | None = None) -> None:
         """Make the next user turn (speech or text, any connection) call tool ``name``."""

@@ -284,7 +284,8 @@ class ArchiveFeature(Feature):
         folder = self.archive.path / DIAGRAMS_DIR
         scratch = folder / f".export-{did}"
         try:
-            written = await asyncio.wait_for(export_diagram(diagram, scratch), EXPORT_BUDGET_S)
+            async with asyncio.timeout(EXPORT_BUDGET_S):
+                written = await export_diagram(diagram, scratch)
             for f in written:
                 if f.suffix in (".svg", ".png"):
                     await asyncio.to_thread(os.replace, f, folder / f"{did}{f.suffix}")

@@ -97,7 +97,8 @@ class NodeMermaidWorker:
         )
         try:
             assert self._proc.stdout is not None
-            line = await asyncio.wait_for(self._proc.stdout.readline(), self._start_timeout_s)
+            async with asyncio.timeout(self._start_timeout_s):
+                line = await self._proc.stdout.readline()
             hello = json.loads(line)
             if not hello.get("ready"):
                 raise RuntimeError("mermaid worker did not report ready")
@@ -123,7 +124,8 @@ class NodeMermaidWorker:
             try:
                 proc.stdin.write(req.encode())
                 await proc.stdin.drain()
-                line = await asyncio.wait_for(proc.stdout.readline(), timeout_s)
+                async with asyncio.timeout(timeout_s):
+                    line = await proc.stdout.readline()
             except (TimeoutError, OSError, ConnectionError) as e:
                 # A worker that times out may still answer later: restart it to stay in step.
                 await self.aclose()
@@ -162,7 +164,8 @@ class NodeMermaidWorker:
             if proc.stdin is not None:
                 proc.stdin.close()
             try:
-                await asyncio.wait_for(proc.wait(), 1.0)
+                async with asyncio.timeout(1.0):
+                    await proc.wait()
             except TimeoutError:
                 proc.kill()
                 await proc.wait()

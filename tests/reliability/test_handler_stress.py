@@ -211,9 +211,9 @@ async def test_soak_concurrent_peers_for_a_minute(n):
     check_load(res)
 
 
-# Soak only for now: in about one full-suite run in three this test hangs until pytest-timeout
-# (the event loop idle, every task waiting); not yet understood, so kept out of CI's default run.
-@pytest.mark.soak
+# Once soak-only: it hung in about one full run in three because emit() looped on
+# asyncio.wait_for, which on 3.11 loses a cancel that lands as the awaited event fires
+# (CPython gh-86296). emit() now uses asyncio.timeout; every await here is time-limited.
 async def test_stalled_consumer_cannot_grow_memory_without_bound():
     """A browser that stops reading (emit() no longer pulled) while the model keeps talking:
     playback is capped at max_buffer_s and the excess is dropped and counted; the session's
@@ -227,7 +227,9 @@ async def test_stalled_consumer_cannot_grow_memory_without_bound():
             await until(lambda: is_live(h))
             pull = next(t for t in peer._tasks if t.get_name() == "peer-pull")
             pull.cancel()
-            await asyncio.gather(pull, return_exceptions=True)
+            async with asyncio.timeout(5):  # the cancel must end the pull: it used to be lost
+                await asyncio.gather(pull, return_exceptions=True)
+            assert pull.cancelled()
             for i in range(4):  # 4 long stories = 34 s of audio, generated in under a second each
                 n = srv.stats.turns_completed
                 h.send_text(f"tell me a long story {i}")
@@ -236,7 +238,6 @@ async def test_stalled_consumer_cannot_grow_memory_without_bound():
             pb = h.playback
             assert pb.buffered_s <= 3.0
             assert pb.dropped_samples > 20 * 24000  # most of the 34 s were dropped, and counted
-            assert h.session._events.maxsize == h.session.config.event_queue_size
             record(
                 "stalled_consumer",
                 {
