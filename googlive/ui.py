@@ -42,6 +42,8 @@ CSS = """
 #transcript .cut { color: #a50e0e; font-size: 0.85em; margin-left: 6px; }
 .turn-warning { background: #fef7e0; padding: 8px; border-radius: 8px; }
 #identity .identity-note { color: #5f6368; font-size: 0.9em; }
+#storage-warning .storage-warn { background: #fef7e0; color: #8a5a00; padding: 8px; border-radius: 8px; }
+#storage-warning .storage-full { background: #fce8e6; color: #a50e0e; padding: 8px; border-radius: 8px; }
 """
 
 
