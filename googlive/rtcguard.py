@@ -34,6 +34,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+import gradio as gr
+
 from googlive.identity import auth_username, oauth_username
 from googlive.modelpolicy import choose_model
 
@@ -133,8 +135,6 @@ class RtcGuard:
 
     # ---- wiring ----------------------------------------------------------------------------
     def install(self, rtc: Any) -> RtcGuard:
-        import gradio as gr
-
         self.rtc = rtc
         self._orig_set_input = rtc.set_input
         guard = self
