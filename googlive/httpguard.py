@@ -12,7 +12,11 @@ with those kwargs). Every HTTP response gets:
 - X-Content-Type-Options: nosniff and Referrer-Policy: strict-origin-when-cross-origin.
 
 Gradio's page needs 'unsafe-inline' for scripts and styles (index.html inlines its config and
-bootstrap scripts, and components set inline styles); WebRTC media is not governed by CSP.
+bootstrap scripts, and components set inline styles) and 'unsafe-eval' (it builds the events'
+`js=` handlers with the AsyncFunction constructor); so the CSP does not stop injected script:
+escaping and the diagram gate do. What it stops is loading or sending anything to another
+origin (images, styles, fonts, fetches, form posts), plugins, <base> and framing by other sites.
+WebRTC media is not governed by CSP.
 
 The data dir must be in launch's `allowed_paths` so Gradio may copy a session's recording,
 snapshots and analysis into its cache before serving them (processing_utils._check_allowed);
@@ -59,7 +63,9 @@ def frame_ancestors(env: Any = None, extra: Iterable[str] = ()) -> list[str]:
 def csp(ancestors: Sequence[str]) -> str:
     return "; ".join([
         "default-src 'self'",
-        "script-src 'self' 'unsafe-inline'",
+        # Gradio compiles every event's `js=` code with the AsyncFunction constructor
+        # (frontend assets init-*.js: `Object.getPrototypeOf(async function(){}).constructor`).
+        "script-src 'self' 'unsafe-inline' 'unsafe-eval'",
         "style-src 'self' 'unsafe-inline'",
         "img-src 'self' data: blob:",
         "media-src 'self' data: blob:",

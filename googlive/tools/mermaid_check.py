@@ -129,9 +129,10 @@ def _line_errors(no: int, raw: str) -> list[MermaidError]:
         errors.append(MermaidError(no, "images, url() and @import are not allowed: the diagram may not load anything"))
     m = _TAG.search(_ALLOWED_ANGLES.sub(" ", raw))
     if m:
-        found = raw[m.start():m.start() + 8].split()[0] if raw[m.start():].split() else "<"
+        tag = re.match(r"<[/!?]?[A-Za-z][\w-]{0,20}", raw[m.start():])
+        found = tag.group(0) if tag else raw[m.start():m.start() + 2]
         errors.append(MermaidError(
-            no, f"HTML tags are not allowed in diagram text (found '{found[:8]}'); write plain text "
+            no, f"HTML tags are not allowed in diagram text (found '{found}'); write plain text "
             "(put spaces around '<' as in 'a < b'; a line break is <br>)"))
     return errors
 
