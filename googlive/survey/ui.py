@@ -414,11 +414,13 @@ def _is_template(store: SurveyStore, survey_id: str) -> bool:
     return any(t.id == survey_id for t in store.templates())
 
 
-def save(store: SurveyStore, state: Any, *details: Any) -> tuple[dict[str, Any], Any]:
+def save(store: SurveyStore, state: Any, *details: Any, public_ids: frozenset[str] = frozenset()) -> tuple[dict[str, Any], Any]:
     """Save to disk (a template's id gets a fresh one: templates are read-only)."""
     try:
         survey = with_details(state, details)
-        if _is_template(store, survey.id):
+        # A template's id, or the id of the blank survey every page starts with (it is in the
+        # page config for all to see), gets a fresh random id: saved ids are never public.
+        if _is_template(store, survey.id) or survey.id in public_ids:
             survey = edit.copy_survey(survey)
         store.save(survey)
     except SurveyError as exc:
@@ -442,12 +444,13 @@ def load(store: SurveyStore, state: Any, survey_id: str | None) -> dict[str, Any
     return render(survey)
 
 
-def start_interview(store: SurveyStore, state: Any, *details: Any) -> tuple[dict[str, Any], Any, Any, Any, str | Any]:
+def start_interview(store: SurveyStore, state: Any, *details: Any,
+                    public_ids: frozenset[str] = frozenset()) -> tuple[dict[str, Any], Any, Any, Any, str | Any]:
     """Save, make it the survey of the next call, and go to the Conversation tab.
 
     Returns (builder outputs, library, survey_id, tabs, active line).
     """
-    out, library = save(store, state, *details)
+    out, library = save(store, state, *details, public_ids=public_ids)
     if isinstance(out.get("state"), dict) and "id" in out["state"]:
         survey = Survey.model_validate(out["state"])
         if not survey.question_ids():
@@ -495,6 +498,7 @@ class SurveyPlugin(UiPlugin):
     def tab(self, b: PageBuild) -> None:
         c = self.c
         blank = new_blank()
+        self.public_ids = frozenset({blank["state"]["id"]})
         with gr.Tab("Survey Builder", id=BUILDER_TAB, elem_id="survey-builder"):
             gr.HTML(f"<style>{CSS}</style>", visible=True, padding=False)
             c["state"] = gr.State(blank["state"])
@@ -621,12 +625,13 @@ class SurveyPlugin(UiPlugin):
             field.input(preview, [state, *details], [c["preview"]], show_progress="hidden", trigger_mode="always_last")
         c["upload"].upload(ui(import_file), [state, c["upload"]], outs, **hidden)
         c["export"].click(tail(export_file, 1), [state, *details], [*outs, c["download"]], **hidden)
-        c["save"].click(tail(guarded(lambda who, s, *d: save(mine(who), s, *d)), 1), [owner, state, *details],
+        public = self.public_ids
+        c["save"].click(tail(guarded(lambda who, s, *d: save(mine(who), s, *d, public_ids=public)), 1), [owner, state, *details],
                         [*outs, c["library"]], **hidden)
         c["load"].click(ui(lambda who, s, sid: _act(lambda: load(mine(who), s, sid))), [owner, state, c["library"]],
                         outs, **hidden)
         c["start"].click(
-            tail(guarded(lambda who, s, *d: start_interview(mine(who), s, *d)), 4),
+            tail(guarded(lambda who, s, *d: start_interview(mine(who), s, *d, public_ids=public)), 4),
             [owner, state, *details],
             [*outs, c["library"], b.survey_id, b.tabs, c["active"]],
             **hidden,
