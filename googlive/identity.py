@@ -100,7 +100,8 @@ def hf_oauth_configured(env: Any = None) -> bool:
     import os
 
     env = os.environ if env is None else env
-    return bool(env.get("SPACE_ID") and env.get("OAUTH_CLIENT_ID") and env.get("OAUTH_CLIENT_SECRET"))
+    on_space = env.get("SYSTEM") == "spaces" and env.get("SPACE_ID")  # gradio.utils.get_space()
+    return bool(on_space and env.get("OAUTH_CLIENT_ID") and env.get("OAUTH_CLIENT_SECRET"))
 
 
 def describe(identity: Identity | None) -> str:
