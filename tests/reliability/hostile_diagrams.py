@@ -52,4 +52,9 @@ BENIGN: dict[str, str] = {
     "url_as_text": 'graph TD\n  A["Docs at https://example.com/docs"] --> B',
     "title_front_matter": "---\ntitle: Login flow\n---\ngraph TD\n  A-->B",
     "sequence": "sequenceDiagram\n  Alice->>Bob: hi\n  Bob-->>Alice: hello",
+    "offline_demo": (  # what the offline server draws (googlive/fakelive/script.py diagram_args)
+        'flowchart TD\n    A["You asked: please draw a diagram"] --> B["Offline demo backend"]\n'
+        '    B --> C{"Gemini available?"}\n    C -- "no" --> D["This placeholder diagram"]\n'
+        '    C -- "yes" --> E["A real diagram of your topic"]'
+    ),
 }
