@@ -39,3 +39,14 @@ def time_limit_message(limit_s: float) -> str:
         f"Time limit of {format_duration(limit_s)} reached. "
         "Press record to start a new conversation."
     )
+
+
+def instruction_problem(text: str, limit: int = MAX_INSTRUCTION_CHARS) -> str | None:
+    """Why a system instruction is refused (the conversation then uses the server's default)."""
+    n = len(text or "")
+    if n <= limit:
+        return None
+    return (
+        f"The system instruction is limited to {limit:,} characters; this one has {n:,}. "
+        "Until it is shortened, conversations use the server's default instruction."
+    )

@@ -20,7 +20,8 @@ the instance: routes.py component_server `getattr(block, body.fn_name)`) and its
 - ICE candidates are accepted only from the client that made the offer;
 - the stream inputs bind to the first owner that sets them (a second browser that learns the
   webrtc_id cannot re-point the conversation to itself), and the model is checked against the
-  allow-list (`modelpolicy.choose_model`).
+  allow-list (`modelpolicy.choose_model`); a system instruction over MAX_INSTRUCTION_CHARS is
+  replaced by the server's default.
 
 Every watchdog task is kept and cancelled/awaited by `aclose()`.
 """
@@ -37,6 +38,7 @@ from typing import Any
 import gradio as gr
 
 from googlive.identity import auth_username, oauth_username
+from googlive.limits import MAX_INSTRUCTION_CHARS
 from googlive.modelpolicy import choose_model
 
 log = logging.getLogger(__name__)
@@ -245,6 +247,9 @@ class RtcGuard:
                 elif bound is not None and bound != owner:
                     log.warning("stream inputs from another owner ignored")
                     return None
+            instruction = values[-N_INPUTS + 4]
+            if isinstance(instruction, str) and len(instruction) > MAX_INSTRUCTION_CHARS:
+                values[-N_INPUTS + 4] = ""  # the server's own instruction; the page said why
             if self.server_model:
                 choice = choose_model(model if isinstance(model, str) else "", own_key=bool(key),
                                       allowed=self.allowed_models, server_default=self.server_model)

@@ -19,7 +19,7 @@ from googlive.features import FeatureFactory
 from googlive.handler import GeminiHandler, UiUpdate
 from googlive.identity import Identity, describe, hf_oauth_configured, resolve
 from googlive.launchopts import SecurityOptions
-from googlive.limits import typed_text_problem
+from googlive.limits import instruction_problem, typed_text_problem
 from googlive.modelpolicy import allowed_models, choose_model
 from googlive.render import escape_text
 from googlive.rtcguard import RtcGuard
@@ -337,6 +337,13 @@ def build(ctx: AppContext) -> gr.Blocks:
                 gr.Warning(choice.refused)
 
         model.input(check_model, [model, key], None, show_progress="hidden")
+
+        def check_instruction(text: str | None) -> None:
+            problem = instruction_problem(text or "")
+            if problem:
+                gr.Warning(problem)
+
+        instruction.blur(check_instruction, [instruction], None, show_progress="hidden")
         for plugin in ctx.plugins:
             plugin.wire(b)
         ctx.extra.update(demo=demo, rtc=rtc, tabs=tabs, owner=owner, browser_owner=browser_owner, build=b)

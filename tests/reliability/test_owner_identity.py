@@ -89,7 +89,9 @@ def test_stream_inputs_bind_to_the_first_owner_and_models_are_allow_listed(tmp_p
         rtc.set_input("w1", "w1", "owner-A", "", "Puck", "gemini-evil-9000", "", "")
         rtc.set_input("w1", "w1", "owner-B", "", "Puck", "", "", "")  # someone else's owner: ignored
         rtc.set_input("w1", "w1", "owner-A", "AIza-own-key", "Puck", "my-custom-live-model", "", "")
-        assert [a[1] for a in seen] == ["owner-A", "owner-A"]
+        rtc.set_input("w1", "w1", "owner-A", "", "Puck", "", "y" * 20_001, "")
+        assert [a[1] for a in seen] == ["owner-A", "owner-A", "owner-A"]
+        assert seen[2][5] == ""  # an over-long instruction: the server's default is used
         assert seen[0][4] == DEFAULT_MODEL  # not on the server's key
         assert seen[1][4] == "my-custom-live-model"  # the visitor's own key
         assert guard.slots.per_client == ctx.security.max_per_client
