@@ -17,7 +17,7 @@ the instance: routes.py component_server `getattr(block, body.fn_name)`) and its
   one corporate proxy share a limit, and a client that can use many addresses gets many);
 - a slot whose peer connection is not connected with media within `connect_timeout_s` is closed
   and freed; an offer that raises frees its slot at once;
-- ICE candidates are accepted only from the client that made the offer;
+- ICE candidates, and `quit_output_stream`, are accepted only from the client that made the offer;
 - the stream inputs bind to the first owner that sets them (a second browser that learns the
   webrtc_id cannot re-point the conversation to itself), and the model is checked against the
   allow-list (`modelpolicy.choose_model`); a system instruction over MAX_INSTRUCTION_CHARS is
@@ -144,8 +144,13 @@ class RtcGuard:
         async def offer(body: Any, request: gr.Request) -> Any:
             return await guard.offer(body, request)
 
+        async def quit_output_stream(body: Any, request: gr.Request) -> Any:
+            return await guard.quit_output_stream(body, request)
+
         offer._is_server_fn = True  # type: ignore[attr-defined]  # gradio's @server marker
+        quit_output_stream._is_server_fn = True  # type: ignore[attr-defined]
         rtc.offer = offer
+        rtc.quit_output_stream = quit_output_stream
         rtc.set_input = self.set_input
         return self
 
@@ -192,6 +197,18 @@ class RtcGuard:
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
         return answer
+
+    async def quit_output_stream(self, body: Any, request: Any) -> Any:
+        """fastrtc's quit_output_stream, for the client that made the connection only (anyone
+        naming a webrtc_id could otherwise stop another page's panel updates)."""
+        webrtc_id = body.get("webrtc_id") if isinstance(body, dict) else None
+        holder = self.slots.holders.get(webrtc_id) if isinstance(webrtc_id, str) else None
+        if holder is not None and holder != client_key(request, trust_forwarded=self.trust_forwarded):
+            self.refused["quit_output_stream"] = self.refused.get("quit_output_stream", 0) + 1
+            return {"success": False}
+        if isinstance(webrtc_id, str) and webrtc_id in self.rtc.additional_outputs:
+            self.rtc.additional_outputs[webrtc_id].quit.set()
+        return {"success": True}
 
     async def _watch(self, webrtc_id: str, pc: Any) -> None:
         """Free the slot unless the peer connection is connected with media in time."""

@@ -39,7 +39,7 @@ def offer(app: apphttp.App, rtc_id: int, sdp: str, *, source: str = "127.0.0.1")
     body = {"session_hash": secrets.token_hex(5), "component_id": rtc_id, "fn_name": "offer",
             "data": {"webrtc_id": secrets.token_hex(6), "sdp": sdp, "type": "offer"}}
     status, _, resp = app.post_json("/gradio_api/component_server", body, source=source)
-    return {"http": status, **(resp if isinstance(resp, dict) else {"raw": resp})}
+    return {"http": status, "webrtc_id": body["data"]["webrtc_id"], **(resp if isinstance(resp, dict) else {"raw": resp})}
 
 
 @pytest.fixture
@@ -63,6 +63,14 @@ def test_junk_and_abandoned_offers_free_their_slots_and_clients_are_limited(app)
     assert again.get("status") == "failed" and again["meta"] == {"error": "client_limit_reached", "limit": 1}, again
     b1 = offer(app, rtc, real, source="127.0.0.3")
     assert b1.get("type") == "answer", b1
+    # Another client naming A's connection can neither trickle ICE into it nor stop its panels.
+    a1_id = a1["webrtc_id"]
+    ice = {"session_hash": "x", "component_id": rtc, "fn_name": "offer",
+           "data": {"webrtc_id": a1_id, "type": "ice-candidate",
+                    "candidate": {"candidate": "candidate:1 1 udp 1 127.0.0.9 9 typ host", "sdpMid": "0"}}}
+    assert app.post_json("/gradio_api/component_server", ice, source="127.0.0.3")[2]["meta"]["error"] == "unknown_connection"
+    quit = {"session_hash": "x", "component_id": rtc, "fn_name": "quit_output_stream", "data": {"webrtc_id": a1_id}}
+    assert app.post_json("/gradio_api/component_server", quit, source="127.0.0.3")[2] == {"success": False}
     full = offer(app, rtc, real, source="127.0.0.4")
     assert full.get("status") == "failed" and full["meta"]["error"] == "concurrency_limit_reached", full
     # Nobody ever sends ICE: the two abandoned offers must free their slots within a few
@@ -76,6 +84,5 @@ def test_junk_and_abandoned_offers_free_their_slots_and_clients_are_limited(app)
         assert time.monotonic() - t0 < 8, "abandoned offers still hold the slots"
         time.sleep(0.25)
     freed_after = time.monotonic() - t0
-    # ICE candidates for a connection are only taken from the client that made it.
     assert "slot freed (not_connected)" in app.log_text()
     record("offer_slots", {"junk_refused": len(junk), "freed_after_s": round(freed_after, 2)})
