@@ -155,8 +155,9 @@ class RtcGuard:
         return self
 
     def _refuse(self, error: str, **meta: Any) -> Any:
-        self.refused[error] = self.refused.get(error, 0) + 1
-        log.info("webrtc offer refused: %s", error)
+        key = f"{error}:{meta['scope']}" if "scope" in meta else error
+        self.refused[key] = self.refused.get(key, 0) + 1
+        log.info("webrtc offer refused: %s", key)
         return _failed(error, **meta)
 
     # ---- offers ----------------------------------------------------------------------------
@@ -177,7 +178,9 @@ class RtcGuard:
         if webrtc_id in rtc.pcs or webrtc_id in rtc.connections:
             return self._refuse("connection_already_exists")
         if not self.slots.admit(client, webrtc_id, rtc.pcs):
-            return self._refuse("client_limit_reached", limit=self.slots.per_client)
+            # fastrtc's page script shows its "Too many concurrent connections. Please try again
+            # later!" only for this error code (any other reads "Unexpected server error").
+            return self._refuse("concurrency_limit_reached", limit=self.slots.per_client, scope="client")
         try:
             answer = await rtc.handle_offer(body, rtc.set_additional_outputs(webrtc_id))
         except asyncio.CancelledError:
