@@ -123,6 +123,21 @@ def test_signed_in_names_win_and_cannot_be_forged():
     assert hf_oauth_configured({"SYSTEM": "spaces", "SPACE_ID": "me/app", "OAUTH_CLIENT_ID": "x", "OAUTH_CLIENT_SECRET": "y"})
 
 
+def test_page_load_makes_the_signed_in_name_the_owner(tmp_path):
+    """The page's load event (what every handler's owner comes from) with an HF OAuth session,
+    a Gradio login, and neither."""
+    demo = page(tmp_path).extra["demo"]
+    on_load = next(f for f in demo.fns.values() if getattr(f.fn, "__name__", "") == "on_load")
+    anon = secrets.token_urlsafe(16)
+    kept, owner, note = on_load.fn(anon, request(oauth_user="bob"))
+    assert (kept, owner) == (anon, "hf:bob") and "Signed in as bob (Hugging Face)" in note
+    kept, owner, note = on_load.fn(anon, request(username="alice"))
+    assert owner == "user:alice" and "Signed in as alice" in note
+    kept, owner, note = on_load.fn(None, request())
+    assert owner == kept and len(kept) >= 22 and "not encryption" not in note and "encrypt" not in note
+    assert "belong to this browser" in note
+
+
 def test_login_button_only_where_hf_oauth_works(tmp_path, monkeypatch):
     import gradio as gr
 
