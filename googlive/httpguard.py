@@ -60,17 +60,33 @@ def frame_ancestors(env: Any = None, extra: Iterable[str] = ()) -> list[str]:
     return out
 
 
-def csp(ancestors: Sequence[str]) -> str:
+# On a Space, Gradio's page adds a Spaces header when opened at *.hf.space (frontend assets
+# Index-*.js: fetch https://huggingface.co/api/spaces/<id> and the author's avatar, Google Fonts
+# links), and the LoginButton shows the profile picture from HF's avatar CDN.
+SPACE_EXTRA = {
+    "style-src": "https://fonts.googleapis.com",
+    "font-src": "https://fonts.gstatic.com",
+    "img-src": "https://huggingface.co https://*.huggingface.co",
+    "connect-src": "https://huggingface.co",
+}
+
+
+def csp(ancestors: Sequence[str], *, on_space: bool = False) -> str:
+    extra = SPACE_EXTRA if on_space else {}
+
+    def src(name: str, base: str) -> str:
+        return f"{name} {base}" + (f" {extra[name]}" if name in extra else "")
+
     return "; ".join([
         "default-src 'self'",
         # Gradio compiles every event's `js=` code with the AsyncFunction constructor
         # (frontend assets init-*.js: `Object.getPrototypeOf(async function(){}).constructor`).
         "script-src 'self' 'unsafe-inline' 'unsafe-eval'",
-        "style-src 'self' 'unsafe-inline'",
-        "img-src 'self' data: blob:",
+        src("style-src", "'self' 'unsafe-inline'"),
+        src("img-src", "'self' data: blob:"),
         "media-src 'self' data: blob:",
-        "font-src 'self' data:",
-        "connect-src 'self'",
+        src("font-src", "'self' data:"),
+        src("connect-src", "'self'"),
         "worker-src 'self' blob:",
         "frame-src 'self'",
         "object-src 'none'",
@@ -105,11 +121,11 @@ class SecurityMiddleware:
     """See the module docstring. `private_roots` are never served by the file route."""
 
     def __init__(self, app: Any, *, private_roots: Sequence[str | Path] = (),
-                 ancestors: Sequence[str] = ("'self'",)) -> None:
+                 ancestors: Sequence[str] = ("'self'",), on_space: bool = False) -> None:
         self.app = app
         self.private_roots = [Path(p) for p in private_roots]
         self.headers = [
-            (b"content-security-policy", csp(ancestors).encode()),
+            (b"content-security-policy", csp(ancestors, on_space=on_space).encode()),
             (b"x-content-type-options", b"nosniff"),
             (b"referrer-policy", b"strict-origin-when-cross-origin"),
         ]

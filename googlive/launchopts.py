@@ -130,6 +130,7 @@ def launch_kwargs(opts: SecurityOptions, data_dir: Path) -> dict[str, Any]:
         "app_kwargs": {"middleware": [Middleware(
             SecurityMiddleware, private_roots=[data],
             ancestors=frame_ancestors(extra=opts.frame_ancestors),
+            on_space=bool(os.environ.get("SPACE_ID")),
         )]},
     }
     if opts.auth:

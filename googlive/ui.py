@@ -298,6 +298,7 @@ def build(ctx: AppContext) -> gr.Blocks:
             # Math.random in the browser): only the owner of that conversation gets them.
             h = b.handler_for(webrtc_id, who)
             if h is None or h.conv is not update.conversation:
+                log.debug("panel update withheld: not this page's conversation")
                 return tuple(gr.skip() for _ in panel_names)
             sent = sent_versions.setdefault(id(update.conversation), {})
             vals = panel_values(update, sent)

@@ -22,8 +22,9 @@ from tests.reliability.util import record
 SECURITY_HEADERS = ("content-security-policy", "x-content-type-options", "referrer-policy")
 
 
-@pytest.fixture
-def app(tmp_path):
+@pytest.fixture(scope="module")
+def app(tmp_path_factory):
+    tmp_path = tmp_path_factory.mktemp("public-http")
     data = tmp_path / "data"
     # Files a visitor must never fetch: surveys (both layouts), a session, the BrowserState key.
     owner = secrets.token_urlsafe(16)
