@@ -118,5 +118,10 @@ def install(ctx: AppContext) -> None:
     from googlive.survey.ui import SurveyPlugin
 
     store = survey_store(ctx)
+    legacy = store.legacy_files()
+    if legacy:
+        log.warning("%d survey file(s) in %s were saved before surveys were private; no visitor can "
+                    "read them (move one into surveys/owners/<owner hash>/ to give it to its owner)",
+                    legacy, store.dir.name)
     ctx.features.append(lambda h: SurveyFeature(h, store))
     ctx.plugins.append(SurveyPlugin(store))
