@@ -24,7 +24,9 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 ANON_ID = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,95}$")
+# A signed-in name only ever becomes part of an owner key that is hashed before it names a
+# folder, so any printable name works (Gradio logins may be e-mail addresses).
+_NAME = re.compile(r"^[^\x00-\x1f\x7f]{1,200}$")
 
 Kind = Literal["browser", "user", "hf"]
 

@@ -116,6 +116,8 @@ def test_signed_in_names_win_and_cannot_be_forged():
         assert ident.kind == "browser" and ident.owner == kept and kept != forged and ":" not in kept
     ident, kept = resolve(anon, request(username="alice"))
     assert (ident.owner, ident.kind, kept) == ("user:alice", "user", anon)
+    assert resolve(anon, request(username="ann@example.com"))[0].owner == "user:ann@example.com"
+    assert resolve(anon, request(username="bad\nname"))[0].kind == "browser"
     ident, _ = resolve(anon, request(oauth_user="bob"))
     assert (ident.owner, ident.kind, ident.name) == ("hf:bob", "hf", "bob")
     assert not hf_oauth_configured({})
