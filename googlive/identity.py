@@ -106,13 +106,14 @@ def hf_oauth_configured(env: Any = None) -> bool:
     return bool(on_space and env.get("OAUTH_CLIENT_ID") and env.get("OAUTH_CLIENT_SECRET"))
 
 
-def describe(identity: Identity | None) -> str:
+def describe(identity: Identity | None, *, sign_in_available: bool = False) -> str:
     """One plain sentence for the page: whose sessions these are and what protects them."""
     if identity is None or not identity.signed_in:
         return (
             "Your sessions and surveys belong to this browser: a random id kept in its local "
             "storage. Anyone who can use this browser profile (or read its storage) can open "
-            "them; clearing the site's data loses them. Sign in to keep them under your name."
+            "them; clearing the site's data loses them."
+            + (" Sign in with Hugging Face to keep them under your name." if sign_in_available else "")
         )
     how = "Hugging Face" if identity.kind == "hf" else "this server's login"
     return (

@@ -178,7 +178,8 @@ def new_owner_id() -> str:
 
 
 def identity_html(identity: Identity | None) -> str:
-    return f'<div class="identity-note" id="identity-note">{html.escape(describe(identity))}</div>'
+    text = describe(identity, sign_in_available=hf_oauth_configured())
+    return f'<div class="identity-note" id="identity-note">{html.escape(text)}</div>'
 
 
 def browser_secret(settings: Settings) -> str:
