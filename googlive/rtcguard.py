@@ -163,10 +163,9 @@ class RtcGuard:
     # ---- offers ----------------------------------------------------------------------------
     async def offer(self, body: Any, request: Any) -> Any:
         rtc = self.rtc
-        if not isinstance(body, dict) or not isinstance(body.get("webrtc_id"), str) or not body["webrtc_id"]:
+        webrtc_id = body.get("webrtc_id") if isinstance(body, dict) else None
+        if not isinstance(webrtc_id, str) or not 0 < len(webrtc_id) <= 128:
             return self._refuse("invalid_offer")
-        webrtc_id: str = body["webrtc_id"][:128]
-        body = {**body, "webrtc_id": webrtc_id}
         client = client_key(request, trust_forwarded=self.trust_forwarded)
         if body.get("type") == "ice-candidate":
             if self.slots.holders.get(webrtc_id) != client:
