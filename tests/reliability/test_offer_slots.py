@@ -88,3 +88,27 @@ def test_junk_and_abandoned_offers_free_their_slots_and_clients_are_limited(app)
     freed_after = time.monotonic() - t0
     assert "slot freed (not_connected)" in app.log_text()
     record("offer_slots", {"junk_refused": len(junk), "freed_after_s": round(freed_after, 2)})
+
+
+def test_who_counts_as_one_client():
+    from types import SimpleNamespace
+
+    from googlive.rtcguard import client_key, sdp_problem
+
+    def req(host="10.0.0.5", xff=None, username=None):
+        headers = {"x-forwarded-for": xff} if xff else {}
+        return SimpleNamespace(client=SimpleNamespace(host=host), headers=headers, username=username,
+                               request=SimpleNamespace(scope={}))
+
+    assert client_key(req()) == "ip:10.0.0.5"
+    assert client_key(req(xff="6.6.6.6, 203.0.113.7")) == "ip:10.0.0.5"  # not trusted: the peer
+    # Behind one proxy that appends: the right-most entry is what the proxy saw; a client's own
+    # (forgeable) entries to its left do not change the key.
+    assert client_key(req(xff="6.6.6.6, 203.0.113.7"), trust_forwarded=True) == "ip:203.0.113.7"
+    assert client_key(req(xff="1.1.1.1, 203.0.113.7"), trust_forwarded=True) == "ip:203.0.113.7"
+    assert client_key(req(username="alice"), trust_forwarded=True) == "user:alice"
+    real = browser_like_offer()
+    assert sdp_problem(real) is None
+    for junk, why in (("v=0", "no audio"), ("", "empty"), ("x" * 70_000, "too large"),
+                      ("hello", "not an SDP"), (real.replace("a=fingerprint", "a=x"), "fingerprint")):
+        assert why in (sdp_problem(junk) or ""), (junk[:20], sdp_problem(junk))
