@@ -105,7 +105,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=os.environ.get("GOOGLIVE_NO_ICE") == "1",
         help="use no STUN/TURN servers at all (tests, closed networks)",
     )
+    from googlive.launchopts import add_arguments, from_args
+
+    add_arguments(p)
     ns = p.parse_args(argv)
+    ns.security = from_args(ns, p)
     from googlive.config import VOICES
 
     match = {v.lower(): v for v in VOICES}.get(ns.voice.lower())
@@ -177,22 +181,25 @@ def main(argv: list[str] | None = None) -> int:
         rtc_configuration=rtc_conf,
         server_rtc_configuration=server_conf,
         turn_warning=warning,
+        security=ns.security,
     )
     assemble(ctx)
     demo = build(ctx)
+    from googlive.launchopts import hide_api, launch_kwargs
+
+    hide_api(demo)
 
     def stop(*_: object) -> None:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, stop)
     try:
-        demo.queue(default_concurrency_limit=None).launch(
+        demo.queue(default_concurrency_limit=None, api_open=False).launch(
             server_name=settings.host,
             server_port=settings.port,
             share=settings.share,
-            show_api=False,
             prevent_thread_lock=False,
-            allowed_paths=[str(settings.data_dir.resolve())],
+            **launch_kwargs(ns.security, settings.data_dir),
         )
     except KeyboardInterrupt:
         pass
