@@ -181,12 +181,14 @@ class ArchiveStore:
 
     # ---- listing ---------------------------------------------------------------------------
     def check(self) -> None:
-        """Touch the store once (list its root); raises what the file system raises."""
-        self.fs.invalidate_cache(self.root)
-        if self.fs.exists(self.root):
-            self.fs.ls(self.root, detail=False)
-        else:
+        """Touch the store once: a local root is created, a bucket must exist and be listable.
+        Raises what the file system raises (FileNotFoundError for a missing bucket)."""
+        if self._needs_dirs:
             self.fs.makedirs(self.root, exist_ok=True)
+            return
+        bucket = self.root.split("/", 1)[0]
+        self.fs.invalidate_cache(bucket)
+        self.fs.ls(bucket, detail=False)
 
     def _find(self, prefix: str) -> dict[str, dict[str, Any]]:
         self.fs.invalidate_cache(prefix)

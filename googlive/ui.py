@@ -163,7 +163,12 @@ def new_owner_id() -> str:
 
 
 def browser_secret(settings: Settings) -> str:
-    """The key that encrypts BrowserState values, kept in the data dir across restarts."""
+    """The key that encrypts BrowserState values: GOOGLIVE_BROWSER_SECRET when set (the same on
+    every replica, so a browser keeps its owner id whichever replica serves it), else kept in
+    the data dir across restarts."""
+    shared = os.environ.get("GOOGLIVE_BROWSER_SECRET", "").strip()
+    if shared:
+        return shared
     path = settings.data_dir / ".browser-state-secret"
     try:
         if path.exists():
@@ -206,13 +211,15 @@ def build(ctx: AppContext) -> gr.Blocks:
                             elem_id="webrtc",
                             full_screen=False,
                             rtc_configuration=ctx.rtc_configuration,
-                            server_rtc_configuration=ctx.server_rtc_configuration,
+                            server_rtc_configuration=ctx.server_rtc_configuration
+                            if isinstance(ctx.server_rtc_configuration, dict | None) else None,
                             track_constraints={
                                 "audio": {"echoCancellation": True, "noiseSuppression": True, "autoGainControl": True},
                                 "video": {"width": {"ideal": 640}, "height": {"ideal": 480}, "frameRate": {"ideal": 15, "max": 15}},
                             },
                         )
                         b.rtc = rtc
+                        _configure_rtc(ctx, rtc)
                         with gr.Row():
                             text = gr.Textbox(placeholder="Type to Gemini…", show_label=False, scale=5, elem_id="text-input")
                             send = gr.Button("Send", scale=1, elem_id="send-text")
@@ -282,6 +289,21 @@ def build(ctx: AppContext) -> gr.Blocks:
             plugin.wire(b)
         ctx.extra.update(demo=demo, rtc=rtc, tabs=tabs, owner=owner, build=b)
     return demo
+
+
+def _configure_rtc(ctx: AppContext, rtc: Any) -> None:
+    """Per-replica capacity (ctx.extra["capacity"]) and the RTC configurations fastrtc's
+    constructor cannot take: the page's is refused with the app's own message when every slot
+    is taken (googlive.replica), and an aiortc configuration object (googlive.ice: minted TURN
+    credentials, relay policy) replaces fastrtc's conversion of a dict."""
+    from googlive.replica import Capacity, guard_rtc_configuration
+
+    capacity = Capacity(ctx.settings.max_sessions, lambda: len(rtc.pcs))
+    ctx.extra["capacity"] = capacity
+    rtc.rtc_configuration = guard_rtc_configuration(ctx.rtc_configuration, capacity)
+    server = ctx.server_rtc_configuration
+    if server is not None and not isinstance(server, dict):
+        rtc.server_rtc_configuration = server
 
 
 def space_turn(settings: Settings) -> tuple[Any, Any, str]:
