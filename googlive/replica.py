@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import inspect
+import json
 import logging
 import os
 import socketserver
@@ -108,6 +109,75 @@ def guard_rtc_configuration(config: Any, capacity: Capacity) -> Callable[[], Any
         return config or {}
 
     return rtc_configuration
+
+
+# ---- the page: a call cut off because its replica stopped ----------------------------------
+# Runs once in the browser at page load. When a connected call's peer connection fails or
+# disconnects, the page asks the server (through the balancer) for /robots.txt: if that fails,
+# or another replica answers (haproxy's X-Googlive-Replica header, see deploy/haproxy), the
+# replica that ran this call is gone and this page's Gradio session with it, so the status line
+# says so and how to go on. A stop the visitor asked for ("closed") never shows it.
+LOST_CALL_MESSAGE = ("The server running this conversation stopped, so the call was cut off. "
+                     "Reload the page to start a new call; your finished sessions are kept.")
+LOST_CALL_JS = """
+() => {
+  if (window.__googliveReplicaWatch) return;
+  window.__googliveReplicaWatch = true;
+  const MESSAGE = __MESSAGE__;
+  const ask = async () => {
+    try {
+      const r = await fetch('robots.txt', {cache: 'no-store'});
+      return {ok: r.ok, replica: r.headers.get('x-googlive-replica')};
+    } catch (e) { return {ok: false, replica: null}; }
+  };
+  let home = null;
+  ask().then(a => { home = a.replica; });
+  const show = () => {
+    const box = document.querySelector('#status');
+    if (!box) return;
+    const span = document.createElement('span');
+    span.className = 'st st-error';
+    span.dataset.state = 'replica-lost';
+    span.textContent = MESSAGE;
+    box.replaceChildren(span);
+  };
+  const check = async () => {
+    const a = await ask();
+    if (!a.ok || (home && a.replica && a.replica !== home)) show();
+  };
+  const Orig = window.RTCPeerConnection;
+  if (!Orig) return;
+  const Watched = function (...args) {
+    const pc = new Orig(...args);
+    let connected = false, checked = false;
+    pc.addEventListener('connectionstatechange', () => {
+      const st = pc.connectionState;
+      if (st === 'connected') connected = true;
+      if (connected && !checked && (st === 'failed' || st === 'disconnected')) { checked = true; check(); }
+    });
+    return pc;
+  };
+  Watched.prototype = Orig.prototype;
+  Object.setPrototypeOf(Watched, Orig);
+  window.RTCPeerConnection = Watched;
+}
+""".replace("__MESSAGE__", json.dumps(LOST_CALL_MESSAGE))
+
+
+class ReplicaPlugin:
+    """Installs LOST_CALL_JS on every page (useful with one replica too: a restart)."""
+
+    def controls(self, b: Any) -> None: ...
+    def side(self, b: Any) -> None: ...
+    def tab(self, b: Any) -> None: ...
+
+    def wire(self, b: Any) -> None:
+        b.demo.load(None, None, None, js=LOST_CALL_JS, queue=False, show_api=False)
+
+
+def install(ctx: Any) -> None:
+    """Feature-module hook (googlive.assemble): the page part above."""
+    ctx.plugins.append(ReplicaPlugin())
 
 
 # ---- command line and start-up -------------------------------------------------------------

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -44,3 +46,53 @@ def moto_s3(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
         yield endpoint
     finally:
         server.stop()
+
+
+# ---- the browser tests: a Trial (deploy/trial.py) inside a private network namespace -------
+MEDIA_IP = "10.77.0.1"  # the namespace's veth address (tests/e2e/netns.py)
+
+
+@pytest.fixture(scope="module")
+def netns():
+    from tests.e2e.netns import NetNamespace
+
+    with NetNamespace() as ns:
+        yield ns
+
+
+@pytest.fixture(scope="module")
+def playwright_browser(netns, tmp_path_factory):
+    """Chromium inside the namespace; `launch(wav)` gives a fresh context (its own cookies and
+    localStorage: one visitor) with a fake mic playing `wav` and a fake camera."""
+    import shutil as _shutil
+
+    from playwright.sync_api import sync_playwright
+
+    from tests.e2e.conftest import CHROMIUM, CHROMIUM_FLAGS, PC_SPY
+
+    if _shutil.which(CHROMIUM) is None and not os.path.exists(CHROMIUM):
+        pytest.fail(f"'{CHROMIUM}' is required for the browser tests: apt-get install chromium")
+    tmp = tmp_path_factory.mktemp("browsers")
+    wrapper = netns.browser_wrapper(tmp)
+    pw = sync_playwright().start()
+    contexts: list[Any] = []
+
+    def launch(wav: Path) -> Any:
+        ctx = pw.chromium.launch_persistent_context(
+            str(tmp / f"profile{len(contexts)}"), executable_path=str(wrapper), headless=True,
+            args=[*CHROMIUM_FLAGS, f"--use-file-for-fake-audio-capture={wav}"],
+            viewport={"width": 1400, "height": 1000},
+        )
+        ctx.add_init_script(PC_SPY)
+        contexts.append(ctx)
+        return ctx
+
+    try:
+        yield launch
+    finally:
+        for c in contexts:
+            try:
+                c.close()
+            except Exception:
+                pass
+        pw.stop()
