@@ -14,7 +14,8 @@ import traceback
 from typing import Any
 
 # cheap pure figures first, then the real-time ones, then the multi-process ones
-SECTIONS = ("resampler", "vad", "false_barge_ins", "latency", "barge_in", "recording", "cpu", "startup")
+SECTIONS = ("resampler", "vad", "false_barge_ins", "latency", "barge_in", "recording", "cpu", "replicas", "startup")
+SLOW = ("replicas",)  # left out of --quick unless named in --only
 ALIASES = {"barge_in": ("barge_in", "false_barge_ins"), "latency": ("latency", "vad")}
 
 
@@ -27,7 +28,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING)
     for noisy in ("googlive", "aioice", "aiortc", "fastrtc", "httpx"):
         logging.getLogger(noisy).setLevel(logging.ERROR)
-    only = [x for s in a.only.split(",") if s for x in ALIASES.get(s, (s,))] or list(SECTIONS)
+    only = [x for s in a.only.split(",") if s for x in ALIASES.get(s, (s,))] or [
+        s for s in SECTIONS if not (a.quick and s in SLOW)]
     q = a.quick
     t0 = time.monotonic()
     res: dict[str, Any] = {
@@ -50,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
             traceback.print_exc(file=sys.stderr)
         res.setdefault("elapsed_s", {})[name] = round(time.monotonic() - s, 1)
 
-    from bench import bargein, cpu, latency, recording, resampler, startup
+    from bench import bargein, cpu, latency, recording, replicas, resampler, startup
 
     section("resampler", lambda: {"resampler": resampler.measure()})
     section("vad", lambda: {"vad_granularity_ms": latency.vad_figures(40 if q else 200)})
@@ -59,6 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     section("barge_in", lambda: {"barge_in_ms": bargein.run_barge_in(8 if q else 20)})
     section("recording", lambda: {"recording_cpu": recording.run(3.0 if q else 10.0)})
     section("cpu", lambda: cpu.run(q))
+    section("replicas", lambda: {"replicas": replicas.run(q)})
     section("startup", lambda: {"startup_s": startup.run(2 if q else 5)})
     res["machine"]["load_avg_1_5_15_at_end"] = _load()
     for k in [k for k in res if k.startswith("_elapsed")]:

@@ -330,6 +330,15 @@ backend googlive
             raise TrialError(f"listing the bucket failed: {res.stderr.strip()[-500:]}")
         return json.loads(res.stdout)
 
+    def diagnostics(self, lines: int = 40) -> str:
+        """The last lines of every process's log (a failed test prints them)."""
+        out = []
+        for name, p in self.procs.items():
+            tail = p.log_text().splitlines()[-lines:]
+            out.append(f"==== {name} ({'running' if p.alive() else f'exit {p.proc.returncode}'})")
+            out.extend(tail)
+        return "\n".join(out)
+
     def _until(self, pred: Callable[[], object], deadline: float, what: str, proc: Proc | None = None,
                step: float = 0.1) -> None:
         while not pred():
