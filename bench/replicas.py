@@ -141,10 +141,11 @@ async def measure(window: float = 5.0, warmup: float = 2.0, ns: tuple[int, ...] 
     out: dict[str, Any] = {"window_s": window, "warmup_s": warmup, "tried": list(ns), "runs": {}}
     async with FakeLiveServer(api_key="k", config=FakeLiveConfig(max_av_session_s=None)) as live:
         for replicas in (1, 2):
+            key = f"{replicas}_replica{'s' if replicas > 1 else ''}"
             servers = [Server("app", live) for _ in range(replicas)]
             lb = None
             try:
-                await asyncio.gather(*(s.ready() for s in servers))
+                await asyncio.gather(*(s.ready(90) for s in servers))
                 lb = Balancer(servers)
                 await lb.ready(replicas)
                 runs = []
@@ -156,7 +157,9 @@ async def measure(window: float = 5.0, warmup: float = 2.0, ns: tuple[int, ...] 
                     runs.append(r)
                     if "error" in r or not _keeps_up(r):
                         break
-                out["runs"][f"{replicas}_replica{'s' if replicas > 1 else ''}"] = runs
+                out["runs"][key] = runs
+            except Exception as e:  # this configuration failed: say so, measure the next
+                out["runs"][key] = [{"n": 0, "error": f"{type(e).__name__}: {str(e)[:200]}"}]
             finally:
                 if lb is not None:
                     lb.close()
