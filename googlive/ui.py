@@ -292,12 +292,14 @@ def build(ctx: AppContext) -> gr.Blocks:
 
 
 def _configure_rtc(ctx: AppContext, rtc: Any) -> None:
-    """Per-replica capacity (ctx.extra["capacity"]) and the RTC configurations fastrtc's
-    constructor cannot take: the page's is refused with the app's own message when every slot
+    """Early ICE candidates kept for their offer (googlive.ice), per-replica capacity
+    (ctx.extra["capacity"]) and the RTC configurations fastrtc's constructor cannot take: the page's is refused with the app's own message when every slot
     is taken (googlive.replica), and an aiortc configuration object (googlive.ice: minted TURN
     credentials, relay policy) replaces fastrtc's conversion of a dict."""
+    from googlive.ice import hold_early_candidates
     from googlive.replica import Capacity, guard_rtc_configuration
 
+    hold_early_candidates(rtc)  # trickled TURN candidates that outrun the offer (fastrtc drops them)
     capacity = Capacity(ctx.settings.max_sessions, lambda: len(rtc.pcs))
     ctx.extra["capacity"] = capacity
     rtc.rtc_configuration = guard_rtc_configuration(ctx.rtc_configuration, capacity)

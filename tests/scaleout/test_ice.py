@@ -134,3 +134,61 @@ def test_a_full_replica_refuses_start_with_the_apps_own_message():
     used["n"] = 2
     with pytest.raises(RuntimeError, match="All conversation slots are taken"):
         asyncio.run(guarded())
+
+
+class FakePC:
+    def __init__(self) -> None:
+        self.remoteDescription = None
+        self.candidates: list[str] = []
+
+
+class FakeRtc:
+    """What hold_early_candidates touches on fastrtc's WebRTC: `pcs` and `handle_offer`
+    (which, like fastrtc's, drops a candidate it cannot apply yet)."""
+
+    def __init__(self) -> None:
+        self.pcs: dict[str, FakePC] = {}
+        self.calls: list[str] = []
+
+    async def handle_offer(self, body, set_outputs):
+        wid = body["webrtc_id"]
+        if body.get("type") == "ice-candidate":
+            pc = self.pcs.get(wid)
+            if pc is None or pc.remoteDescription is None:
+                self.calls.append("dropped " + body["candidate"]["candidate"])
+                return {"status": "failed"}
+            pc.candidates.append(body["candidate"]["candidate"])
+            self.calls.append("added " + body["candidate"]["candidate"])
+            return {"status": "success"}
+        pc = self.pcs[wid] = FakePC()
+        await asyncio.sleep(0)  # the offer is answered while candidates keep coming
+        pc.remoteDescription = "offer"
+        self.calls.append("answered")
+        return {"sdp": "answer", "type": "answer"}
+
+
+def test_candidates_that_outrun_their_offer_are_applied_after_it():
+    from googlive.ice import HELD_PER_CONNECTION, hold_early_candidates
+
+    rtc = FakeRtc()
+    hold_early_candidates(rtc)
+
+    def cand(i: int, wid: str = "w1") -> dict:
+        return {"type": "ice-candidate", "webrtc_id": wid, "candidate": {"candidate": f"c{i} typ relay"}}
+
+    async def scenario() -> None:
+        assert await rtc.handle_offer(cand(1), None) == {"status": "success"}  # before the offer
+        offer = asyncio.create_task(rtc.handle_offer({"webrtc_id": "w1", "sdp": "o", "type": "offer"}, None))
+        await asyncio.sleep(0)
+        await rtc.handle_offer(cand(2), None)  # connection exists, remote description not set
+        assert (await offer)["sdp"] == "answer"
+        await rtc.handle_offer(cand(3), None)  # after: straight through
+        for i in range(HELD_PER_CONNECTION + 5):  # a flood before its offer: bounded
+            await rtc.handle_offer(cand(i, "w2"), None)
+        await rtc.handle_offer({"webrtc_id": "w2", "sdp": "o", "type": "offer"}, None)
+
+    asyncio.run(scenario())
+    assert rtc.pcs["w1"].candidates == ["c1 typ relay", "c2 typ relay", "c3 typ relay"]
+    assert not any(c.startswith("dropped") for c in rtc.calls), rtc.calls
+    assert rtc.calls.index("answered") < rtc.calls.index("added c1 typ relay")
+    assert len(rtc.pcs["w2"].candidates) == HELD_PER_CONNECTION
