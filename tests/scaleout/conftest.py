@@ -60,6 +60,19 @@ def netns():
         yield ns
 
 
+# A visitor with a small, slow camera: these tests are about routing, storage and relaying,
+# and 640x480 VP8 at 15 fps (encoded by Chromium, decoded by each replica) would only load the
+# two cores they share.
+SMALL_CAMERA = """
+(() => {
+  const md = navigator.mediaDevices;
+  if (!md || !md.getUserMedia) return;
+  const orig = md.getUserMedia.bind(md);
+  md.getUserMedia = (c) => orig(c && c.video ? {...c, video: {width: 160, height: 120, frameRate: 5}} : c);
+})();
+"""
+
+
 @pytest.fixture(scope="module")
 def playwright_browser(netns, tmp_path_factory):
     """Chromium inside the namespace; `launch(wav)` gives a fresh context (its own cookies and
@@ -84,6 +97,7 @@ def playwright_browser(netns, tmp_path_factory):
             viewport={"width": 1400, "height": 1000},
         )
         ctx.add_init_script(PC_SPY)
+        ctx.add_init_script(SMALL_CAMERA)
         contexts.append(ctx)
         return ctx
 
