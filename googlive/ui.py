@@ -292,10 +292,11 @@ def build(ctx: AppContext) -> gr.Blocks:
 
 
 def _configure_rtc(ctx: AppContext, rtc: Any) -> None:
-    """Early ICE candidates kept for their offer (googlive.ice), per-replica capacity
-    (ctx.extra["capacity"]) and the RTC configurations fastrtc's constructor cannot take: the page's is refused with the app's own message when every slot
-    is taken (googlive.replica), and an aiortc configuration object (googlive.ice: minted TURN
-    credentials, relay policy) replaces fastrtc's conversion of a dict."""
+    """What fastrtc's constructor cannot take: early ICE candidates kept for their offer
+    (googlive.ice), this replica's capacity (ctx.extra["capacity"]), the page's RTC
+    configuration refused with the app's own message while every slot is taken
+    (googlive.replica), and an aiortc configuration object (googlive.ice: minted TURN
+    credentials, relay policy) instead of fastrtc's conversion of a dict."""
     from googlive.ice import hold_early_candidates
     from googlive.replica import Capacity, guard_rtc_configuration
 
