@@ -197,6 +197,16 @@ def test_two_replicas_sticky_shared_archive_full_and_failover(trial, playwright_
     c_page, resp = carol.open(trial.url, expect_ok=False)
     assert resp.status == 503
     assert "All conversation slots are taken" in c_page.locator("body").inner_text()
+    # A visitor already placed on a full replica (its cookie) still gets the page, and pressing
+    # start says why nothing happens, in the app's own words.
+    dave = Visitor(playwright_browser, quiet)
+    dave.force_replica(trial.url, ra)
+    d_page, _ = dave.open(trial.url)
+    start_conversation(d_page)
+    toast = d_page.get_by_text("All conversation slots are taken right now")
+    toast.first.wait_for(timeout=20000)
+    assert dave.replicas(d_page) == {ra}
+    d_page.close()
 
     # -- every request of a page went to one replica ------------------------------------------
     for v, page, r in ((alice, a_page, ra), (bob, b_page, rb)):
