@@ -100,6 +100,7 @@ class Visitor:
 
 
 def _talk(page: Any, words: str) -> None:
+    page.get_by_role("tab", name="Conversation").click()
     start_conversation(page)
     wait_text(page, "#status", "Live", timeout_s=40)
     page.locator("#text-input textarea").fill(words)
