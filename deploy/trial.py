@@ -111,14 +111,15 @@ class Trial:
             for tool in ("haproxy",) + (("turnserver",) if self.cfg.turn else ()):
                 if shutil.which(tool) is None:
                     raise TrialError(f"'{tool}' is needed: apt-get install haproxy coturn")
+            coturn = self._start_coturn() if self.cfg.turn else None
             if self.cfg.s3:
-                self._start_moto(deadline)
-            if self.cfg.turn:
-                self._start_coturn(deadline)
+                self._start_moto(deadline)  # the bucket exists before a replica looks for it
             for i in range(self.cfg.replicas):
                 self.start_replica(i)
-            for i in range(self.cfg.replicas):
-                self.wait_http(f"r{i + 1}", self.ports[i], deadline)
+            if coturn is not None:
+                self._until(lambda: COTURN_READY in coturn.log_text() + self.coturn_log(), deadline,
+                            "coturn", proc=coturn)
+            self._wait_replicas(deadline)
             self._start_haproxy()
             self.wait_states(lambda st: all(st.get(f"r{i + 1}") == "UP" for i in range(self.cfg.replicas)),
                              deadline - time.monotonic())
@@ -170,14 +171,52 @@ class Trial:
 
     def _start_moto(self, deadline: float) -> None:
         self._spawn("moto", [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.moto_port)])
-        script = ("import boto3,botocore.exceptions as E\n"
+        # One probe process that retries by itself (a new interpreter per try costs more CPU
+        # than the servers it waits for).
+        script = ("import time,boto3,botocore.exceptions as E\n"
                   "c=boto3.client('s3')\n"
-                  f"try: c.create_bucket(Bucket='{BUCKET}')\n"
-                  "except E.ClientError as e:\n"
-                  "    if 'BucketAlready' not in str(e): raise\n")
-        self._until(lambda: self.probe(script, env=self._aws_env()).returncode == 0, deadline, "moto's S3 server")
+                  f"end=time.monotonic()+{max(1.0, deadline - time.monotonic()):.1f}\n"
+                  "while True:\n"
+                  "    try:\n"
+                  f"        c.create_bucket(Bucket='{BUCKET}'); break\n"
+                  "    except E.ClientError as e:\n"
+                  "        if 'BucketAlready' in str(e): break\n"
+                  "        raise\n"
+                  "    except E.EndpointConnectionError:\n"
+                  "        if time.monotonic() > end: raise\n"
+                  "        time.sleep(0.1)\n")
+        res = self.probe(script, env=self._aws_env(), timeout=max(5.0, deadline - time.monotonic() + 5))
+        if res.returncode != 0:
+            raise TrialError(f"moto's S3 server did not come up: {res.stderr.strip()[-800:]}\n"
+                             f"{self.procs['moto'].log_text()[-1500:]}")
 
-    def _start_coturn(self, deadline: float) -> None:
+    def _wait_replicas(self, deadline: float) -> None:
+        """Every replica answers HTTP: one polling process inside the namespace, watched here."""
+        urls = [f"http://127.0.0.1:{p}/robots.txt" for p in self.ports]
+        script = ("import time,urllib.request\n"
+                  f"todo={urls!r}\n"
+                  "while todo:\n"
+                  "    for u in list(todo):\n"
+                  "        try: urllib.request.urlopen(u, timeout=2); todo.remove(u)\n"
+                  "        except Exception: pass\n"
+                  "    time.sleep(0.2)\n")
+        probe = subprocess.Popen(self.wrap([sys.executable, "-c", script]), cwd=ROOT,
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            while probe.poll() is None:
+                for i in range(self.cfg.replicas):
+                    p = self.procs[f"r{i + 1}"]
+                    if not p.alive():
+                        raise TrialError(f"r{i + 1} exited early:\n{p.log_text()[-3000:]}")
+                if time.monotonic() > deadline:
+                    raise TrialError("the replicas did not answer in time\n" + self.diagnostics(20))
+                time.sleep(0.2)  # polling other processes: the condition is checked each round
+        finally:
+            if probe.poll() is None:
+                probe.kill()
+                probe.wait(5)
+
+    def _start_coturn(self) -> Proc:
         conf = self.run / "turnserver.conf"
         conf.write_text("\n".join([
             f"listening-ip={self.media_ip}", f"relay-ip={self.media_ip}",
@@ -188,8 +227,7 @@ class Trial:
             f"log-file={self.dir / 'coturn-sessions.log'}", "simple-log", "",
         ]))
         conf.chmod(0o600)
-        p = self._spawn("coturn", ["turnserver", "-c", str(conf)])
-        self._until(lambda: COTURN_READY in p.log_text() + self.coturn_log(), deadline, "coturn", proc=p)
+        return self._spawn("coturn", ["turnserver", "-c", str(conf)])
 
     def coturn_log(self) -> str:
         """coturn's own log (allocations, sessions); its stdout only shows the start."""
@@ -286,9 +324,6 @@ backend googlive
     def http_ok(self, port: int, path: str = "/robots.txt") -> bool:
         script = f"import urllib.request;urllib.request.urlopen('http://127.0.0.1:{port}{path}',timeout=2)"
         return self.probe(script).returncode == 0
-
-    def wait_http(self, name: str, port: int, deadline: float) -> None:
-        self._until(lambda: self.http_ok(port), deadline, name, proc=self.procs.get(name), step=0.3)
 
     def admin(self, command: str) -> str:
         """One command on haproxy's admin socket (unix sockets are not namespaced)."""
