@@ -27,11 +27,11 @@ class Uploader:
     """One daemon thread that uploads session folders to `store`."""
 
     def __init__(self, store: ArchiveStore, *, retry_every_s: float = 60.0,
-                 backoff_s: tuple[float, ...] = BACKOFF_S) -> None:
+                 backoff_s: tuple[float, ...] = BACKOFF_S, queue_size: int = QUEUE_SIZE) -> None:
         self.store = store
         self.retry_every_s = retry_every_s
         self.backoff_s = backoff_s
-        self._q: queue.Queue[Path | None] = queue.Queue(QUEUE_SIZE)
+        self._q: queue.Queue[Path | None] = queue.Queue(queue_size)
         self._queued: set[Path] = set()
         self._failed: dict[Path, float] = {}  # folder -> when to try again
         self._guard = threading.Lock()
@@ -43,7 +43,7 @@ class Uploader:
         self._thread.start()
 
     # ---- API -------------------------------------------------------------------------------
-    def submit(self, folder: str | Path) -> bool:
+    def submit(self, folder: str | Path, *, quiet: bool = False) -> bool:
         """Queue a session folder for upload; False when it could not be queued (it stays
         local and is picked up by the next retry round or start)."""
         folder = Path(folder)
@@ -56,18 +56,23 @@ class Uploader:
                 self._q.put_nowait(folder)
             except queue.Full:
                 self._failed.setdefault(folder, time.monotonic() + self.retry_every_s)
-                log.warning("archive upload queue full; session=%s stays local for now", folder.name)
+                if not quiet:
+                    log.warning("archive upload queue full; session=%s stays local for now", folder.name)
                 return False
             self._queued.add(folder)
             return True
 
     def sweep(self, before_unix: float | None = None) -> int:
         """Queue every local session with files not in the store yet; returns how many."""
-        n = 0
+        n = later = 0
         for folder in self.store.unsent_sessions(before_unix):
-            n += self.submit(folder)
-        if n:
-            log.info("archive upload: %d session(s) from earlier runs queued", n)
+            if self.submit(folder, quiet=True):
+                n += 1
+            else:
+                later += 1
+        if n or later:
+            log.info("archive upload: %d session(s) from earlier runs queued, %d more once the "
+                     "queue has room", n, later)
         return n
 
     def wait_idle(self, timeout: float) -> bool:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import threading
 from pathlib import Path
 
 import pytest
@@ -253,3 +254,37 @@ def test_store_urls_and_options_are_checked(tmp_path):
     assert redact_url("s3://KEY:SECRET@bucket/prefix?token=x") == "s3://bucket/prefix"
     store = open_store(f"file://{tmp_path}/b", tmp_path)
     assert "SECRET" not in repr(store) and store.root == f"{tmp_path}/b"
+
+
+class GatedFS(LocalFileSystem):
+    """Uploads wait for `gate`: a slow store."""
+
+    gate = threading.Event()
+
+    def put_file(self, lpath, rpath, **kw):  # type: ignore[override]
+        assert type(self).gate.wait(20)
+        return super().put_file(lpath, rpath, **kw)
+
+
+def test_full_upload_queue_keeps_sessions_local_and_sends_them_later(tmp_path, caplog):
+    caplog.set_level(logging.INFO, logger="googlive")
+    GatedFS.gate.clear()
+    data = tmp_path / "a"
+    store = ArchiveStore(f"file://{tmp_path / 'bucket'}", data, fs=GatedFS(skip_instance_cache=True))
+    up = Uploader(store, queue_size=1, retry_every_s=0.2)
+    try:
+        sessions = [_conversation(data, "alice", f"thing {i}") for i in range(3)]
+        for a in sessions:
+            a.close()
+        assert up.submit(sessions[0].path)
+        wait_until(lambda: up._busy == 1)  # the worker holds the first one, at the gate
+        assert up.submit(sessions[1].path)  # fills the queue
+        assert not up.submit(sessions[2].path)  # full: stays local, retried later
+        assert up.failed == [sessions[2].session_id]
+        assert "queue full" in caplog.text and sessions[2].session_id in caplog.text
+        GatedFS.gate.set()
+        stored = tmp_path / "bucket" / "sessions" / owner_hash("alice")
+        wait_until(lambda: all((stored / a.session_id / "meta.json").is_file() for a in sessions))
+    finally:
+        GatedFS.gate.set()
+        up.close(5)
