@@ -150,10 +150,14 @@ async def measure(window: float = 5.0, warmup: float = 2.0, ns: tuple[int, ...] 
                 await lb.ready(replicas)
                 runs = []
                 for n in ns:
-                    try:
-                        r = await _run(servers, lb, n, window, warmup)
-                    except Exception as e:  # report, stop at this N
-                        r = {"n": n, "error": f"{type(e).__name__}: {str(e)[:200]}"}
+                    r = {}
+                    for attempt in (1, 2):  # one retry: an offer can time out on a busy machine
+                        try:
+                            r = await _run(servers, lb, n, window, warmup)
+                            r["attempt"] = attempt
+                            break
+                        except Exception as e:  # report, stop at this N
+                            r = {"n": n, "error": f"{type(e).__name__}: {str(e)[:200]}", "attempt": attempt}
                     runs.append(r)
                     if "error" in r or not _keeps_up(r):
                         break
