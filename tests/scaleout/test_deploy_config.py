@@ -60,7 +60,11 @@ def test_503_page_is_a_whole_http_response_saying_why():
 
 def test_trial_config_follows_the_real_hosts_backend(tmp_path):
     real = (DEPLOY / "haproxy" / "haproxy.cfg").read_text()
-    trial = Trial(tmp_path, TrialConfig(replicas=3)).haproxy_config()
+    t = Trial(tmp_path, TrialConfig(replicas=3))
+    try:
+        trial = t.haproxy_config()
+    finally:
+        t.stop()  # nothing started; removes its scratch folder
     for directive in ("cookie GOOGLIVE_REPLICA insert indirect nocache httponly", "option redispatch",
                       "option persist", "http-check send meth GET uri /robots.txt",
                       "http-response set-header X-Googlive-Replica %[srv_name]", "timeout check 5s",
