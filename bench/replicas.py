@@ -30,10 +30,12 @@ NS = (1, 2, 3, 4, 6, 8)
 
 
 def haproxy_config(port: int, servers: list[int], run: Path) -> str:
-    lines = "\n".join(f"    server r{i + 1} 127.0.0.1:{p} check inter 1s" for i, p in enumerate(servers))
+    lines = "\n".join(
+        f"    server r{i + 1} 127.0.0.1:{p} check inter 1s" for i, p in enumerate(servers)
+    )
     return f"""global
     maxconn 2000
-    stats socket {run / 'haproxy.sock'} mode 600 level admin
+    stats socket {run / "haproxy.sock"} mode 600 level admin
 defaults
     mode http
     timeout connect 2s
@@ -62,8 +64,9 @@ class Balancer:
         self.port = free_port()
         cfg = self.run / "haproxy.cfg"
         cfg.write_text(haproxy_config(self.port, [s.port for s in servers], self.run))
-        self.proc = subprocess.Popen(["haproxy", "-db", "-f", str(cfg)], stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.PIPE)
+        self.proc = subprocess.Popen(
+            ["haproxy", "-db", "-f", str(cfg)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        )
 
     async def ready(self, n: int, timeout: float = 20) -> None:
         deadline = time.monotonic() + timeout
@@ -85,7 +88,9 @@ class Balancer:
             out = b""
             while chunk := s.recv(65536):
                 out += chunk
-        return sum(1 for ln in out.decode().splitlines() if ln.startswith("replicas,r") and ",UP," in ln)
+        return sum(
+            1 for ln in out.decode().splitlines() if ln.startswith("replicas,r") and ",UP," in ln
+        )
 
     def close(self) -> None:
         if self.proc.poll() is None:
@@ -98,7 +103,9 @@ class Balancer:
         shutil.rmtree(self.run, ignore_errors=True)
 
 
-async def _run(servers: list[Server], lb: Balancer, n: int, window: float, warmup: float) -> dict[str, Any]:
+async def _run(
+    servers: list[Server], lb: Balancer, n: int, window: float, warmup: float
+) -> dict[str, Any]:
     async def stats() -> list[dict[str, Any]]:
         return [await s.stats() for s in servers]
 
@@ -128,16 +135,23 @@ async def _run(servers: list[Server], lb: Balancer, n: int, window: float, warmu
             fps += [(y["audio_in"] - x["audio_in"]) / dt for x, y in mine]
             cpu.append(round((b["cpu_s"] - a["cpu_s"]) / dt, 3))
         client_min = min((b - a) / dt for a, b in zip(m0, m1, strict=True))
-        return {"n": n, "audio_frames_per_s_min": round(min(fps), 1), "per_replica": per_replica,
-                "replica_cpu_s_per_s": cpu, "client_mic_frames_per_s_min": round(client_min, 1),
-                "client_limited": client_min < 49}
+        return {
+            "n": n,
+            "audio_frames_per_s_min": round(min(fps), 1),
+            "per_replica": per_replica,
+            "replica_cpu_s_per_s": cpu,
+            "client_mic_frames_per_s_min": round(client_min, 1),
+            "client_limited": client_min < 49,
+        }
     finally:
         for c in clients:
             await c.close()
         await asyncio.sleep(0.5)
 
 
-async def measure(window: float = 5.0, warmup: float = 2.0, ns: tuple[int, ...] = NS) -> dict[str, Any]:
+async def measure(
+    window: float = 5.0, warmup: float = 2.0, ns: tuple[int, ...] = NS
+) -> dict[str, Any]:
     out: dict[str, Any] = {"window_s": window, "warmup_s": warmup, "tried": list(ns), "runs": {}}
     async with FakeLiveServer(api_key="k", config=FakeLiveConfig(max_av_session_s=None)) as live:
         for replicas in (1, 2):
@@ -157,7 +171,11 @@ async def measure(window: float = 5.0, warmup: float = 2.0, ns: tuple[int, ...] 
                             r["attempt"] = attempt
                             break
                         except Exception as e:  # report, stop at this N
-                            r = {"n": n, "error": f"{type(e).__name__}: {str(e)[:200]}", "attempt": attempt}
+                            r = {
+                                "n": n,
+                                "error": f"{type(e).__name__}: {str(e)[:200]}",
+                                "attempt": attempt,
+                            }
                     runs.append(r)
                     if "error" in r or not _keeps_up(r):
                         break
@@ -183,9 +201,11 @@ def figures(m: dict[str, Any]) -> dict[str, Any]:
         "realtime_sessions_2_replicas": two,
         "ratio": round(two / one, 2) if one else None,
         "cores": os.cpu_count(),
-        "client_limited_runs": [f"{k}@{r['n']}" for k, rs in m["runs"].items() for r in rs if r.get("client_limited")],
+        "client_limited_runs": [
+            f"{k}@{r['n']}" for k, rs in m["runs"].items() for r in rs if r.get("client_limited")
+        ],
         "definition": "largest N (of tried) at which every audio session's handler receives >= 49 frames/s, "
-                      "N aiortc clients through haproxy to 1 or 2 app replicas on this machine",
+        "N aiortc clients through haproxy to 1 or 2 app replicas on this machine",
         "runs": m,
     }
 

@@ -30,28 +30,60 @@ from deploy.trial import Trial, TrialConfig, TrialError, media_address
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="deploy/local_trial.py", description=__doc__.split("\n\n")[0])
-    p.add_argument("--replicas", type=int, default=2, help="app processes behind haproxy (default 2)")
-    p.add_argument("--max-sessions", type=int, default=1,
-                   help="conversations per replica (default 1, so that 'full' is easy to see)")
-    p.add_argument("--port", type=int, default=8080, help="haproxy's port on 127.0.0.1 (default 8080)")
-    p.add_argument("--workdir", default="trial-run", help="logs and data directories (default ./trial-run)")
-    p.add_argument("--no-s3", action="store_true", help="no archive store: each replica keeps its own")
-    p.add_argument("--no-turn", action="store_true", help="no coturn: browsers reach the replicas directly")
-    p.add_argument("--relay-only", action="store_true", help="every call through coturn (iceTransportPolicy relay)")
-    p.add_argument("--media-ip", default="", help=f"coturn's address (default this machine's: {media_address()})")
+    p.add_argument(
+        "--replicas", type=int, default=2, help="app processes behind haproxy (default 2)"
+    )
+    p.add_argument(
+        "--max-sessions",
+        type=int,
+        default=1,
+        help="conversations per replica (default 1, so that 'full' is easy to see)",
+    )
+    p.add_argument(
+        "--port", type=int, default=8080, help="haproxy's port on 127.0.0.1 (default 8080)"
+    )
+    p.add_argument(
+        "--workdir", default="trial-run", help="logs and data directories (default ./trial-run)"
+    )
+    p.add_argument(
+        "--no-s3", action="store_true", help="no archive store: each replica keeps its own"
+    )
+    p.add_argument(
+        "--no-turn", action="store_true", help="no coturn: browsers reach the replicas directly"
+    )
+    p.add_argument(
+        "--relay-only",
+        action="store_true",
+        help="every call through coturn (iceTransportPolicy relay)",
+    )
+    p.add_argument(
+        "--media-ip",
+        default="",
+        help=f"coturn's address (default this machine's: {media_address()})",
+    )
     a = p.parse_args(argv)
     if a.replicas < 1 or a.max_sessions < 1:
         p.error("--replicas and --max-sessions must be at least 1")
     if a.relay_only and a.no_turn:
         p.error("--relay-only needs coturn (leave out --no-turn)")
-    cfg = TrialConfig(replicas=a.replicas, max_sessions=a.max_sessions, http_port=a.port, s3=not a.no_s3,
-                      turn=not a.no_turn, relay_only=a.relay_only, media_ip=a.media_ip)
+    cfg = TrialConfig(
+        replicas=a.replicas,
+        max_sessions=a.max_sessions,
+        http_port=a.port,
+        s3=not a.no_s3,
+        turn=not a.no_turn,
+        relay_only=a.relay_only,
+        media_ip=a.media_ip,
+    )
     trial = Trial(Path(a.workdir).resolve(), cfg)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
-    print(f"starting {a.replicas} replicas, haproxy{', moto S3' if cfg.s3 else ''}"
-          f"{', coturn' if cfg.turn else ''} (logs in {trial.dir}) ...", flush=True)
+    print(
+        f"starting {a.replicas} replicas, haproxy{', moto S3' if cfg.s3 else ''}"
+        f"{', coturn' if cfg.turn else ''} (logs in {trial.dir}) ...",
+        flush=True,
+    )
     try:
         trial.start()
     except TrialError as e:
@@ -60,12 +92,16 @@ def main(argv: list[str] | None = None) -> int:
     try:
         print(f"\n  googlive: {trial.url}\n")
         for i, port in enumerate(trial.ports):
-            print(f"  replica r{i + 1}: http://127.0.0.1:{port} (agent-check port {trial.agent_ports[i]})")
+            print(
+                f"  replica r{i + 1}: http://127.0.0.1:{port} (agent-check port {trial.agent_ports[i]})"
+            )
         if cfg.s3:
             print(f"  archive store: {trial.archive_url} (moto on 127.0.0.1:{trial.moto_port})")
         if cfg.turn:
-            print(f"  TURN: turn:{trial.media_ip}:{trial.turn_port}"
-                  f"{' (relay only)' if cfg.relay_only else ''}")
+            print(
+                f"  TURN: turn:{trial.media_ip}:{trial.turn_port}"
+                f"{' (relay only)' if cfg.relay_only else ''}"
+            )
         print("  haproxy's view: echo 'show stat' | socat - " + str(trial.run / "haproxy.sock"))
         print("\nCtrl-C stops everything.", flush=True)
         while not stop.wait(1.0):

@@ -79,8 +79,12 @@ class TrialError(RuntimeError):
 class Trial:
     """Start with `start()` (or `with`); `url` is the balancer; `stop()` ends everything."""
 
-    def __init__(self, workdir: Path, config: TrialConfig | None = None,
-                 wrap: Callable[[list[str]], list[str]] | None = None) -> None:
+    def __init__(
+        self,
+        workdir: Path,
+        config: TrialConfig | None = None,
+        wrap: Callable[[list[str]], list[str]] | None = None,
+    ) -> None:
         self.cfg = config or TrialConfig()
         self.dir = Path(workdir)
         self.dir.mkdir(parents=True, exist_ok=True)
@@ -117,12 +121,18 @@ class Trial:
             for i in range(self.cfg.replicas):
                 self.start_replica(i)
             if coturn is not None:
-                self._until(lambda: COTURN_READY in coturn.log_text() + self.coturn_log(), deadline,
-                            "coturn", proc=coturn)
+                self._until(
+                    lambda: COTURN_READY in coturn.log_text() + self.coturn_log(),
+                    deadline,
+                    "coturn",
+                    proc=coturn,
+                )
             self._wait_replicas(deadline)
             self._start_haproxy()
-            self.wait_states(lambda st: all(st.get(f"r{i + 1}") == "UP" for i in range(self.cfg.replicas)),
-                             deadline - time.monotonic())
+            self.wait_states(
+                lambda st: all(st.get(f"r{i + 1}") == "UP" for i in range(self.cfg.replicas)),
+                deadline - time.monotonic(),
+            )
         except BaseException:
             self.stop()
             raise
@@ -155,8 +165,14 @@ class Trial:
         log = self.dir / f"{name}.log"
         fh = log.open("ab")
         try:
-            proc = subprocess.Popen(self.wrap(argv), cwd=ROOT, stdout=fh, stderr=subprocess.STDOUT,
-                                    env=env or os.environ.copy(), stdin=subprocess.DEVNULL)
+            proc = subprocess.Popen(
+                self.wrap(argv),
+                cwd=ROOT,
+                stdout=fh,
+                stderr=subprocess.STDOUT,
+                env=env or os.environ.copy(),
+                stdin=subprocess.DEVNULL,
+            )
         finally:
             fh.close()
         p = Proc(name, proc, log)
@@ -164,44 +180,64 @@ class Trial:
         return p
 
     def _aws_env(self) -> dict[str, str]:
-        return {"AWS_ACCESS_KEY_ID": "trial", "AWS_SECRET_ACCESS_KEY": "trial",
-                "AWS_DEFAULT_REGION": "us-east-1", "AWS_ENDPOINT_URL": f"http://127.0.0.1:{self.moto_port}",
-                "AWS_CONFIG_FILE": os.devnull, "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
-                "AWS_EC2_METADATA_DISABLED": "true"}
+        return {
+            "AWS_ACCESS_KEY_ID": "trial",
+            "AWS_SECRET_ACCESS_KEY": "trial",
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "AWS_ENDPOINT_URL": f"http://127.0.0.1:{self.moto_port}",
+            "AWS_CONFIG_FILE": os.devnull,
+            "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+            "AWS_EC2_METADATA_DISABLED": "true",
+        }
 
     def _start_moto(self, deadline: float) -> None:
-        self._spawn("moto", [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.moto_port)])
+        self._spawn(
+            "moto",
+            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.moto_port)],
+        )
         # One probe process that retries by itself (a new interpreter per try costs more CPU
         # than the servers it waits for).
-        script = ("import time,boto3,botocore.exceptions as E\n"
-                  "c=boto3.client('s3')\n"
-                  f"end=time.monotonic()+{max(1.0, deadline - time.monotonic()):.1f}\n"
-                  "while True:\n"
-                  "    try:\n"
-                  f"        c.create_bucket(Bucket='{BUCKET}'); break\n"
-                  "    except E.ClientError as e:\n"
-                  "        if 'BucketAlready' in str(e): break\n"
-                  "        raise\n"
-                  "    except E.EndpointConnectionError:\n"
-                  "        if time.monotonic() > end: raise\n"
-                  "        time.sleep(0.1)\n")
-        res = self.probe(script, env=self._aws_env(), timeout=max(5.0, deadline - time.monotonic() + 5))
+        script = (
+            "import time,boto3,botocore.exceptions as E\n"
+            "c=boto3.client('s3')\n"
+            f"end=time.monotonic()+{max(1.0, deadline - time.monotonic()):.1f}\n"
+            "while True:\n"
+            "    try:\n"
+            f"        c.create_bucket(Bucket='{BUCKET}'); break\n"
+            "    except E.ClientError as e:\n"
+            "        if 'BucketAlready' in str(e): break\n"
+            "        raise\n"
+            "    except E.EndpointConnectionError:\n"
+            "        if time.monotonic() > end: raise\n"
+            "        time.sleep(0.1)\n"
+        )
+        res = self.probe(
+            script, env=self._aws_env(), timeout=max(5.0, deadline - time.monotonic() + 5)
+        )
         if res.returncode != 0:
-            raise TrialError(f"moto's S3 server did not come up: {res.stderr.strip()[-800:]}\n"
-                             f"{self.procs['moto'].log_text()[-1500:]}")
+            raise TrialError(
+                f"moto's S3 server did not come up: {res.stderr.strip()[-800:]}\n"
+                f"{self.procs['moto'].log_text()[-1500:]}"
+            )
 
     def _wait_replicas(self, deadline: float) -> None:
         """Every replica answers HTTP: one polling process inside the namespace, watched here."""
         urls = [f"http://127.0.0.1:{p}/robots.txt" for p in self.ports]
-        script = ("import time,urllib.request\n"
-                  f"todo={urls!r}\n"
-                  "while todo:\n"
-                  "    for u in list(todo):\n"
-                  "        try: urllib.request.urlopen(u, timeout=2); todo.remove(u)\n"
-                  "        except Exception: pass\n"
-                  "    time.sleep(0.2)\n")
-        probe = subprocess.Popen(self.wrap([sys.executable, "-c", script]), cwd=ROOT,
-                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        script = (
+            "import time,urllib.request\n"
+            f"todo={urls!r}\n"
+            "while todo:\n"
+            "    for u in list(todo):\n"
+            "        try: urllib.request.urlopen(u, timeout=2); todo.remove(u)\n"
+            "        except Exception: pass\n"
+            "    time.sleep(0.2)\n"
+        )
+        probe = subprocess.Popen(
+            self.wrap([sys.executable, "-c", script]),
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         try:
             while probe.poll() is None:
                 for i in range(self.cfg.replicas):
@@ -218,14 +254,31 @@ class Trial:
 
     def _start_coturn(self) -> Proc:
         conf = self.run / "turnserver.conf"
-        conf.write_text("\n".join([
-            f"listening-ip={self.media_ip}", f"relay-ip={self.media_ip}",
-            f"listening-port={self.turn_port}", "min-port=49152", "max-port=49407",
-            "realm=googlive.trial", "verbose", "use-auth-secret", f"static-auth-secret={self.turn_secret}",
-            "fingerprint", "no-tls", "no-dtls", "no-cli", "no-multicast-peers",
-            f"pidfile={self.run / 'turnserver.pid'}", f"userdb={self.run / 'turndb'}",
-            f"log-file={self.dir / 'coturn-sessions.log'}", "simple-log", "",
-        ]))
+        conf.write_text(
+            "\n".join(
+                [
+                    f"listening-ip={self.media_ip}",
+                    f"relay-ip={self.media_ip}",
+                    f"listening-port={self.turn_port}",
+                    "min-port=49152",
+                    "max-port=49407",
+                    "realm=googlive.trial",
+                    "verbose",
+                    "use-auth-secret",
+                    f"static-auth-secret={self.turn_secret}",
+                    "fingerprint",
+                    "no-tls",
+                    "no-dtls",
+                    "no-cli",
+                    "no-multicast-peers",
+                    f"pidfile={self.run / 'turnserver.pid'}",
+                    f"userdb={self.run / 'turndb'}",
+                    f"log-file={self.dir / 'coturn-sessions.log'}",
+                    "simple-log",
+                    "",
+                ]
+            )
+        )
         conf.chmod(0o600)
         return self._spawn("coturn", ["turnserver", "-c", str(conf)])
 
@@ -237,9 +290,19 @@ class Trial:
             return ""
 
     def replica_argv(self, i: int) -> list[str]:
-        argv = [sys.executable, str(ROOT / "app.py"), *self.cfg.app_args, "--port", str(self.ports[i]),
-                "--data-dir", str(self.dir / f"data-r{i + 1}"), "--max-sessions", str(self.cfg.max_sessions),
-                "--lb-agent-port", str(self.agent_ports[i])]
+        argv = [
+            sys.executable,
+            str(ROOT / "app.py"),
+            *self.cfg.app_args,
+            "--port",
+            str(self.ports[i]),
+            "--data-dir",
+            str(self.dir / f"data-r{i + 1}"),
+            "--max-sessions",
+            str(self.cfg.max_sessions),
+            "--lb-agent-port",
+            str(self.agent_ports[i]),
+        ]
         if self.archive_url:
             argv += ["--archive-url", self.archive_url]
         if self.cfg.turn:
@@ -250,8 +313,13 @@ class Trial:
 
     def start_replica(self, i: int) -> Proc:
         env = {k: v for k, v in os.environ.items() if k not in ("GEMINI_API_KEY", "GOOGLE_API_KEY")}
-        env.update({"PYTHONUNBUFFERED": "1", "GRADIO_ANALYTICS_ENABLED": "False",
-                    "GOOGLIVE_BROWSER_SECRET": self.browser_secret})
+        env.update(
+            {
+                "PYTHONUNBUFFERED": "1",
+                "GRADIO_ANALYTICS_ENABLED": "False",
+                "GOOGLIVE_BROWSER_SECRET": self.browser_secret,
+            }
+        )
         env.pop("GOOGLIVE_NO_ICE", None)
         if self.cfg.turn:
             env["GOOGLIVE_TURN_SECRET"] = self.turn_secret
@@ -266,11 +334,12 @@ class Trial:
         """The trial's haproxy.cfg: deploy/haproxy/haproxy.cfg's backend on loopback, plain HTTP."""
         servers = "\n".join(
             f"    server r{i + 1} 127.0.0.1:{p} cookie r{i + 1} check agent-port {a}"
-            for i, (p, a) in enumerate(zip(self.ports, self.agent_ports, strict=True)))
+            for i, (p, a) in enumerate(zip(self.ports, self.agent_ports, strict=True))
+        )
         return f"""global
     log stdout format raw local0 info
     maxconn 2000
-    stats socket {self.run / 'haproxy.sock'} mode 600 level admin
+    stats socket {self.run / "haproxy.sock"} mode 600 level admin
 
 defaults
     mode http
@@ -288,7 +357,7 @@ defaults
     retries 2
     option redispatch
     option persist
-    errorfile 503 {DEPLOY / 'haproxy' / '503.http'}
+    errorfile 503 {DEPLOY / "haproxy" / "503.http"}
 
 frontend googlive_http
     bind 127.0.0.1:{self.http_port}
@@ -308,18 +377,30 @@ backend googlive
     def _start_haproxy(self) -> None:
         cfg = self.run / "haproxy.cfg"
         cfg.write_text(self.haproxy_config())
-        check = subprocess.run(["haproxy", "-c", "-q", "-f", str(cfg)], capture_output=True, text=True)
+        check = subprocess.run(
+            ["haproxy", "-c", "-q", "-f", str(cfg)], capture_output=True, text=True
+        )
         if check.returncode != 0:
-            raise TrialError(f"haproxy refused the trial configuration: {check.stderr.strip()[-800:]}")
+            raise TrialError(
+                f"haproxy refused the trial configuration: {check.stderr.strip()[-800:]}"
+            )
         self._spawn("haproxy", ["haproxy", "-db", "-f", str(cfg)])
 
     # ---- looking at it ---------------------------------------------------------------------
-    def probe(self, script: str, env: dict[str, str] | None = None, timeout: float = 20) -> subprocess.CompletedProcess[str]:
+    def probe(
+        self, script: str, env: dict[str, str] | None = None, timeout: float = 20
+    ) -> subprocess.CompletedProcess[str]:
         """Run a Python snippet where the processes run (inside the namespace, if any)."""
         e = os.environ.copy()
         e.update(env or {})
-        return subprocess.run(self.wrap([sys.executable, "-c", script]), capture_output=True, text=True,
-                              env=e, timeout=timeout, cwd=ROOT)
+        return subprocess.run(
+            self.wrap([sys.executable, "-c", script]),
+            capture_output=True,
+            text=True,
+            env=e,
+            timeout=timeout,
+            cwd=ROOT,
+        )
 
     def http_ok(self, port: int, path: str = "/robots.txt") -> bool:
         script = f"import urllib.request;urllib.request.urlopen('http://127.0.0.1:{port}{path}',timeout=2)"
@@ -351,15 +432,24 @@ backend googlive
                 out[row["svname"]] = row.get("status", "").split(" ")[0]
         return out
 
-    def wait_states(self, pred: Callable[[dict[str, str]], bool], timeout: float = 20) -> dict[str, str]:
+    def wait_states(
+        self, pred: Callable[[dict[str, str]], bool], timeout: float = 20
+    ) -> dict[str, str]:
         deadline = time.monotonic() + timeout
-        self._until(lambda: pred(self.states()), deadline, "haproxy server states", proc=self.procs.get("haproxy"))
+        self._until(
+            lambda: pred(self.states()),
+            deadline,
+            "haproxy server states",
+            proc=self.procs.get("haproxy"),
+        )
         return self.states()
 
     def bucket_keys(self) -> list[str]:
-        script = ("import boto3,json;c=boto3.client('s3');"
-                  f"r=c.list_objects_v2(Bucket='{BUCKET}');"
-                  "print(json.dumps([o['Key'] for o in r.get('Contents',[])]))")
+        script = (
+            "import boto3,json;c=boto3.client('s3');"
+            f"r=c.list_objects_v2(Bucket='{BUCKET}');"
+            "print(json.dumps([o['Key'] for o in r.get('Contents',[])]))"
+        )
         res = self.probe(script, env=self._aws_env())
         if res.returncode != 0:
             raise TrialError(f"listing the bucket failed: {res.stderr.strip()[-500:]}")
@@ -374,8 +464,14 @@ backend googlive
             out.extend(tail)
         return "\n".join(out)
 
-    def _until(self, pred: Callable[[], object], deadline: float, what: str, proc: Proc | None = None,
-               step: float = 0.1) -> None:
+    def _until(
+        self,
+        pred: Callable[[], object],
+        deadline: float,
+        what: str,
+        proc: Proc | None = None,
+        step: float = 0.1,
+    ) -> None:
         while not pred():
             if proc is not None and not proc.alive():
                 raise TrialError(f"{what} exited early:\n{proc.log_text()[-3000:]}")

@@ -123,12 +123,20 @@ class Remote:
 class ArchiveStore:
     """The archive's object store, rooted at a URL; `data_dir` holds the local copies."""
 
-    def __init__(self, url: str, data_dir: str | os.PathLike[str], *, fs: Any = None,
-                 options: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        url: str,
+        data_dir: str | os.PathLike[str],
+        *,
+        fs: Any = None,
+        options: dict[str, Any] | None = None,
+    ) -> None:
         scheme = urlsplit(url).scheme.lower()
         if scheme not in SCHEMES:
-            raise StoreError(f"archive URL scheme {scheme or '(none)'!r} is not supported; use "
-                             "file:///path, s3://bucket/prefix or gs://bucket/prefix")
+            raise StoreError(
+                f"archive URL scheme {scheme or '(none)'!r} is not supported; use "
+                "file:///path, s3://bucket/prefix or gs://bucket/prefix"
+            )
         self.url = url
         self.data_dir = Path(data_dir)
         if fs is None:
@@ -138,7 +146,9 @@ class ArchiveStore:
                 fs, root = fsspec.core.url_to_fs(url, **(options or {}))
             except ImportError as e:
                 pkg = SCHEMES[scheme] or "fsspec"
-                raise StoreError(f"{scheme}:// archives need the {pkg} package (pip install {pkg})") from e
+                raise StoreError(
+                    f"{scheme}:// archives need the {pkg} package (pip install {pkg})"
+                ) from e
         else:
             root = fs._strip_protocol(url)
         self.fs = fs
@@ -205,7 +215,7 @@ class ArchiveStore:
         prefix = self._remote_dir(owner_hash)
         out: dict[str, dict[str, str]] = {}
         for key, info in self._find(prefix).items():
-            rest = key[len(prefix):].lstrip("/") if key.startswith(prefix) else ""
+            rest = key[len(prefix) :].lstrip("/") if key.startswith(prefix) else ""
             sid, _, rel = rest.partition("/")
             if SESSION_ID_RE.fullmatch(sid) and safe_relpath(rel):
                 out.setdefault(sid, {})[rel] = _stamp(info)
@@ -217,7 +227,7 @@ class ArchiveStore:
         prefix = self._remote_dir(owner_hash, session_id)
         files = {}
         for key, info in self._find(prefix).items():
-            rel = key[len(prefix):].lstrip("/") if key.startswith(prefix) else ""
+            rel = key[len(prefix) :].lstrip("/") if key.startswith(prefix) else ""
             if safe_relpath(rel):
                 files[rel] = _stamp(info)
         return Remote(session_id, files) if files else None
@@ -230,8 +240,11 @@ class ArchiveStore:
             names = self.fs.ls(base, detail=False)
         except FileNotFoundError:
             return []
-        return sorted(n for n in (str(x).rstrip("/").rsplit("/", 1)[-1] for x in names)
-                      if OWNER_HASH_RE.fullmatch(n))
+        return sorted(
+            n
+            for n in (str(x).rstrip("/").rsplit("/", 1)[-1] for x in names)
+            if OWNER_HASH_RE.fullmatch(n)
+        )
 
     # ---- upload ----------------------------------------------------------------------------
     def local_files(self, folder: Path) -> list[str]:
@@ -246,8 +259,11 @@ class ArchiveStore:
     def pending(self, folder: Path) -> list[str]:
         """Files changed locally since their last transfer (what `push` would upload)."""
         manifest = self._read_manifest(folder)
-        return [rel for rel in self.local_files(folder)
-                if (manifest.get(rel) or {}).get("local") != _local_state(folder / rel)]
+        return [
+            rel
+            for rel in self.local_files(folder)
+            if (manifest.get(rel) or {}).get("local") != _local_state(folder / rel)
+        ]
 
     def push(self, folder: str | os.PathLike[str]) -> int:
         """Upload the session folder's changed files (meta.json last); returns how many.
@@ -304,10 +320,14 @@ class ArchiveStore:
                 target = folder / rel
                 known = manifest.get(rel) or {}
                 state = _local_state(target)
-                if state is not None and (known.get("remote") == stamp or known.get("local") != state):
+                if state is not None and (
+                    known.get("remote") == stamp or known.get("local") != state
+                ):
                     continue  # up to date, or changed here (local wins, upload pending)
                 target.parent.mkdir(parents=True, exist_ok=True)
-                fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
+                fd, tmp = tempfile.mkstemp(
+                    prefix=f".{target.name}.", suffix=".part", dir=target.parent
+                )
                 os.close(fd)
                 try:
                     self.fs.get_file(f"{base}/{rel}", tmp)
@@ -372,8 +392,9 @@ def _id_time(session_id: str) -> float:
     return datetime.strptime(session_id[:16], "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC).timestamp()
 
 
-def open_store(url: str | None, data_dir: str | os.PathLike[str],
-               options_json: str | None = None) -> ArchiveStore | None:
+def open_store(
+    url: str | None, data_dir: str | os.PathLike[str], options_json: str | None = None
+) -> ArchiveStore | None:
     """The store for `url` (None or "" means local disk only: returns None)."""
     if not url:
         return None

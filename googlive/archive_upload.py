@@ -26,8 +26,14 @@ BACKOFF_S = (0.5, 1.0, 2.0, 4.0)  # waits between the attempts of one round
 class Uploader:
     """One daemon thread that uploads session folders to `store`."""
 
-    def __init__(self, store: ArchiveStore, *, retry_every_s: float = 60.0,
-                 backoff_s: tuple[float, ...] = BACKOFF_S, queue_size: int = QUEUE_SIZE) -> None:
+    def __init__(
+        self,
+        store: ArchiveStore,
+        *,
+        retry_every_s: float = 60.0,
+        backoff_s: tuple[float, ...] = BACKOFF_S,
+        queue_size: int = QUEUE_SIZE,
+    ) -> None:
         self.store = store
         self.retry_every_s = retry_every_s
         self.backoff_s = backoff_s
@@ -57,7 +63,9 @@ class Uploader:
             except queue.Full:
                 self._failed.setdefault(folder, time.monotonic() + self.retry_every_s)
                 if not quiet:
-                    log.warning("archive upload queue full; session=%s stays local for now", folder.name)
+                    log.warning(
+                        "archive upload queue full; session=%s stays local for now", folder.name
+                    )
                 return False
             self._queued.add(folder)
             return True
@@ -71,8 +79,12 @@ class Uploader:
             else:
                 later += 1
         if n or later:
-            log.info("archive upload: %d session(s) from earlier runs queued, %d more once the "
-                     "queue has room", n, later)
+            log.info(
+                "archive upload: %d session(s) from earlier runs queued, %d more once the "
+                "queue has room",
+                n,
+                later,
+            )
         return n
 
     def wait_idle(self, timeout: float) -> bool:
@@ -106,8 +118,11 @@ class Uploader:
             pass
         self._thread.join(timeout=max(1.0, timeout))
         if not done or left:
-            log.warning("archive upload: %d session(s) not uploaded at exit; kept locally and "
-                        "uploaded at the next start", left)
+            log.warning(
+                "archive upload: %d session(s) not uploaded at exit; kept locally and "
+                "uploaded at the next start",
+                left,
+            )
 
     # ---- worker ----------------------------------------------------------------------------
     def _run(self) -> None:
@@ -159,5 +174,9 @@ class Uploader:
             return
         with self._guard:
             self._failed[folder] = time.monotonic() + self.retry_every_s
-        log.warning("archive upload failed session=%s (%s); kept locally, retried in %.0f s",
-                    folder.name, err, self.retry_every_s)
+        log.warning(
+            "archive upload failed session=%s (%s); kept locally, retried in %.0f s",
+            folder.name,
+            err,
+            self.retry_every_s,
+        )

@@ -42,8 +42,9 @@ POLICIES = ("all", "relay")
 DEFAULT_TTL_EXTRA_S = 900  # credentials outlive the longest call by this much
 
 
-def turn_rest_credentials(secret: str, ttl_s: int, *, user: str | None = None,
-                          now: float | None = None) -> tuple[str, str]:
+def turn_rest_credentials(
+    secret: str, ttl_s: int, *, user: str | None = None, now: float | None = None
+) -> tuple[str, str]:
     """(username, credential) for coturn's ``use-auth-secret``: valid for `ttl_s` seconds."""
     if not secret:
         raise ValueError("the TURN shared secret is empty")
@@ -58,7 +59,11 @@ def _check_server(entry: object, where: str) -> dict[str, Any]:
         raise ValueError(f"{where} must be an object with 'urls'")
     urls = entry.get("urls")
     url_list = [urls] if isinstance(urls, str) else urls
-    if not isinstance(url_list, list) or not url_list or not all(isinstance(u, str) for u in url_list):
+    if (
+        not isinstance(url_list, list)
+        or not url_list
+        or not all(isinstance(u, str) for u in url_list)
+    ):
         raise ValueError(f"{where}: 'urls' must be a URL or a non-empty list of URLs")
     for u in url_list:
         if not u.startswith(SCHEMES):
@@ -69,7 +74,9 @@ def _check_server(entry: object, where: str) -> dict[str, Any]:
             if not isinstance(entry[k], str):
                 raise ValueError(f"{where}: '{k}' must be a string")
             out[k] = entry[k]
-    if any(u.startswith(("turn:", "turns:")) for u in url_list) and not ("username" in out and "credential" in out):
+    if any(u.startswith(("turn:", "turns:")) for u in url_list) and not (
+        "username" in out and "credential" in out
+    ):
         raise ValueError(f"{where}: a TURN server needs 'username' and 'credential'")
     extra = set(entry) - {"urls", "username", "credential", "credentialType"}
     if extra:
@@ -107,10 +114,14 @@ class IceSettings:
             if not u.startswith(("turn:", "turns:")):
                 raise ValueError(f"--turn-url {u!r} must start with turn: or turns:")
         if self.turn_urls and not self.turn_secret and not (self.turn_user and self.turn_password):
-            raise ValueError("--turn-url needs GOOGLIVE_TURN_SECRET (coturn use-auth-secret) or "
-                             "--turn-user with GOOGLIVE_TURN_PASSWORD")
+            raise ValueError(
+                "--turn-url needs GOOGLIVE_TURN_SECRET (coturn use-auth-secret) or "
+                "--turn-user with GOOGLIVE_TURN_PASSWORD"
+            )
         if self.turn_secret and (self.turn_user or self.turn_password):
-            raise ValueError("use either a TURN shared secret or a fixed TURN user/password, not both")
+            raise ValueError(
+                "use either a TURN shared secret or a fixed TURN user/password, not both"
+            )
         if (self.turn_secret or self.turn_user or self.turn_password) and not self.turn_urls:
             raise ValueError("TURN credentials were given without --turn-url")
         if self.turn_ttl_s < 60:
@@ -118,9 +129,12 @@ class IceSettings:
         if self.policy not in POLICIES:
             raise ValueError(f"--ice-transport-policy must be one of {', '.join(POLICIES)}")
         has_turn = self.turn_urls or any(
-            u.startswith(("turn:", "turns:")) for s in self.servers for u in s["urls"])
+            u.startswith(("turn:", "turns:")) for s in self.servers for u in s["urls"]
+        )
         if self.policy == "relay" and not has_turn:
-            raise ValueError("--ice-transport-policy relay needs a TURN server (--turn-url or --ice-servers)")
+            raise ValueError(
+                "--ice-transport-policy relay needs a TURN server (--turn-url or --ice-servers)"
+            )
 
     @property
     def configured(self) -> bool:
@@ -161,8 +175,10 @@ class IceSettings:
 def _aiortc_servers(entries: list[dict[str, Any]]) -> list[Any]:
     from aiortc import RTCIceServer
 
-    return [RTCIceServer(urls=e["urls"], username=e.get("username"), credential=e.get("credential"))
-            for e in entries]
+    return [
+        RTCIceServer(urls=e["urls"], username=e.get("username"), credential=e.get("credential"))
+        for e in entries
+    ]
 
 
 @functools.cache
@@ -176,7 +192,9 @@ def _minted_class() -> type:
 
         def __init__(self, ice: IceSettings) -> None:
             self._ice = ice
-            policy = RTCIceTransportPolicy.RELAY if ice.policy == "relay" else RTCIceTransportPolicy.ALL
+            policy = (
+                RTCIceTransportPolicy.RELAY if ice.policy == "relay" else RTCIceTransportPolicy.ALL
+            )
             super().__init__(iceServers=None, iceTransportPolicy=policy)
 
         @property  # type: ignore[override]
@@ -255,23 +273,42 @@ def hold_early_candidates(rtc: Any) -> None:
 def add_arguments(p: argparse.ArgumentParser) -> None:
     env = os.environ.get
     g = p.add_argument_group("ICE servers (STUN/TURN)")
-    g.add_argument("--ice-servers", default=env("GOOGLIVE_ICE_SERVERS"),
-                   help='JSON list of RTCIceServer objects for browser and server, e.g. '
-                   '\'[{"urls": "stun:stun.example.org:3478"}]\' (GOOGLIVE_ICE_SERVERS)')
-    g.add_argument("--turn-url", default=env("GOOGLIVE_TURN_URL"),
-                   help="TURN server URL(s), comma-separated, e.g. turn:turn.example.org:3478 "
-                   "(GOOGLIVE_TURN_URL); credentials from GOOGLIVE_TURN_SECRET (coturn "
-                   "use-auth-secret, time-limited) or --turn-user + GOOGLIVE_TURN_PASSWORD")
-    g.add_argument("--turn-user", default=env("GOOGLIVE_TURN_USER", ""),
-                   help="fixed TURN user name (GOOGLIVE_TURN_USER); its password from GOOGLIVE_TURN_PASSWORD")
-    g.add_argument("--turn-secret-file", default=env("GOOGLIVE_TURN_SECRET_FILE"),
-                   help="file holding coturn's static-auth-secret (instead of GOOGLIVE_TURN_SECRET)")
-    g.add_argument("--turn-ttl", type=int, default=None,
-                   help="seconds a minted TURN credential stays valid (GOOGLIVE_TURN_TTL; default "
-                   f"the conversation time limit + {DEFAULT_TTL_EXTRA_S} s)")
-    g.add_argument("--ice-transport-policy", choices=POLICIES,
-                   default=env("GOOGLIVE_ICE_TRANSPORT_POLICY", "all"),
-                   help="'relay' sends every call through TURN, on both sides (GOOGLIVE_ICE_TRANSPORT_POLICY)")
+    g.add_argument(
+        "--ice-servers",
+        default=env("GOOGLIVE_ICE_SERVERS"),
+        help="JSON list of RTCIceServer objects for browser and server, e.g. "
+        '\'[{"urls": "stun:stun.example.org:3478"}]\' (GOOGLIVE_ICE_SERVERS)',
+    )
+    g.add_argument(
+        "--turn-url",
+        default=env("GOOGLIVE_TURN_URL"),
+        help="TURN server URL(s), comma-separated, e.g. turn:turn.example.org:3478 "
+        "(GOOGLIVE_TURN_URL); credentials from GOOGLIVE_TURN_SECRET (coturn "
+        "use-auth-secret, time-limited) or --turn-user + GOOGLIVE_TURN_PASSWORD",
+    )
+    g.add_argument(
+        "--turn-user",
+        default=env("GOOGLIVE_TURN_USER", ""),
+        help="fixed TURN user name (GOOGLIVE_TURN_USER); its password from GOOGLIVE_TURN_PASSWORD",
+    )
+    g.add_argument(
+        "--turn-secret-file",
+        default=env("GOOGLIVE_TURN_SECRET_FILE"),
+        help="file holding coturn's static-auth-secret (instead of GOOGLIVE_TURN_SECRET)",
+    )
+    g.add_argument(
+        "--turn-ttl",
+        type=int,
+        default=None,
+        help="seconds a minted TURN credential stays valid (GOOGLIVE_TURN_TTL; default "
+        f"the conversation time limit + {DEFAULT_TTL_EXTRA_S} s)",
+    )
+    g.add_argument(
+        "--ice-transport-policy",
+        choices=POLICIES,
+        default=env("GOOGLIVE_ICE_TRANSPORT_POLICY", "all"),
+        help="'relay' sends every call through TURN, on both sides (GOOGLIVE_ICE_TRANSPORT_POLICY)",
+    )
 
 
 def from_args(ns: argparse.Namespace, env: Mapping[str, str] | None = None) -> IceSettings:
@@ -297,9 +334,17 @@ def from_args(ns: argparse.Namespace, env: Mapping[str, str] | None = None) -> I
             ttl = int(raw) if raw else int(getattr(ns, "time_limit", 1800)) + DEFAULT_TTL_EXTRA_S
         except ValueError as e:
             raise ValueError(f"GOOGLIVE_TURN_TTL must be a whole number, got {raw!r}") from e
-    ice = IceSettings(servers=servers, turn_urls=urls, turn_user=ns.turn_user or "",
-                      turn_password=Secret(env.get("GOOGLIVE_TURN_PASSWORD")),
-                      turn_secret=Secret(secret), turn_ttl_s=ttl, policy=ns.ice_transport_policy)
+    ice = IceSettings(
+        servers=servers,
+        turn_urls=urls,
+        turn_user=ns.turn_user or "",
+        turn_password=Secret(env.get("GOOGLIVE_TURN_PASSWORD")),
+        turn_secret=Secret(secret),
+        turn_ttl_s=ttl,
+        policy=ns.ice_transport_policy,
+    )
     if ice.configured and getattr(ns, "no_ice_servers", False):
-        raise ValueError("--no-ice-servers cannot be combined with --ice-servers, --turn-url or a relay policy")
+        raise ValueError(
+            "--no-ice-servers cannot be combined with --ice-servers, --turn-url or a relay policy"
+        )
     return ice

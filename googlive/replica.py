@@ -58,8 +58,10 @@ class Capacity:
         return f"ready {max(1, round(100 * free / self.limit))}%\n"
 
     def full_message(self) -> str:
-        return (f"All conversation slots are taken right now ({self.limit} of {self.limit} in "
-                "use). Please try again in a few minutes.")
+        return (
+            f"All conversation slots are taken right now ({self.limit} of {self.limit} in "
+            "use). Please try again in a few minutes."
+        )
 
 
 class LbAgent:
@@ -82,7 +84,9 @@ class LbAgent:
         self.capacity = capacity
         self.server = Server((host, port), Handler)
         self.port = self.server.server_address[1]
-        self._thread = threading.Thread(target=self.server.serve_forever, name="lb-agent", daemon=True)
+        self._thread = threading.Thread(
+            target=self.server.serve_forever, name="lb-agent", daemon=True
+        )
         self._thread.start()
         log.info("load-balancer agent listening on %s:%d", host, self.port)
 
@@ -117,8 +121,10 @@ def guard_rtc_configuration(config: Any, capacity: Capacity) -> Callable[[], Any
 # or another replica answers (haproxy's X-Googlive-Replica header, see deploy/haproxy), the
 # replica that ran this call is gone and this page's Gradio session with it, so the status line
 # says so and how to go on. A stop the visitor asked for ("closed") never shows it.
-LOST_CALL_MESSAGE = ("The server running this conversation stopped, so the call was cut off. "
-                     "Reload the page to start a new call; your finished sessions are kept.")
+LOST_CALL_MESSAGE = (
+    "The server running this conversation stopped, so the call was cut off. "
+    "Reload the page to start a new call; your finished sessions are kept."
+)
 LOST_CALL_JS = """
 () => {
   if (window.__googliveReplicaWatch) return;
@@ -184,14 +190,21 @@ def install(ctx: Any) -> None:
 def add_arguments(p: argparse.ArgumentParser) -> None:
     env = os.environ.get
     g = p.add_argument_group("running more than one replica")
-    g.add_argument("--archive-url", default=env("GOOGLIVE_ARCHIVE_URL"),
-                   help="keep finished sessions in this store too, so every replica shows them: "
-                   "s3://bucket/prefix (credentials from the AWS variables, AWS_ENDPOINT_URL for "
-                   "S3-compatible stores), gs://bucket/prefix (needs gcsfs) or file:///path "
-                   "(GOOGLIVE_ARCHIVE_URL; default: local disk only)")
-    g.add_argument("--lb-agent-port", type=int, default=_env_port("GOOGLIVE_LB_AGENT_PORT"),
-                   help="answer haproxy's agent-check on this port: 'drain' when every "
-                   "conversation slot is taken (GOOGLIVE_LB_AGENT_PORT; default off)")
+    g.add_argument(
+        "--archive-url",
+        default=env("GOOGLIVE_ARCHIVE_URL"),
+        help="keep finished sessions in this store too, so every replica shows them: "
+        "s3://bucket/prefix (credentials from the AWS variables, AWS_ENDPOINT_URL for "
+        "S3-compatible stores), gs://bucket/prefix (needs gcsfs) or file:///path "
+        "(GOOGLIVE_ARCHIVE_URL; default: local disk only)",
+    )
+    g.add_argument(
+        "--lb-agent-port",
+        type=int,
+        default=_env_port("GOOGLIVE_LB_AGENT_PORT"),
+        help="answer haproxy's agent-check on this port: 'drain' when every "
+        "conversation slot is taken (GOOGLIVE_LB_AGENT_PORT; default off)",
+    )
 
 
 def _env_port(name: str) -> int | None:
@@ -218,8 +231,10 @@ def check_args(ns: argparse.Namespace) -> None:
 
         scheme = urlsplit(ns.archive_url).scheme.lower()
         if scheme not in SCHEMES:
-            raise ValueError(f"--archive-url must be s3://bucket/prefix, gs://bucket/prefix or "
-                             f"file:///path, got a {scheme or 'plain path'!r} URL")
+            raise ValueError(
+                f"--archive-url must be s3://bucket/prefix, gs://bucket/prefix or "
+                f"file:///path, got a {scheme or 'plain path'!r} URL"
+            )
 
 
 def setup_archive_store(url: str | None, data_dir: Any) -> Callable[[], None] | None:
@@ -236,11 +251,16 @@ def setup_archive_store(url: str | None, data_dir: Any) -> Callable[[], None] | 
         store.check()
         log.info("archive store: %s", redact_url(store.url))
     except Exception as e:  # keep serving: sessions stay local and are uploaded when it is back
-        log.warning("archive store %s not reachable at start (%s); sessions stay local until it is",
-                    redact_url(store.url), type(e).__name__)
+        log.warning(
+            "archive store %s not reachable at start (%s); sessions stay local until it is",
+            redact_url(store.url),
+            type(e).__name__,
+        )
     if not os.environ.get("GOOGLIVE_BROWSER_SECRET"):
-        log.warning("GOOGLIVE_BROWSER_SECRET is not set: each replica keeps its own, so a visitor's "
-                    "past sessions only show on replicas sharing this data directory")
+        log.warning(
+            "GOOGLIVE_BROWSER_SECRET is not set: each replica keeps its own, so a visitor's "
+            "past sessions only show on replicas sharing this data directory"
+        )
     uploader = Uploader(store)
     attach_store(data_dir, store, uploader)
     uploader.sweep(before_unix=time.time())
@@ -260,6 +280,8 @@ def start_lb_agent(ctx: Any, port: int | None) -> LbAgent | None:
     try:
         agent = LbAgent(ctx.extra["capacity"], ctx.settings.host, port)
     except OSError as e:
-        raise SystemExit(f"--lb-agent-port {port}: cannot listen ({e.strerror or type(e).__name__})") from e
+        raise SystemExit(
+            f"--lb-agent-port {port}: cannot listen ({e.strerror or type(e).__name__})"
+        ) from e
     ctx.services.setdefault("on_exit", []).insert(0, agent.close)
     return agent

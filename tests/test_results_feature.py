@@ -56,7 +56,9 @@ class FakeTools(Feature):
 
 
 def make_handler(srv: FakeLiveServer, data_dir: Path, *features) -> GeminiHandler:
-    return GeminiHandler(Settings(data_dir=data_dir), endpoint(srv), features=(ArchiveFeature, *features))
+    return GeminiHandler(
+        Settings(data_dir=data_dir), endpoint(srv), features=(ArchiveFeature, *features)
+    )
 
 
 def make_plugin(srv: FakeLiveServer, data_dir: Path) -> ResultsPlugin:
@@ -127,7 +129,11 @@ async def test_end_session_then_results_and_saved_analysis(server, tmp_path):
         view = build_results(path, analysing=True)
         assert load_session(path).closed
         assert 'data-state="running"' in view.analysis
-        assert "hello archive" in view.transcript and "You" in view.transcript and "Gemini" in view.transcript
+        assert (
+            "hello archive" in view.transcript
+            and "You" in view.transcript
+            and "Gemini" in view.transcript
+        )
         assert "00:0" in view.transcript  # session time per line
         assert view.recording is None and view.analysis_file is None
         plugin = make_plugin(server, tmp_path)
@@ -142,8 +148,20 @@ async def test_end_session_then_results_and_saved_analysis(server, tmp_path):
         view = plugin.open_past(view.session_id, "alice")
         assert 'data-state="done"' in view.analysis and "Offline demo summary" in view.analysis
         assert view.analysis_file and Path(view.analysis_file).name == "analysis.json"
-        assert len(view.updates()) == len(["header", "transcript", "analysis", "gallery", "diagrams",
-                                           "video", "audio", "no_rec", "analysis_dl", "zip"])
+        assert len(view.updates()) == len(
+            [
+                "header",
+                "transcript",
+                "analysis",
+                "gallery",
+                "diagrams",
+                "video",
+                "audio",
+                "no_rec",
+                "analysis_dl",
+                "zip",
+            ]
+        )
     finally:
         await peer.close()
 
@@ -183,11 +201,33 @@ async def test_rest_failure_gives_a_clear_message_and_the_rest_of_the_page_works
 
 def test_analysis_text_is_rendered_inert():
     evil = '<script>alert(1)</script><img src=x onerror="x()">[a](javascript:x)'
-    html = analysis_html({"ok": True, "analysis": {
-        "summary": evil, "key_points": [evil], "decisions": [], "action_items": [{"description": evil, "owner": evil}],
-        "open_questions": [], "survey_answers": [{"question_id": "q1", "question": evil, "answer": evil,
-                                                   "confidence": 0.5, "evidence": [{"quote": evil, "time": "00:01"}]}]}})
-    assert "<script" not in html and "<img" not in html and "<a " not in html and 'onerror="' not in html
+    html = analysis_html(
+        {
+            "ok": True,
+            "analysis": {
+                "summary": evil,
+                "key_points": [evil],
+                "decisions": [],
+                "action_items": [{"description": evil, "owner": evil}],
+                "open_questions": [],
+                "survey_answers": [
+                    {
+                        "question_id": "q1",
+                        "question": evil,
+                        "answer": evil,
+                        "confidence": 0.5,
+                        "evidence": [{"quote": evil, "time": "00:01"}],
+                    }
+                ],
+            },
+        }
+    )
+    assert (
+        "<script" not in html
+        and "<img" not in html
+        and "<a " not in html
+        and 'onerror="' not in html
+    )
     assert html.count("&lt;script&gt;") == 7  # every field, escaped
     err = analysis_html({"ok": False, "error": "failed", "raw_text": evil})
     assert "<script" not in err and "&lt;script" in err
@@ -196,7 +236,9 @@ def test_analysis_text_is_rendered_inert():
 def test_past_sessions_are_per_owner(tmp_path):
     a = finished_archive(tmp_path, "alice", "alice secret plans")
     b = finished_archive(tmp_path, "bob", "bob secret plans")
-    plugin = ResultsPlugin(AppContext(Settings(data_dir=tmp_path), Endpoint(None, None, Secret(None), True)))
+    plugin = ResultsPlugin(
+        AppContext(Settings(data_dir=tmp_path), Endpoint(None, None, Secret(None), True))
+    )
     assert [sid for _label, sid in plugin.list_past("alice")] == [a.session_id]
     assert [sid for _label, sid in plugin.list_past("bob")] == [b.session_id]
     assert plugin.list_past(None) == [] and plugin.list_past("") == []
@@ -215,17 +257,31 @@ def test_zip_holds_the_whole_session(tmp_path):
     arch = finished_archive(tmp_path, "alice", "zip me")
     arch.recording_path.write_bytes(b"\x1aE\xdf\xa3" + b"w" * 200)
     (arch.path / "analysis.json").write_text(json.dumps({"ok": True}))
-    plugin = ResultsPlugin(AppContext(Settings(data_dir=tmp_path), Endpoint(None, None, Secret(None), True)))
+    plugin = ResultsPlugin(
+        AppContext(Settings(data_dir=tmp_path), Endpoint(None, None, Secret(None), True))
+    )
     try:
         zpath = plugin.download_zip(arch.session_id, "alice")
         with zipfile.ZipFile(zpath) as zf:
             names = set(zf.namelist())
             sid = arch.session_id
-            assert {f"{sid}/{n}" for n in ("transcript.jsonl", "events.jsonl", "meta.json", "analysis.json",
-                                          "transcript.txt", "snapshots/s1.jpg", "recording.webm")} <= names
+            assert {
+                f"{sid}/{n}"
+                for n in (
+                    "transcript.jsonl",
+                    "events.jsonl",
+                    "meta.json",
+                    "analysis.json",
+                    "transcript.txt",
+                    "snapshots/s1.jpg",
+                    "recording.webm",
+                )
+            } <= names
             assert "zip me" in zf.read(f"{sid}/transcript.txt").decode()
         view = plugin.open_past(arch.session_id, "alice")
-        assert view.recording and view.recording.endswith("recording.webm") and view.recording_is_video
+        assert (
+            view.recording and view.recording.endswith("recording.webm") and view.recording_is_video
+        )
     finally:
         plugin.cleanup()
     assert not zpath.exists()
@@ -237,7 +293,9 @@ async def test_a_reply_cut_short_by_end_session_is_archived_once(server, tmp_pat
     try:
         server.config.speed = 1.0  # the reply streams at real time, so it is still going
         h.send_text("tell me a long story about the blue notebook")
-        await until(lambda: any(ln.role.value == "model" and ln.text for ln in h.conv.lines), timeout=10)
+        await until(
+            lambda: any(ln.role.value == "model" and ln.text for ln in h.conv.lines), timeout=10
+        )
         path = await end_connection(h)
         lines = load_session(path).transcript
         texts = [(ln.role, ln.text) for ln in lines]

@@ -25,7 +25,17 @@ def details(out: dict) -> list:
     return [out[n] for n in ui.DETAILS]
 
 
-def qfields(text="How are you?", kind="open", required=True, options="", lo=1, hi=5, lo_label="", hi_label="", follow=""):
+def qfields(
+    text="How are you?",
+    kind="open",
+    required=True,
+    options="",
+    lo=1,
+    hi=5,
+    lo_label="",
+    hi_label="",
+    follow="",
+):
     return [text, kind, required, options, lo, hi, lo_label, hi_label, follow]
 
 
@@ -40,9 +50,19 @@ def built() -> dict:
     d = ["Team check-in", "See how the team is doing.", "Sam, a coach", "calm", "English"]
     out = ui.add_section(out["state"], *d, "Mood", "How you feel")
     out = ui.add_question(out["state"], *d, "s1", *qfields("How is your week?"))
-    out = ui.add_question(out["state"], *d, "s1", *qfields("Rate your energy", "scale", lo=1, hi=10, lo_label="Empty", hi_label="Full"))
+    out = ui.add_question(
+        out["state"],
+        *d,
+        "s1",
+        *qfields("Rate your energy", "scale", lo=1, hi=10, lo_label="Empty", hi_label="Full"),
+    )
     out = ui.add_section(out["state"], *d, "Work", "")
-    out = ui.add_question(out["state"], *d, "s2", *qfields("Which tools?", "multiple_choice", options="Docs\nChat\n\nMail"))
+    out = ui.add_question(
+        out["state"],
+        *d,
+        "s2",
+        *qfields("Which tools?", "multiple_choice", options="Docs\nChat\n\nMail"),
+    )
     assert out["error"] == ""
     return out
 
@@ -62,7 +82,9 @@ def test_building_a_survey_through_the_callbacks(built):
 
 def test_edit_reorder_delete_keep_ids(built):
     st, d = built["state"], details(built)
-    out = ui.update_question(st, *d, "q1", *qfields("How was your week, honestly?", follow="Ask for one example"))
+    out = ui.update_question(
+        st, *d, "q1", *qfields("How was your week, honestly?", follow="Ask for one example")
+    )
     assert survey(out).question("q1").text == "How was your week, honestly?"
     assert survey(out).question("q1").follow_up == "Ask for one example"
     out = ui.move_question(out["state"], *d, "q2", delta=-1)
@@ -162,7 +184,9 @@ def test_save_list_load_and_templates(built, tmp_path):
     tpl = store.templates()[0]
     loaded = ui.load(store, out["state"], tpl.id)
     copy = survey(loaded)
-    assert copy.id != tpl.id and copy.question_ids() == tpl.question_ids() and copy.title == tpl.title
+    assert (
+        copy.id != tpl.id and copy.question_ids() == tpl.question_ids() and copy.title == tpl.title
+    )
     saved, _ = ui.save(store, loaded["state"], *details(loaded))
     assert survey(saved).id == copy.id and store.load(tpl.id) == tpl
     # a survey whose id is a template's (e.g. an imported template file) is saved as a copy
@@ -174,7 +198,9 @@ def test_save_list_load_and_templates(built, tmp_path):
 
 def test_start_interview_saves_sets_survey_id_and_switches_tab(built, tmp_path):
     store = SurveyStore(tmp_path)
-    out, library, survey_id, tabs, active = ui.start_interview(store, built["state"], *details(built))
+    out, library, survey_id, tabs, active = ui.start_interview(
+        store, built["state"], *details(built)
+    )
     assert out["error"] == ""
     assert survey_id == survey(out).id and store.load(survey_id) == survey(built)
     assert isinstance(tabs, gr.Tabs) and tabs.selected == "conversation"
@@ -200,12 +226,21 @@ def test_page_builds_with_the_plugin(tmp_path):
     """install() adds the tab, controls and panel; the page builds and wires without errors."""
     from googlive.ui import AppContext, build
 
-    ctx = AppContext(Settings(data_dir=tmp_path), Endpoint("https://127.0.0.1:1", None, Secret(None), offline=True))
+    ctx = AppContext(
+        Settings(data_dir=tmp_path),
+        Endpoint("https://127.0.0.1:1", None, Secret(None), offline=True),
+    )
     install(ctx)
     demo = build(ctx)
     b = ctx.extra["build"]
     assert "survey_progress" in b.panels
     ids = {getattr(blk, "elem_id", None) for blk in demo.blocks.values()}
-    assert {"survey-builder", "survey-start", "survey-active", "survey-progress", "survey-preview"} <= ids
+    assert {
+        "survey-builder",
+        "survey-start",
+        "survey-active",
+        "survey-progress",
+        "survey-preview",
+    } <= ids
     example = example_survey()
     assert ui.outline_html(example).count("<li>") == 5

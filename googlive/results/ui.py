@@ -53,6 +53,7 @@ def escape_text(text: object) -> str:
     """Inert HTML for gr.HTML (no Markdown pass there): tags, quotes and entities escaped."""
     return html.escape(str(text), quote=True)
 
+
 MAX_RAW_CHARS = 60_000  # raw model reply kept with a failed analysis (events refuse > 64 KiB)
 ZIP_KEEP_S = 600.0  # prepared zips are deleted after this long (gradio serves its own copy)
 VIDEO_SUFFIXES = (".webm", ".mp4", ".mkv")
@@ -71,8 +72,10 @@ STYLE = """<style>
 @keyframes glspin{to{transform:rotate(360deg)}}
 </style>"""
 
-EMPTY_HEADER = ('<div class="results-empty" data-state="empty">No session selected yet. Press '
-                "<b>End session</b> after a conversation, or open one under <b>Past sessions</b>.</div>")
+EMPTY_HEADER = (
+    '<div class="results-empty" data-state="empty">No session selected yet. Press '
+    "<b>End session</b> after a conversation, or open one under <b>Past sessions</b>.</div>"
+)
 
 
 # --------------------------------------------------------------------------- rendering
@@ -125,20 +128,28 @@ def _list(title: str, items: list[str]) -> str:
 def analysis_html(data: dict[str, Any] | None, *, running: bool = False) -> str:
     """The analysis panel: running, none yet, failed (message + raw reply), or the result."""
     if running:
-        return (f'{STYLE}<div class="analysis" data-state="running"><span class="spin"></span>'
-                "Analysing the conversation… this can take a minute.</div>")
+        return (
+            f'{STYLE}<div class="analysis" data-state="running"><span class="spin"></span>'
+            "Analysing the conversation… this can take a minute.</div>"
+        )
     if not data:
-        return ('<div class="analysis" data-state="none">No analysis yet for this session. '
-                "Press <b>Analyse</b> to run it.</div>")
+        return (
+            '<div class="analysis" data-state="none">No analysis yet for this session. '
+            "Press <b>Analyse</b> to run it.</div>"
+        )
     out = [f'{STYLE}<div class="analysis" data-state="{"done" if data.get("ok") else "error"}">']
     if not data.get("ok"):
         msg = data.get("error") or "The analysis failed."
-        out.append(f'<div class="err">{escape_text(msg)} The rest of this page is unaffected; '
-                   "press <b>Analyse</b> to try again.</div>")
+        out.append(
+            f'<div class="err">{escape_text(msg)} The rest of this page is unaffected; '
+            "press <b>Analyse</b> to try again.</div>"
+        )
         raw = data.get("raw_text")
         if isinstance(raw, str) and raw:
-            out.append(f"<details open><summary>Raw reply from the model</summary>"
-                       f"<pre>{escape_text(raw)}</pre></details>")
+            out.append(
+                f"<details open><summary>Raw reply from the model</summary>"
+                f"<pre>{escape_text(raw)}</pre></details>"
+            )
         out.append("</div>")
         return "".join(out)
     for w in data.get("warnings") or []:
@@ -152,8 +163,10 @@ def analysis_html(data: dict[str, Any] | None, *, running: bool = False) -> str:
         if not isinstance(it, dict):
             continue
         text = str(it.get("description", ""))
-        extra = [f"owner: {it['owner']}" if it.get("owner") else "",
-                 f"due: {it['due']}" if it.get("due") else ""]
+        extra = [
+            f"owner: {it['owner']}" if it.get("owner") else "",
+            f"due: {it['due']}" if it.get("due") else "",
+        ]
         extra_s = ", ".join(x for x in extra if x)
         actions.append(text + (f" ({extra_s})" if extra_s else ""))
     out.append(_list("Action items", actions))
@@ -166,11 +179,14 @@ def analysis_html(data: dict[str, Any] | None, *, running: bool = False) -> str:
             conf_s = f" (confidence {float(conf):.0%})" if isinstance(conf, int | float) else ""
             ev = "".join(
                 f"<li>[{escape_text(e.get('time', ''))}] “{escape_text(e.get('quote', ''))}”</li>"
-                for e in ans.get("evidence") or [] if isinstance(e, dict)
+                for e in ans.get("evidence") or []
+                if isinstance(e, dict)
             )
             answer = ans.get("answer") or "(not answered)"
-            out.append(f"<li><b>{escape_text(ans.get('question', ''))}</b><br>{escape_text(answer)}"
-                       f"{escape_text(conf_s)}{f'<ul>{ev}</ul>' if ev else ''}</li>")
+            out.append(
+                f"<li><b>{escape_text(ans.get('question', ''))}</b><br>{escape_text(answer)}"
+                f"{escape_text(conf_s)}{f'<ul>{ev}</ul>' if ev else ''}</li>"
+            )
         out.append("</ol>")
     out.append("</div>")
     return "".join(out)
@@ -183,8 +199,10 @@ def diagrams_markdown(session: ArchivedSession) -> str:
 
     t0 = session.meta.get("started_unix")
     base = float(t0) if isinstance(t0, int | float) else 0.0
-    ds = [Diagram(id=d.id, source=d.source, title=d.title, time=base + (d.t or 0.0), version=i)
-          for i, d in enumerate(sorted(session.diagrams, key=lambda d: (d.t or 0.0, d.id)), 1)]
+    ds = [
+        Diagram(id=d.id, source=d.source, title=d.title, time=base + (d.t or 0.0), version=i)
+        for i, d in enumerate(sorted(session.diagrams, key=lambda d: (d.t or 0.0, d.id)), 1)
+    ]
     return render_diagram_panel(ds)
 
 
@@ -225,10 +243,14 @@ class ResultsView:
             gr.update(value=self.analysis),
             gr.update(value=self.snapshots or None, visible=bool(self.snapshots)),
             gr.update(value=self.diagrams),
-            gr.update(value=rec if rec and self.recording_is_video else None,
-                      visible=bool(rec and self.recording_is_video)),
-            gr.update(value=rec if rec and not self.recording_is_video else None,
-                      visible=bool(rec and not self.recording_is_video)),
+            gr.update(
+                value=rec if rec and self.recording_is_video else None,
+                visible=bool(rec and self.recording_is_video),
+            ),
+            gr.update(
+                value=rec if rec and not self.recording_is_video else None,
+                visible=bool(rec and not self.recording_is_video),
+            ),
             gr.update(value="" if rec else "*No recording for this session.*"),
             gr.update(value=self.analysis_file, visible=bool(self.analysis_file)),
             gr.update(value=None, visible=False),  # a zip prepared for another session
@@ -258,7 +280,9 @@ def build_results(session_path: str | Path, *, analysing: bool = False) -> Resul
 # --------------------------------------------------------------------------- actions
 
 
-async def end_connection(h: GeminiHandler, rtc: Any = None, webrtc_id: str | None = None) -> Path | None:
+async def end_connection(
+    h: GeminiHandler, rtc: Any = None, webrtc_id: str | None = None
+) -> Path | None:
     """End this browser's session: ask the browser to hang up, close the Live session and every
     feature (the archive is complete when this returns), then close the peer connection.
 
@@ -289,12 +313,15 @@ def _load_for_analysis(path: Path) -> tuple[ArchivedSession, list[Snapshot]]:
         if i < MAX_INLINE_SNAPSHOTS:
             with contextlib.suppress(OSError):
                 jpeg = info.path.read_bytes()
-        snaps.append(Snapshot(info.id, float(t) if isinstance(t, int | float) else None,
-                              str(desc), jpeg))
+        snaps.append(
+            Snapshot(info.id, float(t) if isinstance(t, int | float) else None, str(desc), jpeg)
+        )
     return s, snaps
 
 
-async def analyse_session(session_path: str | Path, client: Any, model: str, **kw: Any) -> dict[str, Any]:
+async def analyse_session(
+    session_path: str | Path, client: Any, model: str, **kw: Any
+) -> dict[str, Any]:
     """Analyse an archived session and save analysis.json; returns what was saved.
 
     Never raises for service failures: a failed analysis is saved with its message and the raw
@@ -310,8 +337,13 @@ async def analyse_session(session_path: str | Path, client: Any, model: str, **k
         raise
     except Exception as e:  # analyse() handles REST errors; anything else is reported too
         log.warning("analysis failed unexpectedly: %s", type(e).__name__)
-        data = {"ok": False, "analysis": None, "raw_text": None,
-                "error": f"The analysis failed unexpectedly ({type(e).__name__}).", "attempts": 0}
+        data = {
+            "ok": False,
+            "analysis": None,
+            "raw_text": None,
+            "error": f"The analysis failed unexpectedly ({type(e).__name__}).",
+            "attempts": 0,
+        }
     raw = data.get("raw_text")
     if isinstance(raw, str) and len(raw) > MAX_RAW_CHARS:
         data["raw_text"] = raw[:MAX_RAW_CHARS] + "\n… (cut)"
@@ -321,7 +353,12 @@ async def analyse_session(session_path: str | Path, client: Any, model: str, **k
         await asyncio.to_thread(write_analysis, path, data)
     except (ArchiveError, ValueError, OSError) as e:
         log.warning("analysis not saved: %s", type(e).__name__)
-    log.info("analysis session=%s ok=%s took %.1fs", path.name, data.get("ok"), time.monotonic() - started)
+    log.info(
+        "analysis session=%s ok=%s took %.1fs",
+        path.name,
+        data.get("ok"),
+        time.monotonic() - started,
+    )
     return data
 
 
@@ -375,7 +412,9 @@ class ResultsPlugin(UiPlugin):
         """(label, session id) of the sessions this browser may see, newest first."""
         if not owner:
             return []
-        return [(past_label(s), s.id) for s in list_sessions(self.data_dir, owner, shared=self.shared)]
+        return [
+            (past_label(s), s.id) for s in list_sessions(self.data_dir, owner, shared=self.shared)
+        ]
 
     def open_past(self, session_id: str | None, owner: str | None) -> ResultsView:
         return build_results(self.resolve(session_id, owner))
@@ -403,7 +442,9 @@ class ResultsPlugin(UiPlugin):
             return endpoint.client(key or None)
         return self.ctx.endpoint.client(None)
 
-    async def analyse(self, session_id: str | None, owner: str | None, cred: Any = None) -> dict[str, Any]:
+    async def analyse(
+        self, session_id: str | None, owner: str | None, cred: Any = None
+    ) -> dict[str, Any]:
         path = self.resolve(session_id, owner)
         client = self.client_for(cred)
         try:
@@ -425,45 +466,95 @@ class ResultsPlugin(UiPlugin):
             # States live inside a Tab: a component placed directly in gr.Tabs makes gradio 5.50
             # draw every later tab button twice.
             self.current = gr.State(None)  # the session id shown in Results
-            self.key = gr.State(None)  # (endpoint, key) of the session just ended (server side only)
+            self.key = gr.State(
+                None
+            )  # (endpoint, key) of the session just ended (server side only)
             self.header = gr.HTML(EMPTY_HEADER, elem_id="results-header")
             with gr.Row():
                 with gr.Column(scale=5):
                     gr.Markdown("### Analysis")
                     self.analysis = gr.HTML(analysis_html(None), elem_id="results-analysis")
                     with gr.Row():
-                        self.analyse_btn = gr.Button("Analyse", elem_id="results-analyse", size="sm")
-                        self.zip_btn = gr.Button("Download session (.zip)", elem_id="results-zip", size="sm")
-                        self.analysis_dl = gr.DownloadButton("Download analysis (.json)", visible=False,
-                                                             elem_id="results-analysis-json", size="sm")
-                    self.zip_file = gr.File(label="Session archive", visible=False, interactive=False,
-                                            elem_id="results-zip-file")
+                        self.analyse_btn = gr.Button(
+                            "Analyse", elem_id="results-analyse", size="sm"
+                        )
+                        self.zip_btn = gr.Button(
+                            "Download session (.zip)", elem_id="results-zip", size="sm"
+                        )
+                        self.analysis_dl = gr.DownloadButton(
+                            "Download analysis (.json)",
+                            visible=False,
+                            elem_id="results-analysis-json",
+                            size="sm",
+                        )
+                    self.zip_file = gr.File(
+                        label="Session archive",
+                        visible=False,
+                        interactive=False,
+                        elem_id="results-zip-file",
+                    )
                     with gr.Accordion("Recording", open=True):
-                        self.video = gr.Video(visible=False, interactive=False, elem_id="results-video",
-                                              show_label=False)
-                        self.audio = gr.Audio(visible=False, interactive=False, elem_id="results-audio",
-                                              show_label=False)
+                        self.video = gr.Video(
+                            visible=False,
+                            interactive=False,
+                            elem_id="results-video",
+                            show_label=False,
+                        )
+                        self.audio = gr.Audio(
+                            visible=False,
+                            interactive=False,
+                            elem_id="results-audio",
+                            show_label=False,
+                        )
                         self.no_rec = gr.Markdown("*No recording for this session.*")
                 with gr.Column(scale=5):
                     gr.Markdown("### Transcript")
-                    self.transcript = gr.HTML('<div class="empty">—</div>', elem_id="results-transcript")
+                    self.transcript = gr.HTML(
+                        '<div class="empty">—</div>', elem_id="results-transcript"
+                    )
             with gr.Accordion("Snapshots", open=True):
-                self.gallery = gr.Gallery(visible=False, elem_id="results-snapshots", columns=4,
-                                          height="auto", interactive=False, show_label=False)
+                self.gallery = gr.Gallery(
+                    visible=False,
+                    elem_id="results-snapshots",
+                    columns=4,
+                    height="auto",
+                    interactive=False,
+                    show_label=False,
+                )
             with gr.Accordion("Diagrams", open=True):
-                self.diagrams = gr.Markdown("*No diagrams in this session.*", elem_id="results-diagrams",
-                                            latex_delimiters=[])
+                self.diagrams = gr.Markdown(
+                    "*No diagrams in this session.*",
+                    elem_id="results-diagrams",
+                    latex_delimiters=[],
+                )
         with gr.Tab("Past sessions", id="past", elem_id="past-tab") as self.past_tab:
             gr.Markdown("Sessions from this browser. Pick one to see its results.")
-            self.past = gr.Dropdown(choices=[], value=None, label="Past sessions", elem_id="past-sessions",
-                                    interactive=True)
+            self.past = gr.Dropdown(
+                choices=[],
+                value=None,
+                label="Past sessions",
+                elem_id="past-sessions",
+                interactive=True,
+            )
             with gr.Row():
                 self.refresh_btn = gr.Button("Refresh", elem_id="past-refresh", size="sm")
-                self.open_btn = gr.Button("Open results", elem_id="past-open", size="sm", variant="primary")
+                self.open_btn = gr.Button(
+                    "Open results", elem_id="past-open", size="sm", variant="primary"
+                )
 
     def panel_outputs(self) -> list[Any]:
-        return [self.header, self.transcript, self.analysis, self.gallery, self.diagrams, self.video,
-                self.audio, self.no_rec, self.analysis_dl, self.zip_file]
+        return [
+            self.header,
+            self.transcript,
+            self.analysis,
+            self.gallery,
+            self.diagrams,
+            self.video,
+            self.audio,
+            self.no_rec,
+            self.analysis_dl,
+            self.zip_file,
+        ]
 
     # ---- events ----------------------------------------------------------------------------
     def wire(self, b: PageBuild) -> None:
@@ -483,16 +574,22 @@ class ResultsPlugin(UiPlugin):
             view = await asyncio.to_thread(build_results, path, analysing=True)
             return (gr.Tabs(selected="results"), view.session_id, cred, *view.updates())
 
-        async def on_analyse(session_id: str | None, owner: str | None, key: Any) -> tuple[Any, Any]:
+        async def on_analyse(
+            session_id: str | None, owner: str | None, key: Any
+        ) -> tuple[Any, Any]:
             if not session_id:
                 return gr.skip(), gr.skip()
             try:
                 data = await self.analyse(session_id, owner, key)
             except SessionNotFound:
-                return analysis_html({"ok": False, "error": "This session is not available."}), gr.skip()
+                return analysis_html(
+                    {"ok": False, "error": "This session is not available."}
+                ), gr.skip()
             f = self.analysis_file(session_id, owner) if data.get("ok") else None
-            return (gr.update(value=analysis_html(data)),
-                    gr.update(value=str(f) if f else None, visible=f is not None))
+            return (
+                gr.update(value=analysis_html(data)),
+                gr.update(value=str(f) if f else None, visible=f is not None),
+            )
 
         def on_open(session_id: str | None, owner: str | None) -> tuple[Any, ...]:
             if not session_id:
@@ -523,11 +620,17 @@ class ResultsPlugin(UiPlugin):
 
         outs = [b.tabs, self.current, self.key, *panels]
         self.end_btn.click(on_end, [b.rtc, b.owner], outs, show_progress="hidden").then(
-            on_analyse, [self.current, b.owner, self.key], [self.analysis, self.analysis_dl],
+            on_analyse,
+            [self.current, b.owner, self.key],
+            [self.analysis, self.analysis_dl],
             show_progress="full",
         )
-        self.analyse_btn.click(mark_running, [self.current], [self.analysis], show_progress="hidden").then(
-            on_analyse, [self.current, b.owner, self.key], [self.analysis, self.analysis_dl],
+        self.analyse_btn.click(
+            mark_running, [self.current], [self.analysis], show_progress="hidden"
+        ).then(
+            on_analyse,
+            [self.current, b.owner, self.key],
+            [self.analysis, self.analysis_dl],
             show_progress="full",
         )
         self.open_btn.click(on_open, [self.past, b.owner], outs)

@@ -62,7 +62,9 @@ class SurveyFeature(Feature):
         if self.survey is not None:
             self.progress = SurveyProgress(self.survey)
             handler.conv.set_panel(PANEL, self.progress.render_html())
-            log.info("survey active id=%s questions=%d", self.survey.id, len(self.survey.question_ids()))
+            log.info(
+                "survey active id=%s questions=%d", self.survey.id, len(self.survey.question_ids())
+            )
         elif self.load_error is not None:
             handler.conv.set_panel(PANEL, load_error_html(self.load_error))
         else:
@@ -92,7 +94,10 @@ class SurveyFeature(Feature):
         summary = self.progress.summary()
         log.info(
             "record_answer call=%s ok=%s answered=%d/%d",
-            call_id[:16], bool(result.get("ok")), summary.answered, summary.total,
+            call_id[:16],
+            bool(result.get("ok")),
+            summary.answered,
+            summary.total,
         )
         return result
 

@@ -45,16 +45,33 @@ KIND_CHOICES = [
 DETAILS = ("title", "purpose", "persona", "tone", "language")
 SECTION_FIELDS = ("sec_title", "sec_desc")
 QUESTION_FIELDS = (
-    "q_text", "q_kind", "q_required", "q_options", "q_min", "q_max", "q_min_label", "q_max_label", "q_follow_up",
+    "q_text",
+    "q_kind",
+    "q_required",
+    "q_options",
+    "q_min",
+    "q_max",
+    "q_min_label",
+    "q_max_label",
+    "q_follow_up",
 )
 # Everything a builder action may update, in wiring order.
 OUTPUTS = (
-    "state", "outline", "preview", "error", *DETAILS, "section", *SECTION_FIELDS, "question", *QUESTION_FIELDS,
+    "state",
+    "outline",
+    "preview",
+    "error",
+    *DETAILS,
+    "section",
+    *SECTION_FIELDS,
+    "question",
+    *QUESTION_FIELDS,
 )
 BUILDER_TAB = "survey-builder"
 
 
 # ---- rendering ---------------------------------------------------------------------------------
+
 
 def survey_of(state: dict[str, Any] | None) -> Survey:
     """The survey held in the builder's state (a fresh blank one when there is none)."""
@@ -73,17 +90,25 @@ def outline_html(survey: Survey) -> str:
     ]
     problems = edit.readiness_problems(survey)
     if problems:
-        parts.append('<ul class="survey-notes">' + "".join(f"<li>{e(p)}</li>" for p in problems) + "</ul>")
+        parts.append(
+            '<ul class="survey-notes">' + "".join(f"<li>{e(p)}</li>" for p in problems) + "</ul>"
+        )
     for i, s in enumerate(survey.sections, 1):
-        parts.append(f'<div class="survey-outline-section"><h4>{i}. {e(s.title)} <code>{e(s.id)}</code></h4>')
+        parts.append(
+            f'<div class="survey-outline-section"><h4>{i}. {e(s.title)} <code>{e(s.id)}</code></h4>'
+        )
         if s.description.strip():
             parts.append(f'<p class="survey-desc">{e(s.description)}</p>')
         parts.append("<ol>")
         for q in s.questions:
-            req = "" if q.required else ' <em>(optional)</em>'
+            req = "" if q.required else " <em>(optional)</em>"
             parts.append(
                 f'<li><code>{e(q.id)}</code> {e(q.text)}{req} <span class="survey-kind">[{e(describe_kind(q))}]</span>'
-                + (f'<div class="survey-hint">Follow-up: {e(q.follow_up)}</div>' if q.follow_up.strip() else "")
+                + (
+                    f'<div class="survey-hint">Follow-up: {e(q.follow_up)}</div>'
+                    if q.follow_up.strip()
+                    else ""
+                )
                 + "</li>"
             )
         parts.append("</ol></div>")
@@ -111,7 +136,9 @@ def _section(survey: Survey, section_id: str | None) -> Section | None:
     return next((s for s in survey.sections if s.id == section_id), None)
 
 
-def render(survey: Survey, section_id: str | None = None, question_id: str | None = None) -> dict[str, Any]:
+def render(
+    survey: Survey, section_id: str | None = None, question_id: str | None = None
+) -> dict[str, Any]:
     """Every builder output for `survey` with the given selection (falls back sensibly)."""
     section = _section(survey, section_id)
     if section is None and question_id:
@@ -119,7 +146,9 @@ def render(survey: Survey, section_id: str | None = None, question_id: str | Non
     if section is None and survey.sections:
         section = survey.sections[0]
     questions = section.questions if section else ()
-    question = next((q for q in questions if q.id == question_id), None) or (questions[0] if questions else None)
+    question = next((q for q in questions if q.id == question_id), None) or (
+        questions[0] if questions else None
+    )
     out: dict[str, Any] = {
         "state": survey_to_dict(survey),
         "outline": outline_html(survey),
@@ -148,8 +177,15 @@ def render(survey: Survey, section_id: str | None = None, question_id: str | Non
 def question_fields(question: Any) -> dict[str, Any]:
     if question is None:
         return {
-            "q_text": "", "q_kind": "open", "q_required": True, "q_options": "", "q_min": 1, "q_max": 5,
-            "q_min_label": "", "q_max_label": "", "q_follow_up": "",
+            "q_text": "",
+            "q_kind": "open",
+            "q_required": True,
+            "q_options": "",
+            "q_min": 1,
+            "q_max": 5,
+            "q_min_label": "",
+            "q_max_label": "",
+            "q_follow_up": "",
         }
     sc = question.scale
     return {
@@ -174,11 +210,17 @@ def failed(message: str) -> dict[str, Any]:
 
 # ---- pure actions ------------------------------------------------------------------------------
 
+
 def with_details(state: dict[str, Any] | None, details: Sequence[Any]) -> Survey:
     """The state's survey with the survey-level fields as typed (raises SurveyError)."""
     title, purpose, persona, tone, language = (str(v or "") for v in details)
     return edit.update_survey(
-        survey_of(state), title=title, purpose=purpose, persona=persona, tone=tone, language=language
+        survey_of(state),
+        title=title,
+        purpose=purpose,
+        persona=persona,
+        tone=tone,
+        language=language,
     )
 
 
@@ -207,7 +249,9 @@ def question_values(fields: Sequence[Any]) -> dict[str, Any]:
         "text": str(text or "").strip(),
         "kind": kind,
         "required": bool(required),
-        "options": tuple(o.strip() for o in str(options or "").splitlines() if o.strip()) if kind in CHOICE_KINDS else (),
+        "options": tuple(o.strip() for o in str(options or "").splitlines() if o.strip())
+        if kind in CHOICE_KINDS
+        else (),
         "scale": None,
         "follow_up": str(follow_up or "").strip(),
     }
@@ -253,7 +297,12 @@ def update_section(state: Any, *args: Any) -> dict[str, Any]:
         s = with_details(state, details)
         if not section_id:
             raise SurveyError("section: add a section first")
-        return render(edit.update_section(s, section_id, title=str(sec_title or ""), description=str(sec_desc or "")), section_id)
+        return render(
+            edit.update_section(
+                s, section_id, title=str(sec_title or ""), description=str(sec_desc or "")
+            ),
+            section_id,
+        )
 
     return _act(go)
 
@@ -265,7 +314,11 @@ def move_section(state: Any, *args: Any, delta: int) -> dict[str, Any]:
         s = with_details(state, details)
         if not section_id:
             raise SurveyError("section: select a section to move")
-        index = next(i for i, sec in enumerate(s.sections) if sec.id == section_id) if _section(s, section_id) else 0
+        index = (
+            next(i for i, sec in enumerate(s.sections) if sec.id == section_id)
+            if _section(s, section_id)
+            else 0
+        )
         return render(edit.move_section(s, section_id, max(0, index + delta)), section_id)
 
     return _act(go)
@@ -291,7 +344,9 @@ def add_question(state: Any, *args: Any) -> dict[str, Any]:
         if not section_id:
             raise SurveyError("section: add a section before adding questions")
         new_id = edit.next_question_id(s)
-        return render(edit.add_question(s, section_id, **question_values(fields)), section_id, new_id)
+        return render(
+            edit.add_question(s, section_id, **question_values(fields)), section_id, new_id
+        )
 
     return _act(go)
 
@@ -303,7 +358,9 @@ def update_question(state: Any, *args: Any) -> dict[str, Any]:
         s = with_details(state, details)
         if not question_id:
             raise SurveyError("question: select a question to update")
-        return render(edit.update_question(s, question_id, **question_values(fields)), None, question_id)
+        return render(
+            edit.update_question(s, question_id, **question_values(fields)), None, question_id
+        )
 
     return _act(go)
 
@@ -319,7 +376,9 @@ def move_question(state: Any, *args: Any, delta: int) -> dict[str, Any]:
         if section is None:
             raise SurveyError(f"question_id: no question {question_id!r} in this survey")
         index = [q.id for q in section.questions].index(question_id)
-        return render(edit.move_question(s, question_id, max(0, index + delta)), section.id, question_id)
+        return render(
+            edit.move_question(s, question_id, max(0, index + delta)), section.id, question_id
+        )
 
     return _act(go)
 
@@ -340,7 +399,10 @@ def delete_question(state: Any, *args: Any) -> dict[str, Any]:
 def select_section(state: Any, section_id: str | None) -> dict[str, Any]:
     """Show the chosen section and its first question in the editors (state unchanged)."""
     out = render(survey_of(state), section_id)
-    return {k: (v if k in ("question", *SECTION_FIELDS, *QUESTION_FIELDS) else gr.skip()) for k, v in out.items()}
+    return {
+        k: (v if k in ("question", *SECTION_FIELDS, *QUESTION_FIELDS) else gr.skip())
+        for k, v in out.items()
+    }
 
 
 def select_question(state: Any, question_id: str | None) -> dict[str, Any]:
@@ -420,7 +482,9 @@ def load(store: SurveyStore, state: Any, survey_id: str | None) -> dict[str, Any
     return render(survey)
 
 
-def start_interview(store: SurveyStore, state: Any, *details: Any) -> tuple[dict[str, Any], Any, Any, Any, str | Any]:
+def start_interview(
+    store: SurveyStore, state: Any, *details: Any
+) -> tuple[dict[str, Any], Any, Any, Any, str | Any]:
     """Save, make it the survey of the next call, and go to the Conversation tab.
 
     Returns (builder outputs, library, survey_id, tabs, active line).
@@ -429,7 +493,9 @@ def start_interview(store: SurveyStore, state: Any, *details: Any) -> tuple[dict
     if isinstance(out.get("state"), dict) and "id" in out["state"]:
         survey = Survey.model_validate(out["state"])
         if not survey.question_ids():
-            out["error"] = error_html("sections: add at least one question before starting the interview")
+            out["error"] = error_html(
+                "sections: add at least one question before starting the interview"
+            )
             return out, library, gr.skip(), gr.skip(), gr.skip()
         return out, library, survey.id, gr.Tabs(selected="conversation"), active_html(survey)
     return out, library, gr.skip(), gr.skip(), gr.skip()
@@ -461,13 +527,18 @@ class SurveyPlugin(UiPlugin):
     def controls(self, b: PageBuild) -> None:
         with gr.Row():
             self.c["active"] = gr.HTML(active_html(None), elem_id="survey-active")
-            self.c["plain"] = gr.Button("Plain conversation (no survey)", size="sm", elem_id="survey-clear", scale=0)
+            self.c["plain"] = gr.Button(
+                "Plain conversation (no survey)", size="sm", elem_id="survey-clear", scale=0
+            )
 
     def side(self, b: PageBuild) -> None:
         with gr.Accordion("Survey progress", open=True):
             b.add_panel(
                 "survey_progress",
-                gr.HTML('<div class="survey-progress empty">No survey in this conversation.</div>', elem_id="survey-progress"),
+                gr.HTML(
+                    '<div class="survey-progress empty">No survey in this conversation.</div>',
+                    elem_id="survey-progress",
+                ),
             )
 
     def tab(self, b: PageBuild) -> None:
@@ -478,7 +549,10 @@ class SurveyPlugin(UiPlugin):
             c["state"] = gr.State(blank["state"])
             with gr.Row():
                 c["library"] = gr.Dropdown(
-                    library_choices(self.store), value=None, label="Saved surveys and templates", scale=4,
+                    library_choices(self.store),
+                    value=None,
+                    label="Saved surveys and templates",
+                    scale=4,
                     elem_id="survey-library",
                 )
                 c["load"] = gr.Button("Load into builder", scale=1, elem_id="survey-load")
@@ -487,52 +561,135 @@ class SurveyPlugin(UiPlugin):
             with gr.Row():
                 with gr.Column(scale=5):
                     with gr.Group():
-                        c["title"] = gr.Textbox(blank["title"], label="Survey title", elem_id="survey-title")
-                        c["purpose"] = gr.Textbox(blank["purpose"], label="Purpose", lines=2, elem_id="survey-purpose")
+                        c["title"] = gr.Textbox(
+                            blank["title"], label="Survey title", elem_id="survey-title"
+                        )
+                        c["purpose"] = gr.Textbox(
+                            blank["purpose"], label="Purpose", lines=2, elem_id="survey-purpose"
+                        )
                         with gr.Row():
-                            c["persona"] = gr.Textbox(blank["persona"], label="Interviewer persona", elem_id="survey-persona")
-                            c["tone"] = gr.Textbox(blank["tone"], label="Tone", elem_id="survey-tone")
-                            c["language"] = gr.Textbox(blank["language"], label="Language", elem_id="survey-language")
+                            c["persona"] = gr.Textbox(
+                                blank["persona"],
+                                label="Interviewer persona",
+                                elem_id="survey-persona",
+                            )
+                            c["tone"] = gr.Textbox(
+                                blank["tone"], label="Tone", elem_id="survey-tone"
+                            )
+                            c["language"] = gr.Textbox(
+                                blank["language"], label="Language", elem_id="survey-language"
+                            )
                     with gr.Accordion("Section", open=True):
-                        c["section"] = gr.Dropdown(label="Selected section", choices=[], value=None, elem_id="survey-section")
-                        c["sec_title"] = gr.Textbox("", label="Section title", elem_id="survey-sec-title")
-                        c["sec_desc"] = gr.Textbox("", label="Section description", lines=2, elem_id="survey-sec-desc")
+                        c["section"] = gr.Dropdown(
+                            label="Selected section",
+                            choices=[],
+                            value=None,
+                            elem_id="survey-section",
+                        )
+                        c["sec_title"] = gr.Textbox(
+                            "", label="Section title", elem_id="survey-sec-title"
+                        )
+                        c["sec_desc"] = gr.Textbox(
+                            "", label="Section description", lines=2, elem_id="survey-sec-desc"
+                        )
                         with gr.Row():
-                            c["sec_add"] = gr.Button("Add section", size="sm", elem_id="survey-sec-add")
-                            c["sec_update"] = gr.Button("Update section", size="sm", elem_id="survey-sec-update")
+                            c["sec_add"] = gr.Button(
+                                "Add section", size="sm", elem_id="survey-sec-add"
+                            )
+                            c["sec_update"] = gr.Button(
+                                "Update section", size="sm", elem_id="survey-sec-update"
+                            )
                             c["sec_up"] = gr.Button("Move up", size="sm", elem_id="survey-sec-up")
-                            c["sec_down"] = gr.Button("Move down", size="sm", elem_id="survey-sec-down")
-                            c["sec_delete"] = gr.Button("Delete section", size="sm", variant="stop", elem_id="survey-sec-delete")
+                            c["sec_down"] = gr.Button(
+                                "Move down", size="sm", elem_id="survey-sec-down"
+                            )
+                            c["sec_delete"] = gr.Button(
+                                "Delete section",
+                                size="sm",
+                                variant="stop",
+                                elem_id="survey-sec-delete",
+                            )
                     with gr.Accordion("Question", open=True):
-                        c["question"] = gr.Dropdown(label="Selected question (in this section)", choices=[], value=None, elem_id="survey-question")
+                        c["question"] = gr.Dropdown(
+                            label="Selected question (in this section)",
+                            choices=[],
+                            value=None,
+                            elem_id="survey-question",
+                        )
                         c["q_text"] = gr.Textbox("", label="Question text", elem_id="survey-q-text")
                         with gr.Row():
-                            c["q_kind"] = gr.Dropdown(KIND_CHOICES, value="open", label="Kind", elem_id="survey-q-kind")
-                            c["q_required"] = gr.Checkbox(True, label="Required", elem_id="survey-q-required")
-                        c["q_options"] = gr.Textbox("", label="Options (choice questions: one per line)", lines=3, elem_id="survey-q-options")
+                            c["q_kind"] = gr.Dropdown(
+                                KIND_CHOICES, value="open", label="Kind", elem_id="survey-q-kind"
+                            )
+                            c["q_required"] = gr.Checkbox(
+                                True, label="Required", elem_id="survey-q-required"
+                            )
+                        c["q_options"] = gr.Textbox(
+                            "",
+                            label="Options (choice questions: one per line)",
+                            lines=3,
+                            elem_id="survey-q-options",
+                        )
                         with gr.Row():
-                            c["q_min"] = gr.Number(1, label="Scale min", precision=0, elem_id="survey-q-min")
-                            c["q_max"] = gr.Number(5, label="Scale max", precision=0, elem_id="survey-q-max")
-                            c["q_min_label"] = gr.Textbox("", label="Min label", elem_id="survey-q-min-label")
-                            c["q_max_label"] = gr.Textbox("", label="Max label", elem_id="survey-q-max-label")
-                        c["q_follow_up"] = gr.Textbox("", label="Follow-up hint (optional)", elem_id="survey-q-follow-up")
+                            c["q_min"] = gr.Number(
+                                1, label="Scale min", precision=0, elem_id="survey-q-min"
+                            )
+                            c["q_max"] = gr.Number(
+                                5, label="Scale max", precision=0, elem_id="survey-q-max"
+                            )
+                            c["q_min_label"] = gr.Textbox(
+                                "", label="Min label", elem_id="survey-q-min-label"
+                            )
+                            c["q_max_label"] = gr.Textbox(
+                                "", label="Max label", elem_id="survey-q-max-label"
+                            )
+                        c["q_follow_up"] = gr.Textbox(
+                            "", label="Follow-up hint (optional)", elem_id="survey-q-follow-up"
+                        )
                         with gr.Row():
-                            c["q_add"] = gr.Button("Add question", size="sm", elem_id="survey-q-add")
-                            c["q_update"] = gr.Button("Update question", size="sm", elem_id="survey-q-update")
+                            c["q_add"] = gr.Button(
+                                "Add question", size="sm", elem_id="survey-q-add"
+                            )
+                            c["q_update"] = gr.Button(
+                                "Update question", size="sm", elem_id="survey-q-update"
+                            )
                             c["q_up"] = gr.Button("Move up", size="sm", elem_id="survey-q-up")
                             c["q_down"] = gr.Button("Move down", size="sm", elem_id="survey-q-down")
-                            c["q_delete"] = gr.Button("Delete question", size="sm", variant="stop", elem_id="survey-q-delete")
+                            c["q_delete"] = gr.Button(
+                                "Delete question",
+                                size="sm",
+                                variant="stop",
+                                elem_id="survey-q-delete",
+                            )
                 with gr.Column(scale=5):
                     with gr.Row():
-                        c["start"] = gr.Button("Start interview with this survey", variant="primary", elem_id="survey-start")
+                        c["start"] = gr.Button(
+                            "Start interview with this survey",
+                            variant="primary",
+                            elem_id="survey-start",
+                        )
                         c["save"] = gr.Button("Save", elem_id="survey-save")
                     c["outline"] = gr.HTML(blank["outline"], elem_id="survey-outline")
                     with gr.Accordion("System instruction preview", open=False):
-                        c["preview"] = gr.Textbox(blank["preview"], lines=16, max_lines=40, interactive=False, show_label=False, elem_id="survey-preview")
+                        c["preview"] = gr.Textbox(
+                            blank["preview"],
+                            lines=16,
+                            max_lines=40,
+                            interactive=False,
+                            show_label=False,
+                            elem_id="survey-preview",
+                        )
                     with gr.Accordion("Import / export JSON", open=False):
-                        c["upload"] = gr.File(label="Import a survey (.json)", file_types=[".json"], type="filepath", elem_id="survey-import")
+                        c["upload"] = gr.File(
+                            label="Import a survey (.json)",
+                            file_types=[".json"],
+                            type="filepath",
+                            elem_id="survey-import",
+                        )
                         c["export"] = gr.Button("Export JSON", size="sm", elem_id="survey-export")
-                        c["download"] = gr.File(label="Exported survey", interactive=False, elem_id="survey-download")
+                        c["download"] = gr.File(
+                            label="Exported survey", interactive=False, elem_id="survey-download"
+                        )
 
     def wire(self, b: PageBuild) -> None:
         c = self.c
@@ -545,7 +702,9 @@ class SurveyPlugin(UiPlugin):
             def run(*args: Any) -> tuple[Any, ...]:
                 out = fn(*args)
                 if out.get("error") and isinstance(out["error"], str):
-                    gr.Warning("The survey builder could not do that: see the message above the form.")
+                    gr.Warning(
+                        "The survey builder could not do that: see the message above the form."
+                    )
                 return tuple(out[n] for n in OUTPUTS)
 
             return run
@@ -554,7 +713,9 @@ class SurveyPlugin(UiPlugin):
             def run(*args: Any) -> tuple[Any, ...]:
                 out, *extra = fn(*args)
                 if out.get("error") and isinstance(out["error"], str):
-                    gr.Warning("The survey builder could not do that: see the message above the form.")
+                    gr.Warning(
+                        "The survey builder could not do that: see the message above the form."
+                    )
                 return (*(out[n] for n in OUTPUTS), *extra[:n_extra])
 
             return run
@@ -562,24 +723,68 @@ class SurveyPlugin(UiPlugin):
         hidden = {"show_progress": "hidden"}
         state = c["state"]
         c["new"].click(ui(lambda: new_blank()), [], outs, **hidden)
-        c["sec_add"].click(ui(add_section), [state, *details, c["sec_title"], c["sec_desc"]], outs, **hidden)
-        c["sec_update"].click(ui(update_section), [state, *details, c["section"], c["sec_title"], c["sec_desc"]], outs, **hidden)
-        c["sec_up"].click(ui(lambda s, *a: move_section(s, *a, delta=-1)), [state, *details, c["section"]], outs, **hidden)
-        c["sec_down"].click(ui(lambda s, *a: move_section(s, *a, delta=1)), [state, *details, c["section"]], outs, **hidden)
+        c["sec_add"].click(
+            ui(add_section), [state, *details, c["sec_title"], c["sec_desc"]], outs, **hidden
+        )
+        c["sec_update"].click(
+            ui(update_section),
+            [state, *details, c["section"], c["sec_title"], c["sec_desc"]],
+            outs,
+            **hidden,
+        )
+        c["sec_up"].click(
+            ui(lambda s, *a: move_section(s, *a, delta=-1)),
+            [state, *details, c["section"]],
+            outs,
+            **hidden,
+        )
+        c["sec_down"].click(
+            ui(lambda s, *a: move_section(s, *a, delta=1)),
+            [state, *details, c["section"]],
+            outs,
+            **hidden,
+        )
         c["sec_delete"].click(ui(delete_section), [state, *details, c["section"]], outs, **hidden)
-        c["q_add"].click(ui(add_question), [state, *details, c["section"], *qfields], outs, **hidden)
-        c["q_update"].click(ui(update_question), [state, *details, c["question"], *qfields], outs, **hidden)
-        c["q_up"].click(ui(lambda s, *a: move_question(s, *a, delta=-1)), [state, *details, c["question"]], outs, **hidden)
-        c["q_down"].click(ui(lambda s, *a: move_question(s, *a, delta=1)), [state, *details, c["question"]], outs, **hidden)
+        c["q_add"].click(
+            ui(add_question), [state, *details, c["section"], *qfields], outs, **hidden
+        )
+        c["q_update"].click(
+            ui(update_question), [state, *details, c["question"], *qfields], outs, **hidden
+        )
+        c["q_up"].click(
+            ui(lambda s, *a: move_question(s, *a, delta=-1)),
+            [state, *details, c["question"]],
+            outs,
+            **hidden,
+        )
+        c["q_down"].click(
+            ui(lambda s, *a: move_question(s, *a, delta=1)),
+            [state, *details, c["question"]],
+            outs,
+            **hidden,
+        )
         c["q_delete"].click(ui(delete_question), [state, *details, c["question"]], outs, **hidden)
         c["section"].input(ui(select_section), [state, c["section"]], outs, **hidden)
         c["question"].input(ui(select_question), [state, c["question"]], outs, **hidden)
         for field in details:
-            field.input(preview, [state, *details], [c["preview"]], show_progress="hidden", trigger_mode="always_last")
+            field.input(
+                preview,
+                [state, *details],
+                [c["preview"]],
+                show_progress="hidden",
+                trigger_mode="always_last",
+            )
         c["upload"].upload(ui(import_file), [state, c["upload"]], outs, **hidden)
         c["export"].click(tail(export_file, 1), [state, *details], [*outs, c["download"]], **hidden)
-        c["save"].click(tail(lambda s, *d: save(store, s, *d), 1), [state, *details], [*outs, c["library"]], **hidden)
-        c["load"].click(ui(lambda s, sid: load(store, s, sid)), [state, c["library"]], outs, **hidden)
+        c["save"].click(
+            tail(lambda s, *d: save(store, s, *d), 1),
+            [state, *details],
+            [*outs, c["library"]],
+            **hidden,
+        )
+        c["load"].click(
+            ui(lambda s, sid: load(store, s, sid)), [state, c["library"]], outs, **hidden
+        )
         c["start"].click(
             tail(lambda s, *d: start_interview(store, s, *d), 4),
             [state, *details],

@@ -42,7 +42,8 @@ def start_conversation(page: Any, timeout_s: float = 30) -> None:
 def wait_text(page: Any, selector: str, needle: str, timeout_s: float = 30) -> str:
     page.wait_for_function(
         "([sel, n]) => { const e = document.querySelector(sel); return e && e.innerText.includes(n); }",
-        arg=[selector, needle], timeout=timeout_s * 1000,
+        arg=[selector, needle],
+        timeout=timeout_s * 1000,
     )
     return page.locator(selector).inner_text()
 
@@ -51,7 +52,9 @@ def stats(page: Any) -> dict[str, float]:
     return page.evaluate(STATS_JS)
 
 
-def sample_stats(page: Any, seconds: float, every: float = 0.2) -> list[tuple[float, dict[str, float]]]:
+def sample_stats(
+    page: Any, seconds: float, every: float = 0.2
+) -> list[tuple[float, dict[str, float]]]:
     out = []
     end = time.monotonic() + seconds
     while time.monotonic() < end:

@@ -38,8 +38,12 @@ def moto_s3(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     endpoint = f"http://127.0.0.1:{port}"
-    for k, v in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                 "AWS_DEFAULT_REGION": "us-east-1", "AWS_ENDPOINT_URL": endpoint}.items():
+    for k, v in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ENDPOINT_URL": endpoint,
+    }.items():
         monkeypatch.setenv(k, v)
     monkeypatch.delenv("AWS_PROFILE", raising=False)
     try:
@@ -92,7 +96,9 @@ def playwright_browser(netns, tmp_path_factory):
 
     def launch(wav: Path) -> Any:
         ctx = pw.chromium.launch_persistent_context(
-            str(tmp / f"profile{len(contexts)}"), executable_path=str(wrapper), headless=True,
+            str(tmp / f"profile{len(contexts)}"),
+            executable_path=str(wrapper),
+            headless=True,
             args=[*CHROMIUM_FLAGS, f"--use-file-for-fake-audio-capture={wav}"],
             viewport={"width": 1400, "height": 1000},
         )

@@ -74,8 +74,13 @@ def test_finished_session_is_uploaded_and_listed_and_opened_on_another_replica(r
     assert a.uploader.wait_idle(10)
     bucket = tmp_path / "bucket" / "sessions" / owner_hash("alice") / arch.session_id
     assert {p.relative_to(bucket).as_posix() for p in bucket.rglob("*") if p.is_file()} == {
-        "meta.json", "transcript.jsonl", "events.jsonl", "recording.webm",
-        "snapshots/snap1.jpg", "snapshots/snap1.json"}
+        "meta.json",
+        "transcript.jsonl",
+        "events.jsonl",
+        "recording.webm",
+        "snapshots/snap1.jpg",
+        "snapshots/snap1.json",
+    }
 
     listed = list_sessions(b.data, "alice")
     assert [s.id for s in listed] == [arch.session_id]
@@ -85,7 +90,9 @@ def test_finished_session_is_uploaded_and_listed_and_opened_on_another_replica(r
     assert not (local_b / "recording.webm").exists()  # listing fetches the small files only
 
     opened = open_session(b.data, "alice", arch.session_id)
-    assert opened.recording is not None and opened.recording.read_bytes().startswith(b"\x1aE\xdf\xa3")
+    assert opened.recording is not None and opened.recording.read_bytes().startswith(
+        b"\x1aE\xdf\xa3"
+    )
     assert [s.path.read_bytes() for s in opened.snapshots] == [JPEG]
     assert opened.closed and [ln.text for ln in opened.transcript][1] == "I will remember it."
 
@@ -123,9 +130,15 @@ def test_local_change_wins_over_a_stored_one_until_it_is_uploaded(replicas, tmp_
     path_b = resolve_session(b.data, "alice", arch.session_id)
     b.uploader.close(5)  # b goes quiet: its next change stays local
     write_analysis(path_b, {"ok": True, "analysis": {"summary": "b, not uploaded"}})
-    write_analysis(resolve_session(a.data, "alice", arch.session_id), {"ok": True, "analysis": {"summary": "a"}})
+    write_analysis(
+        resolve_session(a.data, "alice", arch.session_id),
+        {"ok": True, "analysis": {"summary": "a"}},
+    )
     assert a.uploader.wait_idle(10)
-    assert open_session(b.data, "alice", arch.session_id).analysis["analysis"]["summary"] == "b, not uploaded"
+    assert (
+        open_session(b.data, "alice", arch.session_id).analysis["analysis"]["summary"]
+        == "b, not uploaded"
+    )
     assert b.store.pending(path_b) == ["analysis.json"]
 
 
@@ -144,9 +157,19 @@ def test_doctored_store_names_are_ignored(replicas, tmp_path):
     assert [s.id for s in list_sessions(a.data, "alice")] == [good.name]
     local = a.data / "sessions" / oh
     assert sorted(p.relative_to(local).as_posix() for p in local.rglob("*") if p.is_file()) == [
-        f"{good.name}/.store.json", f"{good.name}/meta.json"]
-    for bad in ("../x.json", "a/../../b.json", ".store.json", "snapshots/../meta.json",
-                "recordings/x.webm", "snapshots/a/b.jpg", "meta", ""):
+        f"{good.name}/.store.json",
+        f"{good.name}/meta.json",
+    ]
+    for bad in (
+        "../x.json",
+        "a/../../b.json",
+        ".store.json",
+        "snapshots/../meta.json",
+        "recordings/x.webm",
+        "snapshots/a/b.jpg",
+        "meta",
+        "",
+    ):
         assert not safe_relpath(bad), bad
     assert safe_relpath("snapshots/snap-1.jpg") and safe_relpath("recording.webm")
 
@@ -167,7 +190,9 @@ class FlakyFS(LocalFileSystem):
 def test_failed_upload_keeps_local_copy_is_retried_and_logs_the_id_only(replicas, tmp_path, caplog):
     caplog.set_level(logging.INFO, logger="googlive")
     FlakyFS.down, FlakyFS.puts = True, 0
-    a = replicas("a", fs=FlakyFS(skip_instance_cache=True), retry_every_s=0.2, backoff_s=(0.01, 0.01))
+    a = replicas(
+        "a", fs=FlakyFS(skip_instance_cache=True), retry_every_s=0.2, backoff_s=(0.01, 0.01)
+    )
     arch = _conversation(a.data, "alice")
     arch.close()
     wait_until(lambda: a.uploader.failed == [arch.session_id])
@@ -177,7 +202,11 @@ def test_failed_upload_keeps_local_copy_is_retried_and_logs_the_id_only(replicas
     assert failed and arch.session_id in failed[0] and "OSError" in failed[0]
     assert "AKIA" not in caplog.text and "alice" not in caplog.text
     FlakyFS.down = False  # the store is back: the next round uploads it
-    wait_until(lambda: (tmp_path / "bucket" / "sessions" / owner_hash("alice") / arch.session_id / "meta.json").is_file())
+    wait_until(
+        lambda: (
+            tmp_path / "bucket" / "sessions" / owner_hash("alice") / arch.session_id / "meta.json"
+        ).is_file()
+    )
     wait_until(lambda: a.uploader.failed == [])
 
 
@@ -190,7 +219,9 @@ def test_sweep_uploads_sessions_left_by_an_earlier_run(tmp_path):
         assert up.sweep() == 1
         assert up.wait_idle(10)
         stored = tmp_path / "bucket" / "sessions" / owner_hash("alice") / old.session_id
-        assert (stored / "transcript.jsonl").read_bytes() == (old.path / "transcript.jsonl").read_bytes()
+        assert (stored / "transcript.jsonl").read_bytes() == (
+            old.path / "transcript.jsonl"
+        ).read_bytes()
         assert up.sweep() == 0  # nothing changed since
         assert up.sweep(before_unix=0) == 0  # sessions after the cut-off are left alone
     finally:
@@ -232,7 +263,10 @@ def test_s3_store_through_moto(moto_s3, tmp_path):
         assert a.uploader.wait_idle(20)
         keys = {o["Key"] for o in s3.list_objects_v2(Bucket="archives")["Contents"]}
         prefix = f"googlive/sessions/{owner_hash('alice')}/{arch.session_id}/"
-        assert {prefix + n for n in ("meta.json", "transcript.jsonl", "recording.webm", "snapshots/snap1.jpg")} <= keys
+        assert {
+            prefix + n
+            for n in ("meta.json", "transcript.jsonl", "recording.webm", "snapshots/snap1.jpg")
+        } <= keys
         assert [s.id for s in list_sessions(b.data, "alice")] == [arch.session_id]
         assert open_session(b.data, "alice", arch.session_id).recording is not None
         assert list_sessions(b.data, "bob") == []
@@ -270,7 +304,9 @@ def test_full_upload_queue_keeps_sessions_local_and_sends_them_later(tmp_path, c
     caplog.set_level(logging.INFO, logger="googlive")
     GatedFS.gate.clear()
     data = tmp_path / "a"
-    store = ArchiveStore(f"file://{tmp_path / 'bucket'}", data, fs=GatedFS(skip_instance_cache=True))
+    store = ArchiveStore(
+        f"file://{tmp_path / 'bucket'}", data, fs=GatedFS(skip_instance_cache=True)
+    )
     up = Uploader(store, queue_size=1, retry_every_s=0.2)
     try:
         sessions = [_conversation(data, "alice", f"thing {i}") for i in range(3)]

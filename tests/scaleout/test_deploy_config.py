@@ -14,7 +14,9 @@ import pytest
 from deploy.trial import DEPLOY, Trial, TrialConfig
 
 HAPROXY = shutil.which("haproxy")
-needs_haproxy = pytest.mark.skipif(HAPROXY is None, reason="haproxy is not installed (apt-get install haproxy)")
+needs_haproxy = pytest.mark.skipif(
+    HAPROXY is None, reason="haproxy is not installed (apt-get install haproxy)"
+)
 
 
 def _self_signed(path: Path) -> None:
@@ -26,11 +28,24 @@ def _self_signed(path: Path) -> None:
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "googlive.test")])
     now = datetime.datetime.now(datetime.UTC)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-            .serial_number(1).not_valid_before(now).not_valid_after(now + datetime.timedelta(days=1))
-            .sign(key, hashes.SHA256()))
-    path.write_bytes(cert.public_bytes(serialization.Encoding.PEM) + key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(1)
+        .not_valid_before(now)
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .sign(key, hashes.SHA256())
+    )
+    path.write_bytes(
+        cert.public_bytes(serialization.Encoding.PEM)
+        + key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
 
 
 @needs_haproxy
@@ -40,7 +55,9 @@ def test_real_host_haproxy_config_is_valid(tmp_path):
     _self_signed(pem)
     # Only the paths a real host has and this machine has not are swapped.
     text = text.replace("/etc/haproxy/certs/googlive.pem", str(pem))
-    text = text.replace("/etc/haproxy/errors/googlive-503.http", str(DEPLOY / "haproxy" / "503.http"))
+    text = text.replace(
+        "/etc/haproxy/errors/googlive-503.http", str(DEPLOY / "haproxy" / "503.http")
+    )
     text = text.replace("/run/haproxy/admin.sock", str(tmp_path / "admin.sock"))
     cfg = tmp_path / "haproxy.cfg"
     cfg.write_text(text)
@@ -65,10 +82,15 @@ def test_trial_config_follows_the_real_hosts_backend(tmp_path):
         trial = t.haproxy_config()
     finally:
         t.stop()  # nothing started; removes its scratch folder
-    for directive in ("cookie GOOGLIVE_REPLICA insert indirect nocache httponly", "option redispatch",
-                      "option persist", "http-check send meth GET uri /robots.txt",
-                      "http-response set-header X-Googlive-Replica %[srv_name]", "timeout check 5s",
-                      "balance roundrobin"):
+    for directive in (
+        "cookie GOOGLIVE_REPLICA insert indirect nocache httponly",
+        "option redispatch",
+        "option persist",
+        "http-check send meth GET uri /robots.txt",
+        "http-response set-header X-Googlive-Replica %[srv_name]",
+        "timeout check 5s",
+        "balance roundrobin",
+    ):
         assert directive in real and directive in trial, directive
     assert len(re.findall(r"^\s+server r\d .* cookie r\d check agent-port \d+$", trial, re.M)) == 3
     assert "agent-check" in real and "agent-check" in trial
@@ -78,7 +100,11 @@ def test_coturn_config_uses_the_rest_secret_and_refuses_private_peers():
     conf = (DEPLOY / "coturn" / "turnserver.conf").read_text()
     lines = [ln.strip() for ln in conf.splitlines() if ln.strip() and not ln.startswith("#")]
     assert "use-auth-secret" in lines and any(ln.startswith("static-auth-secret=") for ln in lines)
-    for rng in ("10.0.0.0-10.255.255.255", "172.16.0.0-172.31.255.255", "192.168.0.0-192.168.255.255",
-                "127.0.0.0-127.255.255.255"):
+    for rng in (
+        "10.0.0.0-10.255.255.255",
+        "172.16.0.0-172.31.255.255",
+        "192.168.0.0-192.168.255.255",
+        "127.0.0.0-127.255.255.255",
+    ):
         assert f"denied-peer-ip={rng}" in lines
     assert not any("#" in ln for ln in lines)  # coturn has no end-of-line comments

@@ -30,38 +30,53 @@ def test_turn_rest_credentials_follow_coturns_scheme():
         turn_rest_credentials("", 600)
 
 
-@pytest.mark.parametrize(("text", "message"), [
-    ("{nope", "not valid JSON"),
-    ('"stun:x"', "JSON list"),
-    ('[{"url": "stun:x"}]', "'urls'"),
-    ('[{"urls": []}]', "'urls'"),
-    ('[{"urls": "http://x"}]', "is not a stun:"),
-    ('[{"urls": "turn:x"}]', "needs 'username' and 'credential'"),
-    ('[{"urls": "stun:x", "username": 3}]', "must be a string"),
-    ('[{"urls": "stun:x", "extra": 1}]', "unknown field"),
-])
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("{nope", "not valid JSON"),
+        ('"stun:x"', "JSON list"),
+        ('[{"url": "stun:x"}]', "'urls'"),
+        ('[{"urls": []}]', "'urls'"),
+        ('[{"urls": "http://x"}]', "is not a stun:"),
+        ('[{"urls": "turn:x"}]', "needs 'username' and 'credential'"),
+        ('[{"urls": "stun:x", "username": 3}]', "must be a string"),
+        ('[{"urls": "stun:x", "extra": 1}]', "unknown field"),
+    ],
+)
 def test_bad_ice_servers_json_says_what_is_wrong(text, message):
     with pytest.raises(ValueError, match=message):
         parse_ice_servers(text)
 
 
 def test_ice_servers_json_forms():
-    servers = parse_ice_servers('{"iceServers": [{"urls": "stun:a:3478"}, '
-                                '{"urls": ["turn:b"], "username": "u", "credential": "p"}]}')
-    assert servers == ({"urls": ["stun:a:3478"]}, {"urls": ["turn:b"], "username": "u", "credential": "p"})
+    servers = parse_ice_servers(
+        '{"iceServers": [{"urls": "stun:a:3478"}, '
+        '{"urls": ["turn:b"], "username": "u", "credential": "p"}]}'
+    )
+    assert servers == (
+        {"urls": ["stun:a:3478"]},
+        {"urls": ["turn:b"], "username": "u", "credential": "p"},
+    )
     ice = IceSettings(servers=servers)
     assert ice.configured and ice.browser_config() == {"iceServers": list(servers)}
 
 
 def test_minted_turn_credentials_for_browser_and_server_never_the_secret():
-    ice = IceSettings(turn_urls=("turn:10.0.0.1:3478",), turn_secret=Secret("top-secret"), turn_ttl_s=120,
-                      policy="relay")
+    ice = IceSettings(
+        turn_urls=("turn:10.0.0.1:3478",),
+        turn_secret=Secret("top-secret"),
+        turn_ttl_s=120,
+        policy="relay",
+    )
     fn = ice.browser_config_fn()
     assert inspect.isfunction(fn)  # what fastrtc's resolve_rtc_configuration requires
     a, b = fn(), fn()
     assert a["iceTransportPolicy"] == "relay"
     (turn,) = a["iceServers"]
-    assert turn["urls"] == ["turn:10.0.0.1:3478"] and turn["username"] != b["iceServers"][0]["username"]
+    assert (
+        turn["urls"] == ["turn:10.0.0.1:3478"]
+        and turn["username"] != b["iceServers"][0]["username"]
+    )
     assert "top-secret" not in repr(a) and "top-secret" not in repr(ice)
     expiry = int(turn["username"].split(":")[0])
     import time
@@ -76,24 +91,49 @@ def test_minted_turn_credentials_for_browser_and_server_never_the_secret():
     assert "top-secret" not in repr(server) and s1[0].credential not in repr(server)
 
 
-@pytest.mark.parametrize(("argv", "env", "message"), [
-    (["--turn-url", "turn:x"], {}, "needs GOOGLIVE_TURN_SECRET"),
-    (["--turn-url", "stun:x"], {"GOOGLIVE_TURN_SECRET": "SEKRIT-VALUE"}, "must start with turn:"),
-    (["--turn-user", "u"], {}, "without --turn-url"),
-    (["--turn-url", "turn:x", "--turn-user", "u"], {"GOOGLIVE_TURN_PASSWORD": "p", "GOOGLIVE_TURN_SECRET": "SEKRIT-VALUE"},
-     "not both"),
-    (["--ice-transport-policy", "relay"], {}, "needs a TURN server"),
-    (["--ice-servers", '[{"urls": "stun:x"}]', "--no-ice-servers"], {}, "cannot be combined"),
-    (["--turn-url", "turn:x", "--turn-ttl", "5"], {"GOOGLIVE_TURN_SECRET": "SEKRIT-VALUE"}, "at least 60"),
-    (["--turn-url", "turn:x", "--turn-secret-file", "/nonexistent/secret"], {}, "cannot be read"),
-    (["--archive-url", "ftp://x/y"], {}, "--archive-url must be"),
-    (["--archive-url", "/plain/path"], {}, "--archive-url must be"),
-    (["--lb-agent-port", "70000"], {}, "--lb-agent-port must be between"),
-    (["--lb-agent-port", "7860", "--port", "7860"], {}, "must differ"),
-])
+@pytest.mark.parametrize(
+    ("argv", "env", "message"),
+    [
+        (["--turn-url", "turn:x"], {}, "needs GOOGLIVE_TURN_SECRET"),
+        (
+            ["--turn-url", "stun:x"],
+            {"GOOGLIVE_TURN_SECRET": "SEKRIT-VALUE"},
+            "must start with turn:",
+        ),
+        (["--turn-user", "u"], {}, "without --turn-url"),
+        (
+            ["--turn-url", "turn:x", "--turn-user", "u"],
+            {"GOOGLIVE_TURN_PASSWORD": "p", "GOOGLIVE_TURN_SECRET": "SEKRIT-VALUE"},
+            "not both",
+        ),
+        (["--ice-transport-policy", "relay"], {}, "needs a TURN server"),
+        (["--ice-servers", '[{"urls": "stun:x"}]', "--no-ice-servers"], {}, "cannot be combined"),
+        (
+            ["--turn-url", "turn:x", "--turn-ttl", "5"],
+            {"GOOGLIVE_TURN_SECRET": "SEKRIT-VALUE"},
+            "at least 60",
+        ),
+        (
+            ["--turn-url", "turn:x", "--turn-secret-file", "/nonexistent/secret"],
+            {},
+            "cannot be read",
+        ),
+        (["--archive-url", "ftp://x/y"], {}, "--archive-url must be"),
+        (["--archive-url", "/plain/path"], {}, "--archive-url must be"),
+        (["--lb-agent-port", "70000"], {}, "--lb-agent-port must be between"),
+        (["--lb-agent-port", "7860", "--port", "7860"], {}, "must differ"),
+    ],
+)
 def test_app_refuses_impossible_scaleout_flags(argv, env, message, monkeypatch, capsys):
-    for k in ("GOOGLIVE_TURN_SECRET", "GOOGLIVE_TURN_PASSWORD", "GOOGLIVE_ICE_SERVERS", "GOOGLIVE_TURN_URL",
-              "GOOGLIVE_NO_ICE", "GOOGLIVE_ARCHIVE_URL", "GOOGLIVE_LB_AGENT_PORT"):
+    for k in (
+        "GOOGLIVE_TURN_SECRET",
+        "GOOGLIVE_TURN_PASSWORD",
+        "GOOGLIVE_ICE_SERVERS",
+        "GOOGLIVE_TURN_URL",
+        "GOOGLIVE_NO_ICE",
+        "GOOGLIVE_ARCHIVE_URL",
+        "GOOGLIVE_LB_AGENT_PORT",
+    ):
         monkeypatch.delenv(k, raising=False)
     for k, v in env.items():
         monkeypatch.setenv(k, v)
@@ -107,7 +147,9 @@ def test_app_refuses_impossible_scaleout_flags(argv, env, message, monkeypatch, 
 def test_flags_from_environment(monkeypatch, tmp_path):
     secret = tmp_path / "turn.secret"
     secret.write_text("file-secret\n")
-    monkeypatch.setenv("GOOGLIVE_TURN_URL", "turn:10.0.0.1:3478?transport=udp, turns:t.example.org:5349")
+    monkeypatch.setenv(
+        "GOOGLIVE_TURN_URL", "turn:10.0.0.1:3478?transport=udp, turns:t.example.org:5349"
+    )
     monkeypatch.setenv("GOOGLIVE_TURN_SECRET_FILE", str(secret))
     monkeypatch.setenv("GOOGLIVE_ICE_TRANSPORT_POLICY", "relay")
     monkeypatch.delenv("GOOGLIVE_TURN_SECRET", raising=False)
@@ -174,11 +216,17 @@ def test_candidates_that_outrun_their_offer_are_applied_after_it():
     hold_early_candidates(rtc)
 
     def cand(i: int, wid: str = "w1") -> dict:
-        return {"type": "ice-candidate", "webrtc_id": wid, "candidate": {"candidate": f"c{i} typ relay"}}
+        return {
+            "type": "ice-candidate",
+            "webrtc_id": wid,
+            "candidate": {"candidate": f"c{i} typ relay"},
+        }
 
     async def scenario() -> None:
         assert await rtc.handle_offer(cand(1), None) == {"status": "success"}  # before the offer
-        offer = asyncio.create_task(rtc.handle_offer({"webrtc_id": "w1", "sdp": "o", "type": "offer"}, None))
+        offer = asyncio.create_task(
+            rtc.handle_offer({"webrtc_id": "w1", "sdp": "o", "type": "offer"}, None)
+        )
         await asyncio.sleep(0)
         await rtc.handle_offer(cand(2), None)  # connection exists, remote description not set
         assert (await offer)["sdp"] == "answer"

@@ -54,10 +54,14 @@ def test_replicas_share_the_browser_state_secret_from_the_environment(tmp_path, 
     assert local and browser_secret(settings) == local  # kept in the data dir
     monkeypatch.setenv("GOOGLIVE_BROWSER_SECRET", "shared-by-every-replica")
     assert browser_secret(settings) == "shared-by-every-replica"
-    assert browser_secret(Settings(data_dir=tmp_path / "other-replica")) == "shared-by-every-replica"
+    assert (
+        browser_secret(Settings(data_dir=tmp_path / "other-replica")) == "shared-by-every-replica"
+    )
 
 
-def test_unreachable_store_at_start_is_a_warning_and_sessions_stay_local(tmp_path, monkeypatch, caplog):
+def test_unreachable_store_at_start_is_a_warning_and_sessions_stay_local(
+    tmp_path, monkeypatch, caplog
+):
     import json
     import logging
 
@@ -69,8 +73,12 @@ def test_unreachable_store_at_start_is_a_warning_and_sessions_stay_local(tmp_pat
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIA-NOT-LOGGED")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "SECRET-NOT-LOGGED")
     monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{free_port()}")  # nobody listens
-    monkeypatch.setenv("GOOGLIVE_ARCHIVE_OPTIONS", json.dumps({"retries": 1, "config_kwargs": {
-        "retries": {"max_attempts": 1}, "connect_timeout": 1}}))
+    monkeypatch.setenv(
+        "GOOGLIVE_ARCHIVE_OPTIONS",
+        json.dumps(
+            {"retries": 1, "config_kwargs": {"retries": {"max_attempts": 1}, "connect_timeout": 1}}
+        ),
+    )
     monkeypatch.delenv("GOOGLIVE_BROWSER_SECRET", raising=False)
     close = setup_archive_store("s3://bucket/prefix", tmp_path)
     assert close is not None

@@ -48,9 +48,18 @@ def trial(netns, tmp_path_factory, request):
     work = tmp_path_factory.mktemp("trial")
     # Only the features these tests look at (archive + Results, the replica page part): the
     # recorder's encoder and the diagram validator's Node worker would only slow each call.
-    t = Trial(work, TrialConfig(replicas=2, max_sessions=1, turn=True, relay_only=True, media_ip=MEDIA_IP,
-                                env={"GOOGLIVE_FEATURES": "results,replica"}),
-              wrap=netns.wrap)
+    t = Trial(
+        work,
+        TrialConfig(
+            replicas=2,
+            max_sessions=1,
+            turn=True,
+            relay_only=True,
+            media_ip=MEDIA_IP,
+            env={"GOOGLIVE_FEATURES": "results,replica"},
+        ),
+        wrap=netns.wrap,
+    )
     failed = request.session.testsfailed
     with t:
         yield t
@@ -61,8 +70,12 @@ def trial(netns, tmp_path_factory, request):
 @pytest.fixture(scope="module")
 def wavs(tmp_path_factory):
     d = tmp_path_factory.mktemp("wav")
-    return {"speech": make_speech(d / "speech.wav", "Hello Gemini can you hear me", pad_before=1.0, pad_after=6.0),
-            "quiet": make_speech(d / "quiet.wav", "", pad_before=0.5, pad_after=0.5)}
+    return {
+        "speech": make_speech(
+            d / "speech.wav", "Hello Gemini can you hear me", pad_before=1.0, pad_after=6.0
+        ),
+        "quiet": make_speech(d / "quiet.wav", "", pad_before=0.5, pad_after=0.5),
+    }
 
 
 class Visitor:
@@ -159,7 +172,8 @@ def test_relay_only_call_through_coturn(trial, playwright_browser, wavs):
     assert "heard" in text.lower()  # the server side got the audio
     page.wait_for_function(
         f"async () => {{ const s = await ({STATS_JS.strip()})(); return s.audio_packets > 20 && s.audio_energy > 0; }}",
-        timeout=30000)
+        timeout=30000,
+    )
     pairs = page.evaluate(PAIR_JS)
     assert pairs and all(p == ["relay", "relay"] for p in pairs), pairs  # both ends relayed
     log = trial.coturn_log()
@@ -223,8 +237,17 @@ def test_two_replicas_sticky_shared_archive_full_and_failover(trial, playwright_
     def new_sessions() -> dict[tuple[str, str], set[str]]:
         return {k: v for k, v in _stored(trial).items() if k not in before}
 
-    sessions = wait_until(lambda: (s := new_sessions()) and len(s) == 2 and all(
-        {"meta.json", "transcript.jsonl", "events.jsonl"} <= files for files in s.values()) and s, timeout=20)
+    sessions = wait_until(
+        lambda: (
+            (s := new_sessions())
+            and len(s) == 2
+            and all(
+                {"meta.json", "transcript.jsonl", "events.jsonl"} <= files for files in s.values()
+            )
+            and s
+        ),
+        timeout=20,
+    )
     assert len({owner for owner, _ in sessions}) == 2  # one visitor each
 
     # -- a page served by the other replica lists and opens them (owner checks hold) ----------
@@ -232,7 +255,10 @@ def test_two_replicas_sticky_shared_archive_full_and_failover(trial, playwright_
     alice.force_replica(trial.url, rb)
     a2, _ = alice.open(trial.url)
     past = _past(a2)
-    assert alice.replicas(a2) == {rb}, (alice.ctx.cookies(), [x for x in alice.seen[id(a2)] if x[1] != rb])
+    assert alice.replicas(a2) == {rb}, (
+        alice.ctx.cookies(),
+        [x for x in alice.seen[id(a2)] if x[1] != rb],
+    )
     assert len(past) == 1 and "blue notebook" in past[0], past
     assert "blue notebook" in _open_past(a2, "blue notebook")
     assert "red umbrella" not in a2.locator("#results-transcript").inner_text()
@@ -253,7 +279,9 @@ def test_two_replicas_sticky_shared_archive_full_and_failover(trial, playwright_
     trial.procs[victim].proc.kill()
     trial.procs[victim].proc.wait(10)
     state = a2.wait_for_function(
-        "() => document.querySelector('#status [data-state=replica-lost]')?.innerText", timeout=30000)
+        "() => document.querySelector('#status [data-state=replica-lost]')?.innerText",
+        timeout=30000,
+    )
     assert "server running this conversation stopped" in state.json_value()
     trial.wait_states(lambda st: st.get(victim) == "DOWN")
     a3, _ = alice.open(trial.url)
