@@ -105,11 +105,19 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=os.environ.get("GOOGLIVE_NO_ICE") == "1",
         help="use no STUN/TURN servers at all (tests, closed networks)",
     )
+    from googlive import ice, replica
     from googlive.launchopts import add_arguments, from_args
 
     add_arguments(p)
+    ice.add_arguments(p)
+    replica.add_arguments(p)
     ns = p.parse_args(argv)
     ns.security = from_args(ns, p)
+    try:
+        ns.ice = ice.from_args(ns)
+        replica.check_args(ns)
+    except ValueError as e:
+        p.error(str(e))
     from googlive.config import VOICES
 
     match = {v.lower(): v for v in VOICES}.get(ns.voice.lower())
@@ -162,10 +170,17 @@ def main(argv: list[str] | None = None) -> int:
     if os.environ.get("SPACE_ID") and settings.host == "127.0.0.1":
         settings = settings.with_(host="0.0.0.0")
 
+    from googlive.archive_store import StoreError
     from googlive.assemble import assemble
     from googlive.backend import resolve_endpoint
+    from googlive.replica import setup_archive_store, start_lb_agent
     from googlive.ui import AppContext, build, space_turn
 
+    try:
+        close_store = setup_archive_store(ns.archive_url, settings.data_dir)
+    except StoreError as e:
+        log.error("%s", e)
+        return 2
     endpoint, offline_server = resolve_endpoint(settings)
     if endpoint.offline:
         log.warning(
@@ -174,7 +189,10 @@ def main(argv: list[str] | None = None) -> int:
         )
     else:
         log.info("backend: Gemini Live, model=%s", settings.model)
-    rtc_conf, server_conf, warning = space_turn(settings)
+    if ns.ice.configured:
+        rtc_conf, server_conf, warning = ns.ice.browser_config_fn(), ns.ice.server_config(), ""
+    else:
+        rtc_conf, server_conf, warning = space_turn(settings)
     ctx = AppContext(
         settings,
         endpoint,
@@ -183,6 +201,8 @@ def main(argv: list[str] | None = None) -> int:
         turn_warning=warning,
         security=ns.security,
     )
+    if close_store is not None:
+        ctx.services.setdefault("on_exit", []).append(close_store)
     assemble(ctx)
     demo = build(ctx)
     from googlive.launchopts import hide_api, launch_kwargs
@@ -194,6 +214,7 @@ def main(argv: list[str] | None = None) -> int:
 
     signal.signal(signal.SIGTERM, stop)
     try:
+        start_lb_agent(ctx, ns.lb_agent_port)
         demo.queue(default_concurrency_limit=None, api_open=False).launch(
             server_name=settings.host,
             server_port=settings.port,

@@ -25,8 +25,11 @@ SECTIONS = (
     "tools",
     "recording",
     "cpu",
+    "replicas",
     "startup",
 )
+# left out of --quick unless named in --only
+SLOW = ("replicas",)
 ALIASES = {
     "barge_in": ("barge_in", "false_barge_ins", "barge_in_policy", "echo_false_pauses"),
     "latency": ("latency", "vad"),
@@ -46,7 +49,9 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING)
     for noisy in ("googlive", "aioice", "aiortc", "fastrtc", "httpx"):
         logging.getLogger(noisy).setLevel(logging.ERROR)
-    only = [x for s in a.only.split(",") if s for x in ALIASES.get(s, (s,))] or list(SECTIONS)
+    only = [x for s in a.only.split(",") if s for x in ALIASES.get(s, (s,))] or [
+        s for s in SECTIONS if not (a.quick and s in SLOW)
+    ]
     q = a.quick
     t0 = time.monotonic()
     res: dict[str, Any] = {
@@ -74,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
             traceback.print_exc(file=sys.stderr)
         res.setdefault("elapsed_s", {})[name] = round(time.monotonic() - s, 1)
 
-    from bench import bargein, cpu, latency, recording, resampler, startup, tools
+    from bench import bargein, cpu, latency, recording, replicas, resampler, startup, tools
 
     section("resampler", lambda: {"resampler": resampler.measure()})
     section("vad", lambda: {"vad_granularity_ms": latency.vad_figures(40 if q else 200)})
@@ -89,6 +94,7 @@ def main(argv: list[str] | None = None) -> int:
     section("tools", lambda: tools.run(q))
     section("recording", lambda: {"recording_cpu": recording.run(3.0 if q else 10.0)})
     section("cpu", lambda: cpu.run(q))
+    section("replicas", lambda: {"replicas": replicas.run(q)})
     section("startup", lambda: {"startup_s": startup.run(2 if q else 5)})
     res["machine"]["load_avg_1_5_15_at_end"] = _load()
     for k in [k for k in res if k.startswith("_elapsed")]:

@@ -35,7 +35,7 @@ import threading
 import time
 import zipfile
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
@@ -570,6 +570,7 @@ class SessionArchive:
                 finally:
                     fh.close()
         logger.info("archive closed session=%s", self.session_id)
+        _session_changed(self.path)
 
     def load(self) -> ArchivedSession:
         """Read the session back as it is on disk now."""
@@ -592,6 +593,7 @@ def write_analysis(session_path: str | os.PathLike[str], analysis: Mapping[str, 
         raise SessionNotFound("no such session")
     check_safe_fields(analysis)
     _atomic_write_json(p / ANALYSIS_FILE, dict(analysis))
+    _session_changed(p)
     return p / ANALYSIS_FILE
 
 
@@ -726,6 +728,7 @@ def resolve_session(
     if not is_valid_session_id(session_id):
         raise SessionNotFound("no such session")
     root = Path(data_dir)
+    _refresh_session(root, owner, session_id, shared)
     for owner_dir, _mine in _owner_dirs(root, owner, shared):
         candidate = owner_dir / session_id
         if candidate.is_symlink() or not (candidate / META_FILE).is_file():
@@ -767,6 +770,7 @@ def list_sessions(
     which case every owner's sessions are listed and `SessionSummary.mine` tells them apart.
     Folders that are not well-formed sessions are ignored.
     """
+    stored = _refresh_owner(Path(data_dir), owner, shared)
     out: list[SessionSummary] = []
     for owner_dir, mine in _owner_dirs(Path(data_dir), owner, shared):
         if not owner_dir.is_dir():
@@ -778,8 +782,76 @@ def list_sessions(
                 out.append(summarize(load_session(d), mine=mine))
             except (OSError, ArchiveError):
                 logger.warning("archive: unreadable session folder skipped id=%s", d.name)
+    if stored:  # media are fetched when a session is opened: the store says what it holds
+        out = [
+            replace(s, has_recording=True) if not s.has_recording and s.id in stored else s
+            for s in out
+        ]
     out.sort(key=lambda s: s.id, reverse=True)
     return out
+
+
+# --------------------------------------------------------------------------- object storage
+# With an archive store attached to a data directory (app.py does it for --archive-url; see
+# googlive.archive_store), a closed session and a new analysis are queued for upload, and the
+# readers above first refresh the local copy from the store, so any replica shows a browser's
+# sessions. Without one (the default) these hooks do nothing. A store outage never breaks a
+# reader: the local copies are still shown, and the failure is logged by type only.
+
+_stores: dict[str, tuple[Any, Any]] = {}
+
+
+def attach_store(data_dir: str | os.PathLike[str], store: Any, uploader: Any = None) -> None:
+    """Use `store` (an ArchiveStore) for the archives under `data_dir`; `uploader` (an
+    archive_upload.Uploader) gets each session folder that changed."""
+    _stores[str(Path(data_dir).resolve())] = (store, uploader)
+
+
+def detach_store(data_dir: str | os.PathLike[str]) -> None:
+    _stores.pop(str(Path(data_dir).resolve()), None)
+
+
+def _attached(data_dir: Path) -> tuple[Any, Any] | None:
+    return _stores.get(str(data_dir.resolve())) if _stores else None
+
+
+def _session_changed(session_path: Path) -> None:
+    att = _attached(session_path.parent.parent.parent)
+    if att is not None and att[1] is not None:
+        att[1].submit(session_path)
+
+
+def _refresh_owner(data_dir: Path, owner: str, shared: bool) -> set[str]:
+    """Fetch the owner's changed sessions from the store; the ids of those with a stored
+    recording."""
+    att = _attached(data_dir)
+    if att is None:
+        return set()
+    store = att[0]
+    try:
+        owners = store.owner_hashes() if shared else [owner_hash(owner)]
+        with_recording: set[str] = set()
+        for oh in owners:
+            with_recording |= {sid for sid, r in store.refresh_owner(oh).items() if r.has_recording}
+        return with_recording
+    except Exception as e:  # the store is down or refuses: list the local copies
+        logger.warning("archive store not reachable for a listing (%s)", type(e).__name__)
+        return set()
+
+
+def _refresh_session(data_dir: Path, owner: str, session_id: str, shared: bool) -> None:
+    att = _attached(data_dir)
+    if att is None:
+        return
+    store = att[0]
+    try:
+        for oh in store.owner_hashes() if shared else [owner_hash(owner)]:
+            if store.refresh_session(oh, session_id):
+                return
+    except Exception as e:
+        logger.warning(
+            "archive store not reachable for session=%s (%s)", session_id, type(e).__name__
+        )
 
 
 # --------------------------------------------------------------------------- export

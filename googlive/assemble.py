@@ -20,6 +20,7 @@ FEATURE_MODULES = (
     "googlive.tools.feature",  # take_picture, draw_diagram
     "googlive.survey.feature",  # Survey Builder tab, record_answer, progress panel
     "googlive.metrics.feature",  # latency, levels, usage and the event log
+    "googlive.replica",  # the page says so when the replica running its call stops
 )
 
 

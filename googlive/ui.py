@@ -196,11 +196,16 @@ def identity_html(identity: Identity | None) -> str:
 
 
 def browser_secret(settings: Settings) -> str:
-    """The key BrowserState scrambles its value with, kept in the data dir across restarts.
+    """The key BrowserState scrambles its value with: GOOGLIVE_BROWSER_SECRET when set (the
+    same on every replica, so a browser keeps its owner id whichever replica serves it), else
+    kept in the data dir across restarts.
 
     Gradio sends this key to every browser in /config, so it hides nothing from a visitor: the
     anonymous owner id is protected only by staying in that browser's storage.
     """
+    shared = os.environ.get("GOOGLIVE_BROWSER_SECRET", "").strip()
+    if shared:
+        return shared
     path = settings.data_dir / ".browser-state-secret"
     try:
         if path.exists():
@@ -264,7 +269,9 @@ def build(ctx: AppContext) -> gr.Blocks:
                             elem_id="webrtc",
                             full_screen=False,
                             rtc_configuration=ctx.rtc_configuration,
-                            server_rtc_configuration=ctx.server_rtc_configuration,
+                            server_rtc_configuration=ctx.server_rtc_configuration
+                            if isinstance(ctx.server_rtc_configuration, dict | None)
+                            else None,
                             track_constraints={
                                 "audio": {
                                     "echoCancellation": True,
@@ -290,6 +297,7 @@ def build(ctx: AppContext) -> gr.Blocks:
                         ).install(rtc)
                         ctx.services["rtc_guard"] = guard
                         ctx.services.setdefault("on_exit", []).append(guard.close)
+                        _configure_rtc(ctx, rtc)
                         with gr.Row():
                             text = gr.Textbox(
                                 placeholder="Type to Gemini…",
@@ -431,6 +439,26 @@ def build(ctx: AppContext) -> gr.Blocks:
             demo=demo, rtc=rtc, tabs=tabs, owner=owner, browser_owner=browser_owner, build=b
         )
     return demo
+
+
+def _configure_rtc(ctx: AppContext, rtc: Any) -> None:
+    """What fastrtc's constructor cannot take: early ICE candidates kept for their offer
+    (googlive.ice), this replica's capacity (ctx.extra["capacity"]), the page's RTC
+    configuration refused with the app's own message while every slot is taken
+    (googlive.replica), and an aiortc configuration object (googlive.ice: minted TURN
+    credentials, relay policy) instead of fastrtc's conversion of a dict."""
+    from googlive.ice import hold_early_candidates
+    from googlive.replica import Capacity, guard_rtc_configuration
+
+    hold_early_candidates(
+        rtc
+    )  # trickled TURN candidates that outrun the offer (fastrtc drops them)
+    capacity = Capacity(ctx.settings.max_sessions, lambda: len(rtc.pcs))
+    ctx.extra["capacity"] = capacity
+    rtc.rtc_configuration = guard_rtc_configuration(ctx.rtc_configuration, capacity)
+    server = ctx.server_rtc_configuration
+    if server is not None and not isinstance(server, dict):
+        rtc.server_rtc_configuration = server
 
 
 def space_turn(settings: Settings) -> tuple[Any, Any, str]:
