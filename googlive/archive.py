@@ -629,10 +629,31 @@ def rename_session(session_path: str | os.PathLike[str], title: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Deleted:
-    """What `delete_session` removed: the file count, and where besides this server."""
+    """What `delete_session` removed: the file count, what they held ("transcript",
+    "recording", "2 snapshots", ...), and where besides this server."""
 
     files: int
+    what: tuple[str, ...] = ()
     elsewhere: tuple[str, ...] = ()
+
+
+def _contents(p: Path) -> tuple[str, ...]:
+    def n(folder: str, suffix: str) -> int:
+        return len(_regular_files(p / folder, suffix))
+
+    what = []
+    for name, label in ((TRANSCRIPT_FILE, "transcript"), (RECORDING_FILE, "recording"),
+                        (CAPTIONS_FILE, "captions")):
+        if (p / name).is_file() or (name == RECORDING_FILE and _find_recording(p) is not None):
+            what.append(label)
+    for count, one, many in ((n(SNAPSHOTS_DIR, ".jpg"), "snapshot", "snapshots"),
+                             (n(DIAGRAMS_DIR, ".mmd"), "diagram", "diagrams")):
+        if count:
+            what.append(f"{count} {one if count == 1 else many}")
+    for name, label in ((ANALYSIS_FILE, "analysis"), (SURVEY_FILE, "survey answers")):
+        if (p / name).is_file():
+            what.append(label)
+    return tuple(what)
 
 
 # Called with a session folder that is about to be deleted; returns where else it deleted the
@@ -647,6 +668,7 @@ def delete_session(session_path: str | os.PathLike[str]) -> Deleted:
     `resolve_session` (owner-checked). Symlinks inside are removed, never followed."""
     p = _checked_session_dir(session_path)
     files = sum(1 for f in p.rglob("*") if f.is_file() or f.is_symlink())
+    what = _contents(p)
     elsewhere = []
     for hook in list(DELETE_HOOKS):
         where = hook(p)
@@ -654,7 +676,7 @@ def delete_session(session_path: str | os.PathLike[str]) -> Deleted:
             elsewhere.append(where)
     shutil.rmtree(p)
     logger.info("archive deleted session=%s files=%d", p.name, files)
-    return Deleted(files, tuple(elsewhere))
+    return Deleted(files, what, tuple(elsewhere))
 
 
 # --------------------------------------------------------------------------- readers

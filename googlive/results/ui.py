@@ -164,10 +164,16 @@ def _title_of(state: Any, session_id: str | None) -> str:
     return next((r.title for r in _rows(state) if r.id == session_id), "this session")
 
 
+def and_list(items: list[str] | tuple[str, ...]) -> str:
+    items = list(items)
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1] if items else ""
+
+
 def deleted_message(title: str, gone: Deleted) -> str:
-    where = "this server" + "".join(f" and {w}" for w in gone.elsewhere)
-    return (f"Deleted “{title}”: its {plural(gone.files, 'file')} (transcript, recording, snapshots, "
-            f"diagrams, analysis) are gone from {where}.")
+    where = and_list(["this server", *gone.elsewhere])
+    held = f"its {and_list(gone.what)} ({plural(gone.files, 'file')})" if gone.what else plural(gone.files, "file")
+    verb = "is" if not gone.what and gone.files == 1 else "are"
+    return f"Deleted “{title}”: {held} {verb} gone from {where}."
 
 
 def status_html(text: str, kind: str = "ok") -> str:

@@ -35,6 +35,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+# The status line after End session (no more updates come from the closed handler).
+ENDED_STATUS = ('<span class="st st-ended" data-state="ended">Session ended: its results are under '
+                "Results. Press the record button to start a new conversation.</span>")
+
 
 def wire_results(p: ResultsPlugin, b: PageBuild) -> None:
     panels = p.panel_outputs()
@@ -44,14 +48,14 @@ def wire_results(p: ResultsPlugin, b: PageBuild) -> None:
         h = b.handler_for(webrtc_id, owner)
         if h is None:
             gr.Warning("No conversation is running in this browser.")
-            return (gr.skip(),) * n_skip
+            return (gr.skip(),) * (n_skip + 1)
         cred = (getattr(h, "live_endpoint", None) or h.endpoint, h.args.api_key)
         path = await end_connection(h, b.rtc, webrtc_id)
         if path is None:
             gr.Warning("The session ended, but it could not be archived.")
-            return (gr.skip(),) * n_skip
+            return (*(gr.skip(),) * n_skip, ENDED_STATUS)
         view = await asyncio.to_thread(build_results, path, analysing=True, tz=tz)
-        return (gr.Tabs(selected="results"), view.session_id, cred, *view.updates())
+        return (gr.Tabs(selected="results"), view.session_id, cred, *view.updates(), ENDED_STATUS)
 
     async def on_analyse(session_id: str | None, owner: str | None, key: Any) -> tuple[Any, Any, Any]:
         if not session_id:
@@ -101,7 +105,7 @@ def wire_results(p: ResultsPlugin, b: PageBuild) -> None:
     analysed = [p.analysis, p.analysis_dl, p.survey]
     # js-only steps never trigger a `.then` of their own: each hangs off a server step.
     shown = {"fn": None, "inputs": [p.poster], "outputs": None, "js": page_js.SHOW_RESULTS}
-    ended = p.end_btn.click(on_end, [b.rtc, b.owner, p.tz], outs, show_progress="hidden")
+    ended = p.end_btn.click(on_end, [b.rtc, b.owner, p.tz], [*outs, b.status], show_progress="hidden")
     ended.then(**shown)
     ended.then(on_analyse, [p.current, b.owner, p.key], analysed, show_progress="full")
     p.analyse_btn.click(mark_running, [p.current], [p.analysis], show_progress="hidden").then(
