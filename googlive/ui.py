@@ -12,6 +12,7 @@ from typing import Any
 import gradio as gr
 from fastrtc import WebRTC
 
+from googlive import a11y
 from googlive.backend import Endpoint
 from googlive.config import LIVE_MODELS, VOICES, Settings
 from googlive.conversation import Conversation
@@ -184,7 +185,7 @@ def build(ctx: AppContext) -> gr.Blocks:
     offline = ctx.endpoint.offline
     handler = ctx.handler_cls(settings, ctx.endpoint, features=ctx.features, services=ctx.services)
 
-    with gr.Blocks(title="googlive — talk with Gemini", css=CSS, analytics_enabled=False) as demo:
+    with gr.Blocks(title="googlive — talk with Gemini", css=CSS + a11y.CSS, analytics_enabled=False) as demo:
         # An opaque id for this browser, kept in its localStorage (encrypted) so that reloading
         # the page still shows its past sessions; never shared with another browser.
         owner = gr.BrowserState(None, storage_key="googlive-owner", secret=browser_secret(settings))
@@ -214,7 +215,7 @@ def build(ctx: AppContext) -> gr.Blocks:
                         )
                         b.rtc = rtc
                         with gr.Row():
-                            text = gr.Textbox(placeholder="Type to Gemini…", show_label=False, scale=5, elem_id="text-input")
+                            text = gr.Textbox(placeholder="Type to Gemini…", label="Message to Gemini", show_label=False, scale=5, elem_id="text-input")
                             send = gr.Button("Send", scale=1, elem_id="send-text")
                         for plugin in ctx.plugins:
                             plugin.controls(b)
@@ -278,6 +279,7 @@ def build(ctx: AppContext) -> gr.Blocks:
             return current or new_owner_id()
 
         demo.load(new_owner, [owner], [owner])
+        demo.load(None, None, None, js=a11y.JS)
         for plugin in ctx.plugins:
             plugin.wire(b)
         ctx.extra.update(demo=demo, rtc=rtc, tabs=tabs, owner=owner, build=b)

@@ -48,6 +48,7 @@ INSTALL = """() => {
       close.type = 'button'; close.textContent = 'Close'; close.className = 'gl-dlg-close';
       close.addEventListener('click', () => dialog.close());
       const body = document.createElement('div'); body.className = 'gl-dlg-body';
+      body.tabIndex = 0; body.setAttribute('role', 'region'); body.setAttribute('aria-label', 'Diagram');
       dialog.append(close, body);
       dialog.addEventListener('close', () => { if (opener) opener.focus(); });
       document.body.append(dialog);
