@@ -82,10 +82,11 @@ JS = """() => {
       a.querySelectorAll('button').forEach(b => { b.tabIndex = -1; b.setAttribute('aria-hidden', 'true'); });
       if (box && box.id === 'results-diagram-source' && a.getAttribute('download') === 'file.txt') a.setAttribute('download', 'diagram.mmd');
     });
-    document.querySelectorAll('.gradio-container .block').forEach(block => {
-      if (!block.querySelector(':scope .cm-editor')) return;  // a gr.Code: its unnamed icon is Copy
-      const what = block.id === 'results-diagram-source' ? 'Copy diagram source' : 'Copy';
-      block.querySelectorAll('button.icon-button').forEach(b => { if (!b.closest('a.download-link')) name(b, what); });
+    document.querySelectorAll('.gradio-container button.icon-button').forEach(b => {
+      if (b.getAttribute('aria-label') || b.closest('a.download-link')) return;
+      const block = b.closest('.block');  // in a gr.Code, the unnamed icon button is Copy
+      if (!block || !block.querySelector('.cm-editor')) return;
+      name(b, block.id === 'results-diagram-source' ? 'Copy diagram source' : 'Copy');
     });
   };
   let queued = false;

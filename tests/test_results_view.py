@@ -93,7 +93,7 @@ def test_without_the_analysis_the_recorded_answers_stand_alone() -> None:
     assert survey_view.summary_line(res) == "1 of 3 questions answered · 1 required question still unanswered"
     html = survey_view.render_html(res)
     assert html.count('data-state="unanswered"') == 2 and html.count('data-state="recorded"') == 1
-    assert "Not answered — required" in html and "(optional)" in html
+    assert "not answered · required" in html and "(optional)" in html
     # Survey text and answers are untrusted: escaped.
     assert "<b>" not in html and "<i>" not in html and "&lt;b&gt;feedback&lt;/b&gt;" in html
     assert survey_view.reconcile(None, None) is None and survey_view.render_html(None) == ""

@@ -43,13 +43,14 @@ STYLE = """<style>
  background:#f8f9fa}
 #results-survey .sv-recorded{border-left-color:#137333}
 #results-survey .sv-analysis{border-left-color:#1a73e8}
-#results-survey .sv-unanswered{border-left-color:#b06000;background:#fef7e0}
+#results-survey .sv-unanswered{border-left-color:#b06000;background:#fef7e0;padding:4px 10px;margin:4px 0}
+#results-survey .sv-unanswered .sv-qt{font-weight:500}
 #results-survey .sv-qt{font-weight:600}
 #results-survey .sv-a{margin-top:2px}
 #results-survey .sv-val{display:inline-block;margin-left:6px;padding:0 6px;border-radius:6px;
  background:#e6f4ea;color:#0d652d;font-size:.9em}
 #results-survey .sv-src,#results-survey .sv-alt,#results-survey .sv-opt{color:#4d5156;font-size:.85em}
-#results-survey .sv-none{color:#8a4b00}
+#results-survey .sv-none{color:#8a4b00;font-weight:400;font-size:.9em;white-space:nowrap}
 #results-survey .sv-ev{margin:4px 0 0 0;padding-left:18px;font-size:.9em}
 #results-survey h5{margin:12px 0 4px}
 </style>"""

@@ -240,7 +240,11 @@ _STATE_LABEL = {
 def _question_html(n: int, q: QuestionResult) -> str:
     out = [f'<li class="sv-q sv-{q.state}" data-qid="{_e(q.question_id)}" data-state="{q.state}">',
            f'<div class="sv-qt"><span class="sv-n">{n}.</span> {_e(q.text)}'
-           + ("" if q.required else ' <span class="sv-opt">(optional)</span>') + "</div>"]
+           + ("" if q.required else ' <span class="sv-opt">(optional)</span>')]
+    if not q.answer:
+        out.append(f' <span class="sv-none">{_e(_STATE_LABEL["unanswered"].lower())}'
+                   + (" · required" if q.required else "") + "</span>")
+    out.append("</div>")
     if q.answer:
         val = f' <span class="sv-val">{_e(q.value)}</span>' if q.value and _norm(q.value) != _norm(q.answer) else ""
         conf = f" · confidence {q.confidence:.0%}" if q.confidence is not None else ""
@@ -248,9 +252,6 @@ def _question_html(n: int, q: QuestionResult) -> str:
                    f'<div class="sv-src">{_e(_STATE_LABEL[q.state] + conf)}</div>')
         if q.analysis_answer:
             out.append(f'<div class="sv-alt">The analysis reads it as: {_e(q.analysis_answer)}</div>')
-    else:
-        out.append(f'<div class="sv-none">{_e(_STATE_LABEL["unanswered"])}'
-                   + (" — required" if q.required else "") + "</div>")
     if q.evidence:
         items = "".join(
             f'<li data-source="{ev.source}"><span class="t">{_e(ev.clock)}</span> '

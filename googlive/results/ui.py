@@ -189,8 +189,12 @@ PAST_CSS = """
 """
 
 def focus_js(selector: str) -> str:
-    return (f"() => {{ setTimeout(() => {{ for (const s of {selector!r}.split(',')) {{ const e = document.querySelector(s);"
-            " if (e && e.offsetParent !== null) { e.focus(); break; } } }, 80); return []; }")
+    """JS that focuses the first visible element of `selector` (a comma list) once it appears
+    (Gradio shows a group a moment after the server answers): tried for up to 3 s."""
+    return (f"() => {{ const sels = {selector!r}.split(','); const t0 = performance.now();"
+            " const go = () => { for (const s of sels) { const e = document.querySelector(s);"
+            " if (e && e.offsetParent !== null) { e.focus(); return; } }"
+            " if (performance.now() - t0 < 3000) setTimeout(go, 60); }; setTimeout(go, 30); return []; }")
 
 
 # --------------------------------------------------------------------------- the page
