@@ -63,7 +63,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--no-ice-servers", action="store_true",
                    default=os.environ.get("GOOGLIVE_NO_ICE") == "1",
                    help="use no STUN/TURN servers at all (tests, closed networks)")
+    from googlive.launchopts import add_arguments, from_args
+
+    add_arguments(p)
     ns = p.parse_args(argv)
+    ns.security = from_args(ns, p)
     from googlive.config import VOICES
 
     match = {v.lower(): v for v in VOICES}.get(ns.voice.lower())
@@ -126,19 +130,22 @@ def main(argv: list[str] | None = None) -> int:
         log.info("backend: Gemini Live, model=%s", settings.model)
     rtc_conf, server_conf, warning = space_turn(settings)
     ctx = AppContext(settings, endpoint, rtc_configuration=rtc_conf,
-                     server_rtc_configuration=server_conf, turn_warning=warning)
+                     server_rtc_configuration=server_conf, turn_warning=warning,
+                     security=ns.security)
     assemble(ctx)
     demo = build(ctx)
+    from googlive.launchopts import hide_api, launch_kwargs
+
+    hide_api(demo)
 
     def stop(*_: object) -> None:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, stop)
     try:
-        demo.queue(default_concurrency_limit=None).launch(
+        demo.queue(default_concurrency_limit=None, api_open=False).launch(
             server_name=settings.host, server_port=settings.port, share=settings.share,
-            show_api=False, prevent_thread_lock=False,
-            allowed_paths=[str(settings.data_dir.resolve())],
+            prevent_thread_lock=False, **launch_kwargs(ns.security, settings.data_dir),
         )
     except KeyboardInterrupt:
         pass

@@ -104,6 +104,15 @@ def render_snapshot_caption(snapshot: Snapshot) -> str:
     return escape_text(" ".join(caption.split()))
 
 
+# Added after the safety gate, by this app (never from model text): labels are drawn as SVG text,
+# not HTML in <foreignObject>. Gradio 5.50 calls mermaid.initialize({securityLevel: "antiscript"})
+# before each render (MarkdownCode-*.js), which resets the site config, so a per-diagram
+# directive is the one place this setting survives; mermaid 11 reads the top-level htmlLabels
+# and flowchart.htmlLabels (both default true for flowcharts) and lets directives set them (they
+# are not in its `secure` list). Mermaid strips directive lines wherever they are.
+TEXT_LABELS = '%%{init: {"htmlLabels": false, "flowchart": {"htmlLabels": false}}}%%'
+
+
 def mermaid_block(source: str) -> str:
     """A ```mermaid block gradio renders, or an escaped note when the source is unsafe.
 
@@ -116,7 +125,7 @@ def mermaid_block(source: str) -> str:
     body = source.replace("\r\n", "\n").translate(_CONTROL)
     body = body.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     body = body.replace("`", "&#96;")  # even single backticks: no fence can ever form
-    return f"```mermaid\n{body.strip()}\n```"
+    return f"```mermaid\n{body.strip()}\n{TEXT_LABELS}\n```"
 
 
 def _diagram_heading(d: Diagram) -> str:

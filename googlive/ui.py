@@ -18,7 +18,12 @@ from googlive.config import LIVE_MODELS, VOICES, Settings
 from googlive.conversation import Conversation
 from googlive.features import FeatureFactory
 from googlive.handler import GeminiHandler, UiUpdate
+from googlive.identity import Identity, describe, hf_oauth_configured, resolve
+from googlive.launchopts import SecurityOptions
+from googlive.limits import instruction_problem, typed_text_problem
+from googlive.modelpolicy import allowed_models, choose_model
 from googlive.render import escape_text
+from googlive.rtcguard import RtcGuard
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +42,9 @@ CSS = """
 #transcript .meta { color: #5f6368; font-size: 0.85em; margin-left: 6px; }
 #transcript .cut { color: #a50e0e; font-size: 0.85em; margin-left: 6px; }
 .turn-warning { background: #fef7e0; padding: 8px; border-radius: 8px; }
+#identity .identity-note { color: #5f6368; font-size: 0.9em; }
+#storage-warning .storage-warn { background: #fef7e0; color: #8a5a00; padding: 8px; border-radius: 8px; }
+#storage-warning .storage-full { background: #fce8e6; color: #a50e0e; padding: 8px; border-radius: 8px; }
 """
 
 
@@ -54,6 +62,7 @@ class AppContext:
     plugins: list[UiPlugin] = field(default_factory=list)
     services: dict[str, Any] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
+    security: SecurityOptions = field(default_factory=SecurityOptions)
 
 
 @dataclass
@@ -68,6 +77,7 @@ class PageBuild:
     rtc: Any = None
     tabs: Any = None
     panels: dict[str, Any] = field(default_factory=dict)
+    browser_owner: Any = None  # the anonymous id in the browser's localStorage (BrowserState)
 
     def add_panel(self, name: str, component: Any) -> None:
         """`component` shows the conversation panel `name` (Conversation.set_panel)."""
@@ -139,6 +149,11 @@ def fmt_time(t: float) -> str:
 
 
 PANELS = ("status", "transcript")
+# The fonts Gradio ships (static/fonts): the default theme would load Source Sans Pro from Google.
+PAGE_THEME = gr.themes.Default(
+    font=(gr.themes.utils.fonts.LocalFont("Source Sans Pro"), "ui-sans-serif", "system-ui", "sans-serif"),
+)
+CACHE_SWEEP = (1800, 3600)  # every 30 min, delete files Gradio cached (copies, uploads) over 1 h old
 
 
 def panel_values(update: UiUpdate, sent: dict[str, int]) -> dict[str, Any]:
@@ -163,8 +178,17 @@ def new_owner_id() -> str:
     return secrets.token_urlsafe(16)
 
 
+def identity_html(identity: Identity | None) -> str:
+    text = describe(identity, sign_in_available=hf_oauth_configured())
+    return f'<div class="identity-note" id="identity-note">{html.escape(text)}</div>'
+
+
 def browser_secret(settings: Settings) -> str:
-    """The key that encrypts BrowserState values, kept in the data dir across restarts."""
+    """The key BrowserState scrambles its value with, kept in the data dir across restarts.
+
+    Gradio sends this key to every browser in /config, so it hides nothing from a visitor: the
+    anonymous owner id is protected only by staying in that browser's storage.
+    """
     path = settings.data_dir / ".browser-state-secret"
     try:
         if path.exists():
@@ -185,16 +209,24 @@ def build(ctx: AppContext) -> gr.Blocks:
     offline = ctx.endpoint.offline
     handler = ctx.handler_cls(settings, ctx.endpoint, features=ctx.features, services=ctx.services)
 
-    with gr.Blocks(title="googlive — talk with Gemini", css=CSS + a11y.CSS, analytics_enabled=False) as demo:
-        # An opaque id for this browser, kept in its localStorage (encrypted) so that reloading
-        # the page still shows its past sessions; never shared with another browser.
-        owner = gr.BrowserState(None, storage_key="googlive-owner", secret=browser_secret(settings))
+    with gr.Blocks(title="googlive — talk with Gemini", css=CSS + a11y.CSS, analytics_enabled=False, theme=PAGE_THEME,
+                   delete_cache=CACHE_SWEEP) as demo:
+        # An opaque random id for this browser, kept in its localStorage so that reloading the
+        # page still shows its past sessions. It is a bearer secret, not encryption (see
+        # googlive/identity.py). Handlers never read it: they read `owner`, a server-side State
+        # resolved on load (a signed-in name wins over the browser id).
+        browser_owner = gr.BrowserState(None, storage_key="googlive-owner", secret=browser_secret(settings))
+        owner = gr.State(None)
         gr.Markdown("# googlive\nTalk with Gemini by voice and video. It hears you, sees your camera, and stops the moment you interrupt.")
+        with gr.Row():
+            identity_note = gr.HTML(identity_html(None), elem_id="identity")
+            if hf_oauth_configured():
+                gr.LoginButton(scale=0)
         if ctx.turn_warning:
             gr.HTML(f'<div class="turn-warning" id="turn-warning">{html.escape(ctx.turn_warning)}</div>')
         status = gr.HTML(status_html(None, idle_offline=offline), elem_id="status")
         survey_id = gr.Textbox("", visible=False, elem_id="survey-id")
-        b = PageBuild(ctx, demo, owner, status, survey_id)
+        b = PageBuild(ctx, demo, owner, status, survey_id, browser_owner=browser_owner)
         with gr.Tabs() as tabs:
             b.tabs = tabs
             with gr.Tab("Conversation", id="conversation"):
@@ -214,6 +246,15 @@ def build(ctx: AppContext) -> gr.Blocks:
                             },
                         )
                         b.rtc = rtc
+                        guard = RtcGuard(
+                            per_client=ctx.security.max_per_client,
+                            connect_timeout_s=ctx.security.connect_timeout_s,
+                            trust_forwarded=ctx.security.trust_forwarded,
+                            allowed_models=allowed_models(LIVE_MODELS, settings.model),
+                            server_model=settings.model,
+                        ).install(rtc)
+                        ctx.services["rtc_guard"] = guard
+                        ctx.services.setdefault("on_exit", []).append(guard.close)
                         with gr.Row():
                             text = gr.Textbox(placeholder="Type to Gemini…", label="Message to Gemini", show_label=False, scale=5, elem_id="text-input")
                             send = gr.Button("Send", scale=1, elem_id="send-text")
@@ -254,17 +295,28 @@ def build(ctx: AppContext) -> gr.Blocks:
         )
         sent_versions: dict[int, dict[str, int]] = {}
 
-        def on_outputs(update: UiUpdate) -> tuple[Any, ...]:
+        def on_outputs(webrtc_id: str | None, who: str | None, update: UiUpdate) -> tuple[Any, ...]:
+            # fastrtc streams a connection's panels to whoever names its webrtc_id (made with
+            # Math.random in the browser): only the owner of that conversation gets them.
+            h = b.handler_for(webrtc_id, who)
+            if h is None or h.conv is not update.conversation:
+                log.debug("panel update withheld: not this page's conversation")
+                return tuple(gr.skip() for _ in panel_names)
             sent = sent_versions.setdefault(id(update.conversation), {})
             vals = panel_values(update, sent)
             return tuple(gr.update(value=vals[n]) if n in vals else gr.skip() for n in panel_names)
 
-        rtc.on_additional_outputs(on_outputs, outputs=[b.panels[n] for n in panel_names], show_progress="hidden")
+        rtc.on_additional_outputs(on_outputs, inputs=[rtc, owner], outputs=[b.panels[n] for n in panel_names],
+                                  show_progress="hidden")
 
         async def send_text(webrtc_id: str, who: str | None, message: str) -> str:
             message = (message or "").strip()
             if not message:
                 return ""
+            problem = typed_text_problem(message)
+            if problem:
+                gr.Warning(problem)
+                return message
             h = b.handler_for(webrtc_id, who)
             if h is None or h.session is None:
                 gr.Warning("Start the conversation first (press the record button), then type.")
@@ -275,14 +327,30 @@ def build(ctx: AppContext) -> gr.Blocks:
         send.click(send_text, [rtc, owner, text], [text], show_progress="hidden")
         text.submit(send_text, [rtc, owner, text], [text], show_progress="hidden")
 
-        def new_owner(current: str | None) -> str:
-            return current or new_owner_id()
+        def on_load(current: str | None, request: gr.Request) -> tuple[str, str, str]:
+            identity, anon = resolve(current, request)
+            return anon, identity.owner, identity_html(identity)
 
-        demo.load(new_owner, [owner], [owner])
+        demo.load(on_load, [browser_owner], [browser_owner, owner, identity_note], show_progress="hidden")
         demo.load(None, None, None, js=a11y.JS)
+
+        def check_model(name: str | None, api_key: str | None) -> None:
+            choice = choose_model(name, own_key=bool(api_key), allowed=allowed_models(LIVE_MODELS, settings.model),
+                                  server_default=settings.model)
+            if choice.refused:
+                gr.Warning(choice.refused)
+
+        model.input(check_model, [model, key], None, show_progress="hidden")
+
+        def check_instruction(text: str | None) -> None:
+            problem = instruction_problem(text or "")
+            if problem:
+                gr.Warning(problem)
+
+        instruction.blur(check_instruction, [instruction], None, show_progress="hidden")
         for plugin in ctx.plugins:
             plugin.wire(b)
-        ctx.extra.update(demo=demo, rtc=rtc, tabs=tabs, owner=owner, build=b)
+        ctx.extra.update(demo=demo, rtc=rtc, tabs=tabs, owner=owner, browser_owner=browser_owner, build=b)
     return demo
 
 

@@ -45,7 +45,7 @@ async def test_survey_answers_recorded_through_the_sdk(server, tmp_path):
     in the panel; an unknown id gets an error listing the valid ids; the panel keeps its state."""
     ctx = make_ctx(server, tmp_path)
     survey = example_survey()
-    ctx.services["survey_store"].save(survey)
+    ctx.services["survey_store"].for_owner("owner").save(survey)
     peer = make_peer(ctx, survey.id)
     try:
         h = await live(peer)
@@ -93,7 +93,7 @@ async def test_offline_server_records_a_typed_answer(server, tmp_path):
     s = new_survey("Tiny", survey_id="tiny")
     s = add_section(s, "Only")
     s = add_question(s, "s1", "Favourite colour?")
-    ctx.services["survey_store"].save(s)
+    ctx.services["survey_store"].for_owner("owner").save(s)
     peer = make_peer(ctx, "tiny")
     try:
         h = await live(peer)

@@ -77,6 +77,10 @@ REC_HTML = (
 )
 SAVED_HTML = '<span class="rec-saved" style="color:#5f6368">Recording saved.</span>'
 FAILED_HTML = '<span class="rec-failed" style="color:#a50e0e">Recording failed.</span>'
+QUOTA_HTML = (
+    '<span class="rec-refused" style="color:#a50e0e">Not recording: this server\'s storage is full '
+    "(the conversation itself works).</span>"
+)
 
 
 class RecordingPrefs:
@@ -143,6 +147,12 @@ class RecordingFeature(Feature):
         visitor_on = prefs.get(h.args.owner) if isinstance(prefs, RecordingPrefs) else True
         self.enabled = bool(getattr(h.settings, "record", True)) and visitor_on
         if not self.enabled:
+            return
+        quota = h.services.get("quota")  # googlive.quota.QuotaKeeper (results feature)
+        if quota is not None and not quota.recording_allowed():
+            self.enabled = False
+            h.conv.set_panel(NAME, QUOTA_HTML)
+            log.info("recording refused: the data-dir quota is reached")
             return
         self.path = self._choose_path()
         self.captions_path = (

@@ -324,3 +324,28 @@ def install(ctx: AppContext) -> None:
 
     ctx.features.append(ArchiveFeature)
     ctx.plugins.append(ResultsPlugin(ctx))
+    install_quota(ctx)
+
+
+def running_archives(ctx: AppContext) -> list[Any]:
+    """Archive folders of the conversations running now (never deleted by the quota)."""
+    rtc = ctx.extra.get("rtc")
+    out = []
+    for h in list(getattr(rtc, "handlers", {}).values()) if rtc is not None else []:
+        feature = h.feature("archive") if hasattr(h, "feature") else None
+        path = getattr(getattr(feature, "archive", None), "path", None)
+        if path is not None:
+            out.append(path)
+    return out
+
+
+def install_quota(ctx: AppContext) -> None:
+    """The data-dir quota and retention (--max-data-gb, --keep-days): ctx.services["quota"]."""
+    from googlive.quota import QuotaKeeper
+
+    sec = ctx.security
+    keeper = QuotaKeeper(ctx.settings.data_dir, max_bytes=sec.max_data_bytes, keep_s=sec.keep_days * 86400,
+                         running=lambda: running_archives(ctx))
+    ctx.services["quota"] = keeper
+    ctx.services.setdefault("on_exit", []).append(keeper.close)
+    keeper.start()

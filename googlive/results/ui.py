@@ -16,8 +16,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import secrets
 import shutil
-import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -37,6 +37,7 @@ from googlive.archive import (
     export_zip,
     list_sessions,
     load_session,
+    owner_hash,
     rename_session,
     resolve_session,
     write_analysis,
@@ -58,7 +59,16 @@ log = logging.getLogger(__name__)
 
 
 MAX_RAW_CHARS = 60_000  # raw model reply kept with a failed analysis (events refuse > 64 KiB)
-ZIP_KEEP_S = 600.0  # prepared zips are deleted after this long (gradio serves its own copy)
+ZIP_KEEP_S = 600.0  # a prepared zip is deleted after this long, or when its visitor makes another
+ZIPS_DIR = "googlive-zips"
+
+
+def zip_root() -> Path:
+    """Where zips are built: inside Gradio's cache, so Gradio serves the file itself instead of
+    copying it there (blocks.py move_resource_to_block_cache copies anything outside it)."""
+    from gradio.utils import get_upload_folder
+
+    return Path(get_upload_folder()) / ZIPS_DIR
 
 
 # --------------------------------------------------------------------------- actions
@@ -247,15 +257,32 @@ class ResultsPlugin(UiPlugin):
         return delete_session(self.resolve(session_id, owner))
 
     def download_zip(self, session_id: str | None, owner: str | None) -> Path:
+        """The session as one zip, at most one per visitor on disk at a time.
+
+        Built in this visitor's folder of Gradio's cache (served as it is, no copy), under a
+        random name; the visitor's previous zip is deleted first, and every visitor's zip
+        after `ZIP_KEEP_S` (and all of them at exit).
+        """
         path = self.resolve(session_id, owner)
-        if self._zip_dir is None:
-            self._zip_dir = Path(tempfile.mkdtemp(prefix="googlive-zips-"))
-        now = time.time()
-        for old in self._zip_dir.glob("*.zip"):  # gradio serves its own copy of each
+        assert owner is not None
+        root = zip_root()
+        self._zip_dir = root
+        mine = root / owner_hash(owner)
+        shutil.rmtree(mine, ignore_errors=True)
+        self.sweep_zips(root)
+        dest = mine / secrets.token_urlsafe(12)
+        dest.mkdir(parents=True, exist_ok=True)
+        return export_zip(path, dest)
+
+    @staticmethod
+    def sweep_zips(root: Path, now: float | None = None) -> None:
+        now = time.time() if now is None else now
+        if not root.is_dir():
+            return
+        for folder in root.iterdir():
             with contextlib.suppress(OSError):
-                if now - old.stat().st_mtime > ZIP_KEEP_S:
-                    old.unlink()
-        return export_zip(path, self._zip_dir)
+                if now - folder.stat().st_mtime > ZIP_KEEP_S:
+                    shutil.rmtree(folder, ignore_errors=True)
 
     def analysis_file(self, session_id: str | None, owner: str | None) -> Path | None:
         f = self.resolve(session_id, owner) / ANALYSIS_FILE
@@ -292,6 +319,16 @@ class ResultsPlugin(UiPlugin):
     # ---- layout ----------------------------------------------------------------------------
     def controls(self, b: PageBuild) -> None:
         self.end_btn = gr.Button("End session", elem_id="end-session", variant="stop")
+        self.storage = gr.HTML(self.storage_html(), elem_id="storage-warning")
+
+    def storage_html(self) -> str:
+        """The storage banner: empty, 'almost full' or 'full' (googlive.quota)."""
+        quota = self.ctx.services.get("quota")
+        text = quota.warning() if quota is not None else ""
+        if not text:
+            return ""
+        kind = "full" if quota.level() == "full" else "warn"
+        return f'<div class="storage-{kind}" role="status" data-level="{kind}">{escape_text(text)}</div>'
 
     def tab(self, b: PageBuild) -> None:
         self.b = b
@@ -343,7 +380,8 @@ class ResultsPlugin(UiPlugin):
                                         visible=False, elem_id="results-diagram-source", lines=4)
         with gr.Tab("Past sessions", id="past", elem_id="past-tab") as self.past_tab:
             self.rows = gr.State([])  # (id, title, label, search) per session, newest first
-            gr.Markdown("Sessions from this browser, newest first. Select one, then open, rename or delete it.")
+            gr.Markdown("Your past sessions (see who 'you' are at the top of the page), newest first. "
+                        "Select one, then open, rename or delete it.")
             self.search = gr.Textbox(label="Search sessions", placeholder="Words from a title or a time, e.g. today",
                                      visible=False, elem_id="past-search")
             self.past = gr.Radio(choices=[], value=None, label="Past sessions", elem_id="past-sessions")
@@ -391,3 +429,9 @@ class ResultsPlugin(UiPlugin):
         b.demo.load(None, None, None, js=page_js.INSTALL)
         wire_results(self, b)
         wire_past(self, b)
+
+        def on_storage() -> Any:
+            return gr.update(value=self.storage_html())
+
+        b.demo.load(on_storage, None, [self.storage], show_progress="hidden")
+        gr.Timer(60.0).tick(on_storage, None, [self.storage], show_progress="hidden")

@@ -52,7 +52,10 @@ class SurveyFeature(Feature):
         survey_id = (handler.args.survey_id or "").strip()
         if survey_id:
             try:
-                self.survey = store.load(survey_id)
+                # Only this visitor's own surveys and the templates: a survey id another
+                # visitor saved is "no survey" here, whatever the page sent.
+                template = store.template(survey_id)
+                self.survey = template or store.for_owner(getattr(handler.args, "owner", "")).load(survey_id)
             except SurveyError as exc:
                 self.load_error = str(exc)
                 log.warning("survey could not be loaded error=%s", type(exc).__name__)
@@ -115,5 +118,10 @@ def install(ctx: AppContext) -> None:
     from googlive.survey.ui import SurveyPlugin
 
     store = survey_store(ctx)
+    legacy = store.legacy_files()
+    if legacy:
+        log.warning("%d survey file(s) in %s were saved before surveys were private; no visitor can "
+                    "read them (move one into surveys/owners/<owner hash>/ to give it to its owner)",
+                    legacy, store.dir.name)
     ctx.features.append(lambda h: SurveyFeature(h, store))
     ctx.plugins.append(SurveyPlugin(store))

@@ -1,4 +1,14 @@
-"""Survey storage: the user's surveys as JSON files, plus read-only built-in templates.
+"""Survey storage: each visitor's surveys as JSON files, plus read-only built-in templates.
+
+Privacy: a visitor's surveys live under `data_dir/surveys/owners/<owner_hash>/` (the same
+hash of the owner the session archive uses), reached only through `store.for_owner(owner)`. Two
+owners never see, load or overwrite each other's surveys: a save with an id another owner uses
+writes the saver's own file. The store made without an owner (`SurveyStore(data_dir)`) is the
+operator's: `data_dir/surveys/<id>.json`, the layout before surveys were private. Surveys
+saved there by earlier versions are therefore unreadable from the page (the migration choice:
+nothing is guessed about whose they were); an operator can move a file into an owner's folder.
+The page never serves files from the data dir (googlive/httpguard.py) and `surveys/` is in
+Gradio's blocked_paths.
 
 The only I/O in the survey package. File names come from the survey id (validated against a
 strict pattern), never from the title. Writes go to a temporary file in the same directory and
@@ -15,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from googlive.archive import owner_hash
 from googlive.fsutil import atomic_write_bytes
 from googlive.survey.jsonio import SurveyError, SurveyImportError, export_survey, import_survey
 from googlive.survey.model import SURVEY_ID_PATTERN, Survey
@@ -22,6 +33,8 @@ from googlive.survey.model import SURVEY_ID_PATTERN, Survey
 log = logging.getLogger(__name__)
 
 DEFAULT_TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "assets" / "surveys"
+OWNERS_DIR = "owners"
+MAX_SAVED_PER_OWNER = 100
 _ID = re.compile(SURVEY_ID_PATTERN)
 
 
@@ -47,9 +60,27 @@ class SurveyStore:
         data_dir: str | os.PathLike[str],
         templates_dir: str | os.PathLike[str] | None = DEFAULT_TEMPLATES_DIR,
     ) -> None:
-        self.dir = Path(data_dir) / "surveys"
+        self.data_dir = Path(data_dir)
+        self.dir = self.data_dir / "surveys"
         self.templates_dir = Path(templates_dir) if templates_dir is not None else None
         self._templates: dict[str, Survey] | None = None
+        self.owner_hash: str | None = None
+        self.max_saved: int | None = None
+
+    def for_owner(self, owner: str) -> SurveyStore:
+        """The surveys of one owner (the page's visitor); templates are shared and read-only."""
+        if not isinstance(owner, str) or not owner:
+            raise SurveyError("owner: this page has no visitor id yet; reload the page")
+        view = SurveyStore(self.data_dir, self.templates_dir)
+        view._templates = self._load_templates()
+        view.owner_hash = owner_hash(owner)
+        view.dir = self.dir / OWNERS_DIR / view.owner_hash
+        view.max_saved = MAX_SAVED_PER_OWNER
+        return view
+
+    def legacy_files(self) -> int:
+        """Survey files saved before surveys were private (not readable from the page)."""
+        return len(list(self.dir.glob("*.json"))) if self.dir.is_dir() else 0
 
     # templates
 
@@ -74,6 +105,10 @@ class SurveyStore:
             self._templates = found
         return self._templates
 
+    def template(self, survey_id: str) -> Survey | None:
+        """The built-in template with this id, or None."""
+        return self._load_templates().get(survey_id)
+
     # saved surveys
 
     def _path(self, survey_id: str) -> Path:
@@ -88,6 +123,13 @@ class SurveyStore:
                 f"id: {survey.id!r} is a built-in template; save a copy under a new id"
             )
         path = self._path(survey.id)
+        if self.max_saved is not None and not path.exists() and self.dir.is_dir():
+            count = sum(1 for _ in self.dir.glob("*.json"))
+            if count >= self.max_saved:
+                raise SurveyError(
+                    f"library: you have {count} saved surveys, the most this server keeps per "
+                    "visitor; delete one (or export it) before saving another"
+                )
         self.dir.mkdir(parents=True, exist_ok=True)
         data = export_survey(survey).encode("utf-8")
         atomic_write_bytes(path, data)

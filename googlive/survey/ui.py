@@ -380,23 +380,47 @@ def export_file(state: Any, *details: Any) -> tuple[dict[str, Any], str | None]:
     return render(survey), str(path)
 
 
-def library_choices(store: SurveyStore) -> list[tuple[str, str]]:
+def library_choices(store: SurveyStore | None) -> list[tuple[str, str]]:
+    """The library dropdown: this visitor's saved surveys, then the templates. `store` is the
+    visitor's own view (`SurveyStore.for_owner`); with None, only the templates (the page as
+    first sent, before it knows who is looking)."""
     out = []
-    for info in store.list_surveys():
+    infos = store.list_surveys() if store is not None else []
+    for info in infos:
         kind = "template" if info.source == "template" else "saved"
         out.append((f"{info.title} ({kind}, {info.questions} questions)", info.id))
     return out
+
+
+def template_choices(store: SurveyStore) -> list[tuple[str, str]]:
+    return [(f"{t.title} (template, {len(t.question_ids())} questions)", t.id) for t in store.templates()]
+
+
+def delete_saved(store: SurveyStore, survey_id: str | None) -> tuple[str, Any]:
+    """Delete one of the visitor's saved surveys: (error box, library update)."""
+    if not survey_id:
+        return error_html("library: choose one of your saved surveys to delete"), gr.skip()
+    try:
+        if _is_template(store, survey_id):
+            raise SurveyError("library: templates are built in and cannot be deleted")
+        if not store.delete(survey_id):
+            raise SurveyError("library: that survey is not in your library")
+    except SurveyError as exc:
+        return error_html(str(exc)), gr.skip()
+    return "", gr.update(choices=library_choices(store), value=None)
 
 
 def _is_template(store: SurveyStore, survey_id: str) -> bool:
     return any(t.id == survey_id for t in store.templates())
 
 
-def save(store: SurveyStore, state: Any, *details: Any) -> tuple[dict[str, Any], Any]:
+def save(store: SurveyStore, state: Any, *details: Any, public_ids: frozenset[str] = frozenset()) -> tuple[dict[str, Any], Any]:
     """Save to disk (a template's id gets a fresh one: templates are read-only)."""
     try:
         survey = with_details(state, details)
-        if _is_template(store, survey.id):
+        # A template's id, or the id of the blank survey every page starts with (it is in the
+        # page config for all to see), gets a fresh random id: saved ids are never public.
+        if _is_template(store, survey.id) or survey.id in public_ids:
             survey = edit.copy_survey(survey)
         store.save(survey)
     except SurveyError as exc:
@@ -420,12 +444,13 @@ def load(store: SurveyStore, state: Any, survey_id: str | None) -> dict[str, Any
     return render(survey)
 
 
-def start_interview(store: SurveyStore, state: Any, *details: Any) -> tuple[dict[str, Any], Any, Any, Any, str | Any]:
+def start_interview(store: SurveyStore, state: Any, *details: Any,
+                    public_ids: frozenset[str] = frozenset()) -> tuple[dict[str, Any], Any, Any, Any, str | Any]:
     """Save, make it the survey of the next call, and go to the Conversation tab.
 
     Returns (builder outputs, library, survey_id, tabs, active line).
     """
-    out, library = save(store, state, *details)
+    out, library = save(store, state, *details, public_ids=public_ids)
     if isinstance(out.get("state"), dict) and "id" in out["state"]:
         survey = Survey.model_validate(out["state"])
         if not survey.question_ids():
@@ -473,16 +498,20 @@ class SurveyPlugin(UiPlugin):
     def tab(self, b: PageBuild) -> None:
         c = self.c
         blank = new_blank()
+        self.public_ids = frozenset({blank["state"]["id"]})
         with gr.Tab("Survey Builder", id=BUILDER_TAB, elem_id="survey-builder"):
             gr.HTML(f"<style>{CSS}</style>", visible=True, padding=False)
             c["state"] = gr.State(blank["state"])
             with gr.Row():
+                # Only the templates go into the page's config; a visitor's own surveys are
+                # listed once the page knows who is looking (owner State change, below).
                 c["library"] = gr.Dropdown(
-                    library_choices(self.store), value=None, label="Saved surveys and templates", scale=4,
+                    template_choices(self.store), value=None, label="Your saved surveys and the templates", scale=4,
                     elem_id="survey-library",
                 )
                 c["load"] = gr.Button("Load into builder", scale=1, elem_id="survey-load")
                 c["new"] = gr.Button("New survey", scale=1, elem_id="survey-new")
+                c["delete"] = gr.Button("Delete saved", scale=1, size="sm", variant="stop", elem_id="survey-delete")
             c["error"] = gr.HTML("", elem_id="survey-error")
             with gr.Row():
                 with gr.Column(scale=5):
@@ -561,6 +590,24 @@ class SurveyPlugin(UiPlugin):
 
         hidden = {"show_progress": "hidden"}
         state = c["state"]
+        owner = b.owner
+
+        def mine(who: str | None) -> SurveyStore:
+            return store.for_owner(who or "")  # SurveyError without an owner: shown in the box
+
+        def guarded(fn: Any) -> Any:
+            def run(*args: Any) -> Any:
+                try:
+                    return fn(*args)
+                except SurveyError as exc:
+                    return failed(str(exc)), *([gr.skip()] * 4)
+
+            return run
+
+        def refresh_library(who: str | None) -> Any:
+            return gr.update(choices=library_choices(mine(who)) if who else template_choices(store))
+
+        owner.change(refresh_library, [owner], [c["library"]], **hidden)
         c["new"].click(ui(lambda: new_blank()), [], outs, **hidden)
         c["sec_add"].click(ui(add_section), [state, *details, c["sec_title"], c["sec_desc"]], outs, **hidden)
         c["sec_update"].click(ui(update_section), [state, *details, c["section"], c["sec_title"], c["sec_desc"]], outs, **hidden)
@@ -578,14 +625,25 @@ class SurveyPlugin(UiPlugin):
             field.input(preview, [state, *details], [c["preview"]], show_progress="hidden", trigger_mode="always_last")
         c["upload"].upload(ui(import_file), [state, c["upload"]], outs, **hidden)
         c["export"].click(tail(export_file, 1), [state, *details], [*outs, c["download"]], **hidden)
-        c["save"].click(tail(lambda s, *d: save(store, s, *d), 1), [state, *details], [*outs, c["library"]], **hidden)
-        c["load"].click(ui(lambda s, sid: load(store, s, sid)), [state, c["library"]], outs, **hidden)
+        public = self.public_ids
+        c["save"].click(tail(guarded(lambda who, s, *d: save(mine(who), s, *d, public_ids=public)), 1), [owner, state, *details],
+                        [*outs, c["library"]], **hidden)
+        c["load"].click(ui(lambda who, s, sid: _act(lambda: load(mine(who), s, sid))), [owner, state, c["library"]],
+                        outs, **hidden)
         c["start"].click(
-            tail(lambda s, *d: start_interview(store, s, *d), 4),
-            [state, *details],
+            tail(guarded(lambda who, s, *d: start_interview(mine(who), s, *d, public_ids=public)), 4),
+            [owner, state, *details],
             [*outs, c["library"], b.survey_id, b.tabs, c["active"]],
             **hidden,
         )
+
+        def on_delete(who: str | None, sid: str | None) -> tuple[str, Any]:
+            try:
+                return delete_saved(mine(who), sid)
+            except SurveyError as exc:
+                return error_html(str(exc)), gr.skip()
+
+        c["delete"].click(on_delete, [owner, c["library"]], [c["error"], c["library"]], **hidden)
         c["plain"].click(clear_active, [], [b.survey_id, c["active"]], **hidden)
 
 

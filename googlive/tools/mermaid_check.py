@@ -19,6 +19,7 @@ keeps the two in agreement on a corpus.
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -80,39 +81,114 @@ class _Ctx:
 _DIRECTIVE = re.compile(r"%%\s*\{")
 _FENCE = re.compile(r"```|~~~~")
 _JS_URL = re.compile(r"j\s*a\s*v\s*a\s*s\s*c\s*r\s*i\s*p\s*t\s*:|vbscript\s*:|data\s*:\s*text/html", re.I)
-_SCRIPT_TAG = re.compile(r"<\s*/?\s*(script|iframe|object|embed|style|link|meta)\b", re.I)
-_INTERACTIVE = re.compile(r"^\s*(click|callback|links?)\b", re.I)
+# Statements that make nodes interactive, at the start of a line or after a ';'.
+_INTERACTIVE = re.compile(r"(?:^|;)\s*(click|callback|links?)\b", re.I)
 _HREF = re.compile(r"\bhref\b", re.I)
+# Anything that makes the browser fetch a URL: CSS url()/image-set()/@import in style and
+# classDef statements, flowchart image shapes (A@{ img: ... }), C4 sprites and links.
+_FETCHES = re.compile(r"url\s*\(|image-set\s*\(|@import|expression\s*\(|\bimg\s*:|\$sprite|\$link", re.I)
+# What an HTML parser takes for a tag: '<' then a letter, '/', '!' or '?'. Mermaid's own
+# <<annotation>> and a <br> line break are allowed; 'a < b' (with a space) is text.
+_ALLOWED_ANGLES = re.compile(r"<<[^<>\n]{1,60}>>|<br\s*/?>", re.I)
+_TAG = re.compile(r"<[A-Za-z!?/]")
+_FRONT_LINE = re.compile(r"^\s*-{3,}\s*$")
+_TITLE_LINE = re.compile(r"^title:[^\n]*$")
+# Mermaid's own entity codes in labels (#lt; #60;), decoded to HTML entities before rendering.
+_MERMAID_ENTITY = re.compile(r"#([a-zA-Z]+|\d+);")
+_LINES = re.compile(r"\r\n|\r|\n")
+
+
+_DECODE_ROUNDS = 8
+
+
+def _decoded(code: str) -> str | None:
+    """The text as the browser may end up reading it: HTML entities (mermaid.run entity-decodes
+    the element's text) and mermaid's #name; codes, decoded until stable; None when still
+    changing after `_DECODE_ROUNDS` rounds (refused as a whole)."""
+    out = code
+    for _ in range(_DECODE_ROUNDS):
+        nxt = html.unescape(_MERMAID_ENTITY.sub(r"&\1;", out))
+        if nxt == out:
+            return out
+        out = nxt
+    return None
+
+
+def _line_errors(no: int, raw: str) -> list[MermaidError]:
+    errors: list[MermaidError] = []
+    text = raw.strip()
+    if _FENCE.search(raw):
+        errors.append(MermaidError(no, "Markdown code fences (``` or ~~~~) are not allowed inside the diagram"))
+    if _DIRECTIVE.search(raw):
+        errors.append(MermaidError(no, "%%{init}%% directives are not allowed; remove the line"))
+    if _INTERACTIVE.search(text) or _HREF.search(text):
+        errors.append(MermaidError(no, "interactive click/link/href statements are not allowed; remove them"))
+    elif _JS_URL.search(raw):
+        errors.append(MermaidError(no, "javascript: URLs are not allowed"))
+    if _FETCHES.search(raw):
+        errors.append(MermaidError(no, "images, url() and @import are not allowed: the diagram may not load anything"))
+    m = _TAG.search(_ALLOWED_ANGLES.sub(" ", raw))
+    if m:
+        tag = re.match(r"<[/!?]?[A-Za-z][\w-]{0,20}", raw[m.start():])
+        found = tag.group(0) if tag else raw[m.start():m.start() + 2]
+        errors.append(MermaidError(
+            no, f"HTML tags are not allowed in diagram text (found '{found}'); write plain text "
+            "(put spaces around '<' as in 'a < b'; a line break is <br>)"))
+    return errors
 
 
 def check_safety(code: str) -> list[MermaidError]:
-    """Errors for content this app never renders, whatever mermaid would make of it."""
+    """Errors for content this app never renders, whatever mermaid would make of it.
+
+    Checked on the text as given and as the browser decodes it (entities, #lt; codes). Front
+    matter is refused anywhere, except one block of `title:` lines opening the very first line
+    (mermaid applies front matter found after a blank first line too, since mermaid.run trims
+    the text); `%%{...}%%` directives anywhere; HTML tags; interactive statements and URLs that
+    would be fetched.
+    """
     errors: list[MermaidError] = []
     if len(code) > MAX_SOURCE_CHARS:
         errors.append(MermaidError(0, f"the diagram is too long ({len(code)} characters, limit {MAX_SOURCE_CHARS})"))
         return errors
+    lines = _LINES.split(code)
+    decoded = _decoded(code)
+    if decoded is None:
+        return [MermaidError(0, "the diagram is encoded too many times over (entities inside entities)")]
+    decoded_lines = _LINES.split(decoded)
     in_front = False
-    for no, raw in enumerate(code.split("\n"), start=1):
-        text = raw.strip()
-        if no == 1 and text == "---":
+    for no, raw in enumerate(lines, start=1):
+        if no == 1 and raw == "---":
             in_front = True
             continue
         if in_front:
-            if text == "---":
+            if raw == "---":
                 in_front = False
-            elif re.match(r"^(config|init)\s*:", text):
-                errors.append(MermaidError(no, "front-matter 'config' is not allowed here; remove it"))
+            elif not _TITLE_LINE.match(raw):
+                errors.append(MermaidError(no, "front matter may only hold a title (no 'config' or other keys); remove it"))
+            errors += _line_errors(no, raw)
             continue
-        if _FENCE.search(raw):
-            errors.append(MermaidError(no, "Markdown code fences (``` or ~~~~) are not allowed inside the diagram"))
-        if _DIRECTIVE.search(raw):
-            errors.append(MermaidError(no, "%%{init}%% directives are not allowed; remove the line"))
-        if _INTERACTIVE.match(text) or _HREF.search(text):
-            errors.append(MermaidError(no, "interactive click/link/href statements are not allowed; remove them"))
-        elif _JS_URL.search(raw):
-            errors.append(MermaidError(no, "javascript: URLs are not allowed"))
-        if _SCRIPT_TAG.search(raw):
-            errors.append(MermaidError(no, "HTML script/style tags are not allowed in labels"))
+        if _FRONT_LINE.match(raw):
+            errors.append(MermaidError(no, "a '---' front-matter line is not allowed here; remove it"))
+        errors += _line_errors(no, raw)
+    if in_front:
+        errors.append(MermaidError(1, "front matter opened with '---' is never closed"))
+    if decoded == code:
+        return errors
+    # Judge the decoded text too; an encoded line break shifts lines, then no line is named.
+    same_shape = len(decoded_lines) == len(lines)
+    seen = {(e.line, e.message) for e in errors}
+    for i, dec in enumerate(decoded_lines):
+        raw = lines[i] if same_shape else None
+        if dec == raw:
+            continue
+        no = i + 1 if same_shape else 0
+        found = _line_errors(no, dec)
+        if _FRONT_LINE.match(dec) and not (raw is not None and _FRONT_LINE.match(raw)) and not (i == 0 and dec == "---"):
+            found.append(MermaidError(no, "a '---' front-matter line is not allowed here; remove it"))
+        for e in found:
+            if (e.line, e.message) not in seen:
+                seen.add((e.line, e.message))
+                errors.append(MermaidError(e.line, e.message + " (after decoding entities)"))
     return errors
 
 

@@ -43,10 +43,11 @@ def test_typed_requests_draw_a_diagram_and_take_a_snapshot(netns, browser_factor
         try:
             type_message(page, "please draw a diagram")
             # gradio's Markdown hands the ```mermaid block to mermaid, which replaces it with an SVG.
-            # (mermaid marks its SVGs with aria-roledescription; gradio's icons are SVGs too.)
+            # (mermaid marks its SVGs with aria-roledescription; gradio's icons are SVGs too.
+            # Labels are SVG text, wrapped into one <tspan> per line: "This placeholder|diagram".)
             page.wait_for_function(
                 "() => [...document.querySelectorAll('#diagram svg[aria-roledescription]')]"
-                ".some(s => s.textContent.toLowerCase().includes('placeholder diagram'))",
+                ".some(s => s.textContent.toLowerCase().includes('this placeholder'))",
                 timeout=20000,
             )
             assert "Offline demo diagram" in page.locator("#diagram").inner_text()
