@@ -16,7 +16,8 @@ MutationObserver, because Gradio re-renders components:
 - Icon buttons Gradio leaves unnamed (gr.Code's copy and download) get names; gr.Gallery's
   full-size view, a <button> holding buttons, becomes a group.
 - "Click to Access Webcam" disappears when pressed, which dropped focus to the page body: focus
-  moves on to the record (start) button once it appears.
+  moves on to the record (start) button once it appears. When the camera does not open within
+  6 s (no camera, permission denied, not https), a message under the video says why.
 """
 
 CSS = """
@@ -49,6 +50,7 @@ CSS = """
 }
 .gradio-container label:focus-within { outline: 2px solid #1a73e8; outline-offset: 2px; }
 footer a, footer button { color: #5f6368 !important; }
+#gl-cam-help { margin: 6px 0; padding: 8px 10px; border-radius: 8px; background: #fef7e0; color: #7a4a00; }
 .dark footer a, .dark footer button { color: #b0b4ba !important; }
 """
 
@@ -95,15 +97,46 @@ JS = """() => {
     requestAnimationFrame(() => { queued = false; fix(); });
   }).observe(document.body, {subtree: true, childList: true});
   fix();
-  // "Click to Access Webcam" goes away when pressed: move focus to the record button.
+  // Why the camera did not open, in words (FastRTC shows nothing when it is denied or missing).
+  const camHelp = async () => {
+    let msg = 'The camera and microphone did not open. Allow both for this site, check that a camera ' +
+      'is connected and not in use by another program, then press "Click to Access Webcam" again.';
+    if (!window.isSecureContext || !navigator.mediaDevices) {
+      msg = 'The browser opens a camera only on https:// pages (or http://localhost). Open this page over https.';
+    } else {
+      try {
+        const devs = await navigator.mediaDevices.enumerateDevices();
+        if (!devs.some(d => d.kind === 'videoinput')) msg = 'No camera was found. The conversation uses a camera ' +
+          'and a microphone together: connect a camera, then press "Click to Access Webcam" again.';
+        else if (!devs.some(d => d.kind === 'audioinput')) msg = 'No microphone was found: connect one, then ' +
+          'press "Click to Access Webcam" again.';
+      } catch (e) {}
+      for (const name of ['camera', 'microphone']) {
+        try {
+          const p = await navigator.permissions.query({name});
+          if (p.state === 'denied') { msg = 'This site is not allowed to use the ' + name + '. Allow camera and ' +
+            'microphone in the browser (the camera icon in the address bar, or the site settings), then reload the page.'; break; }
+        } catch (e) {}
+      }
+    }
+    let box = document.getElementById('gl-cam-help');
+    if (!box) {
+      box = document.createElement('div'); box.id = 'gl-cam-help'; box.setAttribute('role', 'alert');
+      const rtc = document.querySelector('#webrtc'); if (rtc) rtc.after(box); else return;
+    }
+    box.textContent = msg;
+  };
+  // "Click to Access Webcam" goes away when pressed: move focus to the record button; if the
+  // camera does not open, say why.
   document.addEventListener('click', (ev) => {
     const btn = ev.target.closest && ev.target.closest('#webrtc button');
     if (!btn || !/Access Webcam/i.test(btn.textContent || '')) return;
     const started = performance.now();
+    const old = document.getElementById('gl-cam-help'); if (old) old.remove();
     const wait = () => {
       const rec = document.querySelector('#webrtc button[aria-label="start stream"]');
       if (rec && rec.offsetParent !== null) { rec.focus(); return; }
-      if (performance.now() - started < 15000) setTimeout(wait, 100);
+      if (performance.now() - started < 6000) setTimeout(wait, 100); else camHelp();
     };
     setTimeout(wait, 100);
   }, true);
