@@ -71,6 +71,8 @@ def tab_until(page, pred, limit: int = 25) -> dict:
 
 
 def no_violations(page, where: str) -> None:
+    # Outputs of a running event are drawn faded (Gradio's "pending"): check the settled page.
+    page.wait_for_function("() => !document.querySelector('.pending')", timeout=20000)
     found = axe_violations(page)
     assert not found, f"axe-core on {where}: " + "; ".join(
         f"[{v['impact']}] {v['id']} {v['nodes']}" for v in found)
