@@ -1,7 +1,7 @@
 """googlive: talk with Gemini Live by voice and video in the browser.
 
-    python app.py                 # Gemini, with GEMINI_API_KEY (or GOOGLE_API_KEY, or .env)
-    python app.py --offline       # the local demo Live server, no key needed
+python app.py                 # Gemini, with GEMINI_API_KEY (or GOOGLE_API_KEY, or .env)
+python app.py --offline       # the local demo Live server, no key needed
 """
 
 from __future__ import annotations
@@ -33,36 +33,78 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "key (GEMINI_API_KEY or GOOGLE_API_KEY, or a .env file) it starts the offline demo on the "
         "built-in local Live server.",
     )
-    p.add_argument("--host", default=os.environ.get("GOOGLIVE_HOST", "127.0.0.1"),
-                   help="interface to listen on (default 127.0.0.1; 0.0.0.0 on a Space)")
-    p.add_argument("--port", type=int, default=env_int("GOOGLIVE_PORT", env_int("PORT", 7860)),
-                   help="HTTP port (default 7860)")
-    p.add_argument("--share", action="store_true",
-                   help="create a public Gradio share link (remote browsers need TURN: set HF_TOKEN "
-                   "or CLOUDFLARE_TURN_KEY_ID and CLOUDFLARE_TURN_KEY_API_TOKEN)")
-    p.add_argument("--offline", action="store_true",
-                   help="use the built-in local Live server even when an API key is set")
-    p.add_argument("--model", default=os.environ.get("GOOGLIVE_MODEL", DEFAULT_MODEL),
-                   help=f"Live model (default {DEFAULT_MODEL})")
-    p.add_argument("--analysis-model", default=os.environ.get("GOOGLIVE_ANALYSIS_MODEL", DEFAULT_ANALYSIS_MODEL),
-                   help=f"model for the end-of-session analysis (default {DEFAULT_ANALYSIS_MODEL})")
-    p.add_argument("--voice", default=os.environ.get("GOOGLIVE_VOICE", DEFAULT_VOICE),
-                   help=f"prebuilt voice (default {DEFAULT_VOICE})")
-    p.add_argument("--data-dir", default=os.environ.get("GOOGLIVE_DATA_DIR", "data"),
-                   help="where session archives and surveys are kept (default ./data)")
-    p.add_argument("--max-sessions", type=int, default=env_int("GOOGLIVE_MAX_SESSIONS", 8),
-                   help="concurrent conversations allowed (default 8)")
-    p.add_argument("--time-limit", type=int, default=env_int("GOOGLIVE_TIME_LIMIT", 1800),
-                   help="seconds a conversation may last (default 1800)")
+    p.add_argument(
+        "--host",
+        default=os.environ.get("GOOGLIVE_HOST", "127.0.0.1"),
+        help="interface to listen on (default 127.0.0.1; 0.0.0.0 on a Space)",
+    )
+    p.add_argument(
+        "--port",
+        type=int,
+        default=env_int("GOOGLIVE_PORT", env_int("PORT", 7860)),
+        help="HTTP port (default 7860)",
+    )
+    p.add_argument(
+        "--share",
+        action="store_true",
+        help="create a public Gradio share link (remote browsers need TURN: set HF_TOKEN "
+        "or CLOUDFLARE_TURN_KEY_ID and CLOUDFLARE_TURN_KEY_API_TOKEN)",
+    )
+    p.add_argument(
+        "--offline",
+        action="store_true",
+        help="use the built-in local Live server even when an API key is set",
+    )
+    p.add_argument(
+        "--model",
+        default=os.environ.get("GOOGLIVE_MODEL", DEFAULT_MODEL),
+        help=f"Live model (default {DEFAULT_MODEL})",
+    )
+    p.add_argument(
+        "--analysis-model",
+        default=os.environ.get("GOOGLIVE_ANALYSIS_MODEL", DEFAULT_ANALYSIS_MODEL),
+        help=f"model for the end-of-session analysis (default {DEFAULT_ANALYSIS_MODEL})",
+    )
+    p.add_argument(
+        "--voice",
+        default=os.environ.get("GOOGLIVE_VOICE", DEFAULT_VOICE),
+        help=f"prebuilt voice (default {DEFAULT_VOICE})",
+    )
+    p.add_argument(
+        "--data-dir",
+        default=os.environ.get("GOOGLIVE_DATA_DIR", "data"),
+        help="where session archives and surveys are kept (default ./data)",
+    )
+    p.add_argument(
+        "--max-sessions",
+        type=int,
+        default=env_int("GOOGLIVE_MAX_SESSIONS", 8),
+        help="concurrent conversations allowed (default 8)",
+    )
+    p.add_argument(
+        "--time-limit",
+        type=int,
+        default=env_int("GOOGLIVE_TIME_LIMIT", 1800),
+        help="seconds a conversation may last (default 1800)",
+    )
     p.add_argument("--no-record", action="store_true", help="do not record sessions")
-    p.add_argument("--live-url", default=os.environ.get("GOOGLIVE_LIVE_URL"),
-                   help="talk to this Live server instead (e.g. one started with "
-                   "'python -m googlive.fakelive'); use with --live-ca")
-    p.add_argument("--live-ca", default=os.environ.get("GOOGLIVE_LIVE_CA"),
-                   help="CA certificate (PEM) that signed --live-url's TLS certificate")
-    p.add_argument("--no-ice-servers", action="store_true",
-                   default=os.environ.get("GOOGLIVE_NO_ICE") == "1",
-                   help="use no STUN/TURN servers at all (tests, closed networks)")
+    p.add_argument(
+        "--live-url",
+        default=os.environ.get("GOOGLIVE_LIVE_URL"),
+        help="talk to this Live server instead (e.g. one started with "
+        "'python -m googlive.fakelive'); use with --live-ca",
+    )
+    p.add_argument(
+        "--live-ca",
+        default=os.environ.get("GOOGLIVE_LIVE_CA"),
+        help="CA certificate (PEM) that signed --live-url's TLS certificate",
+    )
+    p.add_argument(
+        "--no-ice-servers",
+        action="store_true",
+        default=os.environ.get("GOOGLIVE_NO_ICE") == "1",
+        help="use no STUN/TURN servers at all (tests, closed networks)",
+    )
     from googlive.launchopts import add_arguments, from_args
 
     add_arguments(p)
@@ -105,8 +147,10 @@ def settings_from(ns: argparse.Namespace) -> Settings:
 
 
 def main(argv: list[str] | None = None) -> int:
-    logging.basicConfig(level=os.environ.get("GOOGLIVE_LOG", "INFO"),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=os.environ.get("GOOGLIVE_LOG", "INFO"),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
     try:
         from dotenv import load_dotenv
 
@@ -124,14 +168,21 @@ def main(argv: list[str] | None = None) -> int:
 
     endpoint, offline_server = resolve_endpoint(settings)
     if endpoint.offline:
-        log.warning("OFFLINE DEMO: no Gemini API key (or --offline); conversations run on the "
-                    "built-in local Live server, which echoes what it hears.")
+        log.warning(
+            "OFFLINE DEMO: no Gemini API key (or --offline); conversations run on the "
+            "built-in local Live server, which echoes what it hears."
+        )
     else:
         log.info("backend: Gemini Live, model=%s", settings.model)
     rtc_conf, server_conf, warning = space_turn(settings)
-    ctx = AppContext(settings, endpoint, rtc_configuration=rtc_conf,
-                     server_rtc_configuration=server_conf, turn_warning=warning,
-                     security=ns.security)
+    ctx = AppContext(
+        settings,
+        endpoint,
+        rtc_configuration=rtc_conf,
+        server_rtc_configuration=server_conf,
+        turn_warning=warning,
+        security=ns.security,
+    )
     assemble(ctx)
     demo = build(ctx)
     from googlive.launchopts import hide_api, launch_kwargs
@@ -144,8 +195,11 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, stop)
     try:
         demo.queue(default_concurrency_limit=None, api_open=False).launch(
-            server_name=settings.host, server_port=settings.port, share=settings.share,
-            prevent_thread_lock=False, **launch_kwargs(ns.security, settings.data_dir),
+            server_name=settings.host,
+            server_port=settings.port,
+            share=settings.share,
+            prevent_thread_lock=False,
+            **launch_kwargs(ns.security, settings.data_dir),
         )
     except KeyboardInterrupt:
         pass

@@ -14,14 +14,27 @@ import traceback
 from typing import Any
 
 # cheap pure figures first, then the real-time ones, then the multi-process ones
-SECTIONS = ("resampler", "vad", "false_barge_ins", "latency", "barge_in", "recording", "cpu", "startup")
+SECTIONS = (
+    "resampler",
+    "vad",
+    "false_barge_ins",
+    "latency",
+    "barge_in",
+    "recording",
+    "cpu",
+    "startup",
+)
 ALIASES = {"barge_in": ("barge_in", "false_barge_ins"), "latency": ("latency", "vad")}
 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m bench")
-    p.add_argument("--quick", action="store_true", help="fewer trials and shorter windows (< 3 min on 2 cores)")
-    p.add_argument("--plot", action="store_true", help="write bench/out/bench.png (and assets/bench.png)")
+    p.add_argument(
+        "--quick", action="store_true", help="fewer trials and shorter windows (< 3 min on 2 cores)"
+    )
+    p.add_argument(
+        "--plot", action="store_true", help="write bench/out/bench.png (and assets/bench.png)"
+    )
     p.add_argument("--only", default="", help=f"comma-separated subset of {','.join(SECTIONS)}")
     a = p.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
@@ -32,8 +45,13 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.monotonic()
     res: dict[str, Any] = {
         "quick": q,
-        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),
-                    "cpu_model": _cpu_model(), "load_avg_1_5_15_at_start": _load()},
+        "machine": {
+            "cpus": os.cpu_count(),
+            "platform": platform.platform(),
+            "python": platform.python_version(),
+            "cpu_model": _cpu_model(),
+            "load_avg_1_5_15_at_start": _load(),
+        },
         "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
     errors: dict[str, str] = {}
@@ -85,14 +103,23 @@ def _latency(quick: bool) -> dict[str, Any]:
     d = asyncio.run(latency.downlink(20.0 if quick else 60.0))
     return {
         "uplink_ms": up,
-        "downlink_ms": {"app": d["app"]["downlink_ms"], "baseline_fastrtc_demo": d["baseline_fastrtc_demo"]["downlink_ms"],
-                        "jitter_cushion_ms": d["jitter_cushion_ms"],
-                        "target_p99_ms": d["target"]["downlink_p99_ms"],
-                        "definition": "AudioOut.received_at -> first frame returned by emit(), chunks with nothing of their"
-                        " turn ahead of them (neither in the handler nor in the WebRTC queue)"},
-        "underruns": {k: {kk: vv for kk, vv in d[k].items() if kk != "downlink_ms"} for k in ("app", "baseline_fastrtc_demo")}
-        | {"source": d["source"], "target_per_min": 0,
-           "definition": "gap > 25 ms between consecutive frames of one turn at the simulated browser, per minute played"},
+        "downlink_ms": {
+            "app": d["app"]["downlink_ms"],
+            "baseline_fastrtc_demo": d["baseline_fastrtc_demo"]["downlink_ms"],
+            "jitter_cushion_ms": d["jitter_cushion_ms"],
+            "target_p99_ms": d["target"]["downlink_p99_ms"],
+            "definition": "AudioOut.received_at -> first frame returned by emit(), chunks with nothing of their"
+            " turn ahead of them (neither in the handler nor in the WebRTC queue)",
+        },
+        "underruns": {
+            k: {kk: vv for kk, vv in d[k].items() if kk != "downlink_ms"}
+            for k in ("app", "baseline_fastrtc_demo")
+        }
+        | {
+            "source": d["source"],
+            "target_per_min": 0,
+            "definition": "gap > 25 ms between consecutive frames of one turn at the simulated browser, per minute played",
+        },
     }
 
 

@@ -67,7 +67,11 @@ class _Side:
         h.send_text("tell me a long story")
 
         def story_heard() -> Any:  # the new reply's turn, once 0.3 s of it was heard
-            turns = {peer.turn_of.get(id(x.samples)) for x in peer.stats.heard if x.t >= t_ask and x.rms >= 30}
+            turns = {
+                peer.turn_of.get(id(x.samples))
+                for x in peer.stats.heard
+                if x.t >= t_ask and x.rms >= 30
+            }
             turns = {t for t in turns if t is not None and t > before}
             if not turns:
                 return None
@@ -118,7 +122,9 @@ async def measure_barge_in(trials: int, seed: int = 1, max_delay_s: float = 3.5)
                 def speech_turns(w: int = want) -> bool:
                     return srv.stats.speech_turns >= w
 
-                a, b = await asyncio.gather(app.trial(d, seed + i, speech_turns), base.trial(d, seed + i, speech_turns))
+                a, b = await asyncio.gather(
+                    app.trial(d, seed + i, speech_turns), base.trial(d, seed + i, speech_turns)
+                )
                 res["app"].append(a)
                 res["baseline"].append(b)
         finally:
@@ -130,7 +136,9 @@ async def measure_barge_in(trials: int, seed: int = 1, max_delay_s: float = 3.5)
         "app": summarize(app_ms, 1),
         "baseline_fastrtc_demo": summarize(base_ms, 1),
         "app_detected": sum(1 for r in res["app"] if r["barge_ins"] >= 1),
-        "app_detect_ms": summarize([r["detect_ms"] for r in res["app"] if r["detect_ms"] is not None], 1),
+        "app_detect_ms": summarize(
+            [r["detect_ms"] for r in res["app"] if r["detect_ms"] is not None], 1
+        ),
         "app_handed_to_webrtc_ms": summarize([r["handed_ms"] for r in res["app"]], 1),
         "baseline_handed_to_webrtc_ms": summarize([r["handed_ms"] for r in res["baseline"]], 1),
         "server_interrupted_sent": interrupted,
@@ -141,6 +149,7 @@ async def measure_barge_in(trials: int, seed: int = 1, max_delay_s: float = 3.5)
 
 
 # ---- false barge-ins ---------------------------------------------------------------------
+
 
 def _reply_24k(seconds: float, kind: str, seed: int) -> np.ndarray:
     if kind == "tones":  # what the local Live server says
@@ -170,7 +179,9 @@ def _conditions(seconds: float) -> dict[str, np.ndarray]:
     c["fan_brown_-30dBFS"] = brown_noise(RATE, seconds, -30.0) + floor
     c["keyboard_peak_-20dBFS"] = keyboard_clicks(RATE, seconds, -20.0) + floor
     c["music_-30dBFS"] = music(RATE, seconds, -30.0) + floor
-    c["music_-30_plus_echo_-35_40ms"] = music(RATE, seconds, -30.0) + _echo(seconds, "voice", 40, -35.0, 3)
+    c["music_-30_plus_echo_-35_40ms"] = music(RATE, seconds, -30.0) + _echo(
+        seconds, "voice", 40, -35.0, 3
+    )
     return c
 
 

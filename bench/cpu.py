@@ -63,7 +63,9 @@ class MicTrack(MediaStreamTrack):
         due = self.t0 + self.i * 0.02
         await asyncio.sleep(max(0.0, due - time.monotonic()))
         start = (self.i * 960) % (self.pcm.size - 960)
-        frame = av.AudioFrame.from_ndarray(self.pcm[start : start + 960].reshape(1, -1), format="s16", layout="mono")
+        frame = av.AudioFrame.from_ndarray(
+            self.pcm[start : start + 960].reshape(1, -1), format="s16", layout="mono"
+        )
         frame.sample_rate = 48000
         frame.pts = self.i * 960
         frame.time_base = fractions.Fraction(1, 48000)
@@ -132,7 +134,11 @@ class Client:
             self.tasks.append(asyncio.create_task(self._sink(track), name="bench-sink"))
 
         await self.pc.setLocalDescription(await self.pc.createOffer())
-        body = {"sdp": self.pc.localDescription.sdp, "type": "offer", "webrtc_id": uuid.uuid4().hex[:10]}
+        body = {
+            "sdp": self.pc.localDescription.sdp,
+            "type": "offer",
+            "webrtc_id": uuid.uuid4().hex[:10],
+        }
         async with httpx.AsyncClient(timeout=20) as c:
             r = await c.post(f"http://127.0.0.1:{self.port}/webrtc/offer", json=body)
         ans = r.json()
@@ -165,16 +171,22 @@ class Server:
             argv += ["--live-url", live.url, "--live-ca", live.ca_cert]
         if record:
             argv.append("--record")
-        self.proc = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        self.proc = subprocess.Popen(
+            argv, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        )
 
     async def ready(self, timeout: float = 30) -> None:
         deadline = time.monotonic() + timeout
         async with httpx.AsyncClient(timeout=2) as c:
             while time.monotonic() < deadline:
                 if self.proc.poll() is not None:
-                    raise RuntimeError(f"{self.kind} server exited: {self.proc.stderr.read().decode()[-800:]}")
+                    raise RuntimeError(
+                        f"{self.kind} server exited: {self.proc.stderr.read().decode()[-800:]}"
+                    )
                 with contextlib.suppress(Exception):
-                    if (await c.get(f"http://127.0.0.1:{self.port}/bench/stats")).status_code == 200:
+                    if (
+                        await c.get(f"http://127.0.0.1:{self.port}/bench/stats")
+                    ).status_code == 200:
                         return
                 await asyncio.sleep(0.2)
         raise TimeoutError(f"{self.kind} server did not start")
@@ -193,7 +205,9 @@ class Server:
                 self.proc.wait(5)
 
 
-async def _session_run(srv: Server, n: int, video: bool, window: float, warmup: float) -> dict[str, Any]:
+async def _session_run(
+    srv: Server, n: int, video: bool, window: float, warmup: float
+) -> dict[str, Any]:
     before = len((await srv.stats())["sessions"])
     clients = [Client(srv.port, video) for _ in range(n)]
     try:
@@ -222,7 +236,9 @@ async def _session_run(srv: Server, n: int, video: bool, window: float, warmup: 
             "cpu_per_session": round((s1["cpu_s"] - s0["cpu_s"]) / dt / n, 3),
             "audio_frames_per_s_min": round(min(fps), 1),
             "video_fps_in_min": round(min((b - a) / dt for a, b in zip(v0, v1, strict=True)), 1),
-            "client_mic_frames_per_s_min": round(min((b - a) / dt for a, b in zip(m0, m1, strict=True)), 1),
+            "client_mic_frames_per_s_min": round(
+                min((b - a) / dt for a, b in zip(m0, m1, strict=True)), 1
+            ),
             "client_limited": min((b - a) / dt for a, b in zip(m0, m1, strict=True)) < 49,
         }
     finally:
@@ -234,15 +250,26 @@ async def _session_run(srv: Server, n: int, video: bool, window: float, warmup: 
 async def measure(quick: bool, record: bool = False) -> dict[str, Any]:
     # quick: audio N = 1, 2, 4; audio+video N = 1, 2 (on 2 cores 2 a+v sessions already fall
     # behind, see max_realtime_sessions); larger N is only tried while the smaller one keeps up
-    ns = {"audio": [1, 2, 4], "audio_video": [1, 2]} if quick else {"audio": [1, 2, 3, 4, 6, 8], "audio_video": [1, 2, 3, 4]}
+    ns = (
+        {"audio": [1, 2, 4], "audio_video": [1, 2]}
+        if quick
+        else {"audio": [1, 2, 3, 4, 6, 8], "audio_video": [1, 2, 3, 4]}
+    )
     # warm-up: audio settles within 1 s; a+v needs longer (VP8 decoder start, first key frames)
     window, warmup, warmup_av = (3.0, 1.0, 1.5) if quick else (10.0, 3.0, 3.0)
-    out: dict[str, Any] = {"window_s": window, "warmup_s": {"audio": warmup, "audio_video": warmup_av},
-                           "sessions_tried": ns, "runs": {}}
+    out: dict[str, Any] = {
+        "window_s": window,
+        "warmup_s": {"audio": warmup, "audio_video": warmup_av},
+        "sessions_tried": ns,
+        "runs": {},
+    }
     async with FakeLiveServer(api_key="k", config=FakeLiveConfig(max_av_session_s=None)) as live:
         # both server processes start together (their imports overlap), then are measured one
         # at a time: the app's server is stopped before the echo's runs begin
-        servers = {kind: Server(kind, live if kind == "app" else None, record=record) for kind in ("app", "echo")}
+        servers = {
+            kind: Server(kind, live if kind == "app" else None, record=record)
+            for kind in ("app", "echo")
+        }
         try:
             await asyncio.gather(*(s.ready() for s in servers.values()))
             for kind, srv in servers.items():
@@ -297,7 +324,9 @@ def figures(m: dict[str, Any]) -> dict[str, Any]:
     mrs = {k: maxrt(k) for k in ("app_audio", "echo_audio", "app_audio_video", "echo_audio_video")}
     mrs["tried"] = m["sessions_tried"]
     mrs["target"] = "none set by the issue (reported app vs echo)"
-    mrs["client_limited_runs"] = [f"{k}@{r['n']}" for k, rs in runs.items() for r in rs if r.get("client_limited")]
+    mrs["client_limited_runs"] = [
+        f"{k}@{r['n']}" for k, rs in runs.items() for r in rs if r.get("client_limited")
+    ]
     return {"cpu_per_session": cps, "max_realtime_sessions": mrs, "cpu_runs": m}
 
 

@@ -49,7 +49,9 @@ class DemoBaselineHandler(GeminiHandler):
         self.last_turn: int | None = None
 
     def copy(self) -> DemoBaselineHandler:
-        return type(self)(self.settings, self.endpoint, features=self.feature_factories, services=self.services)
+        return type(self)(
+            self.settings, self.endpoint, features=self.feature_factories, services=self.services
+        )
 
     def handle_event(self, ev: Any) -> None:
         if isinstance(ev, AudioOut):
@@ -104,7 +106,9 @@ class TaggedPeer(SimulatedPeer):
         if self.on_frame is not None:
             self.on_frame(frame, turn)
 
-    def audible_of_turn_after(self, t: float, turn: int, *, min_rms: float = 30.0) -> tuple[float, float]:
+    def audible_of_turn_after(
+        self, t: float, turn: int, *, min_rms: float = 30.0
+    ) -> tuple[float, float]:
         """(seconds played from `t` on, seconds still queued) of audible audio of `turn`."""
         played = sum(
             h.samples.size / OUT_RATE
@@ -113,7 +117,10 @@ class TaggedPeer(SimulatedPeer):
         )
         queued = 0.0
         for _, f in list(self._queue):
-            if self.turn_of.get(id(f)) == turn and float(np.sqrt(np.mean(f.astype(np.float64) ** 2))) >= min_rms:
+            if (
+                self.turn_of.get(id(f)) == turn
+                and float(np.sqrt(np.mean(f.astype(np.float64) ** 2))) >= min_rms
+            ):
                 queued += f.size / OUT_RATE
         return played, queued
 

@@ -39,6 +39,7 @@ RATE = 48000
 
 # ---- VAD --------------------------------------------------------------------------------
 
+
 def vad_figures(trials: int = 40) -> dict:
     """How often the VAD decides (the frame it is fed) and how long after a speech onset."""
     h_frame = 960  # fastrtc hands GeminiHandler.receive 960 samples at 48 kHz
@@ -68,6 +69,7 @@ def vad_figures(trials: int = 40) -> dict:
 
 
 # ---- uplink -----------------------------------------------------------------------------
+
 
 class _UplinkProbe(GeminiHandler):
     """The app's handler, unchanged, with probes: when each mic frame arrives at receive(), and
@@ -117,7 +119,9 @@ class _PerFrameProbe(_UplinkProbe):
     per_frame = True
 
 
-def uplink_figures(arrivals: list[float], written: list[tuple[float, int, int]]) -> tuple[list[float], list[float]]:
+def uplink_figures(
+    arrivals: list[float], written: list[tuple[float, int, int]]
+) -> tuple[list[float], list[float]]:
     """(per mic frame: arrival -> the chunk holding its LAST 16 kHz sample written, ms;
         per chunk: age of its OLDEST sample when written = written - arrival of its frame, ms).
     16 kHz output sample k is input time k/16000 (the resampler compensates its delay), i.e.
@@ -147,7 +151,9 @@ async def _uplink_run(srv: Any, cls: type, seconds: float) -> tuple[list[float],
     try:
         await until(lambda: h.session is not None and h.session.state.value == "live", 15)
         h.wrap_session()
-        audio = to_int16(speech_like(RATE, seconds, -20.0, seed=2) + white_noise(RATE, seconds, -60.0))
+        audio = to_int16(
+            speech_like(RATE, seconds, -20.0, seed=2) + white_noise(RATE, seconds, -60.0)
+        )
         await peer.send_mic(audio)
         await asyncio.sleep(0.3)
         return uplink_figures(h.arrivals, h.written)
@@ -168,7 +174,11 @@ async def external_live_server() -> Any:
 
     p = subprocess.Popen(  # noqa: ASYNC220 - once, before anything is timed
         [sys.executable, "-m", "googlive.fakelive", "--api-key", "k", "--log-level", "WARNING"],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
     try:
         line = await asyncio.wait_for(asyncio.to_thread(p.stdout.readline), 30)  # type: ignore[union-attr]
         info = json.loads(line)
@@ -194,7 +204,10 @@ async def uplink(seconds: float) -> dict:
     return {
         "app": p50_p99(app_f, 1),
         "baseline_send_every_frame": p50_p99(base_f, 1),
-        "oldest_sample_age_per_chunk": {"app": p50_p99(app_c, 1), "baseline_send_every_frame": p50_p99(base_c, 1)},
+        "oldest_sample_age_per_chunk": {
+            "app": p50_p99(app_c, 1),
+            "baseline_send_every_frame": p50_p99(base_c, 1),
+        },
         "cold_first_frame_ms": round(cold[0], 1) if cold else None,
         "chunk_ms": chunk,
         "target_ms": chunk + 2,
@@ -206,6 +219,7 @@ async def uplink(seconds: float) -> dict:
 
 
 # ---- downlink + underruns -----------------------------------------------------------------
+
 
 class _NoEndpoint:
     offline = True
@@ -221,7 +235,9 @@ async def _downlink_run(kind: str, seconds: float, seed: int) -> dict:
     # chunk boundaries: samples of each turn pushed so far
     pushed: dict[int, int] = {}
     emitted: dict[int, int] = {}
-    marks: list[tuple[int, int, float, bool]] = []  # (turn, start sample in turn, received_at, empty)
+    marks: list[
+        tuple[int, int, float, bool]
+    ] = []  # (turn, start sample in turn, received_at, empty)
 
     def on_frame(frame: np.ndarray, turn: int | None) -> None:
         if turn is None:
@@ -297,7 +313,9 @@ async def _downlink_run(kind: str, seconds: float, seed: int) -> dict:
 async def downlink(seconds: float, streams: int = 3) -> dict:
     """`streams` app handlers and as many baseline handlers run side by side (seeds shared
     pairwise, so app and baseline see the same arrivals), to get more minutes of playback."""
-    runs = await asyncio.gather(*[_downlink_run(k, seconds, 5 + i) for i in range(streams) for k in ("app", "baseline")])
+    runs = await asyncio.gather(
+        *[_downlink_run(k, seconds, 5 + i) for i in range(streams) for k in ("app", "baseline")]
+    )
     app = [r for i, r in enumerate(runs) if i % 2 == 0]
     base = [r for i, r in enumerate(runs) if i % 2 == 1]
 

@@ -20,7 +20,10 @@ def plot(res: dict[str, Any], out_dir: Path | None = None) -> Path:
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4.2))
     b = res.get("barge_in_ms", {})
     names = ["app", "FastRTC demo\n(baseline)"]
-    med = [b.get("app", {}).get("median") or 0, b.get("baseline_fastrtc_demo", {}).get("median") or 0]
+    med = [
+        b.get("app", {}).get("median") or 0,
+        b.get("baseline_fastrtc_demo", {}).get("median") or 0,
+    ]
     p95 = [b.get("app", {}).get("p95") or 0, b.get("baseline_fastrtc_demo", {}).get("p95") or 0]
     x = range(2)
     ax1.bar([i - 0.2 for i in x], med, 0.4, label="median", color=["#2a9d8f", "#e76f51"])
@@ -44,24 +47,56 @@ def plot(res: dict[str, Any], out_dir: Path | None = None) -> Path:
     app = [c.get("app_audio") or 0, c.get("app_audio_video") or 0]
     echo = [c.get("echo_audio") or 0, c.get("echo_audio_video") or 0]
     ax2.bar([i - 0.2 for i in range(2)], app, 0.4, label="app", color="#2a9d8f")
-    ax2.bar([i + 0.2 for i in range(2)], echo, 0.4, label="bare FastRTC echo (baseline)", color="#e76f51")
+    ax2.bar(
+        [i + 0.2 for i in range(2)],
+        echo,
+        0.4,
+        label="bare FastRTC echo (baseline)",
+        color="#e76f51",
+    )
     for i in range(2):
         # values inside the bar tops, so they never collide with the target lines
-        ax2.text(i - 0.2, app[i] * 0.97, f"{app[i]:.3f}", ha="center", va="top", fontsize=8, color="white")
-        ax2.text(i + 0.2, echo[i] * 0.97, f"{echo[i]:.3f}", ha="center", va="top", fontsize=8, color="white")
+        ax2.text(
+            i - 0.2,
+            app[i] * 0.97,
+            f"{app[i]:.3f}",
+            ha="center",
+            va="top",
+            fontsize=8,
+            color="white",
+        )
+        ax2.text(
+            i + 0.2,
+            echo[i] * 0.97,
+            f"{echo[i]:.3f}",
+            ha="center",
+            va="top",
+            fontsize=8,
+            color="white",
+        )
     # the targets are ratios to the same-run echo: app <= 1.3x echo (audio), <= 0.5x (audio+video)
     for i, k in enumerate((1.3, 0.5)):
         if echo[i]:
             ax2.hlines(k * echo[i], i - 0.42, i + 0.02, colors="k", linestyles="--", lw=0.9)
-            ax2.text(i - 0.41, k * echo[i] * 1.01, f"target {k:g}x echo", ha="left", va="bottom", fontsize=7)
+            ax2.text(
+                i - 0.41,
+                k * echo[i] * 1.01,
+                f"target {k:g}x echo",
+                ha="left",
+                va="bottom",
+                fontsize=7,
+            )
     ax2.set_xticks(range(2), groups)
     ax2.set_ylabel("CPU seconds per session-second (1 session)")
     ax2.set_title("cpu_per_session (aiortc clients, 640x480@30)")
     ax2.legend(fontsize=8)
     m = res.get("machine", {})
     load = m.get("load_avg_1_5_15_at_start") or ["?"]
-    fig.suptitle(f"googlive bench ({m.get('cpus', '?')} CPUs, load {load[0]} at start, "
-                 f"{'quick' if res.get('quick') else 'full'}, {res.get('started', '')[:10]})", fontsize=10)
+    fig.suptitle(
+        f"googlive bench ({m.get('cpus', '?')} CPUs, load {load[0]} at start, "
+        f"{'quick' if res.get('quick') else 'full'}, {res.get('started', '')[:10]})",
+        fontsize=10,
+    )
     fig.tight_layout()
     path = out_dir / "bench.png"
     fig.savefig(path, dpi=110)

@@ -23,43 +23,149 @@ def rows(r: dict[str, Any]) -> list[tuple[str, str, str, str, str]]:
 
     b = r.get("barge_in_ms", {})
     out = [
-        ("barge_in_ms median (ms)", f"{_g(b, 'app', 'median')}", f"{_g(b, 'baseline_fastrtc_demo', 'median')} (FastRTC demo)", "≤ 60", met("barge_in_ms.median")),
-        ("barge_in_ms p95 (ms)", f"{_g(b, 'app', 'p95')}", f"{_g(b, 'baseline_fastrtc_demo', 'p95')} (FastRTC demo)", "≤ 100", met("barge_in_ms.p95")),
+        (
+            "barge_in_ms median (ms)",
+            f"{_g(b, 'app', 'median')}",
+            f"{_g(b, 'baseline_fastrtc_demo', 'median')} (FastRTC demo)",
+            "≤ 60",
+            met("barge_in_ms.median"),
+        ),
+        (
+            "barge_in_ms p95 (ms)",
+            f"{_g(b, 'app', 'p95')}",
+            f"{_g(b, 'baseline_fastrtc_demo', 'p95')} (FastRTC demo)",
+            "≤ 100",
+            met("barge_in_ms.p95"),
+        ),
     ]
     f = r.get("false_barge_ins", {})
-    out.append(("false_barge_ins (11 conditions)", f"{f.get('total')} (control {f.get('control_detected')}/{f.get('control_real_speech_onsets')})",
-                "n/a (no local VAD)", "0", met("false_barge_ins")))
+    out.append(
+        (
+            "false_barge_ins (11 conditions)",
+            f"{f.get('total')} (control {f.get('control_detected')}/{f.get('control_real_speech_onsets')})",
+            "n/a (no local VAD)",
+            "0",
+            met("false_barge_ins"),
+        )
+    )
     v = r.get("vad_granularity_ms", {})
-    out.append(("vad_granularity_ms", f"{v.get('vad_granularity_ms')}", f"{v.get('baseline_granularity_ms')} (demo, documented)", "20", met("vad_granularity_ms")))
+    out.append(
+        (
+            "vad_granularity_ms",
+            f"{v.get('vad_granularity_ms')}",
+            f"{v.get('baseline_granularity_ms')} (demo, documented)",
+            "20",
+            met("vad_granularity_ms"),
+        )
+    )
     u = r.get("uplink_ms", {})
-    out.append(("uplink_ms p50 / p99", f"{_g(u, 'app', 'p50')} / {_g(u, 'app', 'p99')}",
-                f"{_g(u, 'baseline_send_every_frame', 'p50')} / {_g(u, 'baseline_send_every_frame', 'p99')} (every frame sent)",
-                f"p99 ≤ {u.get('target_ms')}", met("uplink_ms.p99")))
+    out.append(
+        (
+            "uplink_ms p50 / p99",
+            f"{_g(u, 'app', 'p50')} / {_g(u, 'app', 'p99')}",
+            f"{_g(u, 'baseline_send_every_frame', 'p50')} / {_g(u, 'baseline_send_every_frame', 'p99')} (every frame sent)",
+            f"p99 ≤ {u.get('target_ms')}",
+            met("uplink_ms.p99"),
+        )
+    )
     d = r.get("downlink_ms", {})
-    out.append(("downlink_ms p50 / p99", f"{_g(d, 'app', 'p50')} / {_g(d, 'app', 'p99')}",
-                f"{_g(d, 'baseline_fastrtc_demo', 'p50')} / {_g(d, 'baseline_fastrtc_demo', 'p99')} (demo, no cushion)",
-                f"p99 ≤ {d.get('target_p99_ms')} (5 + {d.get('jitter_cushion_ms')} cushion)", met("downlink_ms.p99")))
+    out.append(
+        (
+            "downlink_ms p50 / p99",
+            f"{_g(d, 'app', 'p50')} / {_g(d, 'app', 'p99')}",
+            f"{_g(d, 'baseline_fastrtc_demo', 'p50')} / {_g(d, 'baseline_fastrtc_demo', 'p99')} (demo, no cushion)",
+            f"p99 ≤ {d.get('target_p99_ms')} (5 + {d.get('jitter_cushion_ms')} cushion)",
+            met("downlink_ms.p99"),
+        )
+    )
     un = r.get("underruns", {})
-    out.append(("underruns per min of playback", f"{_g(un, 'app', 'underruns_per_min')} ({_g(un, 'app', 'underruns')} in {_g(un, 'app', 'played_s')} s)",
-                f"{_g(un, 'baseline_fastrtc_demo', 'underruns_per_min')} ({_g(un, 'baseline_fastrtc_demo', 'underruns')} in {_g(un, 'baseline_fastrtc_demo', 'played_s')} s)",
-                "0", met("underruns_per_min")))
+    out.append(
+        (
+            "underruns per min of playback",
+            f"{_g(un, 'app', 'underruns_per_min')} ({_g(un, 'app', 'underruns')} in {_g(un, 'app', 'played_s')} s)",
+            f"{_g(un, 'baseline_fastrtc_demo', 'underruns_per_min')} ({_g(un, 'baseline_fastrtc_demo', 'underruns')} in {_g(un, 'baseline_fastrtc_demo', 'played_s')} s)",
+            "0",
+            met("underruns_per_min"),
+        )
+    )
     c = r.get("cpu_per_session", {})
-    out.append(("cpu_per_session audio (core·s/s, N=1)", f"{c.get('app_audio')} (ratio {c.get('ratio_audio')})", f"{c.get('echo_audio')} (bare echo)", "ratio ≤ 1.3", met("cpu_per_session.ratio_audio")))
-    out.append(("cpu_per_session audio+video", f"{c.get('app_audio_video')} (ratio {c.get('ratio_audio_video')})", f"{c.get('echo_audio_video')} (bare echo)", "ratio ≤ 0.5", met("cpu_per_session.ratio_audio_video")))
+    out.append(
+        (
+            "cpu_per_session audio (core·s/s, N=1)",
+            f"{c.get('app_audio')} (ratio {c.get('ratio_audio')})",
+            f"{c.get('echo_audio')} (bare echo)",
+            "ratio ≤ 1.3",
+            met("cpu_per_session.ratio_audio"),
+        )
+    )
+    out.append(
+        (
+            "cpu_per_session audio+video",
+            f"{c.get('app_audio_video')} (ratio {c.get('ratio_audio_video')})",
+            f"{c.get('echo_audio_video')} (bare echo)",
+            "ratio ≤ 0.5",
+            met("cpu_per_session.ratio_audio_video"),
+        )
+    )
     m = r.get("max_realtime_sessions", {})
-    out.append(("max_realtime_sessions audio", f"{m.get('app_audio')}", f"{m.get('echo_audio')} (echo)", f"— (tried {_g(m, 'tried', 'audio')})", "—"))
-    out.append(("max_realtime_sessions audio+video", f"{m.get('app_audio_video')}", f"{m.get('echo_audio_video')} (echo)", f"— (tried {_g(m, 'tried', 'audio_video')})", "—"))
+    out.append(
+        (
+            "max_realtime_sessions audio",
+            f"{m.get('app_audio')}",
+            f"{m.get('echo_audio')} (echo)",
+            f"— (tried {_g(m, 'tried', 'audio')})",
+            "—",
+        )
+    )
+    out.append(
+        (
+            "max_realtime_sessions audio+video",
+            f"{m.get('app_audio_video')}",
+            f"{m.get('echo_audio_video')} (echo)",
+            f"— (tried {_g(m, 'tried', 'audio_video')})",
+            "—",
+        )
+    )
     s = r.get("startup_s", {})
-    out.append(("startup_s median", f"{_g(s, 'app_s', 'median')} (n={_g(s, 'app_s', 'n')})", f"{_g(s, 'baseline_bare_gradio_webrtc_s', 'median')} (bare Gradio+WebRTC)",
-                "ratio ≤ 1.2", f"{met('startup_s.ratio_median')} (ratio {s.get('ratio_median')})"))
+    out.append(
+        (
+            "startup_s median",
+            f"{_g(s, 'app_s', 'median')} (n={_g(s, 'app_s', 'n')})",
+            f"{_g(s, 'baseline_bare_gradio_webrtc_s', 'median')} (bare Gradio+WebRTC)",
+            "ratio ≤ 1.2",
+            f"{met('startup_s.ratio_median')} (ratio {s.get('ratio_median')})",
+        )
+    )
     rs = r.get("resampler", {})
     bs = rs.get("baseline_soxr_hq_stream", {})
-    out.append(("resampler SNR vs analytic, 20-7000 / 20-6000 Hz (dB)", f"{rs.get('snr_db_vs_analytic')} / {rs.get('snr_db_vs_analytic_6k')} (FIR)",
-                f"{bs.get('snr_db_vs_analytic')} / {bs.get('snr_db_vs_analytic_6k')} (soxr HQ)", f"— (int16 bound {rs.get('int16_quantisation_snr_db')})", "—"))
-    out.append(("resampler hold-back (ms) / µs per 20 ms frame", f"{rs.get('mean_hold_back_ms')} / {rs.get('us_per_20ms_frame')}",
-                f"{bs.get('mean_hold_back_ms')} / {bs.get('us_per_20ms_frame')}", "—", "—"))
+    out.append(
+        (
+            "resampler SNR vs analytic, 20-7000 / 20-6000 Hz (dB)",
+            f"{rs.get('snr_db_vs_analytic')} / {rs.get('snr_db_vs_analytic_6k')} (FIR)",
+            f"{bs.get('snr_db_vs_analytic')} / {bs.get('snr_db_vs_analytic_6k')} (soxr HQ)",
+            f"— (int16 bound {rs.get('int16_quantisation_snr_db')})",
+            "—",
+        )
+    )
+    out.append(
+        (
+            "resampler hold-back (ms) / µs per 20 ms frame",
+            f"{rs.get('mean_hold_back_ms')} / {rs.get('us_per_20ms_frame')}",
+            f"{bs.get('mean_hold_back_ms')} / {bs.get('us_per_20ms_frame')}",
+            "—",
+            "—",
+        )
+    )
     rc = r.get("recording_cpu", {})
-    out.append(("recording_cpu (writer core·s/s) a+v / audio", f"{_g(rc, 'video', 'writer_cpu_per_s')} / {_g(rc, 'audio_only', 'writer_cpu_per_s')}", "0 (recording off)", "—", "—"))
+    out.append(
+        (
+            "recording_cpu (writer core·s/s) a+v / audio",
+            f"{_g(rc, 'video', 'writer_cpu_per_s')} / {_g(rc, 'audio_only', 'writer_cpu_per_s')}",
+            "0 (recording off)",
+            "—",
+            "—",
+        )
+    )
     return out
 
 

@@ -67,7 +67,12 @@ def app_handler(live_url: str, live_ca: str, record: bool) -> Any:
 
     class Counted(GeminiHandler):
         def copy(self) -> Counted:
-            h = type(self)(self.settings, self.endpoint, features=self.feature_factories, services=self.services)
+            h = type(self)(
+                self.settings,
+                self.endpoint,
+                features=self.feature_factories,
+                services=self.services,
+            )
             h.c = {"audio_in": 0, "video_in": 0}
             COUNTERS.append(h.c)
             return h
@@ -100,8 +105,14 @@ def main() -> None:
     a = p.parse_args()
     logging.basicConfig(level=logging.WARNING)
     handler = EchoHandler() if a.kind == "echo" else app_handler(a.live_url, a.live_ca, a.record)
-    stream = Stream(handler, modality="audio-video", mode="send-receive", concurrency_limit=64,
-                    server_rtc_configuration={"iceServers": []}, verbose=False)
+    stream = Stream(
+        handler,
+        modality="audio-video",
+        mode="send-receive",
+        concurrency_limit=64,
+        server_rtc_configuration={"iceServers": []},
+        verbose=False,
+    )
     app = FastAPI()
     stream.mount(app)
 

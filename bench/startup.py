@@ -23,13 +23,18 @@ def _once(argv_fn, timeout: float = 20.0, name: str = "") -> float | None:  # ty
     env.pop("GEMINI_API_KEY", None)
     env.pop("GOOGLE_API_KEY", None)
     t0 = time.perf_counter()
-    p = subprocess.Popen(argv_fn(port), cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-                         stderr=subprocess.PIPE)
+    p = subprocess.Popen(
+        argv_fn(port), cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
     try:
         with httpx.Client(timeout=2) as c:
             while time.perf_counter() - t0 < timeout:
                 if p.poll() is not None:
-                    lines = [ln for ln in p.stderr.read().decode(errors="replace").splitlines() if ln.strip()]
+                    lines = [
+                        ln
+                        for ln in p.stderr.read().decode(errors="replace").splitlines()
+                        if ln.strip()
+                    ]
                     ERRORS[name] = (lines[-1] if lines else f"exit {p.returncode}")[:300]
                     return None
                 try:
@@ -53,8 +58,19 @@ def run(trials: int) -> dict:
     data = tempfile.mkdtemp(prefix="googlive-bench-start-")
     app, bare = [], []
     for _ in range(trials):
-        a = _once(lambda port: [sys.executable, "app.py", "--offline", "--port", str(port), "--data-dir", data,
-                                "--no-ice-servers"], name="app")
+        a = _once(
+            lambda port: [
+                sys.executable,
+                "app.py",
+                "--offline",
+                "--port",
+                str(port),
+                "--data-dir",
+                data,
+                "--no-ice-servers",
+            ],
+            name="app",
+        )
         b = _once(lambda port: [sys.executable, "-m", "bench.bare_app", str(port)], name="baseline")
         if a is not None:
             app.append(a)

@@ -29,9 +29,16 @@ def verdicts(res: dict[str, Any]) -> dict[str, dict[str, Any]]:
     add("barge_in_ms.median", med, "<= 60 ms", _le(med, 60))
     add("barge_in_ms.p95", p95, "<= 100 ms", _le(p95, 100))
     fb = _get(res, "false_barge_ins", "total")
-    ctl = (_get(res, "false_barge_ins", "control_detected"), _get(res, "false_barge_ins", "control_real_speech_onsets"))
-    add("false_barge_ins", fb, "0 (and control_detected == onsets)",
-        None if fb is None else bool(fb == 0 and ctl[0] == ctl[1]))
+    ctl = (
+        _get(res, "false_barge_ins", "control_detected"),
+        _get(res, "false_barge_ins", "control_real_speech_onsets"),
+    )
+    add(
+        "false_barge_ins",
+        fb,
+        "0 (and control_detected == onsets)",
+        None if fb is None else bool(fb == 0 and ctl[0] == ctl[1]),
+    )
     g = _get(res, "vad_granularity_ms", "vad_granularity_ms")
     add("vad_granularity_ms", g, "20 ms", _le(g, 20))
     up = _get(res, "uplink_ms", "app", "p99")
@@ -39,7 +46,12 @@ def verdicts(res: dict[str, Any]) -> dict[str, dict[str, Any]]:
     add("uplink_ms.p99", up, f"<= {ut} ms (chunk + 2)", None if ut is None else _le(up, ut))
     dl = _get(res, "downlink_ms", "app", "p99")
     dt = _get(res, "downlink_ms", "target_p99_ms")
-    add("downlink_ms.p99", dl, f"<= {dt} ms (5 + jitter cushion)", None if dt is None else _le(dl, dt))
+    add(
+        "downlink_ms.p99",
+        dl,
+        f"<= {dt} ms (5 + jitter cushion)",
+        None if dt is None else _le(dl, dt),
+    )
     un = _get(res, "underruns", "app", "underruns_per_min")
     add("underruns_per_min", un, "0", None if un is None else bool(un == 0))
     ra = _get(res, "cpu_per_session", "ratio_audio")

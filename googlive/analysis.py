@@ -84,7 +84,9 @@ class Evidence(_Lenient):
 class SurveyAnswer(_Lenient):
     question_id: str = Field(description="The id of the survey question, exactly as given.")
     question: str = Field(description="The question text.")
-    answer: str = Field(description="The respondent's answer in a sentence or two; empty if not answered.")
+    answer: str = Field(
+        description="The respondent's answer in a sentence or two; empty if not answered."
+    )
     confidence: float = Field(ge=0.0, le=1.0, description="0 to 1: how sure the answer is right.")
     evidence: list[Evidence] = Field(description="Quotes supporting the answer, with times.")
 
@@ -154,8 +156,9 @@ def normalise_lines(lines: Iterable[Any]) -> list[Line]:
         role = _get(item, "role", "user")
         role = getattr(role, "value", role)
         t = _get(item, "t_s", 0.0)
-        out.append(Line(str(role), " ".join(text.split()),
-                        float(t) if isinstance(t, int | float) else 0.0))
+        out.append(
+            Line(str(role), " ".join(text.split()), float(t) if isinstance(t, int | float) else 0.0)
+        )
     return out
 
 
@@ -175,12 +178,14 @@ def normalise_snapshots(snapshots: Iterable[Any]) -> list[Snapshot]:
             t = _get(meta, "t_s", None)
         desc = _get(item, "description", None) or _get(meta, "description", None) or ""
         jpeg = _get(item, "jpeg", None)
-        out.append(Snapshot(
-            id=str(_get(item, "id", "?")),
-            t_s=float(t) if isinstance(t, int | float) else None,
-            description=str(desc),
-            jpeg=bytes(jpeg) if isinstance(jpeg, bytes | bytearray) else None,
-        ))
+        out.append(
+            Snapshot(
+                id=str(_get(item, "id", "?")),
+                t_s=float(t) if isinstance(t, int | float) else None,
+                description=str(desc),
+                jpeg=bytes(jpeg) if isinstance(jpeg, bytes | bytearray) else None,
+            )
+        )
     return out
 
 
@@ -285,12 +290,13 @@ def build_prompt(
             when = _clock(s.t_s) if s.t_s is not None else "--:--"
             desc = " ".join(s.description.split()) or "(no description)"
             slines.append(f"- [{when}] snapshot {s.id}: {desc}")
-        blocks.append("Snapshots taken from the user's camera during the session:\n"
-                      + "\n".join(slines))
+        blocks.append(
+            "Snapshots taken from the user's camera during the session:\n" + "\n".join(slines)
+        )
     body = "\n".join(render_line(x) for x in lines) or "(the transcript is empty)"
     blocks.append("Transcript:\n" + body)
     parts = [types.Part(text="\n\n".join(blocks))]
-    for s in [s for s in snaps if s.jpeg][:max(0, max_images)]:
+    for s in [s for s in snaps if s.jpeg][: max(0, max_images)]:
         when = _clock(s.t_s) if s.t_s is not None else "--:--"
         parts.append(types.Part(text=f"Snapshot {s.id} at {when}:"))
         parts.append(types.Part(inline_data=types.Blob(data=s.jpeg, mime_type="image/jpeg")))
@@ -312,8 +318,9 @@ def build_merge_prompt(summaries: Sequence[tuple[str, str]]) -> list[types.Conte
 # --------------------------------------------------------------------------- chunking
 
 
-def split_lines(rendered: Sequence[str], max_chars: int, overlap_lines: int = 2
-                ) -> list[tuple[int, int]]:
+def split_lines(
+    rendered: Sequence[str], max_chars: int, overlap_lines: int = 2
+) -> list[tuple[int, int]]:
     """Split rendered lines into half-open index ranges whose text fits `max_chars`.
 
     Ranges cover every line in order; each range after the first starts up to
@@ -338,7 +345,7 @@ def split_lines(rendered: Sequence[str], max_chars: int, overlap_lines: int = 2
             break
         # Step back for overlap, but always make progress past the previous start.
         back = min(overlap_lines, end - start - 1)
-        while back > 0 and sum(sizes[end - back:end]) > max_chars // 2:
+        while back > 0 and sum(sizes[end - back : end]) > max_chars // 2:
             back -= 1
         start = end - max(0, back)
     return ranges
@@ -363,8 +370,7 @@ def _dedupe_strings(groups: Iterable[Iterable[str]]) -> list[str]:
     return out
 
 
-def merge_analyses(parts: Sequence[SessionAnalysis], summary: str | None = None
-                   ) -> SessionAnalysis:
+def merge_analyses(parts: Sequence[SessionAnalysis], summary: str | None = None) -> SessionAnalysis:
     """Deterministically merge chunk analyses (pure).
 
     Lists are concatenated in chunk order and de-duplicated after normalising case,
@@ -387,8 +393,9 @@ def merge_analyses(parts: Sequence[SessionAnalysis], summary: str | None = None
         for ans in p.survey_answers:
             best = answers.get(ans.question_id)
             has_answer = bool(ans.answer.strip())
-            if best is None or (has_answer and (ans.confidence >= best.confidence
-                                                or not best.answer.strip())):
+            if best is None or (
+                has_answer and (ans.confidence >= best.confidence or not best.answer.strip())
+            ):
                 answers[ans.question_id] = ans
             pool = pooled.setdefault(ans.question_id, [])
             for ev in ans.evidence:
@@ -456,9 +463,11 @@ class AnalysisResult:
             "raw_text": self.raw_text,
             "error": self.error,
             "attempts": self.attempts,
-            "usage": {"prompt_tokens": self.usage.prompt_tokens,
-                      "response_tokens": self.usage.response_tokens,
-                      "total_tokens": self.usage.total_tokens},
+            "usage": {
+                "prompt_tokens": self.usage.prompt_tokens,
+                "response_tokens": self.usage.response_tokens,
+                "total_tokens": self.usage.total_tokens,
+            },
             "chunks": self.chunks,
             "warnings": list(self.warnings),
         }
@@ -500,13 +509,14 @@ def classify_failure(exc: BaseException) -> _Failure:
             msg = "The analysis service returned an error."
         return _Failure(retry, msg, f"APIError code={code}")
     if isinstance(exc, TimeoutError | httpx.TimeoutException):
-        return _Failure(True, "The analysis service did not answer in time.",
-                        type(exc).__name__)
+        return _Failure(True, "The analysis service did not answer in time.", type(exc).__name__)
     if isinstance(exc, httpx.HTTPError | OSError):
-        return _Failure(True, "Could not reach the analysis service (network error).",
-                        type(exc).__name__)
-    return _Failure(False, f"The analysis failed unexpectedly ({type(exc).__name__}).",
-                    type(exc).__name__)
+        return _Failure(
+            True, "Could not reach the analysis service (network error).", type(exc).__name__
+        )
+    return _Failure(
+        False, f"The analysis failed unexpectedly ({type(exc).__name__}).", type(exc).__name__
+    )
 
 
 def _usage_of(response: Any) -> Usage:
@@ -523,8 +533,12 @@ def _usage_of(response: Any) -> Usage:
 def _text_of(response: Any) -> str | None:
     try:
         cands = getattr(response, "candidates", None) or []
-        texts = [p.text for c in cands[:1] for p in ((c.content and c.content.parts) or [])
-                 if isinstance(getattr(p, "text", None), str) and not getattr(p, "thought", False)]
+        texts = [
+            p.text
+            for c in cands[:1]
+            for p in ((c.content and c.content.parts) or [])
+            if isinstance(getattr(p, "text", None), str) and not getattr(p, "thought", False)
+        ]
         return "".join(texts) if texts else None
     except (AttributeError, TypeError):
         return None
@@ -543,7 +557,8 @@ async def _call(
 ) -> _CallOutcome:
     """One structured call with up to `retries` retries; never raises for REST failures."""
     config = types.GenerateContentConfig(
-        response_mime_type="application/json", response_schema=schema,
+        response_mime_type="application/json",
+        response_schema=schema,
     )
     usage = Usage()
     raw: str | None = None
@@ -556,14 +571,22 @@ async def _call(
         try:
             async with asyncio.timeout(timeout_s):
                 response = await client.aio.models.generate_content(
-                    model=model, contents=contents, config=config,
+                    model=model,
+                    contents=contents,
+                    config=config,
                 )
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # classified below; REST, transport and timeout errors
             failure = classify_failure(exc)
-            logger.warning("analysis %s attempt=%d failed: %s after %.2fs (chars=%d)",
-                           label, attempt, failure.detail, time.monotonic() - started, size)
+            logger.warning(
+                "analysis %s attempt=%d failed: %s after %.2fs (chars=%d)",
+                label,
+                attempt,
+                failure.detail,
+                time.monotonic() - started,
+                size,
+            )
             error = failure.message
             if not failure.retry:
                 break
@@ -571,17 +594,30 @@ async def _call(
             usage = usage + _usage_of(response)
             parsed = response.parsed
             raw = _text_of(response)
-            logger.info("analysis %s attempt=%d took %.2fs (chars=%d, reply_chars=%d, parsed=%s)",
-                        label, attempt, time.monotonic() - started, size, len(raw or ""),
-                        isinstance(parsed, schema))
+            logger.info(
+                "analysis %s attempt=%d took %.2fs (chars=%d, reply_chars=%d, parsed=%s)",
+                label,
+                attempt,
+                time.monotonic() - started,
+                size,
+                len(raw or ""),
+                isinstance(parsed, schema),
+            )
             if isinstance(parsed, schema):
                 return _CallOutcome(parsed, raw, None, attempt, usage)
-            error = ("The analysis reply could not be read as structured data; "
-                     "the raw reply is kept below.")
+            error = (
+                "The analysis reply could not be read as structured data; "
+                "the raw reply is kept below."
+            )
         if attempt <= retries and retry_delay_s > 0:
             await asyncio.sleep(retry_delay_s)
-    return _CallOutcome(None, raw, f"{error} (after {attempts} attempt"
-                        f"{'s' if attempts != 1 else ''})", attempts, usage)
+    return _CallOutcome(
+        None,
+        raw,
+        f"{error} (after {attempts} attempt{'s' if attempts != 1 else ''})",
+        attempts,
+        usage,
+    )
 
 
 def _snapshot_in_chunk(snap: Snapshot, t0: float, t1: float, i: int, n: int) -> bool:
@@ -618,8 +654,14 @@ async def analyse(
     rendered = [render_line(x) for x in lines]
     call_kw = dict(timeout_s=timeout_s, retries=retries, retry_delay_s=retry_delay_s)
     if sum(len(s) + 1 for s in rendered) <= max_chars:
-        out = await _call(client, model, build_prompt(lines, survey, snaps), SessionAnalysis,
-                          label="single", **call_kw)
+        out = await _call(
+            client,
+            model,
+            build_prompt(lines, survey, snaps),
+            SessionAnalysis,
+            label="single",
+            **call_kw,
+        )
         if out.parsed is None:
             return AnalysisResult(False, None, out.raw_text, out.error, out.attempts, out.usage)
         analysis = restrict_to_survey(out.parsed, survey)  # type: ignore[arg-type]
@@ -627,8 +669,9 @@ async def analyse(
 
     ranges = split_lines(rendered, max_chars, overlap_lines)
     n = len(ranges)
-    logger.info("analysis map-reduce: lines=%d chars=%d chunks=%d",
-                len(lines), sum(map(len, rendered)), n)
+    logger.info(
+        "analysis map-reduce: lines=%d chars=%d chunks=%d", len(lines), sum(map(len, rendered)), n
+    )
     limit = asyncio.Semaphore(max(1, concurrency))
     chunk_budget = max(1, max_chars - 200)  # a single over-long line is cut to fit
 
@@ -636,35 +679,53 @@ async def analyse(
         chunk = [Line(x.role, x.text[:chunk_budget], x.t_s) for x in lines[a:b]]
         chunk_snaps = [s for s in snaps if _snapshot_in_chunk(s, chunk[0].t_s, chunk[-1].t_s, i, n)]
         async with limit:
-            return await _call(client, model,
-                               build_prompt(chunk, survey, chunk_snaps, part=(i, n)),
-                               SessionAnalysis, label=f"chunk {i}/{n}", **call_kw)
+            return await _call(
+                client,
+                model,
+                build_prompt(chunk, survey, chunk_snaps, part=(i, n)),
+                SessionAnalysis,
+                label=f"chunk {i}/{n}",
+                **call_kw,
+            )
 
-    outcomes = await asyncio.gather(*(run_chunk(i, a, b)
-                                      for i, (a, b) in enumerate(ranges, 1)))
+    outcomes = await asyncio.gather(*(run_chunk(i, a, b) for i, (a, b) in enumerate(ranges, 1)))
     attempts = sum(o.attempts for o in outcomes)
     usage = sum((o.usage for o in outcomes), Usage())
     good = [(ranges[i], o.parsed) for i, o in enumerate(outcomes) if o.parsed is not None]
     failed = [i + 1 for i, o in enumerate(outcomes) if o.parsed is None]
-    raw_failed = [f"--- part {i + 1} of {n} ---\n{o.raw_text}"
-                  for i, o in enumerate(outcomes) if o.parsed is None and o.raw_text]
+    raw_failed = [
+        f"--- part {i + 1} of {n} ---\n{o.raw_text}"
+        for i, o in enumerate(outcomes)
+        if o.parsed is None and o.raw_text
+    ]
     raw_text = "\n".join(raw_failed) or None
     if not good:
         first_error = next((o.error for o in outcomes if o.error), "The analysis failed.")
-        return AnalysisResult(False, None, raw_text,
-                              f"None of the {n} parts of this long session could be analysed. "
-                              f"{first_error}", attempts, usage, chunks=n)
+        return AnalysisResult(
+            False,
+            None,
+            raw_text,
+            f"None of the {n} parts of this long session could be analysed. {first_error}",
+            attempts,
+            usage,
+            chunks=n,
+        )
     warnings: list[str] = []
     if failed:
-        warnings.append(f"Parts {', '.join(map(str, failed))} of {n} could not be analysed; "
-                        "the analysis covers the rest.")
+        warnings.append(
+            f"Parts {', '.join(map(str, failed))} of {n} could not be analysed; "
+            "the analysis covers the rest."
+        )
     chunk_analyses: list[SessionAnalysis] = [p for _r, p in good]  # type: ignore[misc]
     summary: str | None = None
     if len(chunk_analyses) > 1:
-        pairs = [(f"{_clock(lines[a].t_s)}-{_clock(lines[b - 1].t_s)}", p.summary)
-                 for (a, b), p in zip([r for r, _ in good], chunk_analyses, strict=True)]
-        merged = await _call(client, model, build_merge_prompt(pairs), MergedSummary,
-                             label="merge", **call_kw)
+        pairs = [
+            (f"{_clock(lines[a].t_s)}-{_clock(lines[b - 1].t_s)}", p.summary)
+            for (a, b), p in zip([r for r, _ in good], chunk_analyses, strict=True)
+        ]
+        merged = await _call(
+            client, model, build_merge_prompt(pairs), MergedSummary, label="merge", **call_kw
+        )
         attempts += merged.attempts
         usage = usage + merged.usage
         if isinstance(merged.parsed, MergedSummary):
@@ -672,5 +733,6 @@ async def analyse(
         else:
             warnings.append("The part summaries could not be merged; they are shown in order.")
     analysis = restrict_to_survey(merge_analyses(chunk_analyses, summary), survey)
-    return AnalysisResult(True, analysis, raw_text, None, attempts, usage, chunks=n,
-                          warnings=tuple(warnings))
+    return AnalysisResult(
+        True, analysis, raw_text, None, attempts, usage, chunks=n, warnings=tuple(warnings)
+    )

@@ -63,9 +63,13 @@ def answer_line(transcript: Sequence[Any], t_s: float, answer: str) -> Any | Non
     """The respondent's line a recorded answer came from: the last user line that started at or
     before `t_s` (the moment `record_answer` ran, +0.5 s for clock skew between the two
     writers), preferring, among the last three, one that shares words with the answer."""
-    before = [ln for ln in transcript
-              if _get(ln, "role") == "user" and _one_line(_get(ln, "text"))
-              and float(_get(ln, "t_s", 0.0) or 0.0) <= t_s + 0.5]
+    before = [
+        ln
+        for ln in transcript
+        if _get(ln, "role") == "user"
+        and _one_line(_get(ln, "text"))
+        and float(_get(ln, "t_s", 0.0) or 0.0) <= t_s + 0.5
+    ]
     if not before:
         return None
     words = set(_norm(answer).split())
@@ -81,12 +85,21 @@ def recorded_answers(survey: Mapping[str, Any] | None) -> list[Mapping[str, Any]
     """The answered rows of survey.json's `answers` export, in survey order."""
     answers = survey.get("answers") if isinstance(survey, Mapping) else None
     rows = answers.get("answers") if isinstance(answers, Mapping) else None
-    return [r for r in rows or [] if isinstance(r, Mapping) and isinstance(r.get("question_id"), str)
-            and _one_line(r.get("answer"))]
+    return [
+        r
+        for r in rows or []
+        if isinstance(r, Mapping)
+        and isinstance(r.get("question_id"), str)
+        and _one_line(r.get("answer"))
+    ]
 
 
 def _question_count(survey: Mapping[str, Any]) -> int:
-    return sum(len(s.get("questions") or []) for s in survey.get("sections") or [] if isinstance(s, Mapping))
+    return sum(
+        len(s.get("questions") or [])
+        for s in survey.get("sections") or []
+        if isinstance(s, Mapping)
+    )
 
 
 def _answer_text(row: Mapping[str, Any]) -> str:
@@ -120,7 +133,9 @@ def offline_analysis(
     model = [ln for ln in lines if _get(ln, "role") == "model"]
     spoken = [s for s in (spoken_seconds(_get(ln, "text")) for ln in user) if s is not None]
     typed = [ln for ln in user if spoken_seconds(_get(ln, "text")) is None]
-    latencies = [float(v) for v in (_get(ln, "latency_ms") for ln in model) if isinstance(v, int | float)]
+    latencies = [
+        float(v) for v in (_get(ln, "latency_ms") for ln in model) if isinstance(v, int | float)
+    ]
     if duration_s is None:
         duration_s = max((float(_get(ln, "t_s", 0.0) or 0.0) for ln in lines), default=0.0)
 
@@ -137,22 +152,31 @@ def offline_analysis(
         if how:
             turns += f" ({', '.join(how)})"
         facts[0] += f": {turns} and {plural(len(model), 'reply', 'replies')}"
-    sentences = ["Offline demo: no model read this conversation, so this is what the transcript "
-                 "shows, counted, not a summary.", facts[0] + "."]
+    sentences = [
+        "Offline demo: no model read this conversation, so this is what the transcript "
+        "shows, counted, not a summary.",
+        facts[0] + ".",
+    ]
     if latencies:
-        sentences.append(f"Replies began {statistics.median(latencies):.0f} ms after you finished "
-                         f"(median of {len(latencies)}).")
+        sentences.append(
+            f"Replies began {statistics.median(latencies):.0f} ms after you finished "
+            f"(median of {len(latencies)})."
+        )
     extras = [plural(n, what) for n, what in ((snapshots, "snapshot"), (diagrams, "diagram")) if n]
     if extras:
         sentences.append(" and ".join(extras).capitalize() + ".")
     answers = recorded_answers(survey)
     if isinstance(survey, Mapping):
         title = _one_line(survey.get("title")) or "the survey"
-        sentences.append(f"Survey “{title}”: {len(answers)} of "
-                         f"{plural(_question_count(survey), 'question')} answered during the interview.")
+        sentences.append(
+            f"Survey “{title}”: {len(answers)} of "
+            f"{plural(_question_count(survey), 'question')} answered during the interview."
+        )
 
-    typed_lines = [f"[{clock(_get(ln, 't_s'))}] {_short(_one_line(_get(ln, 'text')))}"
-                   for ln in typed[:MAX_TYPED]]
+    typed_lines = [
+        f"[{clock(_get(ln, 't_s'))}] {_short(_one_line(_get(ln, 'text')))}"
+        for ln in typed[:MAX_TYPED]
+    ]
     if len(typed) > MAX_TYPED:
         typed_lines.append(f"… and {len(typed) - MAX_TYPED} more (see the transcript)")
 
@@ -163,16 +187,24 @@ def offline_analysis(
         if isinstance(at, int | float) and isinstance(t0_unix, int | float):
             line = answer_line(user, float(at) - float(t0_unix), _one_line(row.get("answer")))
             if line is not None:
-                evidence.append({"quote": _short(_one_line(_get(line, "text"))),
-                                 "time": clock(_get(line, "t_s"))})
+                evidence.append(
+                    {
+                        "quote": _short(_one_line(_get(line, "text"))),
+                        "time": clock(_get(line, "t_s")),
+                    }
+                )
         conf = row.get("confidence")
-        survey_answers.append({
-            "question_id": row["question_id"],
-            "question": _one_line(row.get("question")),
-            "answer": _answer_text(row),
-            "confidence": float(conf) if isinstance(conf, int | float) and not isinstance(conf, bool) else None,
-            "evidence": evidence,
-        })
+        survey_answers.append(
+            {
+                "question_id": row["question_id"],
+                "question": _one_line(row.get("question")),
+                "answer": _answer_text(row),
+                "confidence": float(conf)
+                if isinstance(conf, int | float) and not isinstance(conf, bool)
+                else None,
+                "evidence": evidence,
+            }
+        )
 
     return {
         "ok": True,

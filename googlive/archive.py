@@ -71,8 +71,18 @@ _RECORDING_RE = re.compile(r"^recording\.(webm|mp4|mkv|ogg|wav)$")
 # "key" and "token" only as the last word (api_key, access_token, but not key_points or
 # prompt_tokens); the others anywhere in the name.
 _SECRET_LAST_WORDS = frozenset({"key", "apikey", "token", "accesstoken", "authtoken"})
-_SECRET_ANY_WORDS = frozenset({"secret", "password", "passwd", "authorization", "credential",
-                               "credentials", "cookie", "bearer"})
+_SECRET_ANY_WORDS = frozenset(
+    {
+        "secret",
+        "password",
+        "passwd",
+        "authorization",
+        "credential",
+        "credentials",
+        "cookie",
+        "bearer",
+    }
+)
 # Base64 openings of JPEG / PNG / WebP data and data: URLs: images belong in files.
 _IMAGE_TEXT_MARKERS = ("/9j/", "iVBORw0KGgo", "UklGR", "data:image/")
 _MAX_EVENT_STRING = 64 * 1024
@@ -293,7 +303,9 @@ class ArchivedSession:
     @property
     def user_turns(self) -> int:
         """Number of turns the user took: distinct turns with a user line."""
-        return len({line.turn for line in self.transcript if line.role == "user" and line.text.strip()})
+        return len(
+            {line.turn for line in self.transcript if line.role == "user" and line.text.strip()}
+        )
 
     @property
     def title(self) -> str:
@@ -362,8 +374,14 @@ class SessionArchive:
     # -- construction
 
     @classmethod
-    def create(cls, data_dir: str | os.PathLike[str], owner: str, *, fsync_every: int = 64,
-               now: datetime | None = None) -> SessionArchive:
+    def create(
+        cls,
+        data_dir: str | os.PathLike[str],
+        owner: str,
+        *,
+        fsync_every: int = 64,
+        now: datetime | None = None,
+    ) -> SessionArchive:
         """Make a new, empty session folder for `owner` under `data_dir` and open it.
 
         The folder name is a fresh time-sortable id; the owner is stored only as a hash.
@@ -453,8 +471,9 @@ class SessionArchive:
                 os.fsync(fh.fileno())
                 self._since_fsync = 0
 
-    def append_transcript(self, role: str, text: str, t_s: float, turn: int,
-                          latency_ms: float | None = None) -> None:
+    def append_transcript(
+        self, role: str, text: str, t_s: float, turn: int, latency_ms: float | None = None
+    ) -> None:
         """Append one finished transcript line; it is on disk (page cache) when this returns."""
         if not isinstance(text, str):
             raise TypeError("text must be a string")
@@ -487,8 +506,9 @@ class SessionArchive:
 
     # -- files
 
-    def save_snapshot(self, snapshot_id: str, jpeg: bytes, meta: Mapping[str, Any] | None = None
-                      ) -> Path:
+    def save_snapshot(
+        self, snapshot_id: str, jpeg: bytes, meta: Mapping[str, Any] | None = None
+    ) -> Path:
         """Store a JPEG snapshot and its metadata; log a ``snapshot`` event (id and size only)."""
         _check_item_id(snapshot_id, "snapshot")
         if not isinstance(jpeg, bytes | bytearray | memoryview):
@@ -505,8 +525,9 @@ class SessionArchive:
         self.append_event("snapshot", id=snapshot_id, size=len(data), **extra)
         return img
 
-    def save_diagram(self, diagram_id: str, source: str, title: str = "", t: float | None = None
-                     ) -> Path:
+    def save_diagram(
+        self, diagram_id: str, source: str, title: str = "", t: float | None = None
+    ) -> Path:
         """Store a diagram source (Mermaid) with its title and time; log a ``diagram`` event."""
         _check_item_id(diagram_id, "diagram")
         if not isinstance(source, str):
@@ -515,8 +536,9 @@ class SessionArchive:
         folder.mkdir(exist_ok=True)
         src = folder / f"{diagram_id}.mmd"
         atomic_write_bytes(src, source.encode("utf-8"))
-        _atomic_write_json(folder / f"{diagram_id}.json",
-                           {"id": diagram_id, "title": str(title), "t": t})
+        _atomic_write_json(
+            folder / f"{diagram_id}.json", {"id": diagram_id, "title": str(title), "t": t}
+        )
         extra = {"t_s": float(t)} if isinstance(t, int | float) else {}
         self.append_event("diagram", id=diagram_id, chars=len(source), **extra)
         return src
@@ -565,8 +587,9 @@ class SessionArchive:
         if self._closed:
             return
         ended = time.time()
-        self.write_meta({"ended": _iso(ended),
-                         "duration_s": round(max(0.0, ended - self._started_unix), 3)})
+        self.write_meta(
+            {"ended": _iso(ended), "duration_s": round(max(0.0, ended - self._started_unix), 3)}
+        )
         with self._lock:
             self._closed = True
             for fh in (self._transcript, self._events):
@@ -642,12 +665,17 @@ def _contents(p: Path) -> tuple[str, ...]:
         return len(_regular_files(p / folder, suffix))
 
     what = []
-    for name, label in ((TRANSCRIPT_FILE, "transcript"), (RECORDING_FILE, "recording"),
-                        (CAPTIONS_FILE, "captions")):
+    for name, label in (
+        (TRANSCRIPT_FILE, "transcript"),
+        (RECORDING_FILE, "recording"),
+        (CAPTIONS_FILE, "captions"),
+    ):
         if (p / name).is_file() or (name == RECORDING_FILE and _find_recording(p) is not None):
             what.append(label)
-    for count, one, many in ((n(SNAPSHOTS_DIR, ".jpg"), "snapshot", "snapshots"),
-                             (n(DIAGRAMS_DIR, ".mmd"), "diagram", "diagrams")):
+    for count, one, many in (
+        (n(SNAPSHOTS_DIR, ".jpg"), "snapshot", "snapshots"),
+        (n(DIAGRAMS_DIR, ".mmd"), "diagram", "diagrams"),
+    ):
         if count:
             what.append(f"{count} {one if count == 1 else many}")
     for name, label in ((ANALYSIS_FILE, "analysis"), (SURVEY_FILE, "survey answers")):
@@ -699,11 +727,15 @@ def load_session(path: str | os.PathLike[str]) -> ArchivedSession:
     for rec in t_recs:
         try:
             lat = rec.get("latency_ms")
-            transcript.append(TranscriptLine(
-                role=str(rec["role"]), text=str(rec["text"]), t_s=float(rec["t_s"]),
-                turn=int(rec["turn"]),
-                latency_ms=float(lat) if isinstance(lat, int | float) else None,
-            ))
+            transcript.append(
+                TranscriptLine(
+                    role=str(rec["role"]),
+                    text=str(rec["text"]),
+                    t_s=float(rec["t_s"]),
+                    turn=int(rec["turn"]),
+                    latency_ms=float(lat) if isinstance(lat, int | float) else None,
+                )
+            )
         except (KeyError, TypeError, ValueError):
             skipped_t += 1
             continue
@@ -719,17 +751,29 @@ def load_session(path: str | os.PathLike[str]) -> ArchivedSession:
     for src in _regular_files(p / DIAGRAMS_DIR, ".mmd"):
         info = _read_json(src.with_suffix(".json")) or {}
         t = info.get("t")
-        diagrams.append(DiagramInfo(
-            id=src.stem, source=src.read_text(encoding="utf-8", errors="replace"),
-            title=str(info.get("title", "")), t=float(t) if isinstance(t, int | float) else None,
-        ))
+        diagrams.append(
+            DiagramInfo(
+                id=src.stem,
+                source=src.read_text(encoding="utf-8", errors="replace"),
+                title=str(info.get("title", "")),
+                t=float(t) if isinstance(t, int | float) else None,
+            )
+        )
     recording = _find_recording(p)
     custom = (_read_json(p / TITLE_FILE) or {}).get("title")
     session = ArchivedSession(
-        path=p, session_id=p.name, meta=meta, transcript=transcript, events=events,
-        snapshots=snapshots, diagrams=diagrams, recording=recording,
-        analysis=_read_json(p / ANALYSIS_FILE), survey=_read_json(p / SURVEY_FILE),
-        skipped_lines=skipped_t + skipped_e, last_wall=max(walls, default=None),
+        path=p,
+        session_id=p.name,
+        meta=meta,
+        transcript=transcript,
+        events=events,
+        snapshots=snapshots,
+        diagrams=diagrams,
+        recording=recording,
+        analysis=_read_json(p / ANALYSIS_FILE),
+        survey=_read_json(p / SURVEY_FILE),
+        skipped_lines=skipped_t + skipped_e,
+        last_wall=max(walls, default=None),
         custom_title=" ".join(custom.split()) or None if isinstance(custom, str) else None,
         t0_unix=_t0_unix(meta, t0_guesses),
     )
@@ -753,8 +797,11 @@ def _regular_files(folder: Path, suffix: str) -> list[Path]:
     if not folder.is_dir() or folder.is_symlink():
         return []
     out = [
-        f for f in folder.iterdir()
-        if f.suffix == suffix and ITEM_ID_RE.fullmatch(f.stem) and f.is_file()
+        f
+        for f in folder.iterdir()
+        if f.suffix == suffix
+        and ITEM_ID_RE.fullmatch(f.stem)
+        and f.is_file()
         and not f.is_symlink()
     ]
     return sorted(out, key=lambda f: f.name)
@@ -762,8 +809,11 @@ def _regular_files(folder: Path, suffix: str) -> list[Path]:
 
 def _find_recording(p: Path) -> Path | None:
     candidates = [
-        f for f in p.iterdir()
-        if _RECORDING_RE.fullmatch(f.name) and f.is_file() and not f.is_symlink()
+        f
+        for f in p.iterdir()
+        if _RECORDING_RE.fullmatch(f.name)
+        and f.is_file()
+        and not f.is_symlink()
         and f.stat().st_size > 0
     ]
     return sorted(candidates)[0] if candidates else None
@@ -797,8 +847,9 @@ def _owner_dirs(data_dir: Path, owner: str, shared: bool) -> Iterator[tuple[Path
             yield d, d.name == mine
 
 
-def resolve_session(data_dir: str | os.PathLike[str], owner: str, session_id: str, *,
-                    shared: bool = False) -> Path:
+def resolve_session(
+    data_dir: str | os.PathLike[str], owner: str, session_id: str, *, shared: bool = False
+) -> Path:
     """Return the folder of `session_id` if `owner` may open it, else raise `SessionNotFound`.
 
     `owner` may open only its own sessions unless the operator setting `shared` is on.
@@ -819,8 +870,9 @@ def resolve_session(data_dir: str | os.PathLike[str], owner: str, session_id: st
     raise SessionNotFound("no such session")
 
 
-def open_session(data_dir: str | os.PathLike[str], owner: str, session_id: str, *,
-                 shared: bool = False) -> ArchivedSession:
+def open_session(
+    data_dir: str | os.PathLike[str], owner: str, session_id: str, *, shared: bool = False
+) -> ArchivedSession:
     """Load `session_id` for `owner` (see `resolve_session` for the access rule)."""
     return load_session(resolve_session(data_dir, owner, session_id, shared=shared))
 
@@ -847,13 +899,18 @@ def _started_unix(session: ArchivedSession) -> float | None:
     if isinstance(t, int | float):
         return float(t)
     try:  # the id itself is the UTC start time
-        return datetime.strptime(session.session_id[:16], "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC).timestamp()
+        return (
+            datetime.strptime(session.session_id[:16], "%Y%m%dT%H%M%SZ")
+            .replace(tzinfo=UTC)
+            .timestamp()
+        )
     except ValueError:
         return None
 
 
-def list_sessions(data_dir: str | os.PathLike[str], owner: str, shared: bool = False
-                  ) -> list[SessionSummary]:
+def list_sessions(
+    data_dir: str | os.PathLike[str], owner: str, shared: bool = False
+) -> list[SessionSummary]:
     """Summaries of the sessions `owner` may see, newest first.
 
     A visitor sees only its own sessions unless `shared` (an operator setting) is on, in
@@ -928,12 +985,23 @@ def safe_member_name(name: str) -> str:
 
 def _export_members(session: ArchivedSession) -> Iterable[tuple[str, Path]]:
     p = session.path
-    for name in (TRANSCRIPT_FILE, EVENTS_FILE, EVENTS_LOG_FILE, META_FILE, ANALYSIS_FILE, SURVEY_FILE,
-                 CAPTIONS_FILE, TITLE_FILE):
+    for name in (
+        TRANSCRIPT_FILE,
+        EVENTS_FILE,
+        EVENTS_LOG_FILE,
+        META_FILE,
+        ANALYSIS_FILE,
+        SURVEY_FILE,
+        CAPTIONS_FILE,
+        TITLE_FILE,
+    ):
         f = p / name
         if f.is_file() and not f.is_symlink():
             yield name, f
-    for sub, suffixes in ((SNAPSHOTS_DIR, (".jpg", ".json")), (DIAGRAMS_DIR, (".mmd", ".json", ".svg", ".png"))):
+    for sub, suffixes in (
+        (SNAPSHOTS_DIR, (".jpg", ".json")),
+        (DIAGRAMS_DIR, (".mmd", ".json", ".svg", ".png")),
+    ):
         for suffix in suffixes:
             for f in _regular_files(p / sub, suffix):
                 yield f"{sub}/{f.name}", f
@@ -944,8 +1012,9 @@ def _export_members(session: ArchivedSession) -> Iterable[tuple[str, Path]]:
 _STORED_SUFFIXES = (".jpg", ".webm", ".mp4", ".mkv", ".ogg")
 
 
-def export_zip(session_path: str | os.PathLike[str], dest_dir: str | os.PathLike[str] | None = None
-               ) -> Path:
+def export_zip(
+    session_path: str | os.PathLike[str], dest_dir: str | os.PathLike[str] | None = None
+) -> Path:
     """Write the whole session as one zip and return its path.
 
     Members (all under a ``<session_id>/`` folder): transcript.jsonl, events.jsonl,
@@ -957,8 +1026,9 @@ def export_zip(session_path: str | os.PathLike[str], dest_dir: str | os.PathLike
     `session_path` must come from `resolve_session` (owner-checked).
     """
     session = load_session(session_path)
-    fd, tmp = tempfile.mkstemp(prefix=f"googlive-{session.session_id}-", suffix=".zip",
-                               dir=dest_dir)
+    fd, tmp = tempfile.mkstemp(
+        prefix=f"googlive-{session.session_id}-", suffix=".zip", dir=dest_dir
+    )
     os.close(fd)
     out = Path(tmp)
     prefix = safe_member_name(session.session_id)

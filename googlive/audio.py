@@ -218,7 +218,9 @@ class Resampler:
     sines against the analytic signal at every rate tested, at about 5-7 µs per 20 ms frame.
     """
 
-    def __init__(self, out_rate: int = 16000, *, quality: str = "HQ", fir_decimation: bool = True) -> None:
+    def __init__(
+        self, out_rate: int = 16000, *, quality: str = "HQ", fir_decimation: bool = True
+    ) -> None:
         if out_rate <= 0:
             raise ValueError("out_rate must be positive")
         self.out_rate = int(out_rate)

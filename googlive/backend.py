@@ -64,7 +64,9 @@ class OfflineServer:
 def resolve_endpoint(settings: Settings) -> tuple[Endpoint, OfflineServer | None]:
     """Pick the endpoint for these settings; starts the offline server when needed."""
     if settings.base_url:
-        return Endpoint(settings.base_url, settings.ca_cert, settings.api_key, settings.offline), None
+        return Endpoint(
+            settings.base_url, settings.ca_cert, settings.api_key, settings.offline
+        ), None
     if settings.backend == "offline":
         srv = OfflineServer()
         return srv.start(), srv

@@ -49,7 +49,9 @@ class Conversation:
         self.versions[panel] = self.versions.get(panel, 0) + 1
 
     # ---- transcript ------------------------------------------------------------------------
-    def transcript(self, role: Role, turn: int, line: str, t_s: float, *, final: bool = False) -> Line:
+    def transcript(
+        self, role: Role, turn: int, line: str, t_s: float, *, final: bool = False
+    ) -> Line:
         """Set the stitched text of `role`'s line for `turn` (creating it), and return it."""
         cur = self._find(role, turn)
         if cur is None:
@@ -88,12 +90,18 @@ class Conversation:
         # User line of a turn goes before the model line of the same turn.
         idx = len(self.lines)
         if line.role is Role.USER:
-            while idx > 0 and self.lines[idx - 1].turn == line.turn and self.lines[idx - 1].role is Role.MODEL:
+            while (
+                idx > 0
+                and self.lines[idx - 1].turn == line.turn
+                and self.lines[idx - 1].role is Role.MODEL
+            ):
                 idx -= 1
         self.lines.insert(idx, line)
 
     # ---- status ----------------------------------------------------------------------------
-    def set_state(self, state: SessionState, *, attempt: int = 0, delay_s: float = 0.0, reason: str = "") -> None:
+    def set_state(
+        self, state: SessionState, *, attempt: int = 0, delay_s: float = 0.0, reason: str = ""
+    ) -> None:
         if state is SessionState.CONNECTING:
             st = Status("connecting", "Connecting to Gemini…")
         elif state is SessionState.LIVE:
@@ -108,7 +116,9 @@ class Conversation:
         else:
             if self.status.kind in ("error", "ended"):
                 return  # keep the error or the reason it ended visible
-            st = Status("closed", "Session ended." + (f" {reason}" if reason and reason != "closed" else ""))
+            st = Status(
+                "closed", "Session ended." + (f" {reason}" if reason and reason != "closed" else "")
+            )
         st.offline = self.offline
         self.status = st
         self.bump("status")

@@ -72,7 +72,9 @@ class SessionArgs:
         # ["__webrtc_value__", (webrtc_id,) *inputs]; unpack from the end.
         vals = list(latest_args)[-n_inputs:] if n_inputs else []
         vals += [""] * (6 - len(vals))
-        owner, key, voice, model, instruction, survey_id = (v if isinstance(v, str) else "" for v in vals[:6])
+        owner, key, voice, model, instruction, survey_id = (
+            v if isinstance(v, str) else "" for v in vals[:6]
+        )
         return cls(owner, Secret(key), voice, model, instruction, survey_id)
 
 
@@ -97,7 +99,9 @@ class GeminiHandler(AsyncAudioVideoStreamHandler):
         features: Sequence[FeatureFactory] = (),
         services: dict[str, Any] | None = None,
     ) -> None:
-        super().__init__(expected_layout="mono", output_sample_rate=OUT_RATE, input_sample_rate=48000)
+        super().__init__(
+            expected_layout="mono", output_sample_rate=OUT_RATE, input_sample_rate=48000
+        )
         self.settings = settings
         self.endpoint = endpoint
         self.feature_factories = tuple(features)
@@ -144,7 +148,9 @@ class GeminiHandler(AsyncAudioVideoStreamHandler):
         self._next_ui = 0.0
 
     def copy(self) -> GeminiHandler:
-        return type(self)(self.settings, self.endpoint, features=self.feature_factories, services=self.services)
+        return type(self)(
+            self.settings, self.endpoint, features=self.feature_factories, services=self.services
+        )
 
     # ---- lifecycle -------------------------------------------------------------------------
     async def start_up(self) -> None:
@@ -164,9 +170,19 @@ class GeminiHandler(AsyncAudioVideoStreamHandler):
         for f in self.features:
             instruction = f.instruction(instruction)
             for spec in f.tools():
-                self.registry.register(spec.declaration, spec.handler, args_model=spec.args_model, timeout_s=spec.timeout_s)
+                self.registry.register(
+                    spec.declaration,
+                    spec.handler,
+                    args_model=spec.args_model,
+                    timeout_s=spec.timeout_s,
+                )
         endpoint = self.endpoint
-        if self.args.api_key and endpoint.offline and not self.settings.offline and not self.settings.base_url:
+        if (
+            self.args.api_key
+            and endpoint.offline
+            and not self.settings.offline
+            and not self.settings.base_url
+        ):
             # No server key, so the app started as the offline demo; a key typed in the page
             # means this visitor wants the real Gemini.
             endpoint = Endpoint(None, None, self.args.api_key, offline=False)
@@ -189,8 +205,11 @@ class GeminiHandler(AsyncAudioVideoStreamHandler):
             except Exception as exc:
                 # Type only: exception text can carry a user's words.
                 log.error("feature %s failed in start() (%s)", f.name, type(exc).__name__)
-        log.info("handler started backend=%s features=%s", "offline" if self.endpoint.offline else "gemini",
-                 ",".join(f.name for f in self.features))
+        log.info(
+            "handler started backend=%s features=%s",
+            "offline" if self.endpoint.offline else "gemini",
+            ",".join(f.name for f in self.features),
+        )
 
     def feature(self, name: str) -> Feature | None:
         return next((f for f in self.features if f.name == name), None)
@@ -286,7 +305,9 @@ class GeminiHandler(AsyncAudioVideoStreamHandler):
             self.clear_queue()
         self._play_clock = now
         self.barge_ins += 1
-        self.barge_in_log.append({"t": now - self.t0, "dropped_s": dropped / OUT_RATE, "queued_s": queued})
+        self.barge_in_log.append(
+            {"t": now - self.t0, "dropped_s": dropped / OUT_RATE, "queued_s": queued}
+        )
         if turn is not None:
             self.conv.mark_interrupted(turn)
         for f in self.features:
@@ -325,8 +346,14 @@ class GeminiHandler(AsyncAudioVideoStreamHandler):
         limit = float(self.settings.session_time_limit_s)
         while not self._closed:
             await asyncio.sleep(interval)
-            if limit and self.session_time() >= limit - interval and self.conv.status.kind != "ended":
-                self.conv.set_ended(f"Time limit of {limit / 60:.0f} min reached. Press record to start a new conversation.")
+            if (
+                limit
+                and self.session_time() >= limit - interval
+                and self.conv.status.kind != "ended"
+            ):
+                self.conv.set_ended(
+                    f"Time limit of {limit / 60:.0f} min reached. Press record to start a new conversation."
+                )
             frame, ft = self.latest_frame, self.latest_frame_t
             # Only a new frame, and only a fresh one: a camera that stopped sends nothing.
             if frame is None or ft <= self._sent_frame_t or time.monotonic() - ft > 2 * interval:
@@ -406,8 +433,13 @@ class GeminiHandler(AsyncAudioVideoStreamHandler):
             return
         if self.session is not None:
             self.session.send_tool_response(result.id, result.name, result.response)
-        log.info("tool %s done id=%s error=%s ms=%d", call.name[:40], call.id[:16], result.is_error,
-                 int(1000 * (time.monotonic() - started)))
+        log.info(
+            "tool %s done id=%s error=%s ms=%d",
+            call.name[:40],
+            call.id[:16],
+            result.is_error,
+            int(1000 * (time.monotonic() - started)),
+        )
         for f in self.features:
             f.on_tool_result(call, result, time.monotonic() - started)
         self._wake.set()

@@ -77,23 +77,25 @@ def csp(ancestors: Sequence[str], *, on_space: bool = False) -> str:
     def src(name: str, base: str) -> str:
         return f"{name} {base}" + (f" {extra[name]}" if name in extra else "")
 
-    return "; ".join([
-        "default-src 'self'",
-        # Gradio compiles every event's `js=` code with the AsyncFunction constructor
-        # (frontend assets init-*.js: `Object.getPrototypeOf(async function(){}).constructor`).
-        "script-src 'self' 'unsafe-inline' 'unsafe-eval'",
-        src("style-src", "'self' 'unsafe-inline'"),
-        src("img-src", "'self' data: blob:"),
-        "media-src 'self' data: blob:",
-        src("font-src", "'self' data:"),
-        src("connect-src", "'self'"),
-        "worker-src 'self' blob:",
-        "frame-src 'self'",
-        "object-src 'none'",
-        "base-uri 'self'",
-        "form-action 'self'",
-        "frame-ancestors " + " ".join(ancestors),
-    ])
+    return "; ".join(
+        [
+            "default-src 'self'",
+            # Gradio compiles every event's `js=` code with the AsyncFunction constructor
+            # (frontend assets init-*.js: `Object.getPrototypeOf(async function(){}).constructor`).
+            "script-src 'self' 'unsafe-inline' 'unsafe-eval'",
+            src("style-src", "'self' 'unsafe-inline'"),
+            src("img-src", "'self' data: blob:"),
+            "media-src 'self' data: blob:",
+            src("font-src", "'self' data:"),
+            src("connect-src", "'self'"),
+            "worker-src 'self' blob:",
+            "frame-src 'self'",
+            "object-src 'none'",
+            "base-uri 'self'",
+            "form-action 'self'",
+            "frame-ancestors " + " ".join(ancestors),
+        ]
+    )
 
 
 def in_tree(path: str, root: Path) -> bool:
@@ -109,7 +111,7 @@ def file_route_target(path: str) -> str | None:
     """The file a Gradio file-route request names, or None for any other route."""
     for prefix in _FILE_PREFIXES:
         if path.startswith(prefix):
-            return unquote(path[len(prefix):])
+            return unquote(path[len(prefix) :])
     return None
 
 
@@ -120,8 +122,14 @@ def strip_third_party(html: bytes) -> bytes:
 class SecurityMiddleware:
     """See the module docstring. `private_roots` are never served by the file route."""
 
-    def __init__(self, app: Any, *, private_roots: Sequence[str | Path] = (),
-                 ancestors: Sequence[str] = ("'self'",), on_space: bool = False) -> None:
+    def __init__(
+        self,
+        app: Any,
+        *,
+        private_roots: Sequence[str | Path] = (),
+        ancestors: Sequence[str] = ("'self'",),
+        on_space: bool = False,
+    ) -> None:
         self.app = app
         self.private_roots = [Path(p) for p in private_roots]
         self.headers = [
@@ -141,9 +149,18 @@ class SecurityMiddleware:
         target = file_route_target(scope.get("path", ""))
         if target is not None and any(in_tree(target, root) for root in self.private_roots):
             body = b"File not allowed."
-            await send({"type": "http.response.start", "status": 403,
-                        "headers": self._with_headers([(b"content-type", b"text/plain"),
-                                                       (b"content-length", str(len(body)).encode())])})
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 403,
+                    "headers": self._with_headers(
+                        [
+                            (b"content-type", b"text/plain"),
+                            (b"content-length", str(len(body)).encode()),
+                        ]
+                    ),
+                }
+            )
             await send({"type": "http.response.body", "body": body})
             return
         html: dict[str, Any] = {}

@@ -113,7 +113,11 @@ def describe(identity: Identity | None, *, sign_in_available: bool = False) -> s
             "Your sessions and surveys belong to this browser: a random id kept in its local "
             "storage. Anyone who can use this browser profile (or read its storage) can open "
             "them; clearing the site's data loses them."
-            + (" Sign in with Hugging Face to keep them under your name." if sign_in_available else "")
+            + (
+                " Sign in with Hugging Face to keep them under your name."
+                if sign_in_available
+                else ""
+            )
         )
     how = "Hugging Face" if identity.kind == "hf" else "this server's login"
     return (

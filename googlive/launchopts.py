@@ -46,29 +46,66 @@ class SecurityOptions:
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("public deployment")
-    g.add_argument("--auth", action="append", default=[], metavar="USER:PASSWORD",
-                   help="require this login (repeatable); prefer --auth-file or GOOGLIVE_AUTH, since "
-                   "command lines are visible to other users of the machine")
-    g.add_argument("--auth-file", default=os.environ.get("GOOGLIVE_AUTH_FILE"),
-                   help="file of USER:PASSWORD lines to require a login (Gradio's auth)")
-    g.add_argument("--max-upload-mb", type=float, default=_env_float("GOOGLIVE_MAX_UPLOAD_MB", 2.0),
-                   help="largest file a visitor may upload (default 2 MB; surveys are at most 1 MB)")
-    g.add_argument("--max-data-gb", type=float, default=_env_float("GOOGLIVE_MAX_DATA_GB", 10.0),
-                   help="data-dir quota: oldest sessions are removed first when over it, and "
-                   "recording is refused when it cannot be met (default 10; 0 = no quota)")
-    g.add_argument("--keep-days", type=float, default=_env_float("GOOGLIVE_KEEP_DAYS", 0.0),
-                   help="delete sessions older than this many days (default 0 = keep)")
-    g.add_argument("--max-per-client", type=int, default=int(_env_float("GOOGLIVE_MAX_PER_CLIENT", 2)),
-                   help="conversations one client (signed-in user, else IP address) may hold (default 2)")
-    g.add_argument("--connect-timeout", type=float, default=_env_float("GOOGLIVE_CONNECT_TIMEOUT", 8.0),
-                   help="seconds an offer may take to connect with media before its slot is freed (default 8)")
-    g.add_argument("--trust-forwarded-for", action="store_true",
-                   default=os.environ.get("GOOGLIVE_TRUST_FORWARDED", "1" if os.environ.get("SPACE_ID") else "") == "1",
-                   help="identify clients by the right-most X-Forwarded-For entry (behind one reverse "
-                   "proxy; on by default on a Space)")
-    g.add_argument("--frame-ancestors", default=os.environ.get("GOOGLIVE_FRAME_ANCESTORS", ""),
-                   help="extra origins allowed to embed the page in a frame, space-separated "
-                   "(always this origin; https://huggingface.co on a Space)")
+    g.add_argument(
+        "--auth",
+        action="append",
+        default=[],
+        metavar="USER:PASSWORD",
+        help="require this login (repeatable); prefer --auth-file or GOOGLIVE_AUTH, since "
+        "command lines are visible to other users of the machine",
+    )
+    g.add_argument(
+        "--auth-file",
+        default=os.environ.get("GOOGLIVE_AUTH_FILE"),
+        help="file of USER:PASSWORD lines to require a login (Gradio's auth)",
+    )
+    g.add_argument(
+        "--max-upload-mb",
+        type=float,
+        default=_env_float("GOOGLIVE_MAX_UPLOAD_MB", 2.0),
+        help="largest file a visitor may upload (default 2 MB; surveys are at most 1 MB)",
+    )
+    g.add_argument(
+        "--max-data-gb",
+        type=float,
+        default=_env_float("GOOGLIVE_MAX_DATA_GB", 10.0),
+        help="data-dir quota: oldest sessions are removed first when over it, and "
+        "recording is refused when it cannot be met (default 10; 0 = no quota)",
+    )
+    g.add_argument(
+        "--keep-days",
+        type=float,
+        default=_env_float("GOOGLIVE_KEEP_DAYS", 0.0),
+        help="delete sessions older than this many days (default 0 = keep)",
+    )
+    g.add_argument(
+        "--max-per-client",
+        type=int,
+        default=int(_env_float("GOOGLIVE_MAX_PER_CLIENT", 2)),
+        help="conversations one client (signed-in user, else IP address) may hold (default 2)",
+    )
+    g.add_argument(
+        "--connect-timeout",
+        type=float,
+        default=_env_float("GOOGLIVE_CONNECT_TIMEOUT", 8.0),
+        help="seconds an offer may take to connect with media before its slot is freed (default 8)",
+    )
+    g.add_argument(
+        "--trust-forwarded-for",
+        action="store_true",
+        default=os.environ.get(
+            "GOOGLIVE_TRUST_FORWARDED", "1" if os.environ.get("SPACE_ID") else ""
+        )
+        == "1",
+        help="identify clients by the right-most X-Forwarded-For entry (behind one reverse "
+        "proxy; on by default on a Space)",
+    )
+    g.add_argument(
+        "--frame-ancestors",
+        default=os.environ.get("GOOGLIVE_FRAME_ANCESTORS", ""),
+        help="extra origins allowed to embed the page in a frame, space-separated "
+        "(always this origin; https://huggingface.co on a Space)",
+    )
 
 
 def parse_auth_lines(text: str, where: str) -> list[tuple[str, str]]:
@@ -127,11 +164,16 @@ def launch_kwargs(opts: SecurityOptions, data_dir: Path) -> dict[str, Any]:
         "allowed_paths": [str(data)],
         # ... but never these, and the file route serves nothing inside the data dir at all.
         "blocked_paths": [str(data / SURVEYS_DIR), str(data / BROWSER_SECRET_FILE)],
-        "app_kwargs": {"middleware": [Middleware(
-            SecurityMiddleware, private_roots=[data],
-            ancestors=frame_ancestors(extra=opts.frame_ancestors),
-            on_space=bool(os.environ.get("SPACE_ID")),
-        )]},
+        "app_kwargs": {
+            "middleware": [
+                Middleware(
+                    SecurityMiddleware,
+                    private_roots=[data],
+                    ancestors=frame_ancestors(extra=opts.frame_ancestors),
+                    on_space=bool(os.environ.get("SPACE_ID")),
+                )
+            ]
+        },
     }
     if opts.auth:
         kw["auth"] = list(opts.auth)

@@ -44,7 +44,11 @@ log = logging.getLogger(__name__)
 def _redact_key_headers(record: logging.LogRecord) -> bool:
     """websockets logs handshake headers at DEBUG ('> %s: %s'), the API key among them."""
     args = record.args
-    if isinstance(args, tuple) and len(args) >= 2 and str(args[0]).lower() in ("x-goog-api-key", "authorization"):
+    if (
+        isinstance(args, tuple)
+        and len(args) >= 2
+        and str(args[0]).lower() in ("x-goog-api-key", "authorization")
+    ):
         record.args = (args[0], "[redacted]", *args[2:])
     return True
 
@@ -309,9 +313,14 @@ class LiveSession:
                 delay = 0.0 if failure.resume_rejected else self.config.backoff.delay(attempt)
                 self._emit(SessionError(failure.message, True, failure.code))
                 self._set_state(
-                    SessionState.RECONNECTING, attempt=attempt, delay_s=delay, reason=failure.message
+                    SessionState.RECONNECTING,
+                    attempt=attempt,
+                    delay_s=delay,
+                    reason=failure.message,
                 )
-                log.info("live reconnect attempt=%d delay=%.2fs code=%s", attempt, delay, failure.code)
+                log.info(
+                    "live reconnect attempt=%d delay=%.2fs code=%s", attempt, delay, failure.code
+                )
                 await asyncio.sleep(delay)
         finally:
             self._connected.clear()
@@ -392,10 +401,14 @@ class LiveSession:
             )
             self.stats.audio_sent_bytes += len(item.payload)
         elif k == "video":
-            await session.send_realtime_input(video=types.Blob(data=item.payload, mime_type="image/jpeg"))
+            await session.send_realtime_input(
+                video=types.Blob(data=item.payload, mime_type="image/jpeg")
+            )
             self.stats.video_sent += 1
         elif k == "image":
-            await session.send_realtime_input(video=types.Blob(data=item.payload, mime_type="image/jpeg"))
+            await session.send_realtime_input(
+                video=types.Blob(data=item.payload, mime_type="image/jpeg")
+            )
         elif k == "text":
             await session.send_realtime_input(text=item.payload)
         elif k == "tool":
@@ -424,7 +437,9 @@ class LiveSession:
                 self._after_interrupt = False
             if sc.input_transcription and sc.input_transcription.text:
                 line = self._text.add(Role.USER, sc.input_transcription.text)
-                await self._put(TranscriptDelta(Role.USER, sc.input_transcription.text, line, self.turn))
+                await self._put(
+                    TranscriptDelta(Role.USER, sc.input_transcription.text, line, self.turn)
+                )
             if sc.model_turn and sc.model_turn.parts:
                 for part in sc.model_turn.parts:
                     blob = part.inline_data
@@ -434,7 +449,9 @@ class LiveSession:
             if sc.output_transcription and sc.output_transcription.text:
                 await self._finish_user_line()
                 line = self._text.add(Role.MODEL, sc.output_transcription.text)
-                await self._put(TranscriptDelta(Role.MODEL, sc.output_transcription.text, line, self.turn))
+                await self._put(
+                    TranscriptDelta(Role.MODEL, sc.output_transcription.text, line, self.turn)
+                )
             if sc.interrupted:
                 turn = self.turn
                 await self._end_turn()
@@ -483,7 +500,9 @@ class LiveSession:
     async def _end_turn(self) -> None:
         await self._finish_user_line()
         if self._text.model:
-            await self._put(TranscriptDelta(Role.MODEL, "", self._text.model, self.turn, final=True))
+            await self._put(
+                TranscriptDelta(Role.MODEL, "", self._text.model, self.turn, final=True)
+            )
         self._text = _TurnText()
         self._turn_open = False
         self._turn_ended.set()

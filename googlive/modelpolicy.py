@@ -38,7 +38,9 @@ def choose_model(
     if not name or name == server_default:
         return ModelChoice(server_default)
     if not _NAME.fullmatch(name):
-        return ModelChoice(server_default, "That model name is not valid; using the server's default model.")
+        return ModelChoice(
+            server_default, "That model name is not valid; using the server's default model."
+        )
     if name in set(allowed) or own_key:
         return ModelChoice(name)
     return ModelChoice(

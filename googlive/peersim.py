@@ -39,7 +39,14 @@ class PeerStats:
 class SimulatedPeer:
     """One simulated browser connected to `handler` (already constructed)."""
 
-    def __init__(self, handler: Any, inputs: list[Any], *, mic_always_on: bool = True, noise_rms: float = 30.0) -> None:
+    def __init__(
+        self,
+        handler: Any,
+        inputs: list[Any],
+        *,
+        mic_always_on: bool = True,
+        noise_rms: float = 30.0,
+    ) -> None:
         self.handler = handler
         self.mic_always_on = mic_always_on
         self.noise_rms = noise_rms
@@ -139,7 +146,9 @@ class SimulatedPeer:
                 next_t = now
                 await asyncio.sleep(PTIME / 4)
 
-    async def send_mic(self, audio: np.ndarray, rate: int = 48000, *, realtime: bool = True) -> list[float]:
+    async def send_mic(
+        self, audio: np.ndarray, rate: int = 48000, *, realtime: bool = True
+    ) -> list[float]:
         """Feed mono int16 `audio` as 20 ms frames; returns each frame's send time."""
         n = int(rate * PTIME)
         times = []
@@ -154,7 +163,9 @@ class SimulatedPeer:
 
     def heard_after(self, t: float, *, min_rms: float = 30.0) -> float:
         """Seconds of audible model audio that started playing at or after monotonic `t`."""
-        return sum(h.samples.size / 24000 for h in self.stats.heard if h.t >= t and h.rms >= min_rms)
+        return sum(
+            h.samples.size / 24000 for h in self.stats.heard if h.t >= t and h.rms >= min_rms
+        )
 
     async def close(self) -> None:
         await self.handler.shutdown()

@@ -42,8 +42,9 @@ class SessionUsage:
     running: bool = False
 
 
-def plan(sessions: Iterable[SessionUsage], *, total_bytes: int, max_bytes: int, keep_s: float,
-         now: float) -> list[SessionUsage]:
+def plan(
+    sessions: Iterable[SessionUsage], *, total_bytes: int, max_bytes: int, keep_s: float, now: float
+) -> list[SessionUsage]:
     """The sessions to delete, oldest first (see the module docstring)."""
     ordered = sorted(sessions, key=lambda s: (s.started_unix, str(s.path)))
     doomed: list[SessionUsage] = []
@@ -78,11 +79,15 @@ def warning_text(used_bytes: int, max_bytes: int) -> str:
     """What the page says at this level ('' when all is well)."""
     lv = level(used_bytes, max_bytes)
     if lv == "full":
-        return (f"This server's storage is full ({_gb(used_bytes)} of {_gb(max_bytes)}): new "
-                "conversations are not recorded until space is freed.")
+        return (
+            f"This server's storage is full ({_gb(used_bytes)} of {_gb(max_bytes)}): new "
+            "conversations are not recorded until space is freed."
+        )
     if lv == "warn":
-        return (f"This server's storage is almost full ({_gb(used_bytes)} of {_gb(max_bytes)}): "
-                "recording will be refused when it is full.")
+        return (
+            f"This server's storage is almost full ({_gb(used_bytes)} of {_gb(max_bytes)}): "
+            "recording will be refused when it is full."
+        )
     return ""
 
 
@@ -100,8 +105,15 @@ def dir_bytes(path: Path) -> int:
 class QuotaKeeper:
     """Measures `data_dir`, applies the plan, and answers `recording_allowed()`."""
 
-    def __init__(self, data_dir: str | os.PathLike[str], *, max_bytes: int, keep_s: float,
-                 running: Callable[[], Iterable[Path]] = tuple, interval_s: float = 60.0) -> None:
+    def __init__(
+        self,
+        data_dir: str | os.PathLike[str],
+        *,
+        max_bytes: int,
+        keep_s: float,
+        running: Callable[[], Iterable[Path]] = tuple,
+        interval_s: float = 60.0,
+    ) -> None:
         self.data_dir = Path(data_dir)
         self.max_bytes = int(max_bytes)
         self.keep_s = float(keep_s)
@@ -123,7 +135,11 @@ class QuotaKeeper:
         if not root.is_dir():
             return out
         for owner_dir in root.iterdir():
-            if not OWNER_HASH_RE.fullmatch(owner_dir.name) or owner_dir.is_symlink() or not owner_dir.is_dir():
+            if (
+                not OWNER_HASH_RE.fullmatch(owner_dir.name)
+                or owner_dir.is_symlink()
+                or not owner_dir.is_dir()
+            ):
                 continue
             for d in owner_dir.iterdir():
                 if not is_valid_session_id(d.name) or d.is_symlink() or not d.is_dir():
@@ -141,7 +157,9 @@ class QuotaKeeper:
         running = {str(Path(p).resolve()) for p in self.running()}
         sessions = self._sessions(running)
         total = dir_bytes(self.data_dir)
-        doomed = plan(sessions, total_bytes=total, max_bytes=self.max_bytes, keep_s=self.keep_s, now=now)
+        doomed = plan(
+            sessions, total_bytes=total, max_bytes=self.max_bytes, keep_s=self.keep_s, now=now
+        )
         freed = 0
         for s in doomed:
             try:

@@ -140,7 +140,12 @@ def render_diagram_panel(diagrams: Sequence[Diagram], *, max_versions: int = 20)
     if not ordered:
         return "<p><em>No diagram yet.</em></p>"
     newest, earlier = ordered[0], ordered[1:]
-    parts = [f"<h3>{escape_text(_diagram_heading(newest))}</h3>", "", mermaid_block(newest.source), ""]
+    parts = [
+        f"<h3>{escape_text(_diagram_heading(newest))}</h3>",
+        "",
+        mermaid_block(newest.source),
+        "",
+    ]
     for d in earlier:
         parts += [
             f"<details><summary>{escape_text(_diagram_heading(d))}</summary>",

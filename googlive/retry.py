@@ -35,18 +35,43 @@ def classify(exc: BaseException, *, model: str) -> Failure:
         low = text.lower()
         if code == 1007:
             if "api key" in low:
-                return Failure(False, "Gemini rejected the API key (API key not valid). Check the key and try again.", code)
-            return Failure(False, "Gemini rejected the data the app sent (invalid argument). The session was ended.", code)
+                return Failure(
+                    False,
+                    "Gemini rejected the API key (API key not valid). Check the key and try again.",
+                    code,
+                )
+            return Failure(
+                False,
+                "Gemini rejected the data the app sent (invalid argument). The session was ended.",
+                code,
+            )
         if code == 1008:
             if "not found" in low and "session" in low:
-                return Failure(True, "The previous session could not be resumed; starting a fresh one.", code, resume_rejected=True)
+                return Failure(
+                    True,
+                    "The previous session could not be resumed; starting a fresh one.",
+                    code,
+                    resume_rejected=True,
+                )
             if "not found" in low or "not supported" in low:
-                return Failure(False, f"The model '{model}' was not found or does not support the Live API. Choose another model.", code)
+                return Failure(
+                    False,
+                    f"The model '{model}' was not found or does not support the Live API. Choose another model.",
+                    code,
+                )
             if "unregistered" in low or "api key" in low:
-                return Failure(False, "No valid API key was sent. Enter a Gemini API key, or use the offline demo.", code)
-            return Failure(False, "Gemini refused the session (policy violation, close code 1008).", code)
+                return Failure(
+                    False,
+                    "No valid API key was sent. Enter a Gemini API key, or use the offline demo.",
+                    code,
+                )
+            return Failure(
+                False, "Gemini refused the session (policy violation, close code 1008).", code
+            )
         if code == 1011:
-            return Failure(True, "Gemini closed the connection with an internal error; reconnecting.", code)
+            return Failure(
+                True, "Gemini closed the connection with an internal error; reconnecting.", code
+            )
         if code == 1006:
             return Failure(True, "The connection to Gemini dropped; reconnecting.", code)
         if code in (1000, 1001):

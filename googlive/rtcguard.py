@@ -110,7 +110,9 @@ class SlotTable:
 def _failed(error: str, **meta: Any) -> Any:
     from fastapi.responses import JSONResponse
 
-    return JSONResponse(status_code=200, content={"status": "failed", "meta": {"error": error, **meta}})
+    return JSONResponse(
+        status_code=200, content={"status": "failed", "meta": {"error": error, **meta}}
+    )
 
 
 class RtcGuard:
@@ -179,7 +181,9 @@ class RtcGuard:
         if not self.slots.admit(client, webrtc_id, rtc.pcs):
             # fastrtc's page script shows its "Too many concurrent connections. Please try again
             # later!" only for this error code (any other reads "Unexpected server error").
-            return self._refuse("concurrency_limit_reached", limit=self.slots.per_client, scope="client")
+            return self._refuse(
+                "concurrency_limit_reached", limit=self.slots.per_client, scope="client"
+            )
         try:
             answer = await rtc.handle_offer(body, rtc.set_additional_outputs(webrtc_id))
         except asyncio.CancelledError:
@@ -195,7 +199,9 @@ class RtcGuard:
             return answer
         pc = rtc.pcs.get(webrtc_id)
         if pc is not None:
-            task = asyncio.get_running_loop().create_task(self._watch(webrtc_id, pc), name="rtcguard-watch")
+            task = asyncio.get_running_loop().create_task(
+                self._watch(webrtc_id, pc), name="rtcguard-watch"
+            )
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
         return answer
@@ -205,7 +211,9 @@ class RtcGuard:
         naming a webrtc_id could otherwise stop another page's panel updates)."""
         webrtc_id = body.get("webrtc_id") if isinstance(body, dict) else None
         holder = self.slots.holders.get(webrtc_id) if isinstance(webrtc_id, str) else None
-        if holder is not None and holder != client_key(request, trust_forwarded=self.trust_forwarded):
+        if holder is not None and holder != client_key(
+            request, trust_forwarded=self.trust_forwarded
+        ):
             self.refused["quit_output_stream"] = self.refused.get("quit_output_stream", 0) + 1
             return {"success": False}
         if isinstance(webrtc_id, str) and webrtc_id in self.rtc.additional_outputs:
@@ -270,8 +278,12 @@ class RtcGuard:
             if isinstance(instruction, str) and len(instruction) > MAX_INSTRUCTION_CHARS:
                 values[-N_INPUTS + 4] = ""  # the server's own instruction; the page said why
             if self.server_model:
-                choice = choose_model(model if isinstance(model, str) else "", own_key=bool(key),
-                                      allowed=self.allowed_models, server_default=self.server_model)
+                choice = choose_model(
+                    model if isinstance(model, str) else "",
+                    own_key=bool(key),
+                    allowed=self.allowed_models,
+                    server_default=self.server_model,
+                )
                 values[-N_INPUTS + 3] = choice.model
         return self._orig_set_input(webrtc_id, *values)
 

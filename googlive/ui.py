@@ -134,7 +134,11 @@ def transcript_html(conv: Conversation) -> str:
         meta = fmt_time(ln.start_s)
         if ln.latency_ms is not None:
             meta += f" · {ln.latency_ms:.0f} ms"
-        cut = '<span class="cut" title="You interrupted here">interrupted</span>' if ln.interrupted else ""
+        cut = (
+            '<span class="cut" title="You interrupted here">interrupted</span>'
+            if ln.interrupted
+            else ""
+        )
         out.append(
             f'<div class="line {ln.role.value}" data-turn="{ln.turn}"><span class="who">{who}</span>'
             f"{escape_text(ln.text)}"
@@ -151,9 +155,17 @@ def fmt_time(t: float) -> str:
 PANELS = ("status", "transcript")
 # The fonts Gradio ships (static/fonts): the default theme would load Source Sans Pro from Google.
 PAGE_THEME = gr.themes.Default(
-    font=(gr.themes.utils.fonts.LocalFont("Source Sans Pro"), "ui-sans-serif", "system-ui", "sans-serif"),
+    font=(
+        gr.themes.utils.fonts.LocalFont("Source Sans Pro"),
+        "ui-sans-serif",
+        "system-ui",
+        "sans-serif",
+    ),
 )
-CACHE_SWEEP = (1800, 3600)  # every 30 min, delete files Gradio cached (copies, uploads) over 1 h old
+CACHE_SWEEP = (
+    1800,
+    3600,
+)  # every 30 min, delete files Gradio cached (copies, uploads) over 1 h old
 
 
 def panel_values(update: UiUpdate, sent: dict[str, int]) -> dict[str, Any]:
@@ -200,7 +212,9 @@ def browser_secret(settings: Settings) -> str:
             fh.write(value)
         return value
     except OSError:
-        log.warning("could not keep the browser-state secret in the data dir; owners reset on restart")
+        log.warning(
+            "could not keep the browser-state secret in the data dir; owners reset on restart"
+        )
         return secrets.token_urlsafe(32)
 
 
@@ -209,21 +223,32 @@ def build(ctx: AppContext) -> gr.Blocks:
     offline = ctx.endpoint.offline
     handler = ctx.handler_cls(settings, ctx.endpoint, features=ctx.features, services=ctx.services)
 
-    with gr.Blocks(title="googlive — talk with Gemini", css=CSS + a11y.CSS, analytics_enabled=False, theme=PAGE_THEME,
-                   delete_cache=CACHE_SWEEP) as demo:
+    with gr.Blocks(
+        title="googlive — talk with Gemini",
+        css=CSS + a11y.CSS,
+        analytics_enabled=False,
+        theme=PAGE_THEME,
+        delete_cache=CACHE_SWEEP,
+    ) as demo:
         # An opaque random id for this browser, kept in its localStorage so that reloading the
         # page still shows its past sessions. It is a bearer secret, not encryption (see
         # googlive/identity.py). Handlers never read it: they read `owner`, a server-side State
         # resolved on load (a signed-in name wins over the browser id).
-        browser_owner = gr.BrowserState(None, storage_key="googlive-owner", secret=browser_secret(settings))
+        browser_owner = gr.BrowserState(
+            None, storage_key="googlive-owner", secret=browser_secret(settings)
+        )
         owner = gr.State(None)
-        gr.Markdown("# googlive\nTalk with Gemini by voice and video. It hears you, sees your camera, and stops the moment you interrupt.")
+        gr.Markdown(
+            "# googlive\nTalk with Gemini by voice and video. It hears you, sees your camera, and stops the moment you interrupt."
+        )
         with gr.Row():
             identity_note = gr.HTML(identity_html(None), elem_id="identity")
             if hf_oauth_configured():
                 gr.LoginButton(scale=0)
         if ctx.turn_warning:
-            gr.HTML(f'<div class="turn-warning" id="turn-warning">{html.escape(ctx.turn_warning)}</div>')
+            gr.HTML(
+                f'<div class="turn-warning" id="turn-warning">{html.escape(ctx.turn_warning)}</div>'
+            )
         status = gr.HTML(status_html(None, idle_offline=offline), elem_id="status")
         survey_id = gr.Textbox("", visible=False, elem_id="survey-id")
         b = PageBuild(ctx, demo, owner, status, survey_id, browser_owner=browser_owner)
@@ -241,8 +266,16 @@ def build(ctx: AppContext) -> gr.Blocks:
                             rtc_configuration=ctx.rtc_configuration,
                             server_rtc_configuration=ctx.server_rtc_configuration,
                             track_constraints={
-                                "audio": {"echoCancellation": True, "noiseSuppression": True, "autoGainControl": True},
-                                "video": {"width": {"ideal": 640}, "height": {"ideal": 480}, "frameRate": {"ideal": 15, "max": 15}},
+                                "audio": {
+                                    "echoCancellation": True,
+                                    "noiseSuppression": True,
+                                    "autoGainControl": True,
+                                },
+                                "video": {
+                                    "width": {"ideal": 640},
+                                    "height": {"ideal": 480},
+                                    "frameRate": {"ideal": 15, "max": 15},
+                                },
                             },
                         )
                         b.rtc = rtc
@@ -256,28 +289,62 @@ def build(ctx: AppContext) -> gr.Blocks:
                         ctx.services["rtc_guard"] = guard
                         ctx.services.setdefault("on_exit", []).append(guard.close)
                         with gr.Row():
-                            text = gr.Textbox(placeholder="Type to Gemini…", label="Message to Gemini", show_label=False, scale=5, elem_id="text-input")
+                            text = gr.Textbox(
+                                placeholder="Type to Gemini…",
+                                label="Message to Gemini",
+                                show_label=False,
+                                scale=5,
+                                elem_id="text-input",
+                            )
                             send = gr.Button("Send", scale=1, elem_id="send-text")
                         for plugin in ctx.plugins:
                             plugin.controls(b)
                         with gr.Accordion("Settings", open=False):
                             key = gr.Textbox(
                                 label="Gemini API key (kept for this browser session only, never stored)",
-                                type="password", value="", elem_id="api-key",
-                                placeholder="Leave empty to use the server's key" + (" (none: offline demo)" if offline else ""),
+                                type="password",
+                                value="",
+                                elem_id="api-key",
+                                placeholder="Leave empty to use the server's key"
+                                + (" (none: offline demo)" if offline else ""),
                             )
-                            voice = gr.Dropdown(list(VOICES), value=settings.voice, label="Voice", elem_id="voice")
+                            voice = gr.Dropdown(
+                                list(VOICES), value=settings.voice, label="Voice", elem_id="voice"
+                            )
                             model = gr.Dropdown(
-                                sorted(set(LIVE_MODELS) | {settings.model}), value=settings.model,
-                                label="Model", allow_custom_value=True, elem_id="model",
+                                sorted(set(LIVE_MODELS) | {settings.model}),
+                                value=settings.model,
+                                label="Model",
+                                allow_custom_value=True,
+                                elem_id="model",
                             )
-                            instruction = gr.Textbox(settings.system_instruction, label="System instruction", lines=4, elem_id="instruction")
+                            instruction = gr.Textbox(
+                                settings.system_instruction,
+                                label="System instruction",
+                                lines=4,
+                                elem_id="instruction",
+                            )
                     with gr.Column(scale=4):
-                        transcript = gr.HTML('<div class="empty">The transcript appears here.</div>', elem_id="transcript", label="Transcript")
+                        transcript = gr.HTML(
+                            '<div class="empty">The transcript appears here.</div>',
+                            elem_id="transcript",
+                            label="Transcript",
+                        )
                         with gr.Accordion("Snapshots", open=True):
-                            b.add_panel("snapshots", gr.HTML('<div class="empty">No snapshots yet.</div>', elem_id="snapshots"))
+                            b.add_panel(
+                                "snapshots",
+                                gr.HTML(
+                                    '<div class="empty">No snapshots yet.</div>',
+                                    elem_id="snapshots",
+                                ),
+                            )
                         with gr.Accordion("Diagram", open=True):
-                            b.add_panel("diagram", gr.Markdown("*No diagram yet.*", elem_id="diagram", latex_delimiters=[]))
+                            b.add_panel(
+                                "diagram",
+                                gr.Markdown(
+                                    "*No diagram yet.*", elem_id="diagram", latex_delimiters=[]
+                                ),
+                            )
                         for plugin in ctx.plugins:
                             plugin.side(b)
             for plugin in ctx.plugins:
@@ -306,8 +373,12 @@ def build(ctx: AppContext) -> gr.Blocks:
             vals = panel_values(update, sent)
             return tuple(gr.update(value=vals[n]) if n in vals else gr.skip() for n in panel_names)
 
-        rtc.on_additional_outputs(on_outputs, inputs=[rtc, owner], outputs=[b.panels[n] for n in panel_names],
-                                  show_progress="hidden")
+        rtc.on_additional_outputs(
+            on_outputs,
+            inputs=[rtc, owner],
+            outputs=[b.panels[n] for n in panel_names],
+            show_progress="hidden",
+        )
 
         async def send_text(webrtc_id: str, who: str | None, message: str) -> str:
             message = (message or "").strip()
@@ -331,12 +402,18 @@ def build(ctx: AppContext) -> gr.Blocks:
             identity, anon = resolve(current, request)
             return anon, identity.owner, identity_html(identity)
 
-        demo.load(on_load, [browser_owner], [browser_owner, owner, identity_note], show_progress="hidden")
+        demo.load(
+            on_load, [browser_owner], [browser_owner, owner, identity_note], show_progress="hidden"
+        )
         demo.load(None, None, None, js=a11y.JS)
 
         def check_model(name: str | None, api_key: str | None) -> None:
-            choice = choose_model(name, own_key=bool(api_key), allowed=allowed_models(LIVE_MODELS, settings.model),
-                                  server_default=settings.model)
+            choice = choose_model(
+                name,
+                own_key=bool(api_key),
+                allowed=allowed_models(LIVE_MODELS, settings.model),
+                server_default=settings.model,
+            )
             if choice.refused:
                 gr.Warning(choice.refused)
 
@@ -350,7 +427,9 @@ def build(ctx: AppContext) -> gr.Blocks:
         instruction.blur(check_instruction, [instruction], None, show_progress="hidden")
         for plugin in ctx.plugins:
             plugin.wire(b)
-        ctx.extra.update(demo=demo, rtc=rtc, tabs=tabs, owner=owner, browser_owner=browser_owner, build=b)
+        ctx.extra.update(
+            demo=demo, rtc=rtc, tabs=tabs, owner=owner, browser_owner=browser_owner, build=b
+        )
     return demo
 
 
@@ -369,16 +448,28 @@ def space_turn(settings: Settings) -> tuple[Any, Any, str]:
             server = get_cloudflare_turn_credentials(ttl=360_000)
         except Exception:  # network or credential trouble: say so, don't crash the app
             log.warning("TURN credentials could not be fetched; WebRTC may fail behind NAT")
-            return None, None, "TURN credentials could not be fetched: calls may fail to connect from other networks."
+            return (
+                None,
+                None,
+                "TURN credentials could not be fetched: calls may fail to connect from other networks.",
+            )
         return get_cloudflare_turn_credentials_async, server, ""
     if on_space:
-        return None, None, (
-            "No TURN server is configured for this Space, so most browsers cannot connect. "
-            "Add an HF_TOKEN (or CLOUDFLARE_TURN_KEY_ID and CLOUDFLARE_TURN_KEY_API_TOKEN) as a Space secret."
+        return (
+            None,
+            None,
+            (
+                "No TURN server is configured for this Space, so most browsers cannot connect. "
+                "Add an HF_TOKEN (or CLOUDFLARE_TURN_KEY_ID and CLOUDFLARE_TURN_KEY_API_TOKEN) as a Space secret."
+            ),
         )
     if settings.share:
-        return None, None, (
-            "Shared link: browsers on other networks need a TURN server to connect. Set HF_TOKEN or "
-            "CLOUDFLARE_TURN_KEY_ID/CLOUDFLARE_TURN_KEY_API_TOKEN before starting with --share."
+        return (
+            None,
+            None,
+            (
+                "Shared link: browsers on other networks need a TURN server to connect. Set HF_TOKEN or "
+                "CLOUDFLARE_TURN_KEY_ID/CLOUDFLARE_TURN_KEY_API_TOKEN before starting with --share."
+            ),
         )
     return None, None, ""

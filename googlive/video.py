@@ -33,7 +33,9 @@ def to_rgb(frame: np.ndarray, *, bgr: bool = True) -> np.ndarray:
     return a[:, :, ::-1] if bgr else a
 
 
-def encode_jpeg(frame: np.ndarray, max_side: int = 640, quality: int = 60, *, bgr: bool = True) -> bytes:
+def encode_jpeg(
+    frame: np.ndarray, max_side: int = 640, quality: int = 60, *, bgr: bool = True
+) -> bytes:
     """JPEG of `frame`, scaled down so its longest side is at most `max_side` pixels."""
     rgb = np.ascontiguousarray(to_rgb(frame, bgr=bgr))
     img = Image.fromarray(rgb, "RGB")

@@ -32,10 +32,14 @@ def main() -> None:
             print(f"ACK {i}", flush=True)
     elif mode == "torn":
         for i in range(20):
-            archive.append_transcript("user" if i % 2 == 0 else "model", f"line {i}", i * 1.0, i // 2)
+            archive.append_transcript(
+                "user" if i % 2 == 0 else "model", f"line {i}", i * 1.0, i // 2
+            )
         for i in range(5):
             archive.append_event("tool_call", name="take_picture", seq=i)
-        archive.save_snapshot("s1", b"\xff\xd8\xff\xe0fake-jpeg", {"t_s": 3.0, "description": "a desk"})
+        archive.save_snapshot(
+            "s1", b"\xff\xd8\xff\xe0fake-jpeg", {"t_s": 3.0, "description": "a desk"}
+        )
         # Simulate a write cut short by the kill: half a JSON line, no newline.
         fd = os.open(archive.path / TRANSCRIPT_FILE, os.O_WRONLY | os.O_APPEND)
         os.write(fd, b'{"role":"user","text":"half a li')

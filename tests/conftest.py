@@ -39,5 +39,7 @@ def require_node() -> None:
     if missing is None:
         return
     if os.environ.get("GOOGLIVE_REQUIRE_NODE_MERMAID") == "1":
-        pytest.fail(f"GOOGLIVE_REQUIRE_NODE_MERMAID=1 but the Node mermaid validator is unavailable: {missing}")
+        pytest.fail(
+            f"GOOGLIVE_REQUIRE_NODE_MERMAID=1 but the Node mermaid validator is unavailable: {missing}"
+        )
     pytest.skip(f"Node mermaid validator unavailable: {missing}")

@@ -36,10 +36,16 @@ from googlive.archive import SessionArchive, check_safe_fields, load_session
 
 SURVEY = {
     "title": "Coffee habits",
-    "sections": [{"id": "s1", "title": "Basics", "questions": [
-        {"id": "q-cups", "text": "How many cups a day?", "kind": "open"},
-        {"id": "q-milk", "text": "Do you take milk?", "kind": "yes_no"},
-    ]}],
+    "sections": [
+        {
+            "id": "s1",
+            "title": "Basics",
+            "questions": [
+                {"id": "q-cups", "text": "How many cups a day?", "kind": "open"},
+                {"id": "q-milk", "text": "Do you take milk?", "kind": "yes_no"},
+            ],
+        }
+    ],
 }
 LINES = [
     {"role": "model", "text": "Hello! How many cups of coffee do you drink a day?", "t_s": 1.0},
@@ -54,8 +60,14 @@ def _text(contents: list[types.Content]) -> str:
 
 
 def _analysis(**kw: Any) -> SessionAnalysis:
-    base: dict[str, Any] = dict(summary="s", key_points=[], decisions=[], action_items=[],
-                                open_questions=[], survey_answers=[])
+    base: dict[str, Any] = dict(
+        summary="s",
+        key_points=[],
+        decisions=[],
+        action_items=[],
+        open_questions=[],
+        survey_answers=[],
+    )
     base.update(kw)
     return SessionAnalysis(**base)
 
@@ -67,9 +79,12 @@ def reply(obj: Any, schema: type[BaseModel] = SessionAnalysis) -> types.Generate
     """A response as the SDK builds it: `parsed` is set only when the text fits the schema."""
     text = obj if isinstance(obj, str) else json.dumps(obj)
     resp = types.GenerateContentResponse(
-        candidates=[types.Candidate(content=types.Content(role="model", parts=[types.Part(text=text)]))],
+        candidates=[
+            types.Candidate(content=types.Content(role="model", parts=[types.Part(text=text)]))
+        ],
         usage_metadata=types.GenerateContentResponseUsageMetadata(
-            prompt_token_count=10, candidates_token_count=5, total_token_count=15),
+            prompt_token_count=10, candidates_token_count=5, total_token_count=15
+        ),
     )
     try:
         resp.parsed = schema.model_validate_json(text)
@@ -113,12 +128,21 @@ class FakeClient:
 
 
 def good(_n: int = 0, _call: Any = None) -> types.GenerateContentResponse:
-    return reply(_analysis(summary="Coffee chat.", key_points=["drinks three cups"],
-                           survey_answers=[SurveyAnswer(
-                               question_id="q-cups", question="How many cups a day?",
-                               answer="Three", confidence=0.9,
-                               evidence=[Evidence(quote="About three, usually.", time="01:23")])],
-                           ).model_dump(mode="json"))
+    return reply(
+        _analysis(
+            summary="Coffee chat.",
+            key_points=["drinks three cups"],
+            survey_answers=[
+                SurveyAnswer(
+                    question_id="q-cups",
+                    question="How many cups a day?",
+                    answer="Three",
+                    confidence=0.9,
+                    evidence=[Evidence(quote="About three, usually.", time="01:23")],
+                )
+            ],
+        ).model_dump(mode="json")
+    )
 
 
 # --------------------------------------------------------------------------- prompt and schema
@@ -144,8 +168,10 @@ def test_prompt_without_survey_asks_for_empty_survey_answers() -> None:
 
 def test_prompt_inlines_at_most_four_snapshot_images() -> None:
     """Snapshot JPEGs go in as inline image parts, capped."""
-    snaps = [Snapshot(id=f"s{i}", t_s=float(i), description="d", jpeg=b"\xff\xd8" + bytes([i]))
-             for i in range(6)]
+    snaps = [
+        Snapshot(id=f"s{i}", t_s=float(i), description="d", jpeg=b"\xff\xd8" + bytes([i]))
+        for i in range(6)
+    ]
     parts = build_prompt(LINES, None, snaps)[0].parts or []
     images = [p for p in parts if p.inline_data is not None]
     assert len(images) == MAX_INLINE_SNAPSHOTS
@@ -156,6 +182,7 @@ def test_prompt_inlines_at_most_four_snapshot_images() -> None:
 def test_render_line_formats_minutes_past_an_hour() -> None:
     """Times are mm:ss with minutes allowed past 59."""
     from googlive.analysis import Line
+
     assert render_line(Line("user", "hi", 3725.9)) == "[62:05] User: hi"
 
 
@@ -167,15 +194,22 @@ def test_schema_stays_inside_gemini_subset() -> None:
     dumped = json.dumps(schema.model_dump(mode="json", exclude_none=True))  # type: ignore[union-attr]
     assert "any_of" not in dumped and "$ref" not in dumped and "additional" not in dumped
     assert set(json.loads(dumped)["required"]) == {
-        "summary", "key_points", "decisions", "action_items", "open_questions", "survey_answers"}
+        "summary",
+        "key_points",
+        "decisions",
+        "action_items",
+        "open_questions",
+        "survey_answers",
+    }
 
 
 def test_schema_is_lenient_where_it_costs_nothing() -> None:
     """A seconds time becomes mm:ss; a confidence slightly out of range is clamped; owner/due optional."""
     ev = Evidence.model_validate({"quote": "x", "time": 83.4})
     assert ev.time == "01:23"
-    ans = SurveyAnswer.model_validate({"question_id": "q", "question": "?", "answer": "a",
-                                       "confidence": 1.2, "evidence": []})
+    ans = SurveyAnswer.model_validate(
+        {"question_id": "q", "question": "?", "answer": "a", "confidence": 1.2, "evidence": []}
+    )
     assert ans.confidence == 1.0
     assert ActionItem.model_validate({"description": "do it"}).owner is None
 
@@ -215,12 +249,19 @@ async def test_schema_violation_then_good_reply_succeeds_on_retry() -> None:
     assert result.ok and result.attempts == 2
 
 
-@pytest.mark.parametrize("exc", [
-    errors.APIError(503, {"error": {"code": 503, "message": "overloaded", "status": "UNAVAILABLE"}}),
-    errors.APIError(429, {"error": {"code": 429, "message": "quota", "status": "RESOURCE_EXHAUSTED"}}),
-    httpx.ConnectError("refused"),
-    httpx.ReadTimeout("slow"),
-])
+@pytest.mark.parametrize(
+    "exc",
+    [
+        errors.APIError(
+            503, {"error": {"code": 503, "message": "overloaded", "status": "UNAVAILABLE"}}
+        ),
+        errors.APIError(
+            429, {"error": {"code": 429, "message": "quota", "status": "RESOURCE_EXHAUSTED"}}
+        ),
+        httpx.ConnectError("refused"),
+        httpx.ReadTimeout("slow"),
+    ],
+)
 async def test_retryable_rest_error_is_retried_once(exc: BaseException) -> None:
     """Transient REST and transport errors get one retry."""
     client = FakeClient(lambda n, c: exc if n == 1 else good())
@@ -230,7 +271,9 @@ async def test_retryable_rest_error_is_retried_once(exc: BaseException) -> None:
 
 async def test_permanent_rest_error_is_not_retried() -> None:
     """HTTP 400/403 fail at once: the same request would fail again."""
-    exc = errors.APIError(403, {"error": {"code": 403, "message": "denied", "status": "PERMISSION_DENIED"}})
+    exc = errors.APIError(
+        403, {"error": {"code": 403, "message": "denied", "status": "PERMISSION_DENIED"}}
+    )
     client = FakeClient(lambda n, c: exc)
     result = await analyse(client, "m", LINES, retry_delay_s=0)  # type: ignore[arg-type]
     assert not result.ok and result.attempts == 1 and "HTTP 403" in (result.error or "")
@@ -245,7 +288,9 @@ async def test_timeout_is_retried_then_reported() -> None:
     assert result.raw_text is None
 
 
-async def test_errors_and_logs_hold_no_key_and_no_user_content(caplog: pytest.LogCaptureFixture) -> None:
+async def test_errors_and_logs_hold_no_key_and_no_user_content(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     """Neither the result's error nor the logs echo the API key, the transcript, or reply text."""
     key = "AIzaSyTHIS-IS-THE-KEY"
     exc = errors.APIError(500, {"error": {"code": 500, "message": f"bad key {key} About three"}})
@@ -260,12 +305,23 @@ async def test_errors_and_logs_hold_no_key_and_no_user_content(caplog: pytest.Lo
 
 async def test_survey_answers_are_restricted_to_survey_questions() -> None:
     """Answers for unknown question ids, or any answers without a survey, are dropped."""
-    bogus = _analysis(survey_answers=[
-        SurveyAnswer(question_id="q-milk", question="?", answer="No", confidence=0.8, evidence=[]),
-        SurveyAnswer(question_id="invented", question="?", answer="x", confidence=1, evidence=[]),
-        SurveyAnswer(question_id="q-cups", question="?", answer="3", confidence=0.8, evidence=[]),
-    ])
-    assert [a.question_id for a in restrict_to_survey(bogus, SURVEY).survey_answers] == ["q-cups", "q-milk"]
+    bogus = _analysis(
+        survey_answers=[
+            SurveyAnswer(
+                question_id="q-milk", question="?", answer="No", confidence=0.8, evidence=[]
+            ),
+            SurveyAnswer(
+                question_id="invented", question="?", answer="x", confidence=1, evidence=[]
+            ),
+            SurveyAnswer(
+                question_id="q-cups", question="?", answer="3", confidence=0.8, evidence=[]
+            ),
+        ]
+    )
+    assert [a.question_id for a in restrict_to_survey(bogus, SURVEY).survey_answers] == [
+        "q-cups",
+        "q-milk",
+    ]
     client = FakeClient(lambda n, c: reply(bogus.model_dump(mode="json")))
     result = await analyse(client, "m", LINES, None)  # type: ignore[arg-type]
     assert result.ok and result.analysis is not None and result.analysis.survey_answers == []
@@ -281,7 +337,9 @@ async def test_result_saves_into_the_archive(tmp_path: Any) -> None:
     a.save_analysis(d)
     a.close()
     loaded = load_session(a.path).analysis
-    assert loaded is not None and SessionAnalysis.model_validate(loaded["analysis"]) == result.analysis
+    assert (
+        loaded is not None and SessionAnalysis.model_validate(loaded["analysis"]) == result.analysis
+    )
 
 
 # --------------------------------------------------------------------------- long transcripts
@@ -310,15 +368,36 @@ def test_split_lines_makes_progress_with_overlong_lines() -> None:
 
 def test_merge_analyses_dedupes_lists_and_keeps_best_survey_answer() -> None:
     """Merging keeps items from every chunk once; the most confident answer wins, evidence pooled."""
-    p1 = _analysis(summary="A.", key_points=["Budget is tight", "Hire"], decisions=["Go"],
-                   action_items=[ActionItem(description="Send report", owner="Ann")],
-                   survey_answers=[SurveyAnswer(question_id="q", question="?", answer="maybe",
-                                                confidence=0.4, evidence=[Evidence(quote="maybe", time="00:10")])])
-    p2 = _analysis(summary="B.", key_points=["budget is tight.", "Move office"],
-                   action_items=[ActionItem(description="send report"), ActionItem(description="Book room")],
-                   open_questions=["When?"],
-                   survey_answers=[SurveyAnswer(question_id="q", question="?", answer="yes",
-                                                confidence=0.9, evidence=[Evidence(quote="yes", time="05:00")])])
+    p1 = _analysis(
+        summary="A.",
+        key_points=["Budget is tight", "Hire"],
+        decisions=["Go"],
+        action_items=[ActionItem(description="Send report", owner="Ann")],
+        survey_answers=[
+            SurveyAnswer(
+                question_id="q",
+                question="?",
+                answer="maybe",
+                confidence=0.4,
+                evidence=[Evidence(quote="maybe", time="00:10")],
+            )
+        ],
+    )
+    p2 = _analysis(
+        summary="B.",
+        key_points=["budget is tight.", "Move office"],
+        action_items=[ActionItem(description="send report"), ActionItem(description="Book room")],
+        open_questions=["When?"],
+        survey_answers=[
+            SurveyAnswer(
+                question_id="q",
+                question="?",
+                answer="yes",
+                confidence=0.9,
+                evidence=[Evidence(quote="yes", time="05:00")],
+            )
+        ],
+    )
     m = merge_analyses([p1, p2])
     assert m.summary == "A. B."
     assert m.key_points == ["Budget is tight", "Hire", "Move office"]
@@ -334,19 +413,34 @@ def _chunk_script(n: int, call: Call) -> Any:
     if call.config.response_schema is MergedSummary:
         return reply({"summary": "merged summary"}, MergedSummary)
     seen = sorted({int(x) for x in re.findall(r"line (\d{3})", _text(call.contents))})
-    return reply(_analysis(
-        summary=f"part {seen[0]}-{seen[-1]}",
-        key_points=[f"point {i}" for i in seen if i % 10 == 0],
-        action_items=[ActionItem(description=f"task from {seen[0]}")],
-        survey_answers=[SurveyAnswer(question_id="q-cups", question="?", answer=f"a{seen[-1]}",
-                                     confidence=seen[-1] / 100, evidence=[])],
-    ).model_dump(mode="json"))
+    return reply(
+        _analysis(
+            summary=f"part {seen[0]}-{seen[-1]}",
+            key_points=[f"point {i}" for i in seen if i % 10 == 0],
+            action_items=[ActionItem(description=f"task from {seen[0]}")],
+            survey_answers=[
+                SurveyAnswer(
+                    question_id="q-cups",
+                    question="?",
+                    answer=f"a{seen[-1]}",
+                    confidence=seen[-1] / 100,
+                    evidence=[],
+                )
+            ],
+        ).model_dump(mode="json")
+    )
 
 
 async def test_long_transcript_is_chunked_analysed_and_merged() -> None:
     """Over max_chars: one call per chunk plus one merge call; the result has items from every chunk."""
-    lines = [{"role": "user" if i % 2 else "model", "text": f"line {i:03d} " + "words " * 5,
-              "t_s": float(i * 3)} for i in range(60)]
+    lines = [
+        {
+            "role": "user" if i % 2 else "model",
+            "text": f"line {i:03d} " + "words " * 5,
+            "t_s": float(i * 3),
+        }
+        for i in range(60)
+    ]
     client = FakeClient(_chunk_script)
     result = await analyse(client, "m", lines, SURVEY, max_chars=800, retry_delay_s=0)  # type: ignore[arg-type]
     assert result.ok and result.analysis is not None
@@ -370,12 +464,16 @@ async def test_long_transcript_is_chunked_analysed_and_merged() -> None:
 
 async def test_failed_chunk_leaves_a_partial_analysis_with_a_warning() -> None:
     """One chunk failing twice does not sink the rest; the result says which part is missing."""
+
     def script(n: int, call: Call) -> Any:
         if "part 2 of" in _text(call.contents):
             return reply('{"oops"')
         return _chunk_script(n, call)
 
-    lines = [{"role": "user", "text": f"line {i:03d} " + "words " * 5, "t_s": float(i)} for i in range(40)]
+    lines = [
+        {"role": "user", "text": f"line {i:03d} " + "words " * 5, "t_s": float(i)}
+        for i in range(40)
+    ]
     client = FakeClient(script)
     result = await analyse(client, "m", lines, max_chars=800, retry_delay_s=0)  # type: ignore[arg-type]
     assert result.ok and result.analysis is not None
@@ -386,7 +484,10 @@ async def test_failed_chunk_leaves_a_partial_analysis_with_a_warning() -> None:
 
 async def test_all_chunks_failing_is_a_graceful_error() -> None:
     """If no chunk can be analysed the result is ok=False with a message, not an exception."""
-    lines = [{"role": "user", "text": f"line {i:03d} " + "words " * 5, "t_s": float(i)} for i in range(40)]
+    lines = [
+        {"role": "user", "text": f"line {i:03d} " + "words " * 5, "t_s": float(i)}
+        for i in range(40)
+    ]
     client = FakeClient(lambda n, c: errors.APIError(500, {"error": {"code": 500}}))
     result = await analyse(client, "m", lines, max_chars=800, retry_delay_s=0)  # type: ignore[arg-type]
     assert not result.ok and isinstance(result, AnalysisResult)
@@ -420,8 +521,14 @@ async def test_sdk_request_shape_and_parsed_success() -> None:
     gen = body["generationConfig"]
     assert gen["responseMimeType"] == "application/json"
     schema = gen.get("responseSchema") or gen.get("responseJsonSchema")
-    assert set(schema["properties"]) == {"summary", "key_points", "decisions", "action_items",
-                                         "open_questions", "survey_answers"}
+    assert set(schema["properties"]) == {
+        "summary",
+        "key_points",
+        "decisions",
+        "action_items",
+        "open_questions",
+        "survey_answers",
+    }
     sent = " ".join(p.get("text", "") for c in body["contents"] for p in c["parts"])
     assert "[01:23] User: About three, usually." in sent and 'id="q-cups"' in sent
 
@@ -466,8 +573,14 @@ async def test_sdk_bad_key_is_not_retried_and_not_echoed() -> None:
 
 async def test_sdk_long_transcript_map_reduce() -> None:
     """Through the real SDK: one request per chunk plus one merge request with the small schema."""
-    lines = [{"role": "user" if i % 2 else "model", "text": f"line {i:03d} " + "words " * 5,
-              "t_s": float(i * 3)} for i in range(30)]
+    lines = [
+        {
+            "role": "user" if i % 2 else "model",
+            "text": f"line {i:03d} " + "words " * 5,
+            "t_s": float(i * 3),
+        }
+        for i in range(30)
+    ]
     async with served() as (srv, client):
         result = await analyse(client, "gemini-test", lines, max_chars=800, retry_delay_s=0)
         assert srv.stats.rest_requests == result.chunks + 1
@@ -481,17 +594,25 @@ async def test_sdk_long_transcript_map_reduce() -> None:
 
 async def test_chunks_get_the_snapshots_of_their_time_span() -> None:
     """In map-reduce each snapshot is described in the chunk whose time span holds it."""
-    lines = [{"role": "user", "text": f"line {i:03d} " + "words " * 5, "t_s": float(i * 10)}
-             for i in range(40)]
-    snaps = [Snapshot(id="early", t_s=5.0, description="first"),
-             Snapshot(id="late", t_s=395.0, description="last")]
+    lines = [
+        {"role": "user", "text": f"line {i:03d} " + "words " * 5, "t_s": float(i * 10)}
+        for i in range(40)
+    ]
+    snaps = [
+        Snapshot(id="early", t_s=5.0, description="first"),
+        Snapshot(id="late", t_s=395.0, description="last"),
+    ]
     client = FakeClient(_chunk_script)
     result = await analyse(client, "m", lines, None, snaps, max_chars=800, retry_delay_s=0)  # type: ignore[arg-type]
-    chunk_texts = [_text(c.contents) for c in client.models.calls
-                   if c.config.response_schema is SessionAnalysis]
+    chunk_texts = [
+        _text(c.contents)
+        for c in client.models.calls
+        if c.config.response_schema is SessionAnalysis
+    ]
     assert result.ok and len(chunk_texts) == result.chunks > 2
     assert [("snapshot early" in t, "snapshot late" in t) for t in chunk_texts] == (
-        [(True, False)] + [(False, False)] * (result.chunks - 2) + [(False, True)])
+        [(True, False)] + [(False, False)] * (result.chunks - 2) + [(False, True)]
+    )
 
 
 # --------------------------------------------------------------------------- offline demo
@@ -501,23 +622,47 @@ def _offline_session() -> tuple[list[dict[str, Any]], dict[str, Any]]:
     t0 = 1_800_000_000.0
     lines = [
         {"role": "user", "text": "[offline demo heard 1.5 s of speech]", "t_s": 2.0},
-        {"role": "model", "text": "Offline demo, turn 1: I can't understand speech", "t_s": 3.0,
-         "latency_ms": 200.0},
+        {
+            "role": "model",
+            "text": "Offline demo, turn 1: I can't understand speech",
+            "t_s": 3.0,
+            "latency_ms": 200.0,
+        },
         {"role": "user", "text": "My answer is every day", "t_s": 5.0},
-        {"role": "model", "text": "Offline demo, turn 2: you said: My answer is every day", "t_s": 5.3,
-         "latency_ms": 300.0},
+        {
+            "role": "model",
+            "text": "Offline demo, turn 2: you said: My answer is every day",
+            "t_s": 5.3,
+            "latency_ms": 300.0,
+        },
         {"role": "user", "text": "Draw a diagram", "t_s": 8.0},
         {"role": "model", "text": "Offline demo, turn 3", "t_s": 8.4, "latency_ms": 500.0},
         {"role": "user", "text": "[offline demo heard 2.0 s of speech]", "t_s": 11.0},
         {"role": "user", "text": "thanks", "t_s": 14.0},
         {"role": "model", "text": "Offline demo, turn 5", "t_s": 14.2, "latency_ms": 100.0},
     ]
-    survey = {"title": "Feedback", "sections": [{"title": "A", "questions": [
-        {"id": "q1", "text": "How often?"}, {"id": "q2", "text": "Why?"}]}],
-        "answers": {"answers": [
-            {"question_id": "q1", "question": "How often?", "answer": "My answer is every day",
-             "value": "Every day", "confidence": None, "at": t0 + 5.1},
-            {"question_id": "q2", "question": "Why?", "answer": None, "at": None}]}}
+    survey = {
+        "title": "Feedback",
+        "sections": [
+            {
+                "title": "A",
+                "questions": [{"id": "q1", "text": "How often?"}, {"id": "q2", "text": "Why?"}],
+            }
+        ],
+        "answers": {
+            "answers": [
+                {
+                    "question_id": "q1",
+                    "question": "How often?",
+                    "answer": "My answer is every day",
+                    "value": "Every day",
+                    "confidence": None,
+                    "at": t0 + 5.1,
+                },
+                {"question_id": "q2", "question": "Why?", "answer": None, "at": None},
+            ]
+        },
+    }
     return lines, survey
 
 
@@ -525,18 +670,25 @@ def test_offline_analysis_is_counted_from_the_transcript() -> None:
     from googlive.analysis_offline import offline_analysis
 
     lines, survey = _offline_session()
-    data = offline_analysis(lines, survey, duration_s=15.2, snapshots=1, diagrams=2,
-                            t0_unix=1_800_000_000.0)
+    data = offline_analysis(
+        lines, survey, duration_s=15.2, snapshots=1, diagrams=2, t0_unix=1_800_000_000.0
+    )
     a = data["analysis"]
     assert data["ok"] and data["offline"] and data["attempts"] == 0
     assert data["usage"]["total_tokens"] == 0  # nothing to pay for
     s = a["summary"]
-    assert "It lasted 00:15: 5 turns from you (3 typed, 2 spoken, 3.5 s of speech) and 4 replies." in s
+    assert (
+        "It lasted 00:15: 5 turns from you (3 typed, 2 spoken, 3.5 s of speech) and 4 replies." in s
+    )
     assert "Replies began 250 ms after you finished (median of 4)." in s
     assert "1 snapshot and 2 diagrams." in s
     assert "Survey “Feedback”: 1 of 2 questions answered during the interview." in s
     assert "(s)" not in s and "00:00" not in json.dumps(a)
-    assert a["key_points"] == ["[00:05] My answer is every day", "[00:08] Draw a diagram", "[00:14] thanks"]
+    assert a["key_points"] == [
+        "[00:05] My answer is every day",
+        "[00:08] Draw a diagram",
+        "[00:14] thanks",
+    ]
     assert a["decisions"] == a["action_items"] == a["open_questions"] == []
     [ans] = a["survey_answers"]
     # The recorded value is in the answer's words already, so it is not repeated.
@@ -557,4 +709,7 @@ def test_offline_analysis_of_an_empty_or_surveyless_session() -> None:
     assert data["analysis"]["key_points"] == [] and data["analysis"]["survey_answers"] == []
     one = offline_analysis([{"role": "user", "text": "hi", "t_s": 0.5}], None)
     assert "1 turn from you (1 typed) and 0 replies." in one["analysis"]["summary"]
-    assert "Survey" not in one["analysis"]["summary"] and "Replies began" not in one["analysis"]["summary"]
+    assert (
+        "Survey" not in one["analysis"]["summary"]
+        and "Replies began" not in one["analysis"]["summary"]
+    )

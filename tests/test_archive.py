@@ -74,14 +74,20 @@ def test_round_trip_reads_back_everything(tmp_path: Path) -> None:
 
     s = load_session(a.path)
     assert [(x.role, x.text, x.t_s, x.turn) for x in s.transcript] == [
-        ("user", "Hello there", 1.25, 0), ("model", "Hi! How can I help?", 2.5, 0)]
+        ("user", "Hello there", 1.25, 0),
+        ("model", "Hi! How can I help?", 2.5, 0),
+    ]
     assert s.transcript[1].latency_ms == 420.0
     kinds = [e["kind"] for e in s.events]
     assert kinds == ["state", "snapshot", "diagram"]
     assert s.events[1] == {**s.events[1], "id": "snap-1", "size": len(JPEG), "t_s": 3.0}
     assert s.snapshots[0].id == "snap-1" and s.snapshots[0].path.read_bytes() == JPEG
     assert s.snapshots[0].meta["description"] == "a whiteboard"
-    assert (s.diagrams[0].source, s.diagrams[0].title, s.diagrams[0].t) == ("graph TD; A-->B", "Flow", 4.0)
+    assert (s.diagrams[0].source, s.diagrams[0].title, s.diagrams[0].t) == (
+        "graph TD; A-->B",
+        "Flow",
+        4.0,
+    )
     assert s.survey == {"title": "Coffee habits", "sections": []}
     assert s.analysis == {"ok": True, "analysis": {"summary": "s"}}
     assert s.meta["model"] == "gemini-x" and s.meta["session_id"] == a.session_id
@@ -105,11 +111,23 @@ def test_lines_are_on_disk_before_close(tmp_path: Path) -> None:
 # --------------------------------------------------------------------------- no secrets, no bytes
 
 
-@pytest.mark.parametrize("fields", [
-    {"api_key": "AIza..."}, {"key": "k"}, {"token": "t"}, {"access_token": "t"},
-    {"apiKey": "k"}, {"accessToken": "t"}, {"x-goog-api-key": "k"}, {"secretKey": "k"}, {"client_secret": "s"}, {"password": "p"},
-    {"nested": {"auth": {"session_token": "t"}}}, {"items": [{"key": "k"}]},
-])
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"api_key": "AIza..."},
+        {"key": "k"},
+        {"token": "t"},
+        {"access_token": "t"},
+        {"apiKey": "k"},
+        {"accessToken": "t"},
+        {"x-goog-api-key": "k"},
+        {"secretKey": "k"},
+        {"client_secret": "s"},
+        {"password": "p"},
+        {"nested": {"auth": {"session_token": "t"}}},
+        {"items": [{"key": "k"}]},
+    ],
+)
 def test_events_refuse_fields_named_like_secrets(tmp_path: Path, fields: dict) -> None:
     """A field named like a key or token is refused, however deeply nested."""
     a = _session(tmp_path)
@@ -119,8 +137,10 @@ def test_events_refuse_fields_named_like_secrets(tmp_path: Path, fields: dict) -
     assert load_session(a.path).events == []
 
 
-@pytest.mark.parametrize("value", [JPEG, bytearray(JPEG), "/9j/4AAQSkZJRgABAQ", "data:image/png;base64,xx",
-                                   ["ok", b"bytes"]])
+@pytest.mark.parametrize(
+    "value",
+    [JPEG, bytearray(JPEG), "/9j/4AAQSkZJRgABAQ", "data:image/png;base64,xx", ["ok", b"bytes"]],
+)
 def test_events_refuse_image_bytes(tmp_path: Path, value: object) -> None:
     """Bytes and base64 image text never go into events.jsonl: images go to files only."""
     a = _session(tmp_path)
@@ -132,8 +152,15 @@ def test_events_refuse_image_bytes(tmp_path: Path, value: object) -> None:
 def test_token_counts_are_not_mistaken_for_secrets(tmp_path: Path) -> None:
     """prompt_tokens, key_points, token_count are allowed: key/token are refused only as the last word."""
     a = _session(tmp_path)
-    a.append_event("usage", prompt_tokens=10, response_tokens=5, total_tokens=15, keyboard="x",
-                   key_points=["a"], token_count=3)
+    a.append_event(
+        "usage",
+        prompt_tokens=10,
+        response_tokens=5,
+        total_tokens=15,
+        keyboard="x",
+        key_points=["a"],
+        token_count=3,
+    )
     a.close()
     assert load_session(a.path).events[0]["total_tokens"] == 15
 
@@ -166,7 +193,11 @@ def _spawn(tmp_path: Path, mode: str) -> subprocess.Popen[str]:
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     return subprocess.Popen(
         [sys.executable, str(CHILD), str(tmp_path), "owner-1", mode],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=REPO, env=env,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=REPO,
+        env=env,
     )
 
 
@@ -251,7 +282,9 @@ def _filled(tmp_path: Path, owner: str, first_line: str, when: datetime) -> Sess
 
 def test_list_sessions_shows_only_own_sessions_newest_first(tmp_path: Path) -> None:
     """A visitor lists its own sessions, newest first, with the summary fields filled in."""
-    old = _filled(tmp_path, "alice", "Let's plan the garden " + "very " * 30, datetime(2026, 1, 1, tzinfo=UTC))
+    old = _filled(
+        tmp_path, "alice", "Let's plan the garden " + "very " * 30, datetime(2026, 1, 1, tzinfo=UTC)
+    )
     new = _filled(tmp_path, "alice", "Budget review", datetime(2026, 2, 1, tzinfo=UTC))
     new.recording_path.write_bytes(b"x")
     new.save_analysis({"ok": True})
@@ -261,7 +294,12 @@ def test_list_sessions_shows_only_own_sessions_newest_first(tmp_path: Path) -> N
     mine = list_sessions(tmp_path, "alice")
     assert [s.id for s in mine] == [new.session_id, old.session_id]
     top = mine[0]
-    assert (top.turns, top.has_recording, top.has_analysis, top.title) == (2, True, True, "Budget review")
+    assert (top.turns, top.has_recording, top.has_analysis, top.title) == (
+        2,
+        True,
+        True,
+        "Budget review",
+    )
     assert top.started.startswith("2026-02-01T00:00:00")
     assert mine[1].title.startswith("Let's plan the garden") and len(mine[1].title) <= 60
     assert not mine[1].has_recording and not mine[1].has_analysis
@@ -276,8 +314,15 @@ def test_other_owner_cannot_open_by_id_or_crafted_path(tmp_path: Path) -> None:
     bob = _filled(tmp_path, "bob", "private", datetime(2026, 3, 1, tzinfo=UTC))
     bob.close()
     sid = bob.session_id
-    crafted = [sid, f"../{owner_hash('bob')}/{sid}", f"{owner_hash('bob')}/{sid}", str(bob.path),
-               "..", f"{sid}/../../{owner_hash('bob')}/{sid}", sid + "\x00"]
+    crafted = [
+        sid,
+        f"../{owner_hash('bob')}/{sid}",
+        f"{owner_hash('bob')}/{sid}",
+        str(bob.path),
+        "..",
+        f"{sid}/../../{owner_hash('bob')}/{sid}",
+        sid + "\x00",
+    ]
     for bad in crafted:
         with pytest.raises(SessionNotFound):
             resolve_session(tmp_path, "alice", bad)
@@ -316,10 +361,21 @@ def test_export_zip_holds_the_whole_session_with_readable_transcript(tmp_path: P
         with zipfile.ZipFile(out) as zf:
             names = set(zf.namelist())
             sid = a.session_id
-            assert names == {f"{sid}/{n}" for n in (
-                "transcript.txt", "transcript.jsonl", "events.jsonl", "meta.json", "analysis.json",
-                "snapshots/s1.jpg", "snapshots/s1.json", "diagrams/d1.mmd", "diagrams/d1.json",
-                "recording.webm")}
+            assert names == {
+                f"{sid}/{n}"
+                for n in (
+                    "transcript.txt",
+                    "transcript.jsonl",
+                    "events.jsonl",
+                    "meta.json",
+                    "analysis.json",
+                    "snapshots/s1.jpg",
+                    "snapshots/s1.json",
+                    "diagrams/d1.mmd",
+                    "diagrams/d1.json",
+                    "recording.webm",
+                )
+            }
             for n in names:
                 assert not n.startswith("/") and ".." not in n.split("/")
             txt = zf.read(f"{sid}/transcript.txt").decode("utf-8")
@@ -350,10 +406,16 @@ def test_export_of_an_unclosed_killed_session_works(tmp_path: Path) -> None:
     a.close()
 
 
-@pytest.mark.parametrize(("raw", "safe"), [
-    ("snapshots/a b.jpg", "snapshots/a_b.jpg"), ("../../etc/passwd", "etc/passwd"),
-    ("/abs/x", "abs/x"), ("a\\..\\b", "a/b"), ("ok-1_2.json", "ok-1_2.json"),
-])
+@pytest.mark.parametrize(
+    ("raw", "safe"),
+    [
+        ("snapshots/a b.jpg", "snapshots/a_b.jpg"),
+        ("../../etc/passwd", "etc/passwd"),
+        ("/abs/x", "abs/x"),
+        ("a\\..\\b", "a/b"),
+        ("ok-1_2.json", "ok-1_2.json"),
+    ],
+)
 def test_zip_member_names_are_sanitised(raw: str, safe: str) -> None:
     """Member names keep safe characters only and never climb out of the archive."""
     assert safe_member_name(raw) == safe

@@ -39,7 +39,11 @@ def test_uplink_figures_from_arrivals_and_writes():
     # mic frames every 20 ms; 40 ms chunks (640 samples at 16 kHz) written 1 ms after the frame
     # that completes them. Frame f's last 16 kHz sample is 320 f + 319.
     arrivals = [0.02 * f for f in range(6)]
-    written = [(0.02 * 1 + 0.001, 0, 640), (0.02 * 3 + 0.001, 640, 640), (0.02 * 5 + 0.001, 1280, 640)]
+    written = [
+        (0.02 * 1 + 0.001, 0, 640),
+        (0.02 * 3 + 0.001, 640, 640),
+        (0.02 * 5 + 0.001, 1280, 640),
+    ]
     per_frame, per_chunk = uplink_figures(arrivals, written)
     assert np.allclose(per_frame, [21, 1, 21, 1, 21, 1])
     assert np.allclose(per_chunk, [21, 21, 21])  # oldest sample of each chunk: 1 chunk-frame back

@@ -75,7 +75,13 @@ async def test_two_sessions_are_isolated(server):
         await until(lambda: all(is_live(p.handler) for p in (a, b)))
         a.handler.send_text("apples from alice")
         b.handler.send_text("bananas from bob")
-        await until(lambda: all(any(ln.role is Role.MODEL and ln.final for ln in p.handler.conv.lines) for p in (a, b)), timeout=15)
+        await until(
+            lambda: all(
+                any(ln.role is Role.MODEL and ln.final for ln in p.handler.conv.lines)
+                for p in (a, b)
+            ),
+            timeout=15,
+        )
         ta = " ".join(ln.text for ln in a.handler.conv.lines)
         tb = " ".join(ln.text for ln in b.handler.conv.lines)
         assert "apples" in ta and "bananas" not in ta
@@ -97,9 +103,15 @@ async def test_shutdown_is_idempotent_and_leaves_no_tasks(server):
     assert before
     await asyncio.gather(h.shutdown(), h.shutdown())
     await peer.close()
-    left = [t for t in asyncio.all_tasks() if t.get_name().startswith(("handler-", "live-")) and not t.done()]
+    left = [
+        t
+        for t in asyncio.all_tasks()
+        if t.get_name().startswith(("handler-", "live-")) and not t.done()
+    ]
     assert left == []
-    assert server.stats.open_connections == 0 or await until(lambda: server.stats.open_connections == 0)
+    assert server.stats.open_connections == 0 or await until(
+        lambda: server.stats.open_connections == 0
+    )
 
 
 async def test_key_typed_in_the_offline_demo_switches_to_gemini(server):

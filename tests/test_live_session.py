@@ -33,7 +33,9 @@ async def server():
 
 async def open_session(srv: FakeLiveServer, **kw) -> tuple[LiveSession, Collector]:
     kw.setdefault("backoff", FAST)
-    session = LiveSession(kw.pop("client", None) or srv.client(), LiveConfig(model=kw.pop("model", MODEL), **kw))
+    session = LiveSession(
+        kw.pop("client", None) or srv.client(), LiveConfig(model=kw.pop("model", MODEL), **kw)
+    )
     session.start()
     col = Collector(session)
     return session, col
@@ -57,7 +59,10 @@ async def test_text_turn_gives_audio_transcript_and_usage(server):
         assert len(finals) == 1 and "Hello there" in finals[0].line
         (tc,) = col.of(TurnComplete)
         assert tc.usage is not None and tc.usage.total_tokens > 0
-        assert session.stats.usage.total_tokens == server.stats.prompt_tokens_sent + server.stats.response_tokens_sent
+        assert (
+            session.stats.usage.total_tokens
+            == server.stats.prompt_tokens_sent + server.stats.response_tokens_sent
+        )
         assert server.stats.last_setup["model"] == f"models/{MODEL}"
     finally:
         await col.close()
@@ -88,8 +93,16 @@ async def test_reconnects_and_resumes_after_a_dropped_connection(server):
         assert session.handle
         server.config.drop_after_reply_chunks = 2
         session.send_text("second, a long story")
-        await col.wait(lambda evs: any(isinstance(e, StateChanged) and e.state is SessionState.RECONNECTING for e in evs))
-        await col.wait(lambda evs: [e.state for e in evs if isinstance(e, StateChanged)][-1] is SessionState.LIVE)
+        await col.wait(
+            lambda evs: any(
+                isinstance(e, StateChanged) and e.state is SessionState.RECONNECTING for e in evs
+            )
+        )
+        await col.wait(
+            lambda evs: (
+                [e.state for e in evs if isinstance(e, StateChanged)][-1] is SessionState.LIVE
+            )
+        )
         assert server.stats.resumes == 1
         # Audio sent while the connection was being replaced is delivered after the resume.
         before = server.stats.audio_bytes_received
@@ -147,7 +160,14 @@ async def test_setup_that_never_completes_times_out_and_recovers(server):
     server.config.never_answer_setup = True
     session, col = await open_session(server, setup_timeout_s=0.5)
     try:
-        await col.wait(lambda evs: any(isinstance(e, StateChanged) and e.state is SessionState.RECONNECTING and e.attempt >= 1 for e in evs))
+        await col.wait(
+            lambda evs: any(
+                isinstance(e, StateChanged)
+                and e.state is SessionState.RECONNECTING
+                and e.attempt >= 1
+                for e in evs
+            )
+        )
         server.config.never_answer_setup = False
         assert await session.wait_live(10)
         assert server.stats.connections_opened >= 2
@@ -157,10 +177,19 @@ async def test_setup_that_never_completes_times_out_and_recovers(server):
 
 async def test_tool_call_round_trip_keeps_the_id(server):
     """A tool call arrives as an event; its response reaches the server with the same id."""
-    decl = types.Tool(function_declarations=[types.FunctionDeclaration(
-        name="draw_diagram", description="Draw a Mermaid diagram",
-        parameters=types.Schema(type="OBJECT", properties={"code": types.Schema(type="STRING")}, required=["code"]),
-    )])
+    decl = types.Tool(
+        function_declarations=[
+            types.FunctionDeclaration(
+                name="draw_diagram",
+                description="Draw a Mermaid diagram",
+                parameters=types.Schema(
+                    type="OBJECT",
+                    properties={"code": types.Schema(type="STRING")},
+                    required=["code"],
+                ),
+            )
+        ]
+    )
     session, col = await open_session(server, tools=(decl,))
     try:
         assert await session.wait_live(10)
@@ -184,8 +213,12 @@ async def test_setup_asks_for_what_a_long_conversation_needs(server):
         flat = str(setup)
         assert "Kore" in flat and "Be brief." in flat
         keys = {k.lower().replace("_", "") for k in setup}
-        assert {"inputaudiotranscription", "outputaudiotranscription", "sessionresumption",
-                "contextwindowcompression"} <= keys
+        assert {
+            "inputaudiotranscription",
+            "outputaudiotranscription",
+            "sessionresumption",
+            "contextwindowcompression",
+        } <= keys
     finally:
         await col.close()
 

@@ -39,7 +39,7 @@ VALID: dict[str, str] = {
     ),
     "state": (
         "stateDiagram-v2\n  [*] --> Still\n  Still --> [*]\n  Still --> Moving : push\n  Moving --> Crash\n"
-        "  state Moving {\n    slow --> fast\n  }\n  state \"Long name\" as LN\n  Crash --> LN\n"
+        '  state Moving {\n    slow --> fast\n  }\n  state "Long name" as LN\n  Crash --> LN\n'
         "  state fork_state <<fork>>\n  note right of Crash : ouch\n  Crash : a description\n"
     ),
     "state_v1": "stateDiagram\n  [*] --> A\n  A --> B\n",
@@ -103,7 +103,7 @@ UNSAFE: dict[str, tuple[str, int]] = {
     "click_callback": ("graph TD\n  A-->B\n  click A callback\n", 3),
     "fence": ("graph TD\n  A-->B\n  %% ```\n", 3),
     "front_matter_config": ("---\nconfig:\n  securityLevel: loose\n---\ngraph TD\n  A-->B\n", 2),
-    "script_tag": ("graph TD\n  A[\"<script>alert(1)</script>\"] --> B\n", 2),
+    "script_tag": ('graph TD\n  A["<script>alert(1)</script>"] --> B\n', 2),
 }
 
 

@@ -14,11 +14,18 @@ from googlive.tools.mermaid_check import check_mermaid
 from googlive.tools.mermaid_node import MermaidValidator, NodeMermaidWorker
 
 # The corpus lives in test_mermaid_corpus.py; load it by path (tests/ is not a package).
-_spec = importlib.util.spec_from_file_location("_mermaid_corpus", Path(__file__).with_name("test_mermaid_corpus.py"))
+_spec = importlib.util.spec_from_file_location(
+    "_mermaid_corpus", Path(__file__).with_name("test_mermaid_corpus.py")
+)
 assert _spec is not None and _spec.loader is not None
 _corpus = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(_corpus)
-VALID, INVALID, UNSAFE, PYTHON_STRICTER = _corpus.VALID, _corpus.INVALID, _corpus.UNSAFE, _corpus.PYTHON_STRICTER
+VALID, INVALID, UNSAFE, PYTHON_STRICTER = (
+    _corpus.VALID,
+    _corpus.INVALID,
+    _corpus.UNSAFE,
+    _corpus.PYTHON_STRICTER,
+)
 
 
 async def test_python_validator_agrees_with_mermaid_parse_on_corpus(require_node: None) -> None:

@@ -27,9 +27,15 @@ async def server():
         yield srv
 
 
-def make_peer(srv: FakeLiveServer, *, visible: dict[str, bool] | None = None, owner: str = "owner") -> SimulatedPeer:
+def make_peer(
+    srv: FakeLiveServer, *, visible: dict[str, bool] | None = None, owner: str = "owner"
+) -> SimulatedPeer:
     prices = PriceTable.load()
-    h = GeminiHandler(Settings(), offline_endpoint(srv, KEY), features=[lambda h: MetricsFeature(h, prices, visible)])
+    h = GeminiHandler(
+        Settings(),
+        offline_endpoint(srv, KEY),
+        features=[lambda h: MetricsFeature(h, prices, visible)],
+    )
     return SimulatedPeer(h, [owner, "", "", "", "", ""])
 
 
@@ -53,6 +59,7 @@ async def test_speech_latency_tracks_an_injected_server_delay(server):
     feat = await started(peer)
     h = peer.handler
     try:
+
         async def turn_ms(delay: float) -> float:
             server.config.reply_delay_s = delay
             n = len(feat.latency.by_turn)
@@ -98,17 +105,34 @@ async def test_typed_latency_and_usage_totals_match_the_server(server):
         assert 350 <= lat_ms[1] - lat_ms[0] <= 450, lat_ms
         await until(lambda: feat.usage.n_turns == server.stats.turns_completed == 2)
         st = server.stats
-        expected = Usage(st.prompt_tokens_sent, st.response_tokens_sent, st.prompt_tokens_sent + st.response_tokens_sent)
+        expected = Usage(
+            st.prompt_tokens_sent,
+            st.response_tokens_sent,
+            st.prompt_tokens_sent + st.response_tokens_sent,
+        )
         assert st.prompt_tokens_sent > 0 and st.response_tokens_sent > 0
         assert feat.usage.total == expected
         assert h.session.stats.usage == expected
         # The panel shows the session total; the offline demo is free, so no cost estimate ...
-        await until(lambda: f'data-session-tokens="{expected.total_tokens}"' in (h.conv.panels.get("metrics_usage") or ""))
+        await until(
+            lambda: (
+                f'data-session-tokens="{expected.total_tokens}"'
+                in (h.conv.panels.get("metrics_usage") or "")
+            )
+        )
         assert "$" not in h.conv.panels["metrics_usage"]
         # ... which a session on Gemini gets from the price table.
-        assert "$" in usage_html(feat.usage.turns, feat.usage.total, h.session.stats.usage, feat.prices,
-                                 h.session.config.model)
-        assert 'data-latency-ms="' in h.conv.panels["metrics_latency"] and "<svg" in h.conv.panels["metrics_latency"]
+        assert "$" in usage_html(
+            feat.usage.turns,
+            feat.usage.total,
+            h.session.stats.usage,
+            feat.prices,
+            h.session.config.model,
+        )
+        assert (
+            'data-latency-ms="' in h.conv.panels["metrics_latency"]
+            and "<svg" in h.conv.panels["metrics_latency"]
+        )
     finally:
         await peer.close()
 
@@ -119,14 +143,31 @@ async def test_event_log_redacts_keys_and_never_holds_user_words(server):
     h = peer.handler
     try:
         google_like = "AIzaSyD" + "x" * 32
-        feat.on_event(SessionError(f"rejected key {KEY} and {google_like}; retry with key=abc123secret", True, 401))
+        feat.on_event(
+            SessionError(
+                f"rejected key {KEY} and {google_like}; retry with key=abc123secret", True, 401
+            )
+        )
         feat.on_event(StateChanged(SessionState.RECONNECTING, 2, 1.5, f"token: {KEY}"))
         feat.on_event(ToolCall("call-1", "take_picture", {"note": "my secret plans"}))
         h.send_text("my private words about bananas")
-        await until(lambda: any(e["kind"] == "turn" and e["msg"] == "turn complete" for e in feat.log.entries()))
+        await until(
+            lambda: any(
+                e["kind"] == "turn" and e["msg"] == "turn complete" for e in feat.log.entries()
+            )
+        )
         await until(lambda: "reconnect" in (h.conv.panels.get("metrics_eventlog") or ""))
-        dump = json.dumps(feat.log.entries()) + feat.log.to_jsonl() + h.conv.panels["metrics_eventlog"]
-        for forbidden in (KEY, google_like, "abc123secret", "bananas", "private words", "secret plans"):
+        dump = (
+            json.dumps(feat.log.entries()) + feat.log.to_jsonl() + h.conv.panels["metrics_eventlog"]
+        )
+        for forbidden in (
+            KEY,
+            google_like,
+            "abc123secret",
+            "bananas",
+            "private words",
+            "secret plans",
+        ):
             assert forbidden not in dump, forbidden
         kinds = {e["kind"] for e in feat.log.entries()}
         assert {"connect", "error", "reconnect", "tool", "text", "turn"} <= kinds

@@ -56,7 +56,10 @@ def make_handler(
     services=None,
 ) -> GeminiHandler:
     return GeminiHandler(
-        Settings(data_dir=tmp, record=record), offline_endpoint(srv), features=features, services=services
+        Settings(data_dir=tmp, record=record),
+        offline_endpoint(srv),
+        features=features,
+        services=services,
     )
 
 

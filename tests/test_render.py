@@ -48,10 +48,17 @@ def test_escape_text_is_inert_as_html_and_markdown(payload: str) -> None:
 @pytest.mark.parametrize("payload", HOSTILE)
 def test_transcript_lines_are_inert(payload: str) -> None:
     """A hostile transcript line renders as text, in gr.HTML and in gr.Markdown."""
-    html = render_transcript_html([TranscriptLine("user", payload, 0.0), TranscriptLine("model", payload, 1.0, 812.4)])
+    html = render_transcript_html(
+        [TranscriptLine("user", payload, 0.0), TranscriptLine("model", payload, 1.0, 812.4)]
+    )
     for rendered in (html, _MD.render(html)):
         low = rendered.lower()
-        assert "<script" not in low and "<img" not in low and "<a " not in low and "javascript:" not in low
+        assert (
+            "<script" not in low
+            and "<img" not in low
+            and "<a " not in low
+            and "javascript:" not in low
+        )
     assert "812 ms" in html and html.count('class="gl-line') == 2
 
 

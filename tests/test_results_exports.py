@@ -61,7 +61,9 @@ class InkServer:
                 if outer.hang:
                     outer.release.wait(10)
                     return
-                body, ctype = (SVG, "image/svg+xml") if self.path.startswith("/svg/") else (PNG, "image/png")
+                body, ctype = (
+                    (SVG, "image/svg+xml") if self.path.startswith("/svg/") else (PNG, "image/png")
+                )
                 self.send_response(200)
                 self.send_header("Content-Type", ctype)
                 self.send_header("Content-Length", str(len(body)))
@@ -110,7 +112,13 @@ def bare_handler(data_dir: Path) -> GeminiHandler:
 
 
 def diagram(i: int = 1) -> Diagram:
-    return Diagram(id=f"call-{i}", source=f"graph TD\n  A{i}-->B{i}", title=f"Flow {i}", time=time.time(), version=i)
+    return Diagram(
+        id=f"call-{i}",
+        source=f"graph TD\n  A{i}-->B{i}",
+        title=f"Flow {i}",
+        time=time.time(),
+        version=i,
+    )
 
 
 async def archive_one_diagram(tmp_path: Path) -> tuple[ArchiveFeature, float]:
@@ -140,7 +148,12 @@ async def test_with_a_mermaid_ink_server_svg_and_png_join_the_bundle(tmp_path, m
     monkeypatch.setenv("MERMAID_INK_SERVER", ink.url)
     f, _ = await archive_one_diagram(tmp_path)
     folder = f.archive.path / "diagrams"
-    assert diagram_files(f) == ["call-1.json", "call-1.mmd", "call-1.png", "call-1.svg"]  # no scratch left
+    assert diagram_files(f) == [
+        "call-1.json",
+        "call-1.mmd",
+        "call-1.png",
+        "call-1.svg",
+    ]  # no scratch left
     assert (folder / "call-1.svg").read_bytes() == SVG
     assert (folder / "call-1.png").read_bytes() == PNG
     assert [p.split("/")[1] for p in ink.paths] == ["svg", "img"]  # one request each, this diagram
@@ -152,7 +165,9 @@ async def test_with_a_mermaid_ink_server_svg_and_png_join_the_bundle(tmp_path, m
         assert z.read(members["diagrams/call-1.png"]) == PNG
 
 
-async def test_unreachable_mermaid_ink_server_degrades_to_the_source_quickly(tmp_path, monkeypatch, caplog):
+async def test_unreachable_mermaid_ink_server_degrades_to_the_source_quickly(
+    tmp_path, monkeypatch, caplog
+):
     monkeypatch.setenv("MERMAID_INK_SERVER", closed_port_url())
     f, close_s = await archive_one_diagram(tmp_path)  # raises nothing
     assert diagram_files(f) == ["call-1.json", "call-1.mmd"]
@@ -175,12 +190,14 @@ async def test_a_server_that_never_answers_is_bounded_by_the_export_budget(tmp_p
 
 def test_save_event_log_leaves_out_unsafe_entries(tmp_path):
     a = SessionArchive.create(tmp_path, "alice")
-    n = a.save_event_log([
-        {"t": 0.1, "kind": "connect", "msg": "connecting"},
-        {"t": 0.2, "kind": "error", "msg": "x", "api_key": "whatever"},  # secret-like name
-        {"t": 0.3, "kind": "error", "msg": "data:image/png;base64,AAAA"},  # image data
-        {"t": 0.4, "kind": "turn", "msg": "turn complete", "prompt_tokens": 3},
-    ])
+    n = a.save_event_log(
+        [
+            {"t": 0.1, "kind": "connect", "msg": "connecting"},
+            {"t": 0.2, "kind": "error", "msg": "x", "api_key": "whatever"},  # secret-like name
+            {"t": 0.3, "kind": "error", "msg": "data:image/png;base64,AAAA"},  # image data
+            {"t": 0.4, "kind": "turn", "msg": "turn complete", "prompt_tokens": 3},
+        ]
+    )
     a.close()
     recs, skipped = read_jsonl(a.path / EVENTS_LOG_FILE)
     assert n == 2 and skipped == 0
@@ -193,7 +210,9 @@ async def server():
         yield srv
 
 
-async def test_assembled_session_exports_event_log_and_diagram_images(tmp_path, monkeypatch, server, ink):
+async def test_assembled_session_exports_event_log_and_diagram_images(
+    tmp_path, monkeypatch, server, ink
+):
     """All features installed as app.py does: a typed turn and a draw_diagram call; at close the
     folder and the zip hold the metrics feature's (redacted) event log and the diagram's SVG/PNG."""
     monkeypatch.setenv("MERMAID_INK_SERVER", ink.url)
@@ -208,7 +227,9 @@ async def test_assembled_session_exports_event_log_and_diagram_images(tmp_path, 
         server.queue_tool_call("draw_diagram", {"code": "graph TD\n  A-->B", "title": "Plan"})
         h.send_text(f"draw it {phrase}")
         await until(lambda: server.stats.tool_responses, timeout=15)
-        await until(lambda: any(ln.role is Role.MODEL and ln.final for ln in h.conv.lines), timeout=15)
+        await until(
+            lambda: any(ln.role is Role.MODEL and ln.final for ln in h.conv.lines), timeout=15
+        )
         metrics = h.feature("metrics")
         metrics.log.add(h.session_time(), "error", f"upstream said key={KEY}")  # must be redacted
     finally:

@@ -35,8 +35,24 @@ from tests.util import is_live, offline_endpoint, until
 
 KEY = "test-key-9f3c2a7e51d04b8c"
 # ResultsPlugin.panel_outputs, in order (ResultsView.updates must give one value each).
-PANELS = ("header", "transcript", "analysis", "survey", "gallery", "no_snaps", "diagrams", "dia_pick",
-          "dia_code", "dia_sources", "video", "audio", "poster", "no_rec", "analysis_dl", "zip_file")
+PANELS = (
+    "header",
+    "transcript",
+    "analysis",
+    "survey",
+    "gallery",
+    "no_snaps",
+    "diagrams",
+    "dia_pick",
+    "dia_code",
+    "dia_sources",
+    "video",
+    "audio",
+    "poster",
+    "no_rec",
+    "analysis_dl",
+    "zip_file",
+)
 
 
 @pytest.fixture
@@ -61,7 +77,9 @@ class FakeTools(Feature):
 
 
 def make_handler(srv: FakeLiveServer, data_dir: Path, *features) -> GeminiHandler:
-    return GeminiHandler(Settings(data_dir=data_dir), endpoint(srv), features=(ArchiveFeature, *features))
+    return GeminiHandler(
+        Settings(data_dir=data_dir), endpoint(srv), features=(ArchiveFeature, *features)
+    )
 
 
 def make_plugin(srv: FakeLiveServer, data_dir: Path) -> ResultsPlugin:
@@ -132,7 +150,11 @@ async def test_end_session_then_results_and_saved_analysis(server, tmp_path):
         view = build_results(path, analysing=True)
         assert load_session(path).closed
         assert 'data-state="running"' in view.analysis
-        assert "hello archive" in view.transcript and "You" in view.transcript and "Gemini" in view.transcript
+        assert (
+            "hello archive" in view.transcript
+            and "You" in view.transcript
+            and "Gemini" in view.transcript
+        )
         assert "00:0" in view.transcript  # session time per line
         assert view.recording is None and view.analysis_file is None
         plugin = make_plugin(server, tmp_path)
@@ -191,11 +213,33 @@ async def test_rest_failure_gives_a_clear_message_and_the_rest_of_the_page_works
 
 def test_analysis_text_is_rendered_inert():
     evil = '<script>alert(1)</script><img src=x onerror="x()">[a](javascript:x)'
-    html = analysis_html({"ok": True, "analysis": {
-        "summary": evil, "key_points": [evil], "decisions": [], "action_items": [{"description": evil, "owner": evil}],
-        "open_questions": [], "survey_answers": [{"question_id": "q1", "question": evil, "answer": evil,
-                                                   "confidence": 0.5, "evidence": [{"quote": evil, "time": "00:01"}]}]}})
-    assert "<script" not in html and "<img" not in html and "<a " not in html and 'onerror="' not in html
+    html = analysis_html(
+        {
+            "ok": True,
+            "analysis": {
+                "summary": evil,
+                "key_points": [evil],
+                "decisions": [],
+                "action_items": [{"description": evil, "owner": evil}],
+                "open_questions": [],
+                "survey_answers": [
+                    {
+                        "question_id": "q1",
+                        "question": evil,
+                        "answer": evil,
+                        "confidence": 0.5,
+                        "evidence": [{"quote": evil, "time": "00:01"}],
+                    }
+                ],
+            },
+        }
+    )
+    assert (
+        "<script" not in html
+        and "<img" not in html
+        and "<a " not in html
+        and 'onerror="' not in html
+    )
     assert html.count("&lt;script&gt;") == 7  # every field, escaped
     err = analysis_html({"ok": False, "error": "failed", "raw_text": evil})
     assert "<script" not in err and "&lt;script" in err
@@ -204,7 +248,9 @@ def test_analysis_text_is_rendered_inert():
 def test_past_sessions_are_per_owner(tmp_path):
     a = finished_archive(tmp_path, "alice", "alice secret plans")
     b = finished_archive(tmp_path, "bob", "bob secret plans")
-    plugin = ResultsPlugin(AppContext(Settings(data_dir=tmp_path), Endpoint(None, None, Secret(None), True)))
+    plugin = ResultsPlugin(
+        AppContext(Settings(data_dir=tmp_path), Endpoint(None, None, Secret(None), True))
+    )
     assert [sid for _label, sid in plugin.list_past("alice")] == [a.session_id]
     assert [sid for _label, sid in plugin.list_past("bob")] == [b.session_id]
     assert plugin.list_past(None) == [] and plugin.list_past("") == []
@@ -222,21 +268,37 @@ def test_past_sessions_are_per_owner(tmp_path):
 def test_zip_holds_the_whole_session(tmp_path):
     arch = finished_archive(tmp_path, "alice", "zip me")
     arch.recording_path.write_bytes(b"\x1aE\xdf\xa3" + b"w" * 200)
-    (arch.path / "captions.vtt").write_text("WEBVTT\n\n1\n00:00:01.000 --> 00:00:02.000\n<v User>zip me</v>\n")
+    (arch.path / "captions.vtt").write_text(
+        "WEBVTT\n\n1\n00:00:01.000 --> 00:00:02.000\n<v User>zip me</v>\n"
+    )
     (arch.path / "analysis.json").write_text(json.dumps({"ok": True}))
-    plugin = ResultsPlugin(AppContext(Settings(data_dir=tmp_path), Endpoint(None, None, Secret(None), True)))
+    plugin = ResultsPlugin(
+        AppContext(Settings(data_dir=tmp_path), Endpoint(None, None, Secret(None), True))
+    )
     try:
         zpath = plugin.download_zip(arch.session_id, "alice")
         with zipfile.ZipFile(zpath) as zf:
             names = set(zf.namelist())
             sid = arch.session_id
-            assert {f"{sid}/{n}" for n in ("transcript.jsonl", "events.jsonl", "meta.json", "analysis.json",
-                                          "transcript.txt", "snapshots/s1.jpg", "recording.webm",
-                                          "captions.vtt")} <= names
+            assert {
+                f"{sid}/{n}"
+                for n in (
+                    "transcript.jsonl",
+                    "events.jsonl",
+                    "meta.json",
+                    "analysis.json",
+                    "transcript.txt",
+                    "snapshots/s1.jpg",
+                    "recording.webm",
+                    "captions.vtt",
+                )
+            } <= names
             assert zf.read(f"{sid}/captions.vtt").startswith(b"WEBVTT")
             assert "zip me" in zf.read(f"{sid}/transcript.txt").decode()
         view = plugin.open_past(arch.session_id, "alice")
-        assert view.recording and view.recording.endswith("recording.webm") and view.recording_is_video
+        assert (
+            view.recording and view.recording.endswith("recording.webm") and view.recording_is_video
+        )
         # The player gets the captions as a track (gr.Video's (video, subtitles) value).
         assert view.video_value() == (view.recording, str(arch.path / "captions.vtt"))
     finally:
@@ -250,7 +312,9 @@ async def test_a_reply_cut_short_by_end_session_is_archived_once(server, tmp_pat
     try:
         server.config.speed = 1.0  # the reply streams at real time, so it is still going
         h.send_text("tell me a long story about the blue notebook")
-        await until(lambda: any(ln.role.value == "model" and ln.text for ln in h.conv.lines), timeout=10)
+        await until(
+            lambda: any(ln.role.value == "model" and ln.text for ln in h.conv.lines), timeout=10
+        )
         path = await end_connection(h)
         lines = load_session(path).transcript
         texts = [(ln.role, ln.text) for ln in lines]
@@ -263,7 +327,9 @@ async def test_a_reply_cut_short_by_end_session_is_archived_once(server, tmp_pat
 def test_rename_and_delete_are_the_owners_alone(tmp_path):
     a = finished_archive(tmp_path, "alice", "alice secret plans")
     b = finished_archive(tmp_path, "bob", "bob secret plans")
-    plugin = ResultsPlugin(AppContext(Settings(data_dir=tmp_path), Endpoint(None, None, Secret(None), True)))
+    plugin = ResultsPlugin(
+        AppContext(Settings(data_dir=tmp_path), Endpoint(None, None, Secret(None), True))
+    )
     for fn, args in ((plugin.rename, ("mine now",)), (plugin.delete, ())):
         with pytest.raises(SessionNotFound):
             fn(b.session_id, "alice", *args)
@@ -297,7 +363,10 @@ def test_panels_and_their_updates_line_up(tmp_path):
             plugin.tab(b)
     outs = plugin.panel_outputs()
     assert [getattr(c, "elem_id", None) or type(c).__name__ for c in outs][:3] == [
-        "results-header", "results-transcript", "results-analysis"]
+        "results-header",
+        "results-transcript",
+        "results-analysis",
+    ]
     assert len(outs) == len(PANELS) == len(plugin.empty_updates())
     arch = finished_archive(tmp_path, "alice", "line up")
     assert len(plugin.open_past(arch.session_id, "alice").updates()) == len(outs)

@@ -29,25 +29,60 @@ from googlive.results.poster import POSTER_FILE, has_content, pick_frame, poster
 T0 = 1_800_000_000.0  # wall clock at session time 0
 
 SURVEY = {
-    "id": "s1", "title": "Product <b>feedback</b>",
+    "id": "s1",
+    "title": "Product <b>feedback</b>",
     "sections": [
-        {"id": "a", "title": "Usage", "questions": [
-            {"id": "q1", "text": "How often do you use it?", "kind": "single_choice", "required": True,
-             "options": ["Every day", "Rarely"]},
-            {"id": "q2", "text": "What for?", "kind": "open", "required": True},
-        ]},
-        {"id": "b", "title": "Extra", "questions": [
-            {"id": "q3", "text": "Anything else?", "kind": "open", "required": False},
-        ]},
+        {
+            "id": "a",
+            "title": "Usage",
+            "questions": [
+                {
+                    "id": "q1",
+                    "text": "How often do you use it?",
+                    "kind": "single_choice",
+                    "required": True,
+                    "options": ["Every day", "Rarely"],
+                },
+                {"id": "q2", "text": "What for?", "kind": "open", "required": True},
+            ],
+        },
+        {
+            "id": "b",
+            "title": "Extra",
+            "questions": [
+                {"id": "q3", "text": "Anything else?", "kind": "open", "required": False},
+            ],
+        },
     ],
-    "answers": {"survey_id": "s1", "answers": [
-        {"question_id": "q1", "question": "How often do you use it?", "answer": "Every day, mostly",
-         "value": "Every day", "confidence": 0.9, "at": T0 + 12.4},
-        {"question_id": "q2", "question": "What for?", "answer": None, "value": None, "confidence": None,
-         "at": None},
-        {"question_id": "q3", "question": "Anything else?", "answer": None, "value": None,
-         "confidence": None, "at": None},
-    ]},
+    "answers": {
+        "survey_id": "s1",
+        "answers": [
+            {
+                "question_id": "q1",
+                "question": "How often do you use it?",
+                "answer": "Every day, mostly",
+                "value": "Every day",
+                "confidence": 0.9,
+                "at": T0 + 12.4,
+            },
+            {
+                "question_id": "q2",
+                "question": "What for?",
+                "answer": None,
+                "value": None,
+                "confidence": None,
+                "at": None,
+            },
+            {
+                "question_id": "q3",
+                "question": "Anything else?",
+                "answer": None,
+                "value": None,
+                "confidence": None,
+                "at": None,
+            },
+        ],
+    },
 }
 
 TRANSCRIPT = [
@@ -59,22 +94,59 @@ TRANSCRIPT = [
 
 
 def analysis(answers: list[dict]) -> dict:
-    return {"ok": True, "analysis": {"summary": "", "key_points": [], "decisions": [], "action_items": [],
-                                     "open_questions": [], "survey_answers": answers}}
+    return {
+        "ok": True,
+        "analysis": {
+            "summary": "",
+            "key_points": [],
+            "decisions": [],
+            "action_items": [],
+            "open_questions": [],
+            "survey_answers": answers,
+        },
+    }
 
 
 def test_recorded_answers_win_and_the_analysis_fills_the_gaps() -> None:
-    res = survey_view.reconcile(SURVEY, analysis([
-        {"question_id": "q1", "question": "?", "answer": "Daily", "confidence": 0.5,
-         "evidence": [{"quote": "every day, mostly", "time": "00:10"}]},
-        {"question_id": "q2", "question": "?", "answer": "For reports", "confidence": 0.7,
-         "evidence": [{"quote": "For reports, I guess", "time": "00:20"}]},
-        {"question_id": "nope", "question": "?", "answer": "ignored", "confidence": 1.0, "evidence": []},
-    ]), TRANSCRIPT, T0)
+    res = survey_view.reconcile(
+        SURVEY,
+        analysis(
+            [
+                {
+                    "question_id": "q1",
+                    "question": "?",
+                    "answer": "Daily",
+                    "confidence": 0.5,
+                    "evidence": [{"quote": "every day, mostly", "time": "00:10"}],
+                },
+                {
+                    "question_id": "q2",
+                    "question": "?",
+                    "answer": "For reports",
+                    "confidence": 0.7,
+                    "evidence": [{"quote": "For reports, I guess", "time": "00:20"}],
+                },
+                {
+                    "question_id": "nope",
+                    "question": "?",
+                    "answer": "ignored",
+                    "confidence": 1.0,
+                    "evidence": [],
+                },
+            ]
+        ),
+        TRANSCRIPT,
+        T0,
+    )
     assert res is not None and [q.question_id for q in res.questions] == ["q1", "q2", "q3"]
     q1, q2, q3 = res.questions
     # q1: the interview recorded it; its evidence is the respondent's line at the time of the call.
-    assert (q1.state, q1.answer, q1.value, q1.confidence) == ("recorded", "Every day, mostly", "Every day", 0.9)
+    assert (q1.state, q1.answer, q1.value, q1.confidence) == (
+        "recorded",
+        "Every day, mostly",
+        "Every day",
+        0.9,
+    )
     assert q1.evidence[0].clock == "00:10" and q1.evidence[0].source == "recorded"
     assert "mornings" in q1.evidence[0].quote
     assert q1.analysis_answer == "Daily"  # differs, so shown beside it
@@ -90,7 +162,10 @@ def test_recorded_answers_win_and_the_analysis_fills_the_gaps() -> None:
 def test_without_the_analysis_the_recorded_answers_stand_alone() -> None:
     res = survey_view.reconcile(SURVEY, None, TRANSCRIPT, T0)
     assert [q.state for q in res.questions] == ["recorded", "unanswered", "unanswered"]
-    assert survey_view.summary_line(res) == "1 of 3 questions answered · 1 required question still unanswered"
+    assert (
+        survey_view.summary_line(res)
+        == "1 of 3 questions answered · 1 required question still unanswered"
+    )
     html = survey_view.render_html(res)
     assert html.count('data-state="unanswered"') == 2 and html.count('data-state="recorded"') == 1
     assert "not answered · required" in html and "(optional)" in html
@@ -107,10 +182,22 @@ def test_a_failed_analysis_is_not_used_and_plurals_read_right() -> None:
 
 
 def test_answer_evidence_prefers_the_line_that_shares_words() -> None:
-    lines = [TranscriptLine("user", "Blue, definitely", 3.0, 0), TranscriptLine("user", "hmm, wait", 4.0, 1)]
-    res = survey_view.reconcile({"title": "t", "sections": [{"title": "", "questions": [
-        {"id": "q", "text": "Colour?", "kind": "open"}]}], "answers": {"answers": [
-            {"question_id": "q", "answer": "blue", "at": T0 + 4.2}]}}, None, lines, T0)
+    lines = [
+        TranscriptLine("user", "Blue, definitely", 3.0, 0),
+        TranscriptLine("user", "hmm, wait", 4.0, 1),
+    ]
+    res = survey_view.reconcile(
+        {
+            "title": "t",
+            "sections": [
+                {"title": "", "questions": [{"id": "q", "text": "Colour?", "kind": "open"}]}
+            ],
+            "answers": {"answers": [{"question_id": "q", "answer": "blue", "at": T0 + 4.2}]},
+        },
+        None,
+        lines,
+        T0,
+    )
     assert res.questions[0].evidence[0].quote == "Blue, definitely"
 
 
@@ -119,15 +206,18 @@ def test_answer_evidence_prefers_the_line_that_shares_words() -> None:
 NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
 
 
-@pytest.mark.parametrize(("offset_h", "tz", "expected"), [
-    (-1, "Europe/Berlin", "today 12:00"),  # 11:00 UTC is 12:00 in Berlin (CET)
-    (-26, "Europe/Berlin", "yesterday 11:00"),
-    (-24 * 3, "UTC", "Sat 12:00"),
-    (-24 * 20, "America/New_York", "18 Feb 07:00"),
-    (-24 * 400, "UTC", "3 Feb 2025 12:00"),
-    (-1, "Not/AZone", "today 11:00 UTC"),
-    (-1, "", "today 11:00 UTC"),
-])
+@pytest.mark.parametrize(
+    ("offset_h", "tz", "expected"),
+    [
+        (-1, "Europe/Berlin", "today 12:00"),  # 11:00 UTC is 12:00 in Berlin (CET)
+        (-26, "Europe/Berlin", "yesterday 11:00"),
+        (-24 * 3, "UTC", "Sat 12:00"),
+        (-24 * 20, "America/New_York", "18 Feb 07:00"),
+        (-24 * 400, "UTC", "3 Feb 2025 12:00"),
+        (-1, "Not/AZone", "today 11:00 UTC"),
+        (-1, "", "today 11:00 UTC"),
+    ],
+)
 def test_when_label_is_local_and_relative(offset_h: int, tz: str, expected: str) -> None:
     assert when_label(NOW.timestamp() + offset_h * 3600, tz, NOW) == expected
 
@@ -140,7 +230,14 @@ def test_bad_zone_names_fall_back_to_utc() -> None:
 
 def test_duration_labels() -> None:
     assert [duration_label(x) for x in (0, 9.6, 65, 600, 3 * 3600 + 300, None, -1)] == [
-        "0 s", "10 s", "1 min 05 s", "10 min", "3 h 05 min", "unknown length", "unknown length"]
+        "0 s",
+        "10 s",
+        "1 min 05 s",
+        "10 min",
+        "3 h 05 min",
+        "unknown length",
+        "unknown length",
+    ]
 
 
 def test_past_rows_are_titled_by_words_and_searchable(tmp_path: Path) -> None:
@@ -168,7 +265,11 @@ def test_past_rows_are_titled_by_words_and_searchable(tmp_path: Path) -> None:
 def write_webm(path: Path, frames: list[np.ndarray], fps: int = 10) -> Path:
     with av.open(str(path), "w", format="webm") as out:
         stream = out.add_stream("libvpx", rate=fps)
-        stream.width, stream.height, stream.pix_fmt = frames[0].shape[1], frames[0].shape[0], "yuv420p"
+        stream.width, stream.height, stream.pix_fmt = (
+            frames[0].shape[1],
+            frames[0].shape[0],
+            "yuv420p",
+        )
         stream.time_base = Fraction(1, fps)
         for i, rgb in enumerate(frames):
             frame = av.VideoFrame.from_ndarray(rgb, format="rgb24")
@@ -204,13 +305,17 @@ def test_the_poster_is_the_first_frame_with_content(tmp_path: Path) -> None:
     px = np.asarray(img.convert("RGB"))
     assert px[45, 65, 1] > 150 and px[5, 5].max() < 40  # the box is there, the border black
     assert pick_frame(write_webm(tmp_path / "dark.webm", black)) is None
-    assert not has_content(np.zeros((8, 8), np.uint8)) and not has_content(np.full((8, 8), 200, np.uint8))
+    assert not has_content(np.zeros((8, 8), np.uint8)) and not has_content(
+        np.full((8, 8), 200, np.uint8)
+    )
 
 
 def test_poster_for_caches_and_falls_back_to_a_snapshot_or_a_card(tmp_path: Path) -> None:
     session = tmp_path / "s"
     session.mkdir()
-    rec = write_webm(session / "recording.webm", [np.zeros((96, 128, 3), np.uint8)] * 3 + [scene(200)])
+    rec = write_webm(
+        session / "recording.webm", [np.zeros((96, 128, 3), np.uint8)] * 3 + [scene(200)]
+    )
     poster = poster_for(session, rec)
     assert poster == session / POSTER_FILE and Image.open(poster).size == (128, 96)
     stamp = poster.stat().st_mtime_ns
@@ -233,4 +338,9 @@ def test_poster_for_caches_and_falls_back_to_a_snapshot_or_a_card(tmp_path: Path
     # Nothing fits: no poster rather than a black one.
     none = tmp_path / "n"
     none.mkdir()
-    assert poster_for(none, write_webm(none / "recording.webm", [np.zeros((96, 128, 3), np.uint8)] * 2)) is None
+    assert (
+        poster_for(
+            none, write_webm(none / "recording.webm", [np.zeros((96, 128, 3), np.uint8)] * 2)
+        )
+        is None
+    )

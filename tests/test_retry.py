@@ -41,8 +41,14 @@ def test_close_codes_are_classified(code, message, recoverable, needle):
 
 def test_network_errors_are_recoverable():
     """Refused connections, timeouts, raw socket closes and garbage frames are retried."""
-    for exc in (ConnectionRefusedError(), TimeoutError(), OSError("x"), ValueError("bad json"),
-                TypeError("x"), ConnectionClosedError(None, None)):
+    for exc in (
+        ConnectionRefusedError(),
+        TimeoutError(),
+        OSError("x"),
+        ValueError("bad json"),
+        TypeError("x"),
+        ConnectionClosedError(None, None),
+    ):
         assert classify(exc, model="m").recoverable, exc
 
 
@@ -63,7 +69,9 @@ def test_backoff_grows_exponentially_and_is_capped():
     assert b.exhausted(6)
 
 
-@pytest.mark.parametrize(("text", "seconds"), [("50s", 50.0), ("1.5s", 1.5), ("", None), ("x", None), (None, None)])
+@pytest.mark.parametrize(
+    ("text", "seconds"), [("50s", 50.0), ("1.5s", 1.5), ("", None), ("x", None), (None, None)]
+)
 def test_parse_duration(text, seconds):
     """goAway's timeLeft is a protobuf duration string."""
     assert parse_duration(text) == seconds

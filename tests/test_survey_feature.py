@@ -57,11 +57,16 @@ async def test_survey_answers_recorded_through_the_sdk(server, tmp_path):
         assert sent_instruction == compile_instruction(survey)
         decls = [d for t in setup["tools"] for d in t["functionDeclarations"]]
         record = next(d for d in decls if d["name"] == "record_answer")
-        assert record["parameters"]["properties"]["question_id"]["enum"] == list(survey.question_ids())
+        assert record["parameters"]["properties"]["question_id"]["enum"] == list(
+            survey.question_ids()
+        )
         assert PANEL in h.conv.panels and "0/5 answered" in h.conv.panels[PANEL]
         v0 = h.conv.versions[PANEL]
 
-        server.queue_tool_call("record_answer", {"question_id": "q1", "answer": "Yes, <b>every</b> day", "value": "yes"})
+        server.queue_tool_call(
+            "record_answer",
+            {"question_id": "q1", "answer": "Yes, <b>every</b> day", "value": "yes"},
+        )
         h.send_text("next please")
         await until(lambda: len(server.stats.tool_responses) >= 1, timeout=15)
         ok = server.stats.tool_responses[0]
@@ -100,7 +105,10 @@ async def test_offline_server_records_a_typed_answer(server, tmp_path):
         h.send_text("My answer is blue")
         await until(lambda: "1/1 answered" in h.conv.panels.get(PANEL, ""), timeout=15)
         assert "My answer is blue" in h.conv.panels[PANEL]
-        assert server.stats.tool_calls_sent[0]["args"] == {"question_id": "q1", "answer": "My answer is blue"}
+        assert server.stats.tool_calls_sent[0]["args"] == {
+            "question_id": "q1",
+            "answer": "My answer is blue",
+        }
     finally:
         await peer.close()
 
@@ -121,7 +129,10 @@ async def test_without_survey_the_conversation_is_plain(server, tmp_path):
             assert expect in h.conv.panels[PANEL]
             # "answer" in a plain conversation calls no tool
             h.send_text("my answer")
-            await until(lambda h=h: any(ln.final and ln.role.value == "model" for ln in h.conv.lines), timeout=15)
+            await until(
+                lambda h=h: any(ln.final and ln.role.value == "model" for ln in h.conv.lines),
+                timeout=15,
+            )
             assert server.stats.tool_calls_sent == []
         finally:
             await peer.close()

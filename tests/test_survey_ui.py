@@ -25,7 +25,17 @@ def details(out: dict) -> list:
     return [out[n] for n in ui.DETAILS]
 
 
-def qfields(text="How are you?", kind="open", required=True, options="", lo=1, hi=5, lo_label="", hi_label="", follow=""):
+def qfields(
+    text="How are you?",
+    kind="open",
+    required=True,
+    options="",
+    lo=1,
+    hi=5,
+    lo_label="",
+    hi_label="",
+    follow="",
+):
     return [text, kind, required, options, lo, hi, lo_label, hi_label, follow]
 
 
@@ -40,9 +50,19 @@ def built() -> dict:
     d = ["Team check-in", "See how the team is doing.", "Sam, a coach", "calm", "English"]
     out = ui.add_section(out["state"], *d, "Mood", "How you feel")
     out = ui.add_question(out["state"], *d, "s1", *qfields("How is your week?"))
-    out = ui.add_question(out["state"], *d, "s1", *qfields("Rate your energy", "scale", lo=1, hi=10, lo_label="Empty", hi_label="Full"))
+    out = ui.add_question(
+        out["state"],
+        *d,
+        "s1",
+        *qfields("Rate your energy", "scale", lo=1, hi=10, lo_label="Empty", hi_label="Full"),
+    )
     out = ui.add_section(out["state"], *d, "Work", "")
-    out = ui.add_question(out["state"], *d, "s2", *qfields("Which tools?", "multiple_choice", options="Docs\nChat\n\nMail"))
+    out = ui.add_question(
+        out["state"],
+        *d,
+        "s2",
+        *qfields("Which tools?", "multiple_choice", options="Docs\nChat\n\nMail"),
+    )
     assert out["error"] == ""
     return out
 
@@ -62,7 +82,9 @@ def test_building_a_survey_through_the_callbacks(built):
 
 def test_edit_reorder_delete_keep_ids(built):
     st, d = built["state"], details(built)
-    out = ui.update_question(st, *d, "q1", *qfields("How was your week, honestly?", follow="Ask for one example"))
+    out = ui.update_question(
+        st, *d, "q1", *qfields("How was your week, honestly?", follow="Ask for one example")
+    )
     assert survey(out).question("q1").text == "How was your week, honestly?"
     assert survey(out).question("q1").follow_up == "Ask for one example"
     out = ui.move_question(out["state"], *d, "q2", delta=-1)
@@ -90,16 +112,23 @@ def test_refused_edit_keeps_state_and_fields_and_says_it_as_a_person_would(built
     assert "sections[" not in out["error"] and "single_choice" not in out["error"]
     assert out["state"] == SKIP and out["q_text"] == SKIP and out["q_options"] == SKIP
     out = ui.add_question(st, *d, "s1", *qfields("Rate", "scale", lo=5, hi=2))
-    assert "Question 3 in “Mood” needs a highest value above the lowest (5); it is 2." in out["error"]
+    assert (
+        "Question 3 in “Mood” needs a highest value above the lowest (5); it is 2." in out["error"]
+    )
     assert out["state"] == SKIP
     out = ui.add_question(st, *d, "s1", *qfields("Rate", "scale", lo=1.5, hi=2))
     assert "The scale needs a whole number for the lowest value." in out["error"]
-    out = ui.update_question(st, *d, "q3", *qfields("Which tools?", "multiple_choice", options="Docs\ndocs"))
+    out = ui.update_question(
+        st, *d, "q3", *qfields("Which tools?", "multiple_choice", options="Docs\ndocs")
+    )
     assert "Question 1 in “Work” lists option 2 twice." in out["error"]
     bad = d.copy()
     bad[0] = "   "
     out = ui.add_section(st, *bad, "X", "")
-    assert out["error"].startswith('<div class="survey-error"') and "The survey needs a title." in out["error"]
+    assert (
+        out["error"].startswith('<div class="survey-error"')
+        and "The survey needs a title." in out["error"]
+    )
     out = ui.add_question(st, *d, None, *qfields())
     assert "Add a section before adding questions." in out["error"]
 
@@ -136,12 +165,18 @@ def test_import_export_round_trip_and_bad_files(built, tmp_path):
         "notjson.json": (b"{not json", "The file is not valid JSON"),
         "wrongtype.json": (b"[1, 2]", "The file must be a JSON object"),
         "badkind.json": (None, "Question 1 in “Mood” — its kind: must be one of"),
-        "missing.json": (json.dumps({"id": "x1"}).encode(), "The survey title is missing (in the file: title)."),
+        "missing.json": (
+            json.dumps({"id": "x1"}).encode(),
+            "The survey title is missing (in the file: title).",
+        ),
         "binary.json": (b"\xff\xfe\x00", "not UTF-8"),
     }
     data = survey_to_dict(survey(built))
     data["sections"][0]["questions"][0]["kind"] = "essay"
-    cases["badkind.json"] = (json.dumps(data).encode(), "(in the file: sections[0].questions[0].kind)")
+    cases["badkind.json"] = (
+        json.dumps(data).encode(),
+        "(in the file: sections[0].questions[0].kind)",
+    )
     for name, (content, needle) in cases.items():
         f = tmp_path / name
         f.write_bytes(content)
@@ -166,7 +201,9 @@ def test_save_list_load_and_templates(built, tmp_path):
     tpl = store.templates()[0]
     loaded = ui.load(store, out["state"], tpl.id)
     copy = survey(loaded)
-    assert copy.id != tpl.id and copy.question_ids() == tpl.question_ids() and copy.title == tpl.title
+    assert (
+        copy.id != tpl.id and copy.question_ids() == tpl.question_ids() and copy.title == tpl.title
+    )
     saved, _ = ui.save(store, loaded["state"], *details(loaded))
     assert survey(saved).id == copy.id and store.load(tpl.id) == tpl
     # a survey whose id is a template's (e.g. an imported template file) is saved as a copy
@@ -178,7 +215,9 @@ def test_save_list_load_and_templates(built, tmp_path):
 
 def test_start_interview_saves_sets_survey_id_and_switches_tab(built, tmp_path):
     store = SurveyStore(tmp_path)
-    out, library, survey_id, tabs, active = ui.start_interview(store, built["state"], *details(built))
+    out, library, survey_id, tabs, active = ui.start_interview(
+        store, built["state"], *details(built)
+    )
     assert "Saved “Team check-in”" in out["error"] and "survey-ok" in out["error"]
     assert survey_id == survey(out).id and store.load(survey_id) == survey(built)
     assert isinstance(tabs, gr.Tabs) and tabs.selected == "conversation"
@@ -212,21 +251,40 @@ def test_page_builds_with_the_plugin(tmp_path):
     """install() adds the tab, controls and panel; the page builds and wires without errors."""
     from googlive.ui import AppContext, build
 
-    ctx = AppContext(Settings(data_dir=tmp_path), Endpoint("https://127.0.0.1:1", None, Secret(None), offline=True))
+    ctx = AppContext(
+        Settings(data_dir=tmp_path),
+        Endpoint("https://127.0.0.1:1", None, Secret(None), offline=True),
+    )
     install(ctx)
     demo = build(ctx)
     b = ctx.extra["build"]
     assert "survey_progress" in b.panels
     ids = {getattr(blk, "elem_id", None) for blk in demo.blocks.values()}
-    assert {"survey-builder", "survey-start", "survey-active", "survey-progress", "survey-preview"} <= ids
+    assert {
+        "survey-builder",
+        "survey-start",
+        "survey-active",
+        "survey-progress",
+        "survey-preview",
+    } <= ids
     example = example_survey()
     assert ui.outline_html(example).count("<li>") == 5
 
 
 def test_counts_read_right_and_every_blank_survey_has_its_own_id():
-    one = ui.add_question(ui.add_section(ui.new_blank()["state"], "T", "", "a", "t", "English", "S", "")["state"],
-                          "T", "", "a", "t", "English", "s1", *qfields("Only question"))
-    assert "1 section, 1 question" in one["outline"] and "(1 question)" in ui.active_html(survey(one))
+    one = ui.add_question(
+        ui.add_section(ui.new_blank()["state"], "T", "", "a", "t", "English", "S", "")["state"],
+        "T",
+        "",
+        "a",
+        "t",
+        "English",
+        "s1",
+        *qfields("Only question"),
+    )
+    assert "1 section, 1 question" in one["outline"] and "(1 question)" in ui.active_html(
+        survey(one)
+    )
     assert "1 questions" not in one["outline"] + ui.active_html(survey(one))
     assert "Press the record button to start." in ui.active_html(survey(one))
     ids = {ui.new_blank()["state"]["id"] for _ in range(5)}
@@ -241,7 +299,11 @@ def test_save_confirms_keeps_the_selection_and_asks_before_replacing(built, tmp_
     assert refused is None and ask is None
     out, _ = ui.save(store, built["state"], *d, section_id="s1", question_id="q2")
     assert "Saved “Team check-in”." in out["error"] and "survey-ok" in out["error"]
-    assert out["section"]["value"] == "s1" and out["question"]["value"] == "q2" and out["q_kind"] == "scale"
+    assert (
+        out["section"]["value"] == "s1"
+        and out["question"]["value"] == "q2"
+        and out["q_kind"] == "scale"
+    )
     sid = survey(out).id
     # unchanged: saving again asks nothing
     assert ui.save_request(store, out["state"], *d) == (None, None)
@@ -257,10 +319,18 @@ def test_save_confirms_keeps_the_selection_and_asks_before_replacing(built, tmp_
     replaced, _ = ui.save(store, changed["state"], *d, ask=ask, choice="replace")
     assert survey(replaced).id == sid and store.load(sid).question("q1").text == "A new wording"
     # another survey with the same title: asks, and "Replace it" saves over that one
-    other = ui.add_question(ui.add_section(ui.new_blank()["state"], *d, "Only", "")["state"], *d, "s1",
-                            *qfields("Different"))
+    other = ui.add_question(
+        ui.add_section(ui.new_blank()["state"], *d, "Only", "")["state"],
+        *d,
+        "s1",
+        *qfields("Different"),
+    )
     refused, ask = ui.save_request(store, other["state"], *d)
-    assert ask is not None and ask.mode == "same_title" and "already have a saved survey" in ask.question
+    assert (
+        ask is not None
+        and ask.mode == "same_title"
+        and "already have a saved survey" in ask.question
+    )
     before = len(store.list_saved())
     over, _ = ui.save(store, other["state"], *d, ask=ask, choice="replace")
     assert survey(over).id == ask.target_id and len(store.list_saved()) == before

@@ -175,8 +175,13 @@ _json = st.recursive(
 )
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(name=st.sampled_from(["echo", "take_picture", "draw_diagram", "x"]) | st.text(max_size=12), args=_json)
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    name=st.sampled_from(["echo", "take_picture", "draw_diagram", "x"]) | st.text(max_size=12),
+    args=_json,
+)
 def test_arbitrary_arguments_never_raise(name: str, args: Any) -> None:
     """Whatever the model sends, dispatch answers with a result carrying the id."""
     reg = _registry()
@@ -249,9 +254,13 @@ async def test_draw_diagram_invalid_gives_line_and_message_and_keeps_last_good()
     shown: list[Any] = []
     reg = ToolRegistry()
     register_draw_diagram(reg, MermaidValidator(use_node=False), history, shown.append)
-    ok = await reg.dispatch(ToolCall("d1", "draw_diagram", {"code": "graph TD\n  A-->B", "title": "First"}))
+    ok = await reg.dispatch(
+        ToolCall("d1", "draw_diagram", {"code": "graph TD\n  A-->B", "title": "First"})
+    )
     assert ok is not None and ok.response["result"] == "ok"
-    bad = await reg.dispatch(ToolCall("d2", "draw_diagram", {"code": "graph TD\n  A-->B\n  B-->C[oops"}))
+    bad = await reg.dispatch(
+        ToolCall("d2", "draw_diagram", {"code": "graph TD\n  A-->B\n  B-->C[oops"})
+    )
     assert bad is not None and bad.is_error
     assert bad.response["line"] == 3 and bad.response["message"]
     assert len(history) == 1 and history.latest is not None and history.latest.title == "First"
@@ -283,7 +292,9 @@ async def test_export_with_server_writes_svg_and_png(tmp_path: Path) -> None:
         return httpx.Response(200, content=b"<svg/>" if "/svg/" in str(request.url) else b"\x89PNG")
 
     d = DiagramHistory().add("graph TD\n  A-->B", "t")
-    files = await export_diagram(d, tmp_path, server="http://ink.test", transport=httpx.MockTransport(answer))
+    files = await export_diagram(
+        d, tmp_path, server="http://ink.test", transport=httpx.MockTransport(answer)
+    )
     assert [f.suffix for f in files] == [".mmd", ".svg", ".png"] and seen == ["svg", "img"]
 
 
@@ -294,5 +305,7 @@ async def test_export_with_unreachable_server_degrades_quietly(tmp_path: Path) -
         raise httpx.ConnectError("down", request=request)
 
     d = DiagramHistory().add("graph TD\n  A-->B", "t")
-    files = await export_diagram(d, tmp_path, server="http://ink.test", transport=httpx.MockTransport(fail))
+    files = await export_diagram(
+        d, tmp_path, server="http://ink.test", transport=httpx.MockTransport(fail)
+    )
     assert [f.suffix for f in files] == [".mmd"]

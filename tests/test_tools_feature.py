@@ -40,9 +40,13 @@ class App:
         self.peers: list[SimulatedPeer] = []
 
     def handler(self) -> GeminiHandler:
-        return GeminiHandler(self.ctx.settings, self.endpoint, features=self.ctx.features, services=self.ctx.services)
+        return GeminiHandler(
+            self.ctx.settings, self.endpoint, features=self.ctx.features, services=self.ctx.services
+        )
 
-    async def connect(self, h: GeminiHandler | None = None) -> tuple[SimulatedPeer, GeminiHandler, ToolsFeature]:
+    async def connect(
+        self, h: GeminiHandler | None = None
+    ) -> tuple[SimulatedPeer, GeminiHandler, ToolsFeature]:
         peer = SimulatedPeer(h or self.handler(), INPUTS)
         self.peers.append(peer)
         await peer.start()
@@ -73,7 +77,9 @@ def response_for(srv: FakeLiveServer, call_id: str) -> dict[str, Any] | None:
     return next((r for r in srv.stats.tool_responses if r["id"] == call_id), None)
 
 
-async def answered(srv: FakeLiveServer, name: str, n: int = 1, timeout: float = 15) -> dict[str, Any]:
+async def answered(
+    srv: FakeLiveServer, name: str, n: int = 1, timeout: float = 15
+) -> dict[str, Any]:
     """Wait for the n-th call of `name` and its response; returns the response body."""
     await until(lambda: len(calls_named(srv, name)) >= n, timeout=timeout)
     call_id = calls_named(srv, name)[n - 1]["id"]
@@ -89,7 +95,9 @@ def model_said(h: GeminiHandler, needle: str) -> bool:
 # ---- draw_diagram ----------------------------------------------------------------------------
 
 
-async def test_draw_diagram_answers_by_id_shows_panel_and_rejects_invalid_keeping_last_good(app, server):
+async def test_draw_diagram_answers_by_id_shows_panel_and_rejects_invalid_keeping_last_good(
+    app, server
+):
     peer, h, f = await app.connect()
     seen: list[Any] = []
     f.on_diagram.append(seen.append)
@@ -168,10 +176,15 @@ async def test_take_picture_sends_full_resolution_frame_and_shows_snapshot(app, 
 
     # A hostile reason stays text, and the newest snapshot comes first.
     await h.video_receive(camera_frame())
-    server.queue_tool_call("take_picture", {"reason": '"><img src=x onerror=alert(1)><script>alert(2)</script>'})
+    server.queue_tool_call(
+        "take_picture", {"reason": '"><img src=x onerror=alert(1)><script>alert(2)</script>'}
+    )
     h.send_text("another")
     await answered(server, "take_picture", 2)
-    panel = await until(lambda: h.conv.panels["snapshots"].count("<img ") == 2 and h.conv.panels["snapshots"], timeout=5)
+    panel = await until(
+        lambda: h.conv.panels["snapshots"].count("<img ") == 2 and h.conv.panels["snapshots"],
+        timeout=5,
+    )
     assert "<script" not in panel and "onerror=" not in panel.replace("onerror&#61;", "")
     assert panel.index("alert&#40;1&#41;") < panel.index("Offline demo&#58;")
 
@@ -233,7 +246,9 @@ async def test_barge_in_cancels_pending_tool_and_no_response_is_sent(app, server
     await peer.say(talk(0.8))  # the user talks while the model waits for the tool
     await until(lambda: call_id in server.stats.tool_cancellations_sent, timeout=10)
     await until(lambda: slow.cancelled and not h.registry.running_ids, timeout=5)
-    await until(lambda: not [t for t in h._tasks if t.get_name().startswith("handler-tool")], timeout=5)
+    await until(
+        lambda: not [t for t in h._tasks if t.get_name().startswith("handler-tool")], timeout=5
+    )
     # Everything queued before this text reaches the server first: no response was queued.
     h.send_text("fence")
     await until(lambda: "fence" in server.stats.texts_received, timeout=10)
@@ -320,7 +335,9 @@ def test_on_exit_stops_the_worker_from_the_main_thread_while_the_loop_runs(requi
     thread = threading.Thread(target=loop.run_forever, daemon=True)
     thread.start()
     try:
-        check = asyncio.run_coroutine_threadsafe(shared.validate("graph TD\n  A-->B"), loop).result(30)
+        check = asyncio.run_coroutine_threadsafe(shared.validate("graph TD\n  A-->B"), loop).result(
+            30
+        )
         assert check.validator == "mermaid-js"
         proc = shared._validator._worker._proc  # type: ignore[union-attr]
         assert proc is not None and proc.returncode is None

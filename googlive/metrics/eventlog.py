@@ -16,8 +16,17 @@ from dataclasses import dataclass
 from typing import Any
 
 KINDS = (
-    "connect", "reconnect", "goaway", "speech", "text", "interrupted", "barge-in", "turn",
-    "tool", "error", "closed",
+    "connect",
+    "reconnect",
+    "goaway",
+    "speech",
+    "text",
+    "interrupted",
+    "barge-in",
+    "turn",
+    "tool",
+    "error",
+    "closed",
 )
 MAX_STR = 200
 REDACTED = "[redacted]"
@@ -25,8 +34,12 @@ REDACTED = "[redacted]"
 _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"AIza[0-9A-Za-z_\-]{20,}"), REDACTED),  # Google API keys
     (re.compile(r"(?i)\b(bearer)\s+[A-Za-z0-9._~+/=\-]{8,}"), r"\1 " + REDACTED),
-    (re.compile(r"(?i)\b(api[_-]?key|key|token|secret|password|authorization|access_token)\b(\s*[=:]\s*)[^\s&,;\"']+"),
-     r"\1\2" + REDACTED),
+    (
+        re.compile(
+            r"(?i)\b(api[_-]?key|key|token|secret|password|authorization|access_token)\b(\s*[=:]\s*)[^\s&,;\"']+"
+        ),
+        r"\1\2" + REDACTED,
+    ),
     (re.compile(r"data:[\w/+.\-]+;base64,[A-Za-z0-9+/=]+"), "[data]"),  # inline images
     (re.compile(r"[A-Za-z0-9+/=_\-]{64,}"), "[blob]"),  # long base64 / tokens of any kind
 )
@@ -80,7 +93,9 @@ class EventLog:
                 clean.append((k + "_bytes", len(v)))  # sizes, never data
             else:
                 clean.append((k, redact(str(v), self._secrets)))
-        e = Entry(float(t), kind if kind in KINDS else "error", redact(msg, self._secrets), tuple(clean))
+        e = Entry(
+            float(t), kind if kind in KINDS else "error", redact(msg, self._secrets), tuple(clean)
+        )
         self._entries.append(e)
         self.version += 1
         self.total += 1

@@ -48,16 +48,26 @@ INTERRUPTED_SHOW_S = 1.0
 class MetricsFeature(Feature):
     name = "metrics"
 
-    def __init__(self, handler: GeminiHandler, prices: PriceTable | None = None,
-                 visible: dict[str, bool] | None = None) -> None:
+    def __init__(
+        self,
+        handler: GeminiHandler,
+        prices: PriceTable | None = None,
+        visible: dict[str, bool] | None = None,
+    ) -> None:
         super().__init__(handler)
         self.prices = prices
         self.visible_map = visible
         self.always_visible = visible is None  # tests, or a page without the toggle
         self.latency = LatencyTracker(keep=20)
         self.usage = UsageTracker()
-        secrets = [s.get() for s in (getattr(handler.args, "api_key", None), getattr(handler.endpoint, "api_key", None))
-                   if s is not None]
+        secrets = [
+            s.get()
+            for s in (
+                getattr(handler.args, "api_key", None),
+                getattr(handler.endpoint, "api_key", None),
+            )
+            if s is not None
+        ]
         self.log = EventLog(maxlen=500, secrets=secrets)
         self._tool_started: dict[str, float] = {}
         self._interrupted_until = 0.0
@@ -83,7 +93,14 @@ class MetricsFeature(Feature):
         if lat is not None:
             self._unapplied[lat.turn] = lat.ms
             self._apply_latency()
-            self.log.add(t, "turn", "first model audio", turn=lat.turn, latency_ms=round(lat.ms), source=lat.source)
+            self.log.add(
+                t,
+                "turn",
+                "first model audio",
+                turn=lat.turn,
+                latency_ms=round(lat.ms),
+                source=lat.source,
+            )
 
     def on_speech(self, kind: str, t: float) -> None:
         if kind == "end":
@@ -92,19 +109,32 @@ class MetricsFeature(Feature):
 
     def on_text(self, text: str, t: float) -> None:
         self.latency.user_done(t, "text")
-        self.log.add(t, "text", "typed message sent", chars=len(text))  # its length, never its words
+        self.log.add(
+            t, "text", "typed message sent", chars=len(text)
+        )  # its length, never its words
 
     def on_barge_in(self, t: float) -> None:
         self._interrupted_until = time.monotonic() + INTERRUPTED_SHOW_S
         last = self.h.barge_in_log[-1] if self.h.barge_in_log else {}
-        self.log.add(t, "barge-in", "you interrupted the model", dropped_ms=round(1000 * last.get("dropped_s", 0.0)),
-                     queued_ms=round(1000 * last.get("queued_s", 0.0)))
+        self.log.add(
+            t,
+            "barge-in",
+            "you interrupted the model",
+            dropped_ms=round(1000 * last.get("dropped_s", 0.0)),
+            queued_ms=round(1000 * last.get("queued_s", 0.0)),
+        )
 
     def on_tool_result(self, call: Any, result: Any, seconds: float) -> None:
         self._tool_started.pop(getattr(call, "id", ""), None)
-        self.log.add(self.h.session_time(), "tool", "tool result", name=getattr(call, "name", "")[:60],
-                     id=getattr(call, "id", "")[:40], ms=round(seconds * 1000),
-                     error=bool(getattr(result, "is_error", False)))
+        self.log.add(
+            self.h.session_time(),
+            "tool",
+            "tool result",
+            name=getattr(call, "name", "")[:60],
+            id=getattr(call, "id", "")[:40],
+            ms=round(seconds * 1000),
+            error=bool(getattr(result, "is_error", False)),
+        )
 
     def on_event(self, ev: Any) -> None:
         if isinstance(ev, AudioOut):
@@ -118,23 +148,38 @@ class MetricsFeature(Feature):
                 self.usage.add(ev.turn, ev.usage)
             self._apply_latency()
             u = ev.usage
-            self.log.add(t, "turn", "turn complete", turn=ev.turn,
-                         prompt_tokens=u.prompt_tokens if u else None, response_tokens=u.response_tokens if u else None)
+            self.log.add(
+                t,
+                "turn",
+                "turn complete",
+                turn=ev.turn,
+                prompt_tokens=u.prompt_tokens if u else None,
+                response_tokens=u.response_tokens if u else None,
+            )
         elif isinstance(ev, StateChanged):
             self._on_state(ev, t)
         elif isinstance(ev, Interrupted):
             self._interrupted_until = time.monotonic() + INTERRUPTED_SHOW_S
             self.log.add(t, "interrupted", "server: model turn interrupted", turn=ev.turn)
         elif isinstance(ev, GoAway):
-            self.log.add(t, "goaway", "server will close the connection", time_left_s=ev.time_left_s)
+            self.log.add(
+                t, "goaway", "server will close the connection", time_left_s=ev.time_left_s
+            )
         elif isinstance(ev, ToolCall):
             self._tool_started[ev.id] = t
-            self.log.add(t, "tool", "tool call", name=ev.name[:60], id=ev.id[:40], n_args=len(ev.args))
+            self.log.add(
+                t, "tool", "tool call", name=ev.name[:60], id=ev.id[:40], n_args=len(ev.args)
+            )
         elif isinstance(ev, ToolCallCancelled):
             for i in ev.ids:
                 started = self._tool_started.pop(i, None)
-                self.log.add(t, "tool", "tool call cancelled", id=i[:40],
-                             ms=round(1000 * (t - started)) if started is not None else None)
+                self.log.add(
+                    t,
+                    "tool",
+                    "tool call cancelled",
+                    id=i[:40],
+                    ms=round(1000 * (t - started)) if started is not None else None,
+                )
         elif isinstance(ev, SessionError):
             self.log.add(t, "error", ev.message, recoverable=ev.recoverable, code=ev.code)
 
@@ -143,10 +188,17 @@ class MetricsFeature(Feature):
         if ev.state is SessionState.CONNECTING:
             self.log.add(t, "connect", "connecting")
         elif ev.state is SessionState.LIVE:
-            self.log.add(t, "connect", "setup complete: live", connects=stats.connects if stats else None,
-                         resumed=bool(stats.resumes) if stats else None)
+            self.log.add(
+                t,
+                "connect",
+                "setup complete: live",
+                connects=stats.connects if stats else None,
+                resumed=bool(stats.resumes) if stats else None,
+            )
         elif ev.state is SessionState.RECONNECTING:
-            self.log.add(t, "reconnect", ev.reason or "reconnecting", attempt=ev.attempt, delay_s=ev.delay_s)
+            self.log.add(
+                t, "reconnect", ev.reason or "reconnecting", attempt=ev.attempt, delay_s=ev.delay_s
+            )
         else:
             self.log.add(t, "closed", ev.reason or "closed")
 
@@ -194,8 +246,10 @@ class MetricsFeature(Feature):
             self._rendered["usage"] = ukey
             model = h.session.config.model if h.session is not None else ""
             prices = None if h.conv.offline else self.prices  # the offline demo costs nothing
-            h.conv.set_panel("metrics_usage", usage_html(self.usage.turns, self.usage.total, session_total,
-                                                         prices, model))
+            h.conv.set_panel(
+                "metrics_usage",
+                usage_html(self.usage.turns, self.usage.total, session_total, prices, model),
+            )
             changed = True
         if self._rendered.get("log") != self.log.version:
             self._rendered["log"] = self.log.version
@@ -215,8 +269,12 @@ class MetricsFeature(Feature):
 
     async def close(self) -> None:
         # Totals for the server log: counts only.
-        log.info("metrics turns=%d tokens=%d log_entries=%d", len(self.latency.by_turn), self.usage.total.total_tokens,
-                 self.log.total)
+        log.info(
+            "metrics turns=%d tokens=%d log_entries=%d",
+            len(self.latency.by_turn),
+            self.usage.total.total_tokens,
+            self.log.total,
+        )
 
 
 def install(ctx: AppContext) -> None:

@@ -108,26 +108,37 @@ def latency_svg(values_ms: Sequence[float], *, width: int = 320, height: int = 9
     ]
     for frac in (0.0, 0.5, 1.0):
         y = pad_t + plot_h * (1 - frac)
-        parts.append(f'<line x1="{pad_l}" y1="{y:.1f}" x2="{width - 4}" y2="{y:.1f}" stroke="#e8eaed"/>')
-        parts.append(f'<text x="{pad_l - 4}" y="{y + 3:.1f}" font-size="9" text-anchor="end" fill="#5f6368">'
-                     f"{top * frac / 1000:.1f}s</text>")
+        parts.append(
+            f'<line x1="{pad_l}" y1="{y:.1f}" x2="{width - 4}" y2="{y:.1f}" stroke="#e8eaed"/>'
+        )
+        parts.append(
+            f'<text x="{pad_l - 4}" y="{y + 3:.1f}" font-size="9" text-anchor="end" fill="#5f6368">'
+            f"{top * frac / 1000:.1f}s</text>"
+        )
     for i, v in enumerate(vals):
         h = plot_h * v / top
         x = pad_l + i * slot + (slot - bw) / 2
         y = pad_t + plot_h - h
         color = "#1a73e8" if v < 1000 else ("#f9ab00" if v < 2000 else "#d93025")
-        parts.append(f'<rect x="{x:.1f}" y="{y:.1f}" width="{bw:.1f}" height="{h:.1f}" rx="1.5" fill="{color}">'
-                     f"<title>{v:.0f} ms</title></rect>")
-    parts.append(f'<text x="{pad_l}" y="{height - 2}" font-size="9" fill="#5f6368">last {len(vals)} turns</text>')
+        parts.append(
+            f'<rect x="{x:.1f}" y="{y:.1f}" width="{bw:.1f}" height="{h:.1f}" rx="1.5" fill="{color}">'
+            f"<title>{v:.0f} ms</title></rect>"
+        )
+    parts.append(
+        f'<text x="{pad_l}" y="{height - 2}" font-size="9" fill="#5f6368">last {len(vals)} turns</text>'
+    )
     parts.append("</svg>")
     return "".join(parts)
 
 
 def latency_html(recent: Sequence[TurnLatency]) -> str:
     if not recent:
-        return ('<div class="mx-card"><div class="mx-h">Voice-to-voice latency</div>'
-                + EMPTY % "Appears after the first reply: from the end of your speech (or Send) "
-                "to the first model audio handed to the browser." + "</div>")
+        return (
+            '<div class="mx-card"><div class="mx-h">Voice-to-voice latency</div>'
+            + EMPTY
+            % "Appears after the first reply: from the end of your speech (or Send) "
+            "to the first model audio handed to the browser." + "</div>"
+        )
     last = recent[-1]
     vals = [x.ms for x in recent]
     med = statistics.median(vals)
@@ -148,8 +159,13 @@ def fmt_cost(cost: float | None, currency: str) -> str:
     return f"{sym}{cost:.4f}"
 
 
-def usage_html(turns: Sequence[TurnUsage], total: Usage, session_total: Usage | None, prices: PriceTable | None,
-               model: str) -> str:
+def usage_html(
+    turns: Sequence[TurnUsage],
+    total: Usage,
+    session_total: Usage | None,
+    prices: PriceTable | None,
+    model: str,
+) -> str:
     head = '<div class="mx-card"><div class="mx-h">Token usage (from usageMetadata)</div>'
     if not turns and (session_total is None or not session_total.total_tokens):
         return head + EMPTY % "Appears when the model finishes its first turn." + "</div>"
@@ -167,13 +183,15 @@ def usage_html(turns: Sequence[TurnUsage], total: Usage, session_total: Usage | 
     note = ""
     if prices is not None:
         _, exact = prices.for_model(model)
-        note = (f"Estimated cost from the price table ({e(prices.as_of) or 'undated'}"
-                f"{'' if exact else ', default prices for this model'}); prompt priced at the audio input rate.")
+        note = (
+            f"Estimated cost from the price table ({e(prices.as_of) or 'undated'}"
+            f"{'' if exact else ', default prices for this model'}); prompt priced at the audio input rate."
+        )
     return (
         head
         + f'<div><span class="mx-big" data-session-tokens="{sess.total_tokens}">{sess.total_tokens:,} tokens</span> '
         f'<span class="mx-sub">this session · in {sess.prompt_tokens:,} · out {sess.response_tokens:,} · '
-        f'≈ <span data-cost>{cost(sess)}</span></span></div>'
+        f"≈ <span data-cost>{cost(sess)}</span></span></div>"
         f"<table><tr><th>recent</th><th>in</th><th>out</th><th>≈ cost</th></tr>{rows}</table>"
         f'<div class="mx-sub">{note}</div></div>'
     )
@@ -224,21 +242,38 @@ class MetricsPlugin:
     def side(self, b: PageBuild) -> None:
         import gradio as gr
 
-        self.toggle = gr.Checkbox(False, label="Show diagnostics (latency, levels, usage, event log)",
-                                  elem_id="diagnostics-toggle")
+        self.toggle = gr.Checkbox(
+            False,
+            label="Show diagnostics (latency, levels, usage, event log)",
+            elem_id="diagnostics-toggle",
+        )
         with gr.Column(visible=False, elem_id="metrics-panel") as col:
             self.column = col
             gr.HTML(STYLE, elem_id="metrics-style", padding=False)
-            b.add_panel("metrics_meters", gr.HTML(meters_html(-120.0, "listening", 0), elem_id="metrics-meters",
-                                                  padding=False))
-            b.add_panel("metrics_latency", gr.HTML(latency_html([]), elem_id="metrics-latency", padding=False))
-            b.add_panel("metrics_usage", gr.HTML(usage_html([], Usage(), None, None, ""), elem_id="metrics-usage",
-                                                 padding=False))
+            b.add_panel(
+                "metrics_meters",
+                gr.HTML(
+                    meters_html(-120.0, "listening", 0), elem_id="metrics-meters", padding=False
+                ),
+            )
+            b.add_panel(
+                "metrics_latency",
+                gr.HTML(latency_html([]), elem_id="metrics-latency", padding=False),
+            )
+            b.add_panel(
+                "metrics_usage",
+                gr.HTML(
+                    usage_html([], Usage(), None, None, ""), elem_id="metrics-usage", padding=False
+                ),
+            )
             with gr.Accordion("Event log", open=False, elem_id="metrics-eventlog-acc"):
-                self.kinds = gr.CheckboxGroup(list(KINDS), value=list(KINDS), label="Show kinds",
-                                              elem_id="metrics-kinds")
-                b.add_panel("metrics_eventlog", gr.HTML(EMPTY % "No events yet.", elem_id="metrics-eventlog",
-                                                        padding=False))
+                self.kinds = gr.CheckboxGroup(
+                    list(KINDS), value=list(KINDS), label="Show kinds", elem_id="metrics-kinds"
+                )
+                b.add_panel(
+                    "metrics_eventlog",
+                    gr.HTML(EMPTY % "No events yet.", elem_id="metrics-eventlog", padding=False),
+                )
 
     def tab(self, b: PageBuild) -> None:
         pass
@@ -256,6 +291,11 @@ class MetricsPlugin:
             visible[owner] = bool(show)
             return gr.update(visible=bool(show)), owner
 
-        self.toggle.change(on_toggle, [self.toggle, b.owner], [self.column, b.owner], show_progress="hidden",
-                           queue=False)
+        self.toggle.change(
+            on_toggle,
+            [self.toggle, b.owner],
+            [self.column, b.owner],
+            show_progress="hidden",
+            queue=False,
+        )
         self.kinds.change(None, [self.kinds], None, js=FILTER_JS)

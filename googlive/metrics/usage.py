@@ -57,8 +57,14 @@ class PriceTable:
         per = int(data.get("per_tokens", 1_000_000))
         if per <= 0:
             raise ValueError("per_tokens must be positive")
-        return cls(models, default, str(data.get("currency", "USD")), per, str(data.get("as_of", "")),
-                   bool(data.get("estimate", True)))
+        return cls(
+            models,
+            default,
+            str(data.get("currency", "USD")),
+            per,
+            str(data.get("as_of", "")),
+            bool(data.get("estimate", True)),
+        )
 
     def for_model(self, model: str) -> tuple[Prices | None, bool]:
         """(prices, exact): exact is False when the default row stands in for `model`."""
@@ -74,7 +80,9 @@ class PriceTable:
         p, _ = self.for_model(model)
         if p is None:
             return None
-        return (usage.prompt_tokens * p.input_audio + usage.response_tokens * p.output_audio) / self.per_tokens
+        return (
+            usage.prompt_tokens * p.input_audio + usage.response_tokens * p.output_audio
+        ) / self.per_tokens
 
 
 @dataclass

@@ -77,16 +77,18 @@ class ArchiveFeature(Feature):
         self._io: set[asyncio.Task[Any]] = set()
         self._closed = False
         args = handler.args
-        self._write_meta({
-            "model": args.model or handler.settings.model,
-            "voice": args.voice or handler.settings.voice,
-            "backend": "offline" if handler.endpoint.offline else "gemini",
-            "survey_id": args.survey_id or None,
-            # Session times (t_s) count from the handler's start, which can be seconds before
-            # this folder was made (the page's arguments arrive first): keep the wall clock of
-            # t_s = 0, so wall-clock times (recorded survey answers) land on the transcript.
-            "t0_unix": round(self._wall_t0, 3),
-        })
+        self._write_meta(
+            {
+                "model": args.model or handler.settings.model,
+                "voice": args.voice or handler.settings.voice,
+                "backend": "offline" if handler.endpoint.offline else "gemini",
+                "survey_id": args.survey_id or None,
+                # Session times (t_s) count from the handler's start, which can be seconds before
+                # this folder was made (the page's arguments arrive first): keep the wall clock of
+                # t_s = 0, so wall-clock times (recorded survey answers) land on the transcript.
+                "t0_unix": round(self._wall_t0, 3),
+            }
+        )
 
     # ---- helpers ---------------------------------------------------------------------------
     @property
@@ -156,11 +158,15 @@ class ArchiveFeature(Feature):
             data = _survey_dict(survey)
             if data is not None:
                 title = data.get("title")
-                self._write_meta({"survey_id": data.get("id"), "survey_title": title,
-                                  "title": title})
+                self._write_meta(
+                    {"survey_id": data.get("id"), "survey_title": title, "title": title}
+                )
                 self._in_thread(self.archive.save_survey, data)
-        self._event("session_start", backend=self.archive.meta.get("backend"),
-                    model=self.archive.meta.get("model"))
+        self._event(
+            "session_start",
+            backend=self.archive.meta.get("backend"),
+            model=self.archive.meta.get("model"),
+        )
 
     def on_event(self, ev: Any) -> None:
         t = round(self.h.session_time(), 3)
@@ -169,8 +175,14 @@ class ArchiveFeature(Feature):
                 self._lines.add((ev.role.value, ev.turn))
                 self._transcript(ev.role.value, ev.line, ev.turn, t)
         elif isinstance(ev, StateChanged):
-            self._event("state", t_s=t, state=ev.state.value, attempt=ev.attempt,
-                        delay_s=round(ev.delay_s, 3), reason=ev.reason[:200])
+            self._event(
+                "state",
+                t_s=t,
+                state=ev.state.value,
+                attempt=ev.attempt,
+                delay_s=round(ev.delay_s, 3),
+                reason=ev.reason[:200],
+            )
         elif isinstance(ev, GoAway):
             self._event("go_away", t_s=t, time_left_s=round(ev.time_left_s, 3))
         elif isinstance(ev, Interrupted):
@@ -179,25 +191,38 @@ class ArchiveFeature(Feature):
             usage = ev.usage
             fields: dict[str, Any] = {"t_s": t, "turn": ev.turn}
             if usage is not None:
-                fields.update(prompt_tokens=usage.prompt_tokens, response_tokens=usage.response_tokens)
+                fields.update(
+                    prompt_tokens=usage.prompt_tokens, response_tokens=usage.response_tokens
+                )
             self._event("turn_complete", **fields)
         elif isinstance(ev, ToolCall):
             self._tool_started[ev.id] = time.monotonic()
-            self._event("tool_call", t_s=t, id=ev.id[:64], name=ev.name[:64],
-                        arg_names=sorted(str(k)[:64] for k in (ev.args or {}))[:20])
+            self._event(
+                "tool_call",
+                t_s=t,
+                id=ev.id[:64],
+                name=ev.name[:64],
+                arg_names=sorted(str(k)[:64] for k in (ev.args or {}))[:20],
+            )
         elif isinstance(ev, ToolCallCancelled):
             self._event("tool_cancelled", t_s=t, ids=[i[:64] for i in ev.ids][:20])
         elif isinstance(ev, SessionError):
-            self._event("error", t_s=t, message=ev.message[:500], recoverable=ev.recoverable,
-                        code=ev.code)
+            self._event(
+                "error", t_s=t, message=ev.message[:500], recoverable=ev.recoverable, code=ev.code
+            )
 
     def on_tool_result(self, call: ToolCall, result: Any, duration_s: float) -> None:
         """The handler answered (or dropped, `result` None) a tool call."""
         self._tool_started.pop(call.id, None)
-        self._event("tool_result", t_s=round(self.h.session_time(), 3), id=call.id[:64],
-                    name=call.name[:64], cancelled=result is None,
-                    error=bool(result is not None and getattr(result, "is_error", False)),
-                    duration_ms=round(duration_s * 1000, 1))
+        self._event(
+            "tool_result",
+            t_s=round(self.h.session_time(), 3),
+            id=call.id[:64],
+            name=call.name[:64],
+            cancelled=result is None,
+            error=bool(result is not None and getattr(result, "is_error", False)),
+            duration_ms=round(duration_s * 1000, 1),
+        )
 
     def on_barge_in(self, t: float) -> None:
         self._event("barge_in", t_s=round(t, 3))
@@ -205,8 +230,10 @@ class ArchiveFeature(Feature):
     def on_text(self, text: str, t: float) -> None:
         # The handler has just put the typed line into the conversation, at the turn it chose.
         session = self.h.session
-        turn = next((ln.turn for ln in reversed(self.h.conv.lines) if ln.role.value == "user"),
-                    session.turn if session is not None else 0)
+        turn = next(
+            (ln.turn for ln in reversed(self.h.conv.lines) if ln.role.value == "user"),
+            session.turn if session is not None else 0,
+        )
         self._lines.add(("user", turn))
         self._transcript("user", text, turn, t)
 
@@ -237,7 +264,9 @@ class ArchiveFeature(Feature):
             return
         when = getattr(diagram, "time", None)
         t = round(float(when) - self._wall_t0, 3) if isinstance(when, int | float) else None
-        self._in_thread(self.archive.save_diagram, did, source, str(getattr(diagram, "title", "") or ""), t)
+        self._in_thread(
+            self.archive.save_diagram, did, source, str(getattr(diagram, "title", "") or ""), t
+        )
         if os.environ.get("MERMAID_INK_SERVER") and ITEM_ID_RE.fullmatch(did) and not self._closed:
             try:
                 loop = asyncio.get_running_loop()
@@ -299,9 +328,12 @@ class ArchiveFeature(Feature):
                 self._lines.add(key)
                 self._transcript(ln.role.value, ln.text, ln.turn, ln.start_s)
         stats = getattr(self.h.session, "stats", None)
-        self._event("session_end", t_s=round(self.h.session_time(), 3),
-                    barge_ins=self.h.barge_ins,
-                    go_aways=getattr(stats, "go_aways", 0) if stats is not None else 0)
+        self._event(
+            "session_end",
+            t_s=round(self.h.session_time(), 3),
+            barge_ins=self.h.barge_ins,
+            go_aways=getattr(stats, "go_aways", 0) if stats is not None else 0,
+        )
         self._closed = True
         await asyncio.to_thread(self._safe, self.archive.close)
 
@@ -344,8 +376,12 @@ def install_quota(ctx: AppContext) -> None:
     from googlive.quota import QuotaKeeper
 
     sec = ctx.security
-    keeper = QuotaKeeper(ctx.settings.data_dir, max_bytes=sec.max_data_bytes, keep_s=sec.keep_days * 86400,
-                         running=lambda: running_archives(ctx))
+    keeper = QuotaKeeper(
+        ctx.settings.data_dir,
+        max_bytes=sec.max_data_bytes,
+        keep_s=sec.keep_days * 86400,
+        running=lambda: running_archives(ctx),
+    )
     ctx.services["quota"] = keeper
     ctx.services.setdefault("on_exit", []).append(keeper.close)
     keeper.start()

@@ -42,7 +42,9 @@ def has_content(gray: np.ndarray, *, min_mean: float = MIN_MEAN, min_std: float 
     return float(g.mean()) >= min_mean and float(g.std()) >= min_std
 
 
-def pick_frame(recording: Path, *, max_frames: int = MAX_FRAMES, max_s: float = MAX_S) -> Image.Image | None:
+def pick_frame(
+    recording: Path, *, max_frames: int = MAX_FRAMES, max_s: float = MAX_S
+) -> Image.Image | None:
     """The first frame of `recording` with content (RGB), or None (no video, or none found).
 
     Frames are tested at a quarter of their size (luma only), then the chosen one is
@@ -57,8 +59,9 @@ def pick_frame(recording: Path, *, max_frames: int = MAX_FRAMES, max_s: float = 
             for i, frame in enumerate(container.decode(stream)):
                 if i >= max_frames or (frame.time is not None and frame.time > max_s):
                     return None
-                small = frame.reformat(width=max(2, frame.width // 4), height=max(2, frame.height // 4),
-                                       format="gray")
+                small = frame.reformat(
+                    width=max(2, frame.width // 4), height=max(2, frame.height // 4), format="gray"
+                )
                 if has_content(small.to_ndarray()):
                     return frame.to_image()
     except (av.FFmpegError, OSError, ValueError) as e:
@@ -66,7 +69,9 @@ def pick_frame(recording: Path, *, max_frames: int = MAX_FRAMES, max_s: float = 
     return None
 
 
-def audio_card(width: int = 640, height: int = 360, text: str = "Audio recording (no camera)") -> Image.Image:
+def audio_card(
+    width: int = 640, height: int = 360, text: str = "Audio recording (no camera)"
+) -> Image.Image:
     """A plain poster for a recording without video."""
     img = Image.new("RGB", (width, height), (32, 33, 36))
     draw = ImageDraw.Draw(img)
@@ -87,8 +92,13 @@ def _jpeg(img: Image.Image) -> bytes:
     return buf.getvalue()
 
 
-def poster_for(session_path: Path, recording: Path, snapshots: list[Path] | tuple[Path, ...] = (),
-               *, video: bool = True) -> Path | None:
+def poster_for(
+    session_path: Path,
+    recording: Path,
+    snapshots: list[Path] | tuple[Path, ...] = (),
+    *,
+    video: bool = True,
+) -> Path | None:
     """The session's poster image (cached as poster.jpg), or None when nothing fits.
 
     Order: the first frame with content; else the first snapshot; else, for a recording
@@ -96,7 +106,11 @@ def poster_for(session_path: Path, recording: Path, snapshots: list[Path] | tupl
     """
     out = session_path / POSTER_FILE
     try:
-        if out.is_file() and not out.is_symlink() and out.stat().st_mtime >= recording.stat().st_mtime:
+        if (
+            out.is_file()
+            and not out.is_symlink()
+            and out.stat().st_mtime >= recording.stat().st_mtime
+        ):
             return out
     except OSError:
         return None

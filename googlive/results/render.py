@@ -55,8 +55,10 @@ STYLE = """<style>
 #results-survey h5{margin:12px 0 4px}
 </style>"""
 
-EMPTY_HEADER = ('<div class="results-empty" data-state="empty">No session selected yet. Press '
-                "<b>End session</b> after a conversation, or open one under <b>Past sessions</b>.</div>")
+EMPTY_HEADER = (
+    '<div class="results-empty" data-state="empty">No session selected yet. Press '
+    "<b>End session</b> after a conversation, or open one under <b>Past sessions</b>.</div>"
+)
 
 
 def transcript_html(session: ArchivedSession) -> str:
@@ -105,28 +107,40 @@ def _list(title: str, items: list[str]) -> str:
     return f"<h4>{escape_text(title)}</h4><ul>{lis}</ul>"
 
 
-def analysis_html(data: dict[str, Any] | None, *, running: bool = False, survey_shown: bool = False) -> str:
+def analysis_html(
+    data: dict[str, Any] | None, *, running: bool = False, survey_shown: bool = False
+) -> str:
     """The analysis panel: running, none yet, failed (message + raw reply), or the result.
 
     `survey_shown`: the survey panel shows the answers (reconciled), so they are left out here.
     """
     if running:
-        return (f'{STYLE}<div class="analysis" data-state="running"><span class="spin"></span>'
-                "Analysing the conversation… this can take a minute.</div>")
+        return (
+            f'{STYLE}<div class="analysis" data-state="running"><span class="spin"></span>'
+            "Analysing the conversation… this can take a minute.</div>"
+        )
     if not data:
-        return ('<div class="analysis" data-state="none">No analysis yet for this session. '
-                "Press <b>Analyse</b> to run it.</div>")
+        return (
+            '<div class="analysis" data-state="none">No analysis yet for this session. '
+            "Press <b>Analyse</b> to run it.</div>"
+        )
     offline = bool(data.get("offline"))
     state = "done" if data.get("ok") else "error"
-    out = [f'{STYLE}<div class="analysis" data-state="{state}" data-offline="{str(offline).lower()}">']
+    out = [
+        f'{STYLE}<div class="analysis" data-state="{state}" data-offline="{str(offline).lower()}">'
+    ]
     if not data.get("ok"):
         msg = data.get("error") or "The analysis failed."
-        out.append(f'<div class="err">{escape_text(msg)} The rest of this page is unaffected; '
-                   "press <b>Analyse</b> to try again.</div>")
+        out.append(
+            f'<div class="err">{escape_text(msg)} The rest of this page is unaffected; '
+            "press <b>Analyse</b> to try again.</div>"
+        )
         raw = data.get("raw_text")
         if isinstance(raw, str) and raw:
-            out.append(f"<details open><summary>Raw reply from the model</summary>"
-                       f"<pre>{escape_text(raw)}</pre></details>")
+            out.append(
+                f"<details open><summary>Raw reply from the model</summary>"
+                f"<pre>{escape_text(raw)}</pre></details>"
+            )
         out.append("</div>")
         return "".join(out)
     for w in data.get("warnings") or []:
@@ -134,15 +148,22 @@ def analysis_html(data: dict[str, Any] | None, *, running: bool = False, survey_
     a = data.get("analysis") or {}
     heading = "What the transcript shows" if offline else "Summary"
     out.append(f'<h4>{heading}</h4><p class="summary">{escape_text(a.get("summary", ""))}</p>')
-    out.append(_list("What you typed" if offline else "Key points", [str(x) for x in a.get("key_points") or []]))
+    out.append(
+        _list(
+            "What you typed" if offline else "Key points",
+            [str(x) for x in a.get("key_points") or []],
+        )
+    )
     out.append(_list("Decisions", [str(x) for x in a.get("decisions") or []]))
     actions = []
     for it in a.get("action_items") or []:
         if not isinstance(it, dict):
             continue
         text = str(it.get("description", ""))
-        extra = [f"owner: {it['owner']}" if it.get("owner") else "",
-                 f"due: {it['due']}" if it.get("due") else ""]
+        extra = [
+            f"owner: {it['owner']}" if it.get("owner") else "",
+            f"due: {it['due']}" if it.get("due") else "",
+        ]
         extra_s = ", ".join(x for x in extra if x)
         actions.append(text + (f" ({extra_s})" if extra_s else ""))
     out.append(_list("Action items", actions))
@@ -155,11 +176,14 @@ def analysis_html(data: dict[str, Any] | None, *, running: bool = False, survey_
             conf_s = f" (confidence {float(conf):.0%})" if isinstance(conf, int | float) else ""
             ev = "".join(
                 f"<li>[{escape_text(e.get('time', ''))}] “{escape_text(e.get('quote', ''))}”</li>"
-                for e in ans.get("evidence") or [] if isinstance(e, dict)
+                for e in ans.get("evidence") or []
+                if isinstance(e, dict)
             )
             answer = ans.get("answer") or "(not answered)"
-            out.append(f"<li><b>{escape_text(ans.get('question', ''))}</b><br>{escape_text(answer)}"
-                       f"{escape_text(conf_s)}{f'<ul>{ev}</ul>' if ev else ''}</li>")
+            out.append(
+                f"<li><b>{escape_text(ans.get('question', ''))}</b><br>{escape_text(answer)}"
+                f"{escape_text(conf_s)}{f'<ul>{ev}</ul>' if ev else ''}</li>"
+            )
         out.append("</ol>")
     out.append("</div>")
     return "".join(out)

@@ -122,7 +122,11 @@ def _recorded(survey: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
     rows = answers.get("answers") if isinstance(answers, Mapping) else None
     out: dict[str, Mapping[str, Any]] = {}
     for row in rows or []:
-        if isinstance(row, Mapping) and isinstance(row.get("question_id"), str) and _text(row.get("answer")):
+        if (
+            isinstance(row, Mapping)
+            and isinstance(row.get("question_id"), str)
+            and _text(row.get("answer"))
+        ):
             out[row["question_id"]] = row
     return out
 
@@ -170,7 +174,11 @@ def reconcile(
             answer = _text(rec.get("answer"))
             value = _value_text(rec.get("value"))
             conf = rec.get("confidence")
-            confidence = float(conf) if isinstance(conf, int | float) and not isinstance(conf, bool) else None
+            confidence = (
+                float(conf)
+                if isinstance(conf, int | float) and not isinstance(conf, bool)
+                else None
+            )
             at = rec.get("at")
             if isinstance(at, int | float) and isinstance(t0_unix, int | float):
                 line = answer_line(transcript, float(at) - float(t0_unix), answer)
@@ -187,23 +195,41 @@ def reconcile(
                     continue
                 seen.add(_norm(quote))
                 t = ev.get("time")
-                evidence.append(Evidence(t if isinstance(t, str) and re.fullmatch(r"\d{1,4}:\d\d", t)
-                                         else "--:--", quote, "analysis"))
+                evidence.append(
+                    Evidence(
+                        t if isinstance(t, str) and re.fullmatch(r"\d{1,4}:\d\d", t) else "--:--",
+                        quote,
+                        "analysis",
+                    )
+                )
         if answer:
             state: State = "recorded"
             other = ana_answer if ana_answer and _norm(ana_answer) != _norm(answer) else None
         elif ana_answer:
             state, answer, other = "analysis", ana_answer, None
             conf = ana.get("confidence") if ana else None
-            confidence = float(conf) if isinstance(conf, int | float) and not isinstance(conf, bool) else None
+            confidence = (
+                float(conf)
+                if isinstance(conf, int | float) and not isinstance(conf, bool)
+                else None
+            )
         else:
             state, other = "unanswered", None
-        results.append(QuestionResult(
-            question_id=qid, section=section, text=_text(q.get("text")) or qid,
-            kind=_text(q.get("kind")) or "open", required=bool(q.get("required", True)),
-            state=state, answer=answer, value=value, confidence=confidence,
-            analysis_answer=other, evidence=tuple(evidence[:MAX_EVIDENCE]),
-        ))
+        results.append(
+            QuestionResult(
+                question_id=qid,
+                section=section,
+                text=_text(q.get("text")) or qid,
+                kind=_text(q.get("kind")) or "open",
+                required=bool(q.get("required", True)),
+                state=state,
+                answer=answer,
+                value=value,
+                confidence=confidence,
+                analysis_answer=other,
+                evidence=tuple(evidence[:MAX_EVIDENCE]),
+            )
+        )
     return SurveyResults(_text(survey.get("title")) or "Survey", tuple(results))
 
 
@@ -238,24 +264,39 @@ _STATE_LABEL = {
 
 
 def _question_html(n: int, q: QuestionResult) -> str:
-    out = [f'<li class="sv-q sv-{q.state}" data-qid="{_e(q.question_id)}" data-state="{q.state}">',
-           f'<div class="sv-qt"><span class="sv-n">{n}.</span> {_e(q.text)}'
-           + ("" if q.required else ' <span class="sv-opt">(optional)</span>')]
+    out = [
+        f'<li class="sv-q sv-{q.state}" data-qid="{_e(q.question_id)}" data-state="{q.state}">',
+        f'<div class="sv-qt"><span class="sv-n">{n}.</span> {_e(q.text)}'
+        + ("" if q.required else ' <span class="sv-opt">(optional)</span>'),
+    ]
     if not q.answer:
-        out.append(f' <span class="sv-none">{_e(_STATE_LABEL["unanswered"].lower())}'
-                   + (" · required" if q.required else "") + "</span>")
+        out.append(
+            f' <span class="sv-none">{_e(_STATE_LABEL["unanswered"].lower())}'
+            + (" · required" if q.required else "")
+            + "</span>"
+        )
     out.append("</div>")
     if q.answer:
-        val = f' <span class="sv-val">{_e(q.value)}</span>' if q.value and _norm(q.value) != _norm(q.answer) else ""
+        val = (
+            f' <span class="sv-val">{_e(q.value)}</span>'
+            if q.value and _norm(q.value) != _norm(q.answer)
+            else ""
+        )
         conf = f" · confidence {q.confidence:.0%}" if q.confidence is not None else ""
-        out.append(f'<div class="sv-a">{_e(q.answer)}{val}</div>'
-                   f'<div class="sv-src">{_e(_STATE_LABEL[q.state] + conf)}</div>')
+        out.append(
+            f'<div class="sv-a">{_e(q.answer)}{val}</div>'
+            f'<div class="sv-src">{_e(_STATE_LABEL[q.state] + conf)}</div>'
+        )
         if q.analysis_answer:
-            out.append(f'<div class="sv-alt">The analysis reads it as: {_e(q.analysis_answer)}</div>')
+            out.append(
+                f'<div class="sv-alt">The analysis reads it as: {_e(q.analysis_answer)}</div>'
+            )
     if q.evidence:
         items = "".join(
             f'<li data-source="{ev.source}"><span class="t">{_e(ev.clock)}</span> '
-            f"<q>{_e(ev.quote)}</q></li>" for ev in q.evidence)
+            f"<q>{_e(ev.quote)}</q></li>"
+            for ev in q.evidence
+        )
         out.append(f'<ul class="sv-ev" aria-label="Evidence from the transcript">{items}</ul>')
     out.append("</li>")
     return "".join(out)
@@ -265,15 +306,19 @@ def render_html(res: SurveyResults | None) -> str:
     """The Survey answers panel; '' without a survey."""
     if res is None:
         return ""
-    out = [f'<div class="sv" data-answered="{res.answered}" data-total="{res.total}">',
-           f"<h4>Survey answers · {_e(res.title)}</h4>",
-           f'<p class="sv-sum">{_e(summary_line(res))}</p>']
+    out = [
+        f'<div class="sv" data-answered="{res.answered}" data-total="{res.total}">',
+        f"<h4>Survey answers · {_e(res.title)}</h4>",
+        f'<p class="sv-sum">{_e(summary_line(res))}</p>',
+    ]
     if not res.questions:
         out.append('<p class="sv-none">This survey has no questions.</p></div>')
         return "".join(out)
     n = 0
     for section in _sections(res.questions):
-        out.append(f'<div class="sv-sec"><h5>{_e(section[0] or "Questions")}</h5><ol class="sv-list">')
+        out.append(
+            f'<div class="sv-sec"><h5>{_e(section[0] or "Questions")}</h5><ol class="sv-list">'
+        )
         for q in section[1]:
             n += 1
             out.append(_question_html(n, q))

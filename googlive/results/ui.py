@@ -52,8 +52,15 @@ if TYPE_CHECKING:
     from googlive.handler import GeminiHandler
     from googlive.ui import AppContext
 
-__all__ = ["ResultsPlugin", "ResultsView", "analyse_session", "analysis_html", "build_results",
-           "end_connection", "escape_text"]
+__all__ = [
+    "ResultsPlugin",
+    "ResultsView",
+    "analyse_session",
+    "analysis_html",
+    "build_results",
+    "end_connection",
+    "escape_text",
+]
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +81,9 @@ def zip_root() -> Path:
 # --------------------------------------------------------------------------- actions
 
 
-async def end_connection(h: GeminiHandler, rtc: Any = None, webrtc_id: str | None = None) -> Path | None:
+async def end_connection(
+    h: GeminiHandler, rtc: Any = None, webrtc_id: str | None = None
+) -> Path | None:
     """End this browser's session: ask the browser to hang up, close the Live session and every
     feature (the archive is complete when this returns), then close the peer connection.
 
@@ -105,13 +114,15 @@ def _load_for_analysis(path: Path) -> tuple[ArchivedSession, list[Snapshot]]:
         if i < MAX_INLINE_SNAPSHOTS:
             with contextlib.suppress(OSError):
                 jpeg = info.path.read_bytes()
-        snaps.append(Snapshot(info.id, float(t) if isinstance(t, int | float) else None,
-                              str(desc), jpeg))
+        snaps.append(
+            Snapshot(info.id, float(t) if isinstance(t, int | float) else None, str(desc), jpeg)
+        )
     return s, snaps
 
 
-async def analyse_session(session_path: str | Path, client: Any, model: str, *, offline: bool = False,
-                          **kw: Any) -> dict[str, Any]:
+async def analyse_session(
+    session_path: str | Path, client: Any, model: str, *, offline: bool = False, **kw: Any
+) -> dict[str, Any]:
     """Analyse an archived session and save analysis.json; returns what was saved.
 
     `offline` (the offline demo, no model to ask): the analysis is computed from the transcript
@@ -126,9 +137,13 @@ async def analyse_session(session_path: str | Path, client: Any, model: str, *, 
         if offline:
             model = "offline (computed from the transcript)"
             data = offline_analysis(
-                session.transcript, session.survey, duration_s=session.duration_s,
-                snapshots=len(session.snapshots), diagrams=len(session.diagrams),
-                t0_unix=session.t0_unix)
+                session.transcript,
+                session.survey,
+                duration_s=session.duration_s,
+                snapshots=len(session.snapshots),
+                diagrams=len(session.diagrams),
+                t0_unix=session.t0_unix,
+            )
         else:
             result = await analyse(client, model, session.transcript, session.survey, snaps, **kw)
             data = result.to_dict()
@@ -136,8 +151,13 @@ async def analyse_session(session_path: str | Path, client: Any, model: str, *, 
         raise
     except Exception as e:  # analyse() handles REST errors; anything else is reported too
         log.warning("analysis failed unexpectedly: %s", type(e).__name__)
-        data = {"ok": False, "analysis": None, "raw_text": None,
-                "error": f"The analysis failed unexpectedly ({type(e).__name__}).", "attempts": 0}
+        data = {
+            "ok": False,
+            "analysis": None,
+            "raw_text": None,
+            "error": f"The analysis failed unexpectedly ({type(e).__name__}).",
+            "attempts": 0,
+        }
     raw = data.get("raw_text")
     if isinstance(raw, str) and len(raw) > MAX_RAW_CHARS:
         data["raw_text"] = raw[:MAX_RAW_CHARS] + "\n… (cut)"
@@ -147,7 +167,12 @@ async def analyse_session(session_path: str | Path, client: Any, model: str, *, 
         await asyncio.to_thread(write_analysis, path, data)
     except (ArchiveError, ValueError, OSError) as e:
         log.warning("analysis not saved: %s", type(e).__name__)
-    log.info("analysis session=%s ok=%s took %.1fs", path.name, data.get("ok"), time.monotonic() - started)
+    log.info(
+        "analysis session=%s ok=%s took %.1fs",
+        path.name,
+        data.get("ok"),
+        time.monotonic() - started,
+    )
     return data
 
 
@@ -176,12 +201,22 @@ def _title_of(state: Any, session_id: str | None) -> str:
 
 def and_list(items: list[str] | tuple[str, ...]) -> str:
     items = list(items)
-    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1] if items else ""
+    return (
+        items[0]
+        if len(items) == 1
+        else ", ".join(items[:-1]) + " and " + items[-1]
+        if items
+        else ""
+    )
 
 
 def deleted_message(title: str, gone: Deleted) -> str:
     where = and_list(["this server", *gone.elsewhere])
-    held = f"its {and_list(gone.what)} ({plural(gone.files, 'file')})" if gone.what else plural(gone.files, "file")
+    held = (
+        f"its {and_list(gone.what)} ({plural(gone.files, 'file')})"
+        if gone.what
+        else plural(gone.files, "file")
+    )
     verb = "is" if not gone.what and gone.files == 1 else "are"
     return f"Deleted “{title}”: {held} {verb} gone from {where}."
 
@@ -198,13 +233,16 @@ PAST_CSS = """
 #past-delete-note { font-weight: 600; }
 """
 
+
 def focus_js(selector: str) -> str:
     """JS that focuses the first visible element of `selector` (a comma list) once it appears
     (Gradio shows a group a moment after the server answers): tried for up to 3 s."""
-    return (f"() => {{ const sels = {selector!r}.split(','); const t0 = performance.now();"
-            " const go = () => { for (const s of sels) { const e = document.querySelector(s);"
-            " if (e && e.offsetParent !== null) { e.focus(); return; } }"
-            " if (performance.now() - t0 < 3000) setTimeout(go, 60); }; setTimeout(go, 30); return []; }")
+    return (
+        f"() => {{ const sels = {selector!r}.split(','); const t0 = performance.now();"
+        " const go = () => { for (const s of sels) { const e = document.querySelector(s);"
+        " if (e && e.offsetParent !== null) { e.focus(); return; } }"
+        " if (performance.now() - t0 < 3000) setTimeout(go, 60); }; setTimeout(go, 30); return []; }"
+    )
 
 
 # --------------------------------------------------------------------------- the page
@@ -239,13 +277,17 @@ class ResultsPlugin(UiPlugin):
         if not owner:
             return []
         now = datetime.now(UTC)
-        return [past_row(s, tz, now) for s in list_sessions(self.data_dir, owner, shared=self.shared)]
+        return [
+            past_row(s, tz, now) for s in list_sessions(self.data_dir, owner, shared=self.shared)
+        ]
 
     def list_past(self, owner: str | None, tz: str | None = None) -> list[tuple[str, str]]:
         """(label, session id) of the sessions this browser may see, newest first."""
         return [(r.label, r.id) for r in self.past_rows(owner, tz)]
 
-    def open_past(self, session_id: str | None, owner: str | None, tz: str | None = None) -> ResultsView:
+    def open_past(
+        self, session_id: str | None, owner: str | None, tz: str | None = None
+    ) -> ResultsView:
         return build_results(self.resolve(session_id, owner), tz=tz)
 
     def rename(self, session_id: str | None, owner: str | None, title: str) -> str:
@@ -302,7 +344,9 @@ class ResultsPlugin(UiPlugin):
             return bool(getattr(cred[0], "offline", False))
         return bool(getattr(self.ctx.endpoint, "offline", False))
 
-    async def analyse(self, session_id: str | None, owner: str | None, cred: Any = None) -> dict[str, Any]:
+    async def analyse(
+        self, session_id: str | None, owner: str | None, cred: Any = None
+    ) -> dict[str, Any]:
         path = self.resolve(session_id, owner)
         if self.is_offline(cred):
             return await analyse_session(path, None, "", offline=True)
@@ -336,7 +380,9 @@ class ResultsPlugin(UiPlugin):
             # States live inside a Tab: a component placed directly in gr.Tabs makes gradio 5.50
             # draw every later tab button twice.
             self.current = gr.State(None)  # the session id shown in Results
-            self.key = gr.State(None)  # (endpoint, key) of the session just ended (server side only)
+            self.key = gr.State(
+                None
+            )  # (endpoint, key) of the session just ended (server side only)
             self.dia_sources = gr.State([])  # (label, Mermaid source) per diagram shown
             self.tz = gr.Textbox("", visible=False, elem_id="browser-tz")  # the browser's time zone
             gr.HTML(f"<style>{page_js.CSS}{PAST_CSS}</style>", padding=False)
@@ -347,79 +393,181 @@ class ResultsPlugin(UiPlugin):
                     gr.Markdown("### Analysis")
                     self.analysis = gr.HTML(analysis_html(None), elem_id="results-analysis")
                     with gr.Row():
-                        self.analyse_btn = gr.Button("Analyse", elem_id="results-analyse", size="sm")
-                        self.zip_btn = gr.Button("Download session (.zip)", elem_id="results-zip", size="sm")
-                        self.analysis_dl = gr.DownloadButton("Download analysis (.json)", visible=False,
-                                                             elem_id="results-analysis-json", size="sm")
-                    self.zip_file = gr.File(label="Session archive", visible=False, interactive=False,
-                                            elem_id="results-zip-file")
+                        self.analyse_btn = gr.Button(
+                            "Analyse", elem_id="results-analyse", size="sm"
+                        )
+                        self.zip_btn = gr.Button(
+                            "Download session (.zip)", elem_id="results-zip", size="sm"
+                        )
+                        self.analysis_dl = gr.DownloadButton(
+                            "Download analysis (.json)",
+                            visible=False,
+                            elem_id="results-analysis-json",
+                            size="sm",
+                        )
+                    self.zip_file = gr.File(
+                        label="Session archive",
+                        visible=False,
+                        interactive=False,
+                        elem_id="results-zip-file",
+                    )
                     with gr.Accordion("Recording", open=True):
-                        self.video = gr.Video(visible=False, interactive=False, elem_id="results-video",
-                                              label="Recording", show_label=False, show_download_button=True)
-                        self.audio = gr.Audio(visible=False, interactive=False, elem_id="results-audio",
-                                              label="Recording", show_label=False)
+                        self.video = gr.Video(
+                            visible=False,
+                            interactive=False,
+                            elem_id="results-video",
+                            label="Recording",
+                            show_label=False,
+                            show_download_button=True,
+                        )
+                        self.audio = gr.Audio(
+                            visible=False,
+                            interactive=False,
+                            elem_id="results-audio",
+                            label="Recording",
+                            show_label=False,
+                        )
                         # Never shown: its served URL becomes the player's poster (page_js).
-                        self.poster = gr.Image(visible=False, interactive=False, elem_id="results-poster",
-                                               show_label=False, label="Poster frame")
+                        self.poster = gr.Image(
+                            visible=False,
+                            interactive=False,
+                            elem_id="results-poster",
+                            show_label=False,
+                            label="Poster frame",
+                        )
                         self.no_rec = gr.Markdown(NO_RECORDING)
                 with gr.Column(scale=5):
                     gr.Markdown("### Transcript")
-                    self.transcript = gr.HTML('<div class="empty">—</div>', elem_id="results-transcript")
+                    self.transcript = gr.HTML(
+                        '<div class="empty">—</div>', elem_id="results-transcript"
+                    )
             with gr.Accordion("Snapshots", open=True):
-                self.gallery = gr.Gallery(visible=False, elem_id="results-snapshots", columns=4,
-                                          object_fit="contain", allow_preview=True, show_download_button=True,
-                                          show_fullscreen_button=True, interactive=False, show_label=False,
-                                          label="Snapshots")
+                self.gallery = gr.Gallery(
+                    visible=False,
+                    elem_id="results-snapshots",
+                    columns=4,
+                    object_fit="contain",
+                    allow_preview=True,
+                    show_download_button=True,
+                    show_fullscreen_button=True,
+                    interactive=False,
+                    show_label=False,
+                    label="Snapshots",
+                )
                 self.no_snaps = gr.Markdown("*No snapshots in this session.*")
             with gr.Accordion("Diagrams", open=True):
-                self.diagrams = gr.Markdown("*No diagrams in this session.*", elem_id="results-diagrams",
-                                            latex_delimiters=[])
-                self.dia_pick = gr.Radio(choices=[], value=None, label="Show the source of",
-                                         visible=False, elem_id="results-diagram-pick")
-                self.dia_code = gr.Code("", language=None, label="Diagram source (Mermaid)", interactive=False,
-                                        visible=False, elem_id="results-diagram-source", lines=4)
+                self.diagrams = gr.Markdown(
+                    "*No diagrams in this session.*",
+                    elem_id="results-diagrams",
+                    latex_delimiters=[],
+                )
+                self.dia_pick = gr.Radio(
+                    choices=[],
+                    value=None,
+                    label="Show the source of",
+                    visible=False,
+                    elem_id="results-diagram-pick",
+                )
+                self.dia_code = gr.Code(
+                    "",
+                    language=None,
+                    label="Diagram source (Mermaid)",
+                    interactive=False,
+                    visible=False,
+                    elem_id="results-diagram-source",
+                    lines=4,
+                )
         with gr.Tab("Past sessions", id="past", elem_id="past-tab") as self.past_tab:
             self.rows = gr.State([])  # (id, title, label, search) per session, newest first
-            gr.Markdown("Your past sessions (see who 'you' are at the top of the page), newest first. "
-                        "Select one, then open, rename or delete it.")
-            self.search = gr.Textbox(label="Search sessions", placeholder="Words from a title or a time, e.g. today",
-                                     visible=False, elem_id="past-search")
-            self.past = gr.Radio(choices=[], value=None, label="Past sessions", elem_id="past-sessions")
-            self.past_empty = gr.Markdown("No sessions yet: they appear here when a conversation ends.",
-                                          visible=False, elem_id="past-empty")
+            gr.Markdown(
+                "Your past sessions (see who 'you' are at the top of the page), newest first. "
+                "Select one, then open, rename or delete it."
+            )
+            self.search = gr.Textbox(
+                label="Search sessions",
+                placeholder="Words from a title or a time, e.g. today",
+                visible=False,
+                elem_id="past-search",
+            )
+            self.past = gr.Radio(
+                choices=[], value=None, label="Past sessions", elem_id="past-sessions"
+            )
+            self.past_empty = gr.Markdown(
+                "No sessions yet: they appear here when a conversation ends.",
+                visible=False,
+                elem_id="past-empty",
+            )
             with gr.Row():
-                self.open_btn = gr.Button("Open results", elem_id="past-open", size="sm", variant="primary")
+                self.open_btn = gr.Button(
+                    "Open results", elem_id="past-open", size="sm", variant="primary"
+                )
                 self.rename_btn = gr.Button("Rename…", elem_id="past-rename", size="sm")
-                self.delete_btn = gr.Button("Delete…", elem_id="past-delete", size="sm", variant="stop")
+                self.delete_btn = gr.Button(
+                    "Delete…", elem_id="past-delete", size="sm", variant="stop"
+                )
                 self.refresh_btn = gr.Button("Refresh", elem_id="past-refresh", size="sm")
             with gr.Group(visible=False) as self.rename_box:
-                self.rename_text = gr.Textbox(label="New title (leave empty for the automatic one)",
-                                              max_length=120, elem_id="past-rename-text")
+                self.rename_text = gr.Textbox(
+                    label="New title (leave empty for the automatic one)",
+                    max_length=120,
+                    elem_id="past-rename-text",
+                )
                 with gr.Row():
-                    self.rename_save = gr.Button("Save title", elem_id="past-rename-save", size="sm",
-                                                 variant="primary")
-                    self.rename_cancel = gr.Button("Cancel", elem_id="past-rename-cancel", size="sm")
+                    self.rename_save = gr.Button(
+                        "Save title", elem_id="past-rename-save", size="sm", variant="primary"
+                    )
+                    self.rename_cancel = gr.Button(
+                        "Cancel", elem_id="past-rename-cancel", size="sm"
+                    )
             with gr.Group(visible=False) as self.delete_box:
                 self.delete_note = gr.HTML("", elem_id="past-delete-note")
                 with gr.Row():
-                    self.delete_yes = gr.Button("Delete for good", elem_id="past-delete-yes", size="sm",
-                                                variant="stop")
+                    self.delete_yes = gr.Button(
+                        "Delete for good", elem_id="past-delete-yes", size="sm", variant="stop"
+                    )
                     self.delete_no = gr.Button("Keep it", elem_id="past-delete-no", size="sm")
             self.past_status = gr.HTML("", elem_id="past-status")
 
     def panel_outputs(self) -> list[Any]:
-        return [self.header, self.transcript, self.analysis, self.survey, self.gallery, self.no_snaps,
-                self.diagrams, self.dia_pick, self.dia_code, self.dia_sources, self.video, self.audio,
-                self.poster, self.no_rec, self.analysis_dl, self.zip_file]
+        return [
+            self.header,
+            self.transcript,
+            self.analysis,
+            self.survey,
+            self.gallery,
+            self.no_snaps,
+            self.diagrams,
+            self.dia_pick,
+            self.dia_code,
+            self.dia_sources,
+            self.video,
+            self.audio,
+            self.poster,
+            self.no_rec,
+            self.analysis_dl,
+            self.zip_file,
+        ]
 
     def empty_updates(self) -> tuple[Any, ...]:
         """The Results panels with no session in them (after that session was deleted)."""
-        return (EMPTY_HEADER, '<div class="empty">—</div>', analysis_html(None),
-                gr.update(value="", visible=False), gr.update(value=None, visible=False),
-                "*No snapshots in this session.*", "*No diagrams in this session.*",
-                gr.update(choices=[], value=None, visible=False), gr.update(value="", visible=False), [],
-                gr.update(value=None, visible=False), gr.update(value=None, visible=False), None,
-                NO_RECORDING, gr.update(value=None, visible=False), gr.update(value=None, visible=False))
+        return (
+            EMPTY_HEADER,
+            '<div class="empty">—</div>',
+            analysis_html(None),
+            gr.update(value="", visible=False),
+            gr.update(value=None, visible=False),
+            "*No snapshots in this session.*",
+            "*No diagrams in this session.*",
+            gr.update(choices=[], value=None, visible=False),
+            gr.update(value="", visible=False),
+            [],
+            gr.update(value=None, visible=False),
+            gr.update(value=None, visible=False),
+            None,
+            NO_RECORDING,
+            gr.update(value=None, visible=False),
+            gr.update(value=None, visible=False),
+        )
 
     # ---- events ----------------------------------------------------------------------------
     def wire(self, b: PageBuild) -> None:

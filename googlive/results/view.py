@@ -68,11 +68,18 @@ class ResultsView:
             gr.update(value=self.snapshots or None, visible=bool(self.snapshots)),
             gr.update(value="" if self.snapshots else "*No snapshots in this session.*"),
             gr.update(value=self.diagrams),
-            gr.update(choices=[(label, i) for i, (label, _s) in enumerate(self.diagram_sources)],
-                      value=0 if n_dia else None, visible=n_dia > 1),
-            gr.update(value=self.diagram_sources[0][1] if n_dia else "", visible=n_dia > 0,
-                      label=f"Source of diagram {self.diagram_sources[0][0]}" if n_dia == 1
-                      else "Diagram source (Mermaid)"),
+            gr.update(
+                choices=[(label, i) for i, (label, _s) in enumerate(self.diagram_sources)],
+                value=0 if n_dia else None,
+                visible=n_dia > 1,
+            ),
+            gr.update(
+                value=self.diagram_sources[0][1] if n_dia else "",
+                visible=n_dia > 0,
+                label=f"Source of diagram {self.diagram_sources[0][0]}"
+                if n_dia == 1
+                else "Diagram source (Mermaid)",
+            ),
             self.diagram_sources,
             gr.update(value=self.video_value(), visible=video),
             gr.update(value=rec if rec and not video else None, visible=bool(rec and not video)),
@@ -84,11 +91,15 @@ class ResultsView:
 
 
 def survey_html(session: Any) -> str:
-    res = survey_view.reconcile(session.survey, session.analysis, session.transcript, session.t0_unix)
+    res = survey_view.reconcile(
+        session.survey, session.analysis, session.transcript, session.t0_unix
+    )
     return survey_view.render_html(res)
 
 
-def build_results(session_path: str | Path, *, analysing: bool = False, tz: str | None = None) -> ResultsView:
+def build_results(
+    session_path: str | Path, *, analysing: bool = False, tz: str | None = None
+) -> ResultsView:
     """Read an archived session (owner-checked path) into Results panel values.
 
     Makes the poster frame on first use (cached in the session folder)."""
@@ -98,13 +109,17 @@ def build_results(session_path: str | Path, *, analysing: bool = False, tz: str 
     poster = captions = None
     if rec is not None and is_video:
         try:
-            poster_path = poster_for(s.path, rec, [x.path for x in s.snapshots], video=has_video(rec))
+            poster_path = poster_for(
+                s.path, rec, [x.path for x in s.snapshots], video=has_video(rec)
+            )
         except Exception as e:  # a poster is a nicety: never let it break the page
             log.warning("poster: failed (%s)", type(e).__name__)
             poster_path = None
         poster = str(poster_path) if poster_path else None
         vtt = s.path / CAPTIONS_FILE
-        captions = str(vtt) if vtt.is_file() and not vtt.is_symlink() and vtt.stat().st_size > 0 else None
+        captions = (
+            str(vtt) if vtt.is_file() and not vtt.is_symlink() and vtt.stat().st_size > 0 else None
+        )
     analysis_file = s.path / ANALYSIS_FILE
     survey = survey_html(s) if s.survey is not None else ""
     return ResultsView(
@@ -116,7 +131,9 @@ def build_results(session_path: str | Path, *, analysing: bool = False, tz: str 
         survey=survey,
         snapshots=snapshot_gallery(s),
         diagrams=diagrams_markdown(s),
-        diagram_sources=[(diagram_label(i, d), d.source) for i, d in enumerate(ordered_diagrams(s), 1)],
+        diagram_sources=[
+            (diagram_label(i, d), d.source) for i, d in enumerate(ordered_diagrams(s), 1)
+        ],
         recording=str(rec) if rec is not None else None,
         recording_is_video=is_video,
         captions=captions,

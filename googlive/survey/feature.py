@@ -55,7 +55,9 @@ class SurveyFeature(Feature):
                 # Only this visitor's own surveys and the templates: a survey id another
                 # visitor saved is "no survey" here, whatever the page sent.
                 template = store.template(survey_id)
-                self.survey = template or store.for_owner(getattr(handler.args, "owner", "")).load(survey_id)
+                self.survey = template or store.for_owner(getattr(handler.args, "owner", "")).load(
+                    survey_id
+                )
             except SurveyError as exc:
                 self.load_error = str(exc)
                 log.warning("survey could not be loaded error=%s", type(exc).__name__)
@@ -65,7 +67,9 @@ class SurveyFeature(Feature):
         if self.survey is not None:
             self.progress = SurveyProgress(self.survey)
             handler.conv.set_panel(PANEL, self.progress.render_html())
-            log.info("survey active id=%s questions=%d", self.survey.id, len(self.survey.question_ids()))
+            log.info(
+                "survey active id=%s questions=%d", self.survey.id, len(self.survey.question_ids())
+            )
         elif self.load_error is not None:
             handler.conv.set_panel(PANEL, load_error_html(self.load_error))
         else:
@@ -95,7 +99,10 @@ class SurveyFeature(Feature):
         summary = self.progress.summary()
         log.info(
             "record_answer call=%s ok=%s answered=%d/%d",
-            call_id[:16], bool(result.get("ok")), summary.answered, summary.total,
+            call_id[:16],
+            bool(result.get("ok")),
+            summary.answered,
+            summary.total,
         )
         return result
 
@@ -120,8 +127,11 @@ def install(ctx: AppContext) -> None:
     store = survey_store(ctx)
     legacy = store.legacy_files()
     if legacy:
-        log.warning("%d survey file(s) in %s were saved before surveys were private; no visitor can "
-                    "read them (move one into surveys/owners/<owner hash>/ to give it to its owner)",
-                    legacy, store.dir.name)
+        log.warning(
+            "%d survey file(s) in %s were saved before surveys were private; no visitor can "
+            "read them (move one into surveys/owners/<owner hash>/ to give it to its owner)",
+            legacy,
+            store.dir.name,
+        )
     ctx.features.append(lambda h: SurveyFeature(h, store))
     ctx.plugins.append(SurveyPlugin(store))

@@ -17,13 +17,23 @@ from typing import Any
 
 _PART = re.compile(r"^(?P<path>\(file\)|\(top level\)|[A-Za-z_][\w.\[\]]*): (?P<msg>.+)$", re.S)
 _STEP = re.compile(r"([A-Za-z_]\w*)|\[(\d+)\]")
-_KIND_WORDS = {"single_choice": "single-choice", "multiple_choice": "multiple-choice", "yes_no": "yes/no",
-               "scale": "scale", "open": "open"}
+_KIND_WORDS = {
+    "single_choice": "single-choice",
+    "multiple_choice": "multiple-choice",
+    "yes_no": "yes/no",
+    "scale": "scale",
+    "open": "open",
+}
 
 SURVEY_FIELDS = {
-    "title": "The survey title", "purpose": "The purpose", "persona": "The interviewer persona",
-    "tone": "The tone", "language": "The language", "id": "The survey id",
-    "schema_version": "The file's schema version", "sections": "The survey",
+    "title": "The survey title",
+    "purpose": "The purpose",
+    "persona": "The interviewer persona",
+    "tone": "The tone",
+    "language": "The language",
+    "id": "The survey id",
+    "schema_version": "The file's schema version",
+    "sections": "The survey",
 }
 
 
@@ -65,11 +75,21 @@ def _place(steps: list[str | int], data: Mapping[str, Any]) -> tuple[str, list[s
 
 
 def _field_words(rest: list[str | int]) -> str:
-    names = {"text": "its text", "title": "its title", "description": "its description",
-             "follow_up": "its follow-up hint", "kind": "its kind", "id": "its id",
-             "options": "its options", "scale": "its scale", "min": "the lowest value",
-             "max": "the highest value", "min_label": "the lowest value's label",
-             "max_label": "the highest value's label", "required": "“required”"}
+    names = {
+        "text": "its text",
+        "title": "its title",
+        "description": "its description",
+        "follow_up": "its follow-up hint",
+        "kind": "its kind",
+        "id": "its id",
+        "options": "its options",
+        "scale": "its scale",
+        "min": "the lowest value",
+        "max": "the highest value",
+        "min_label": "the lowest value's label",
+        "max_label": "the highest value's label",
+        "required": "“required”",
+    }
     if len(rest) >= 2 and rest[0] == "options" and isinstance(rest[1], int):
         return f"option {rest[1] + 1}"
     if rest and rest[0] == "scale" and len(rest) > 1:
@@ -87,34 +107,43 @@ def _reason(msg: str, rest: list[str | int]) -> str | None:
         return f"lists {field} twice"
     if m == "must not contain ';'" and field:
         return f"has “;” in {field}; use another character"
-    if (g := re.fullmatch(r"must be greater than min \((-?\d+)\), got (-?\d+)", m)):
+    if g := re.fullmatch(r"must be greater than min \((-?\d+)\), got (-?\d+)", m):
         return f"needs a highest value above the lowest ({g.group(1)}); it is {g.group(2)}"
     if m == "a scale question needs a scale with min and max":
         return "needs a lowest and a highest value"
     if m == "must not be blank":
         special = {(): "is empty", ("title",): "needs a title", ("text",): "has no text"}
         return special.get(tuple(rest)) or f"has an empty {field.removeprefix('its ')}"
-    if (g := re.fullmatch(r"string should have at most (\d+) characters?", m)):
-        return (f"is too long: {field} can have at most {g.group(1)} characters" if field
-                else f"is too long (at most {g.group(1)} characters)")
+    if g := re.fullmatch(r"string should have at most (\d+) characters?", m):
+        return (
+            f"is too long: {field} can have at most {g.group(1)} characters"
+            if field
+            else f"is too long (at most {g.group(1)} characters)"
+        )
     if m == "must be a single line without control characters":
         return f"must keep {field} on one line" if field else "must be on one line"
-    if (g := re.fullmatch(r"input should be (greater|less) than or equal to (-?\d+)", m)):
+    if g := re.fullmatch(r"input should be (greater|less) than or equal to (-?\d+)", m):
         word = "at least" if g.group(1) == "greater" else "at most"
         return f"needs {field or 'a value'} of {word} {g.group(2)}"
-    if (g := re.fullmatch(r"enter a whole number|must be a whole number, got (.+)", m)):
+    if g := re.fullmatch(r"enter a whole number|must be a whole number, got (.+)", m):
         return f"needs a whole number for {field or 'this value'}"
     if m == "required field is missing":
         return f"is missing {field}" if field else "is missing"
     if m == "unknown field":
-        return f"has a field this app does not know ({field})" if field else "has a field this app does not know"
-    if (g := re.fullmatch(r"only single_choice and multiple_choice questions have options, not (\w+)", m)):
+        return (
+            f"has a field this app does not know ({field})"
+            if field
+            else "has a field this app does not know"
+        )
+    if g := re.fullmatch(
+        r"only single_choice and multiple_choice questions have options, not (\w+)", m
+    ):
         return f"is a {_KIND_WORDS.get(g.group(1), g.group(1))} question, which has no options"
     if re.fullmatch(r"section .+ has no questions", m) or m == "the survey has no sections":
         return "has no questions yet" if rest == ["questions"] else "has no sections yet"
     if m.startswith("say why the survey is run"):
         return "is empty: " + m
-    if (g := re.fullmatch(r"too many questions: (\d+) > (\d+)", m)):
+    if g := re.fullmatch(r"too many questions: (\d+) > (\d+)", m):
         return f"has {g.group(1)} questions; at most {g.group(2)} fit"
     return None
 
@@ -141,9 +170,14 @@ def _plain_part(part: str, data: Mapping[str, Any]) -> str:
         return _sentence(part)
     path, msg = m.group("path"), m.group("msg")
     if path in ("(file)", "(top level)"):
-        return _sentence(f"The file {msg}" if not msg.startswith(("not ", "too ")) else f"The file is {msg}")
+        return _sentence(
+            f"The file {msg}" if not msg.startswith(("not ", "too ")) else f"The file is {msg}"
+        )
     # The builder's own messages (no survey path): "section: add a section first" etc.
-    if path in ("section", "question", "library", "sections", "value", "owner") and _reason(msg, []) is None:
+    if (
+        path in ("section", "question", "library", "sections", "value", "owner")
+        and _reason(msg, []) is None
+    ):
         return _sentence(msg)
     if path == "title" and msg == "must not be blank":
         return "The survey needs a title."
@@ -165,6 +199,6 @@ def plain(message: str, survey: Any = None, *, with_paths: bool = False) -> str:
     prefix = ""
     for lead in ("Import failed, nothing was changed. ",):
         if message.startswith(lead):
-            prefix, message = lead, message[len(lead):]
+            prefix, message = lead, message[len(lead) :]
     parts = [p for p in re.split(r";\s(?=\S+: |\.\.\. and)", message) if p.strip()]
     return prefix + " ".join(plain_part(p, data, with_path=with_paths) for p in parts)

@@ -48,12 +48,18 @@ def plan_save(store: SurveyStore, survey: Survey) -> SaveAsk | None:
             return None  # an unreadable old file: replacing it loses nothing readable
         if old == survey:
             return None
-        return SaveAsk("same_id", survey.id,
-                       f"Replace your saved “{old.title}” with this version? "
-                       "“Save as a new survey” keeps both.")
+        return SaveAsk(
+            "same_id",
+            survey.id,
+            f"Replace your saved “{old.title}” with this version? "
+            "“Save as a new survey” keeps both.",
+        )
     same = [info for info in saved.values() if _same_title(info.title, survey.title)]
     if same:
-        return SaveAsk("same_title", same[0].id,
-                       f"You already have a saved survey called “{same[0].title}”. "
-                       "Replace it with this one, or keep both?")
+        return SaveAsk(
+            "same_title",
+            same[0].id,
+            f"You already have a saved survey called “{same[0].title}”. "
+            "Replace it with this one, or keep both?",
+        )
     return None

@@ -48,17 +48,34 @@ KIND_CHOICES = [
 DETAILS = ("title", "purpose", "persona", "tone", "language")
 SECTION_FIELDS = ("sec_title", "sec_desc")
 QUESTION_FIELDS = (
-    "q_text", "q_kind", "q_required", "q_options", "q_min", "q_max", "q_min_label", "q_max_label", "q_follow_up",
+    "q_text",
+    "q_kind",
+    "q_required",
+    "q_options",
+    "q_min",
+    "q_max",
+    "q_min_label",
+    "q_max_label",
+    "q_follow_up",
 )
 # Everything a builder action may update, in wiring order ("scale_row" holds the scale fields).
 OUTPUTS = (
-    "state", "outline", "preview", "error", *DETAILS, "section", *SECTION_FIELDS, "question", *QUESTION_FIELDS,
+    "state",
+    "outline",
+    "preview",
+    "error",
+    *DETAILS,
+    "section",
+    *SECTION_FIELDS,
+    "question",
+    *QUESTION_FIELDS,
     "scale_row",
 )
 BUILDER_TAB = "survey-builder"
 
 
 # ---- rendering ---------------------------------------------------------------------------------
+
 
 def survey_of(state: dict[str, Any] | None) -> Survey:
     """The survey held in the builder's state (a fresh blank one when there is none)."""
@@ -79,22 +96,31 @@ def outline_html(survey: Survey) -> str:
     parts = [
         f'<div class="survey-outline"><div><strong>{e(survey.title)}</strong> '
         f'<span class="survey-meta">id {e(survey.id)} · {plural(len(survey.sections), "section")}, '
-        f'{plural(n, "question")}</span></div>'
+        f"{plural(n, 'question')}</span></div>"
     ]
     problems = edit.readiness_problems(survey)
     if problems:
-        parts.append('<ul class="survey-notes">' + "".join(f"<li>{e(plain(p, survey))}</li>" for p in problems)
-                     + "</ul>")
+        parts.append(
+            '<ul class="survey-notes">'
+            + "".join(f"<li>{e(plain(p, survey))}</li>" for p in problems)
+            + "</ul>"
+        )
     for i, s in enumerate(survey.sections, 1):
-        parts.append(f'<div class="survey-outline-section"><h4>{i}. {e(s.title)} <code>{e(s.id)}</code></h4>')
+        parts.append(
+            f'<div class="survey-outline-section"><h4>{i}. {e(s.title)} <code>{e(s.id)}</code></h4>'
+        )
         if s.description.strip():
             parts.append(f'<p class="survey-desc">{e(s.description)}</p>')
         parts.append("<ol>")
         for q in s.questions:
-            req = "" if q.required else ' <em>(optional)</em>'
+            req = "" if q.required else " <em>(optional)</em>"
             parts.append(
                 f'<li><code>{e(q.id)}</code> {e(q.text)}{req} <span class="survey-kind">[{e(describe_kind(q))}]</span>'
-                + (f'<div class="survey-hint">Follow-up: {e(q.follow_up)}</div>' if q.follow_up.strip() else "")
+                + (
+                    f'<div class="survey-hint">Follow-up: {e(q.follow_up)}</div>'
+                    if q.follow_up.strip()
+                    else ""
+                )
                 + "</li>"
             )
         parts.append("</ol></div>")
@@ -129,7 +155,9 @@ def _section(survey: Survey, section_id: str | None) -> Section | None:
     return next((s for s in survey.sections if s.id == section_id), None)
 
 
-def render(survey: Survey, section_id: str | None = None, question_id: str | None = None) -> dict[str, Any]:
+def render(
+    survey: Survey, section_id: str | None = None, question_id: str | None = None
+) -> dict[str, Any]:
     """Every builder output for `survey` with the given selection (falls back sensibly)."""
     section = _section(survey, section_id)
     if section is None and question_id:
@@ -137,7 +165,9 @@ def render(survey: Survey, section_id: str | None = None, question_id: str | Non
     if section is None and survey.sections:
         section = survey.sections[0]
     questions = section.questions if section else ()
-    question = next((q for q in questions if q.id == question_id), None) or (questions[0] if questions else None)
+    question = next((q for q in questions if q.id == question_id), None) or (
+        questions[0] if questions else None
+    )
     out: dict[str, Any] = {
         "state": survey_to_dict(survey),
         "outline": outline_html(survey),
@@ -165,14 +195,24 @@ def render(survey: Survey, section_id: str | None = None, question_id: str | Non
 
 def kind_fields(kind: str | None) -> dict[str, Any]:
     """Only the fields the kind uses: options for choices, the scale row for scales."""
-    return {"q_options": gr.update(visible=kind in CHOICE_KINDS), "scale_row": gr.update(visible=kind == "scale")}
+    return {
+        "q_options": gr.update(visible=kind in CHOICE_KINDS),
+        "scale_row": gr.update(visible=kind == "scale"),
+    }
 
 
 def question_fields(question: Any) -> dict[str, Any]:
     if question is None:
         return {
-            "q_text": "", "q_kind": "open", "q_required": True, "q_options": gr.update(value="", visible=False),
-            "q_min": 1, "q_max": 5, "q_min_label": "", "q_max_label": "", "q_follow_up": "",
+            "q_text": "",
+            "q_kind": "open",
+            "q_required": True,
+            "q_options": gr.update(value="", visible=False),
+            "q_min": 1,
+            "q_max": 5,
+            "q_min_label": "",
+            "q_max_label": "",
+            "q_follow_up": "",
             "scale_row": gr.update(visible=False),
         }
     sc = question.scale
@@ -180,7 +220,9 @@ def question_fields(question: Any) -> dict[str, Any]:
         "q_text": question.text,
         "q_kind": question.kind,
         "q_required": question.required,
-        "q_options": gr.update(value="\n".join(question.options), visible=question.kind in CHOICE_KINDS),
+        "q_options": gr.update(
+            value="\n".join(question.options), visible=question.kind in CHOICE_KINDS
+        ),
         "q_min": sc.min if sc else 1,
         "q_max": sc.max if sc else 5,
         "q_min_label": (sc.min_label or "") if sc else "",
@@ -199,11 +241,17 @@ def failed(message: str) -> dict[str, Any]:
 
 # ---- pure actions ------------------------------------------------------------------------------
 
+
 def with_details(state: dict[str, Any] | None, details: Sequence[Any]) -> Survey:
     """The state's survey with the survey-level fields as typed (raises SurveyError)."""
     title, purpose, persona, tone, language = (str(v or "") for v in details)
     return edit.update_survey(
-        survey_of(state), title=title, purpose=purpose, persona=persona, tone=tone, language=language
+        survey_of(state),
+        title=title,
+        purpose=purpose,
+        persona=persona,
+        tone=tone,
+        language=language,
     )
 
 
@@ -232,7 +280,9 @@ def question_values(fields: Sequence[Any]) -> dict[str, Any]:
         "text": str(text or "").strip(),
         "kind": kind,
         "required": bool(required),
-        "options": tuple(o.strip() for o in str(options or "").splitlines() if o.strip()) if kind in CHOICE_KINDS else (),
+        "options": tuple(o.strip() for o in str(options or "").splitlines() if o.strip())
+        if kind in CHOICE_KINDS
+        else (),
         "scale": None,
         "follow_up": str(follow_up or "").strip(),
     }
@@ -279,7 +329,12 @@ def update_section(state: Any, *args: Any) -> dict[str, Any]:
         s = with_details(state, details)
         if not section_id:
             raise SurveyError("section: add a section first")
-        return render(edit.update_section(s, section_id, title=str(sec_title or ""), description=str(sec_desc or "")), section_id)
+        return render(
+            edit.update_section(
+                s, section_id, title=str(sec_title or ""), description=str(sec_desc or "")
+            ),
+            section_id,
+        )
 
     return _act(go, state)
 
@@ -291,7 +346,11 @@ def move_section(state: Any, *args: Any, delta: int) -> dict[str, Any]:
         s = with_details(state, details)
         if not section_id:
             raise SurveyError("section: select a section to move")
-        index = next(i for i, sec in enumerate(s.sections) if sec.id == section_id) if _section(s, section_id) else 0
+        index = (
+            next(i for i, sec in enumerate(s.sections) if sec.id == section_id)
+            if _section(s, section_id)
+            else 0
+        )
         return render(edit.move_section(s, section_id, max(0, index + delta)), section_id)
 
     return _act(go, state)
@@ -317,7 +376,9 @@ def add_question(state: Any, *args: Any) -> dict[str, Any]:
         if not section_id:
             raise SurveyError("section: add a section before adding questions")
         new_id = edit.next_question_id(s)
-        return render(edit.add_question(s, section_id, **question_values(fields)), section_id, new_id)
+        return render(
+            edit.add_question(s, section_id, **question_values(fields)), section_id, new_id
+        )
 
     return _act(go, state)
 
@@ -329,7 +390,9 @@ def update_question(state: Any, *args: Any) -> dict[str, Any]:
         s = with_details(state, details)
         if not question_id:
             raise SurveyError("question: select a question to update")
-        return render(edit.update_question(s, question_id, **question_values(fields)), None, question_id)
+        return render(
+            edit.update_question(s, question_id, **question_values(fields)), None, question_id
+        )
 
     return _act(go, state)
 
@@ -345,7 +408,9 @@ def move_question(state: Any, *args: Any, delta: int) -> dict[str, Any]:
         if section is None:
             raise SurveyError(f"question_id: no question {question_id!r} in this survey")
         index = [q.id for q in section.questions].index(question_id)
-        return render(edit.move_question(s, question_id, max(0, index + delta)), section.id, question_id)
+        return render(
+            edit.move_question(s, question_id, max(0, index + delta)), section.id, question_id
+        )
 
     return _act(go, state)
 
@@ -366,7 +431,10 @@ def delete_question(state: Any, *args: Any) -> dict[str, Any]:
 def select_section(state: Any, section_id: str | None) -> dict[str, Any]:
     """Show the chosen section and its first question in the editors (state unchanged)."""
     out = render(survey_of(state), section_id)
-    return {k: (v if k in ("question", *SECTION_FIELDS, *QUESTION_FIELDS) else gr.skip()) for k, v in out.items()}
+    return {
+        k: (v if k in ("question", *SECTION_FIELDS, *QUESTION_FIELDS) else gr.skip())
+        for k, v in out.items()
+    }
 
 
 def select_question(state: Any, question_id: str | None) -> dict[str, Any]:
@@ -385,13 +453,17 @@ def import_file(state: Any, path: str | None) -> dict[str, Any]:
     try:
         size = os.path.getsize(path)
         if size > MAX_FILE_BYTES:
-            return failed(f"Import failed, nothing was changed. The file is too large: {size} bytes "
-                          f"(at most {MAX_FILE_BYTES}).")
+            return failed(
+                f"Import failed, nothing was changed. The file is too large: {size} bytes "
+                f"(at most {MAX_FILE_BYTES})."
+            )
         raw = Path(path).read_bytes()
         survey = import_survey(raw)
     except SurveyError as exc:
         log.info("survey import refused error=%s", type(exc).__name__)
-        return failed(plain(f"Import failed, nothing was changed. {exc}", _loose_json(raw), with_paths=True))
+        return failed(
+            plain(f"Import failed, nothing was changed. {exc}", _loose_json(raw), with_paths=True)
+        )
     except OSError:
         return failed("Import failed: the file could not be read.")
     return render(survey)
@@ -431,7 +503,10 @@ def library_choices(store: SurveyStore | None) -> list[tuple[str, str]]:
 
 
 def template_choices(store: SurveyStore) -> list[tuple[str, str]]:
-    return [(f"{t.title} (template, {plural(len(t.question_ids()), 'question')})", t.id) for t in store.templates()]
+    return [
+        (f"{t.title} (template, {plural(len(t.question_ids()), 'question')})", t.id)
+        for t in store.templates()
+    ]
 
 
 def delete_saved(store: SurveyStore, survey_id: str | None) -> tuple[str, Any]:
@@ -453,7 +528,9 @@ def _is_template(store: SurveyStore, survey_id: str) -> bool:
     return any(t.id == survey_id for t in store.templates())
 
 
-def _to_save(store: SurveyStore, state: Any, details: Sequence[Any], public_ids: frozenset[str]) -> Survey:
+def _to_save(
+    store: SurveyStore, state: Any, details: Sequence[Any], public_ids: frozenset[str]
+) -> Survey:
     """The survey as it will be saved (raises SurveyError). A template's id, or the id of the
     blank survey every page starts with (it is in the page config for all to see), gets a
     fresh random id: saved ids are never public."""
@@ -463,8 +540,13 @@ def _to_save(store: SurveyStore, state: Any, details: Sequence[Any], public_ids:
     return survey
 
 
-def save_request(store: SurveyStore, state: Any, *details: Any, public_ids: frozenset[str] = frozenset(),
-                 then_start: bool = False) -> tuple[dict[str, Any] | None, SaveAsk | None]:
+def save_request(
+    store: SurveyStore,
+    state: Any,
+    *details: Any,
+    public_ids: frozenset[str] = frozenset(),
+    then_start: bool = False,
+) -> tuple[dict[str, Any] | None, SaveAsk | None]:
     """Before saving: (a refusal to show, or None; the question to ask first, or None).
     Neither: save at once."""
     try:
@@ -476,9 +558,16 @@ def save_request(store: SurveyStore, state: Any, *details: Any, public_ids: froz
     return None, plan_save(store, survey)
 
 
-def save(store: SurveyStore, state: Any, *details: Any, public_ids: frozenset[str] = frozenset(),
-         section_id: str | None = None, question_id: str | None = None, ask: SaveAsk | None = None,
-         choice: str | None = None) -> tuple[dict[str, Any], Any]:
+def save(
+    store: SurveyStore,
+    state: Any,
+    *details: Any,
+    public_ids: frozenset[str] = frozenset(),
+    section_id: str | None = None,
+    question_id: str | None = None,
+    ask: SaveAsk | None = None,
+    choice: str | None = None,
+) -> tuple[dict[str, Any], Any]:
     """Save to disk and say so; the builder keeps the section and question it had selected.
 
     `ask` and `choice` carry the visitor's answer to a `save_request` question: "replace"
@@ -514,9 +603,16 @@ def load(store: SurveyStore, state: Any, survey_id: str | None) -> dict[str, Any
     return render(survey)
 
 
-def start_interview(store: SurveyStore, state: Any, *details: Any, public_ids: frozenset[str] = frozenset(),
-                    section_id: str | None = None, question_id: str | None = None, ask: SaveAsk | None = None,
-                    choice: str | None = None) -> tuple[dict[str, Any], Any, Any, Any, str | Any]:
+def start_interview(
+    store: SurveyStore,
+    state: Any,
+    *details: Any,
+    public_ids: frozenset[str] = frozenset(),
+    section_id: str | None = None,
+    question_id: str | None = None,
+    ask: SaveAsk | None = None,
+    choice: str | None = None,
+) -> tuple[dict[str, Any], Any, Any, Any, str | Any]:
     """Save, make it the survey of the next call, and go to the Conversation tab.
 
     Returns (builder outputs, library, survey_id, tabs, active line).
@@ -524,8 +620,16 @@ def start_interview(store: SurveyStore, state: Any, *details: Any, public_ids: f
     refused, _ask = save_request(store, state, *details, public_ids=public_ids, then_start=True)
     if refused is not None:
         return refused, gr.skip(), gr.skip(), gr.skip(), gr.skip()
-    out, library = save(store, state, *details, public_ids=public_ids, section_id=section_id,
-                        question_id=question_id, ask=ask, choice=choice)
+    out, library = save(
+        store,
+        state,
+        *details,
+        public_ids=public_ids,
+        section_id=section_id,
+        question_id=question_id,
+        ask=ask,
+        choice=choice,
+    )
     if isinstance(out.get("state"), dict) and "id" in out["state"]:
         survey = Survey.model_validate(out["state"])
         out["error"] = ok_html(f"Saved “{survey.title}”: the next conversation is this interview.")
@@ -565,13 +669,18 @@ class SurveyPlugin(UiPlugin):
     def controls(self, b: PageBuild) -> None:
         with gr.Row():
             self.c["active"] = gr.HTML(active_html(None), elem_id="survey-active")
-            self.c["plain"] = gr.Button("Plain conversation (no survey)", size="sm", elem_id="survey-clear", scale=0)
+            self.c["plain"] = gr.Button(
+                "Plain conversation (no survey)", size="sm", elem_id="survey-clear", scale=0
+            )
 
     def side(self, b: PageBuild) -> None:
         with gr.Accordion("Survey progress", open=True):
             b.add_panel(
                 "survey_progress",
-                gr.HTML('<div class="survey-progress empty">No survey in this conversation.</div>', elem_id="survey-progress"),
+                gr.HTML(
+                    '<div class="survey-progress empty">No survey in this conversation.</div>',
+                    elem_id="survey-progress",
+                ),
             )
 
     def tab(self, b: PageBuild) -> None:
@@ -585,70 +694,162 @@ class SurveyPlugin(UiPlugin):
                 # Only the templates go into the page's config; a visitor's own surveys are
                 # listed once the page knows who is looking (owner State change, below).
                 c["library"] = gr.Dropdown(
-                    template_choices(self.store), value=None, label="Your saved surveys and the templates", scale=4,
+                    template_choices(self.store),
+                    value=None,
+                    label="Your saved surveys and the templates",
+                    scale=4,
                     elem_id="survey-library",
                 )
                 c["load"] = gr.Button("Load into builder", scale=1, elem_id="survey-load")
                 c["new"] = gr.Button("New survey", scale=1, elem_id="survey-new")
-                c["delete"] = gr.Button("Delete saved", scale=1, size="sm", variant="stop", elem_id="survey-delete")
+                c["delete"] = gr.Button(
+                    "Delete saved", scale=1, size="sm", variant="stop", elem_id="survey-delete"
+                )
             c["error"] = gr.HTML("", elem_id="survey-error")
             with gr.Row():
                 with gr.Column(scale=5):
                     with gr.Group():
-                        c["title"] = gr.Textbox(blank["title"], label="Survey title", elem_id="survey-title")
-                        c["purpose"] = gr.Textbox(blank["purpose"], label="Purpose", lines=2, elem_id="survey-purpose")
+                        c["title"] = gr.Textbox(
+                            blank["title"], label="Survey title", elem_id="survey-title"
+                        )
+                        c["purpose"] = gr.Textbox(
+                            blank["purpose"], label="Purpose", lines=2, elem_id="survey-purpose"
+                        )
                         with gr.Row():
-                            c["persona"] = gr.Textbox(blank["persona"], label="Interviewer persona", elem_id="survey-persona")
-                            c["tone"] = gr.Textbox(blank["tone"], label="Tone", elem_id="survey-tone")
-                            c["language"] = gr.Textbox(blank["language"], label="Language", elem_id="survey-language")
+                            c["persona"] = gr.Textbox(
+                                blank["persona"],
+                                label="Interviewer persona",
+                                elem_id="survey-persona",
+                            )
+                            c["tone"] = gr.Textbox(
+                                blank["tone"], label="Tone", elem_id="survey-tone"
+                            )
+                            c["language"] = gr.Textbox(
+                                blank["language"], label="Language", elem_id="survey-language"
+                            )
                     with gr.Accordion("Section", open=True):
-                        c["section"] = gr.Dropdown(label="Selected section", choices=[], value=None, elem_id="survey-section")
-                        c["sec_title"] = gr.Textbox("", label="Section title", elem_id="survey-sec-title")
-                        c["sec_desc"] = gr.Textbox("", label="Section description", lines=2, elem_id="survey-sec-desc")
+                        c["section"] = gr.Dropdown(
+                            label="Selected section",
+                            choices=[],
+                            value=None,
+                            elem_id="survey-section",
+                        )
+                        c["sec_title"] = gr.Textbox(
+                            "", label="Section title", elem_id="survey-sec-title"
+                        )
+                        c["sec_desc"] = gr.Textbox(
+                            "", label="Section description", lines=2, elem_id="survey-sec-desc"
+                        )
                         with gr.Row():
-                            c["sec_add"] = gr.Button("Add section", size="sm", elem_id="survey-sec-add")
-                            c["sec_update"] = gr.Button("Update section", size="sm", elem_id="survey-sec-update")
+                            c["sec_add"] = gr.Button(
+                                "Add section", size="sm", elem_id="survey-sec-add"
+                            )
+                            c["sec_update"] = gr.Button(
+                                "Update section", size="sm", elem_id="survey-sec-update"
+                            )
                             c["sec_up"] = gr.Button("Move up", size="sm", elem_id="survey-sec-up")
-                            c["sec_down"] = gr.Button("Move down", size="sm", elem_id="survey-sec-down")
-                            c["sec_delete"] = gr.Button("Delete section", size="sm", variant="stop", elem_id="survey-sec-delete")
+                            c["sec_down"] = gr.Button(
+                                "Move down", size="sm", elem_id="survey-sec-down"
+                            )
+                            c["sec_delete"] = gr.Button(
+                                "Delete section",
+                                size="sm",
+                                variant="stop",
+                                elem_id="survey-sec-delete",
+                            )
                     with gr.Accordion("Question", open=True):
-                        c["question"] = gr.Dropdown(label="Selected question (in this section)", choices=[], value=None, elem_id="survey-question")
+                        c["question"] = gr.Dropdown(
+                            label="Selected question (in this section)",
+                            choices=[],
+                            value=None,
+                            elem_id="survey-question",
+                        )
                         c["q_text"] = gr.Textbox("", label="Question text", elem_id="survey-q-text")
                         with gr.Row():
-                            c["q_kind"] = gr.Dropdown(KIND_CHOICES, value="open", label="Kind", elem_id="survey-q-kind")
-                            c["q_required"] = gr.Checkbox(True, label="Required", elem_id="survey-q-required")
-                        c["q_options"] = gr.Textbox("", label="Options (one per line)", lines=3, visible=False,
-                                                    elem_id="survey-q-options")
+                            c["q_kind"] = gr.Dropdown(
+                                KIND_CHOICES, value="open", label="Kind", elem_id="survey-q-kind"
+                            )
+                            c["q_required"] = gr.Checkbox(
+                                True, label="Required", elem_id="survey-q-required"
+                            )
+                        c["q_options"] = gr.Textbox(
+                            "",
+                            label="Options (one per line)",
+                            lines=3,
+                            visible=False,
+                            elem_id="survey-q-options",
+                        )
                         with gr.Row(visible=False, elem_id="survey-q-scale") as c["scale_row"]:
-                            c["q_min"] = gr.Number(1, label="Scale min", precision=0, elem_id="survey-q-min")
-                            c["q_max"] = gr.Number(5, label="Scale max", precision=0, elem_id="survey-q-max")
-                            c["q_min_label"] = gr.Textbox("", label="Min label", elem_id="survey-q-min-label")
-                            c["q_max_label"] = gr.Textbox("", label="Max label", elem_id="survey-q-max-label")
-                        c["q_follow_up"] = gr.Textbox("", label="Follow-up hint (optional)", elem_id="survey-q-follow-up")
+                            c["q_min"] = gr.Number(
+                                1, label="Scale min", precision=0, elem_id="survey-q-min"
+                            )
+                            c["q_max"] = gr.Number(
+                                5, label="Scale max", precision=0, elem_id="survey-q-max"
+                            )
+                            c["q_min_label"] = gr.Textbox(
+                                "", label="Min label", elem_id="survey-q-min-label"
+                            )
+                            c["q_max_label"] = gr.Textbox(
+                                "", label="Max label", elem_id="survey-q-max-label"
+                            )
+                        c["q_follow_up"] = gr.Textbox(
+                            "", label="Follow-up hint (optional)", elem_id="survey-q-follow-up"
+                        )
                         with gr.Row():
-                            c["q_add"] = gr.Button("Add question", size="sm", elem_id="survey-q-add")
-                            c["q_update"] = gr.Button("Update question", size="sm", elem_id="survey-q-update")
+                            c["q_add"] = gr.Button(
+                                "Add question", size="sm", elem_id="survey-q-add"
+                            )
+                            c["q_update"] = gr.Button(
+                                "Update question", size="sm", elem_id="survey-q-update"
+                            )
                             c["q_up"] = gr.Button("Move up", size="sm", elem_id="survey-q-up")
                             c["q_down"] = gr.Button("Move down", size="sm", elem_id="survey-q-down")
-                            c["q_delete"] = gr.Button("Delete question", size="sm", variant="stop", elem_id="survey-q-delete")
+                            c["q_delete"] = gr.Button(
+                                "Delete question",
+                                size="sm",
+                                variant="stop",
+                                elem_id="survey-q-delete",
+                            )
                 with gr.Column(scale=5):
                     with gr.Row():
-                        c["start"] = gr.Button("Start interview with this survey", variant="primary", elem_id="survey-start")
+                        c["start"] = gr.Button(
+                            "Start interview with this survey",
+                            variant="primary",
+                            elem_id="survey-start",
+                        )
                         c["save"] = gr.Button("Save", elem_id="survey-save")
                     c["pending"] = gr.State(None)  # the save question being asked (saving.SaveAsk)
                     with gr.Group(visible=False, elem_id="survey-ask") as c["ask_box"]:
                         c["ask_note"] = gr.HTML("", elem_id="survey-ask-note")
                         with gr.Row():
-                            c["ask_yes"] = gr.Button("Replace it", size="sm", variant="stop", elem_id="survey-ask-yes")
-                            c["ask_alt"] = gr.Button("Keep both", size="sm", elem_id="survey-ask-alt")
+                            c["ask_yes"] = gr.Button(
+                                "Replace it", size="sm", variant="stop", elem_id="survey-ask-yes"
+                            )
+                            c["ask_alt"] = gr.Button(
+                                "Keep both", size="sm", elem_id="survey-ask-alt"
+                            )
                             c["ask_no"] = gr.Button("Cancel", size="sm", elem_id="survey-ask-no")
                     c["outline"] = gr.HTML(blank["outline"], elem_id="survey-outline")
                     with gr.Accordion("System instruction preview", open=False):
-                        c["preview"] = gr.Textbox(blank["preview"], lines=16, max_lines=40, interactive=False, show_label=False, elem_id="survey-preview")
+                        c["preview"] = gr.Textbox(
+                            blank["preview"],
+                            lines=16,
+                            max_lines=40,
+                            interactive=False,
+                            show_label=False,
+                            elem_id="survey-preview",
+                        )
                     with gr.Accordion("Import / export JSON", open=False):
-                        c["upload"] = gr.File(label="Import a survey (.json)", file_types=[".json"], type="filepath", elem_id="survey-import")
+                        c["upload"] = gr.File(
+                            label="Import a survey (.json)",
+                            file_types=[".json"],
+                            type="filepath",
+                            elem_id="survey-import",
+                        )
                         c["export"] = gr.Button("Export JSON", size="sm", elem_id="survey-export")
-                        c["download"] = gr.File(label="Exported survey", interactive=False, elem_id="survey-download")
+                        c["download"] = gr.File(
+                            label="Exported survey", interactive=False, elem_id="survey-download"
+                        )
 
     def wire(self, b: PageBuild) -> None:
         c = self.c
@@ -687,22 +888,63 @@ class SurveyPlugin(UiPlugin):
         c["new"].click(ui(lambda: new_blank()), [], outs, **hidden)
         # Every page gets a blank survey of its own (the one in the page config is everyone's).
         b.demo.load(ui(lambda: new_blank()), [], outs, **hidden)
-        c["q_kind"].change(lambda k: tuple(kind_fields(k).values()), [c["q_kind"]], [c["q_options"], c["scale_row"]],
-                           **hidden)
-        c["sec_add"].click(ui(add_section), [state, *details, c["sec_title"], c["sec_desc"]], outs, **hidden)
-        c["sec_update"].click(ui(update_section), [state, *details, c["section"], c["sec_title"], c["sec_desc"]], outs, **hidden)
-        c["sec_up"].click(ui(lambda s, *a: move_section(s, *a, delta=-1)), [state, *details, c["section"]], outs, **hidden)
-        c["sec_down"].click(ui(lambda s, *a: move_section(s, *a, delta=1)), [state, *details, c["section"]], outs, **hidden)
+        c["q_kind"].change(
+            lambda k: tuple(kind_fields(k).values()),
+            [c["q_kind"]],
+            [c["q_options"], c["scale_row"]],
+            **hidden,
+        )
+        c["sec_add"].click(
+            ui(add_section), [state, *details, c["sec_title"], c["sec_desc"]], outs, **hidden
+        )
+        c["sec_update"].click(
+            ui(update_section),
+            [state, *details, c["section"], c["sec_title"], c["sec_desc"]],
+            outs,
+            **hidden,
+        )
+        c["sec_up"].click(
+            ui(lambda s, *a: move_section(s, *a, delta=-1)),
+            [state, *details, c["section"]],
+            outs,
+            **hidden,
+        )
+        c["sec_down"].click(
+            ui(lambda s, *a: move_section(s, *a, delta=1)),
+            [state, *details, c["section"]],
+            outs,
+            **hidden,
+        )
         c["sec_delete"].click(ui(delete_section), [state, *details, c["section"]], outs, **hidden)
-        c["q_add"].click(ui(add_question), [state, *details, c["section"], *qfields], outs, **hidden)
-        c["q_update"].click(ui(update_question), [state, *details, c["question"], *qfields], outs, **hidden)
-        c["q_up"].click(ui(lambda s, *a: move_question(s, *a, delta=-1)), [state, *details, c["question"]], outs, **hidden)
-        c["q_down"].click(ui(lambda s, *a: move_question(s, *a, delta=1)), [state, *details, c["question"]], outs, **hidden)
+        c["q_add"].click(
+            ui(add_question), [state, *details, c["section"], *qfields], outs, **hidden
+        )
+        c["q_update"].click(
+            ui(update_question), [state, *details, c["question"], *qfields], outs, **hidden
+        )
+        c["q_up"].click(
+            ui(lambda s, *a: move_question(s, *a, delta=-1)),
+            [state, *details, c["question"]],
+            outs,
+            **hidden,
+        )
+        c["q_down"].click(
+            ui(lambda s, *a: move_question(s, *a, delta=1)),
+            [state, *details, c["question"]],
+            outs,
+            **hidden,
+        )
         c["q_delete"].click(ui(delete_question), [state, *details, c["question"]], outs, **hidden)
         c["section"].input(ui(select_section), [state, c["section"]], outs, **hidden)
         c["question"].input(ui(select_question), [state, c["question"]], outs, **hidden)
         for field in details:
-            field.input(preview, [state, *details], [c["preview"]], show_progress="hidden", trigger_mode="always_last")
+            field.input(
+                preview,
+                [state, *details],
+                [c["preview"]],
+                show_progress="hidden",
+                trigger_mode="always_last",
+            )
         c["upload"].upload(ui(import_file), [state, c["upload"]], outs, **hidden)
         c["export"].click(tail(export_file, 1), [state, *details], [*outs, c["download"]], **hidden)
         public = self.public_ids
@@ -726,12 +968,22 @@ class SurveyPlugin(UiPlugin):
                     return finish(refused, gr.skip())
                 if ask is not None:
                     yes, alt = BUTTONS[ask.mode]
-                    return (*(gr.skip(),) * (len(OUTPUTS) + 1), gr.update(visible=True),
-                            f"<div>{html.escape(ask.question)}</div>", gr.update(value=yes), gr.update(value=alt),
-                            ask.to_state(then_start), gr.skip(), gr.skip(), gr.skip())
+                    return (
+                        *(gr.skip(),) * (len(OUTPUTS) + 1),
+                        gr.update(visible=True),
+                        f"<div>{html.escape(ask.question)}</div>",
+                        gr.update(value=yes),
+                        gr.update(value=alt),
+                        ask.to_state(then_start),
+                        gr.skip(),
+                        gr.skip(),
+                        gr.skip(),
+                    )
                 sel = {"section_id": section_id, "question_id": question_id}
                 if then_start:
-                    out, library, *started = start_interview(store_, s, *d, public_ids=public, **sel)
+                    out, library, *started = start_interview(
+                        store_, s, *d, public_ids=public, **sel
+                    )
                     return finish(out, library, *started)
                 return finish(*save(store_, s, *d, public_ids=public, **sel))
 
@@ -743,13 +995,20 @@ class SurveyPlugin(UiPlugin):
                 if not isinstance(pending, dict):
                     return (*(gr.skip(),) * (n_save - 8), *closed, gr.skip(), gr.skip(), gr.skip())
                 ask = SaveAsk(pending["mode"], pending["target_id"], "")
-                sel = {"section_id": section_id, "question_id": question_id, "ask": ask, "choice": choice}
+                sel = {
+                    "section_id": section_id,
+                    "question_id": question_id,
+                    "ask": ask,
+                    "choice": choice,
+                }
                 try:
                     store_ = mine(who)
                 except SurveyError as exc:
                     return finish(failed(plain(str(exc))), gr.skip())
                 if pending.get("then_start"):
-                    out, library, *started = start_interview(store_, s, *d, public_ids=public, **sel)
+                    out, library, *started = start_interview(
+                        store_, s, *d, public_ids=public, **sel
+                    )
                     return finish(out, library, *started)
                 return finish(*save(store_, s, *d, public_ids=public, **sel))
 
@@ -757,14 +1016,26 @@ class SurveyPlugin(UiPlugin):
 
         save_in = [owner, state, *details, c["section"], c["question"]]
         focus_ask = "() => { setTimeout(() => { const b = document.querySelector('#survey-ask-yes'); if (b && b.offsetParent) b.focus(); }, 120); return []; }"
-        c["save"].click(on_save(False), save_in, save_outs, **hidden).then(None, None, None, js=focus_ask)
+        c["save"].click(on_save(False), save_in, save_outs, **hidden).then(
+            None, None, None, js=focus_ask
+        )
         c["ask_yes"].click(on_answer("replace"), [*save_in, c["pending"]], save_outs, **hidden)
         c["ask_alt"].click(on_answer("other"), [*save_in, c["pending"]], save_outs, **hidden)
-        c["ask_no"].click(lambda: (*closed, ok_html("Not saved: nothing was changed.")), None,
-                          [*ask_outs, c["error"]], **hidden)
-        c["load"].click(ui(lambda who, s, sid: _act(lambda: load(mine(who), s, sid), s)), [owner, state, c["library"]],
-                        outs, **hidden)
-        c["start"].click(on_save(True), save_in, save_outs, **hidden).then(None, None, None, js=focus_ask)
+        c["ask_no"].click(
+            lambda: (*closed, ok_html("Not saved: nothing was changed.")),
+            None,
+            [*ask_outs, c["error"]],
+            **hidden,
+        )
+        c["load"].click(
+            ui(lambda who, s, sid: _act(lambda: load(mine(who), s, sid), s)),
+            [owner, state, c["library"]],
+            outs,
+            **hidden,
+        )
+        c["start"].click(on_save(True), save_in, save_outs, **hidden).then(
+            None, None, None, js=focus_ask
+        )
 
         def on_delete(who: str | None, sid: str | None) -> tuple[str, Any]:
             try:

@@ -46,8 +46,12 @@ DRAW_DIAGRAM = types.FunctionDeclaration(
     parameters=types.Schema(
         type=types.Type.OBJECT,
         properties={
-            "code": types.Schema(type=types.Type.STRING, description="The complete Mermaid source."),
-            "title": types.Schema(type=types.Type.STRING, description="Optional short title shown above the diagram."),
+            "code": types.Schema(
+                type=types.Type.STRING, description="The complete Mermaid source."
+            ),
+            "title": types.Schema(
+                type=types.Type.STRING, description="Optional short title shown above the diagram."
+            ),
         },
         required=["code"],
     ),
@@ -80,7 +84,15 @@ class DiagramHistory:
         self._max = max_items
         self._next_version = 1
 
-    def add(self, source: str, title: str, *, diagram_type: str | None = None, when: float | None = None, id: str | None = None) -> Diagram:
+    def add(
+        self,
+        source: str,
+        title: str,
+        *,
+        diagram_type: str | None = None,
+        when: float | None = None,
+        id: str | None = None,
+    ) -> Diagram:
         d = Diagram(
             id or uuid.uuid4().hex,
             source,
@@ -127,13 +139,33 @@ class DrawDiagram:
         check = await self._validator.validate(code)
         ms = (time.perf_counter() - t0) * 1000
         if not check.ok:
-            log.info("draw_diagram id=%s: invalid (%s, %d chars, %.0f ms)", call_id, check.validator, len(code), ms)
+            log.info(
+                "draw_diagram id=%s: invalid (%s, %d chars, %.0f ms)",
+                call_id,
+                check.validator,
+                len(code),
+                ms,
+            )
             return check.as_tool_error()
-        diagram = self._history.add(code, title, diagram_type=check.diagram_type, when=self._clock(), id=call_id or None)
+        diagram = self._history.add(
+            code, title, diagram_type=check.diagram_type, when=self._clock(), id=call_id or None
+        )
         if self._on_diagram is not None:
             self._on_diagram(diagram)
-        log.info("draw_diagram id=%s: shown v%d (%s, %d chars, %.0f ms)", call_id, diagram.version, check.validator, len(code), ms)
-        return {"result": "ok", "shown": True, "version": diagram.version, "diagram_type": check.diagram_type}
+        log.info(
+            "draw_diagram id=%s: shown v%d (%s, %d chars, %.0f ms)",
+            call_id,
+            diagram.version,
+            check.validator,
+            len(code),
+            ms,
+        )
+        return {
+            "result": "ok",
+            "shown": True,
+            "version": diagram.version,
+            "diagram_type": check.diagram_type,
+        }
 
 
 def register_draw_diagram(
@@ -187,15 +219,27 @@ async def export_diagram(
     base = server.rstrip("/")
     t0 = time.perf_counter()
     try:
-        async with httpx.AsyncClient(timeout=timeout_s, transport=transport, follow_redirects=False) as client:
-            for kind, url, suffix in (("svg", f"{base}/svg/{encoded}", ".svg"), ("png", f"{base}/img/{encoded}?type=png", ".png")):
+        async with httpx.AsyncClient(
+            timeout=timeout_s, transport=transport, follow_redirects=False
+        ) as client:
+            for kind, url, suffix in (
+                ("svg", f"{base}/svg/{encoded}", ".svg"),
+                ("png", f"{base}/img/{encoded}?type=png", ".png"),
+            ):
                 resp = await client.get(url)
                 if resp.status_code != 200:
-                    log.info("diagram export %s v%d: HTTP %d", kind, diagram.version, resp.status_code)
+                    log.info(
+                        "diagram export %s v%d: HTTP %d", kind, diagram.version, resp.status_code
+                    )
                     break
                 path = out_dir / f"{stem}{suffix}"
                 await asyncio.to_thread(path.write_bytes, resp.content)
                 written.append(path)
     except (httpx.HTTPError, OSError) as e:
-        log.info("diagram export v%d degraded to .mmd (%s after %.1f s)", diagram.version, type(e).__name__, time.perf_counter() - t0)
+        log.info(
+            "diagram export v%d degraded to .mmd (%s after %.1f s)",
+            diagram.version,
+            type(e).__name__,
+            time.perf_counter() - t0,
+        )
     return written

@@ -112,7 +112,9 @@ class SharedMermaid:
             self._stop(v, loop, wait_s=timeout_s)
 
     @staticmethod
-    def _stop(v: MermaidValidator, loop: asyncio.AbstractEventLoop | None, *, wait_s: float) -> None:
+    def _stop(
+        v: MermaidValidator, loop: asyncio.AbstractEventLoop | None, *, wait_s: float
+    ) -> None:
         try:
             running = asyncio.get_running_loop()
         except RuntimeError:
@@ -129,17 +131,28 @@ class SharedMermaid:
         v.kill()  # the loop is gone, or this is its own thread (can't block on it)
 
 
-def make_thumbnail(jpeg: bytes, side: int = THUMB_SIDE, quality: int = THUMB_QUALITY) -> tuple[str, int, int]:
+def make_thumbnail(
+    jpeg: bytes, side: int = THUMB_SIDE, quality: int = THUMB_QUALITY
+) -> tuple[str, int, int]:
     """A data: URI of a JPEG at most `side` px on its longest side, and its size."""
     with Image.open(io.BytesIO(jpeg)) as img:
         img = img.convert("RGB")
         img.thumbnail((side, side), Image.Resampling.BILINEAR)
         buf = io.BytesIO()
         img.save(buf, format="JPEG", quality=quality)
-        return "data:image/jpeg;base64," + base64.b64encode(buf.getvalue()).decode("ascii"), img.width, img.height
+        return (
+            "data:image/jpeg;base64," + base64.b64encode(buf.getvalue()).decode("ascii"),
+            img.width,
+            img.height,
+        )
 
 
-def render_snapshots_panel(snapshots: list[Snapshot], thumbs: dict[str, tuple[str, int, int]], *, max_shown: int = MAX_SHOWN_SNAPSHOTS) -> str:
+def render_snapshots_panel(
+    snapshots: list[Snapshot],
+    thumbs: dict[str, tuple[str, int, int]],
+    *,
+    max_shown: int = MAX_SHOWN_SNAPSHOTS,
+) -> str:
     """HTML for the snapshots panel: newest first, thumbnails only, all text escaped."""
     ready = [s for s in reversed(snapshots) if s.id in thumbs]
     if not ready:
@@ -155,7 +168,9 @@ def render_snapshots_panel(snapshots: list[Snapshot], thumbs: dict[str, tuple[st
         )
     if len(ready) > max_shown:
         n = len(ready) - max_shown
-        out.append(f'<p class="gl-more">{n} earlier snapshot{"s" if n != 1 else ""} kept for the results page.</p>')
+        out.append(
+            f'<p class="gl-more">{n} earlier snapshot{"s" if n != 1 else ""} kept for the results page.</p>'
+        )
     out.append("</div>")
     return "".join(out)
 
@@ -188,7 +203,13 @@ class ToolsFeature(Feature):
 
     name = "tools"
 
-    def __init__(self, handler: GeminiHandler, mermaid: SharedMermaid, *, camera_stale_s: float = CAMERA_STALE_S) -> None:
+    def __init__(
+        self,
+        handler: GeminiHandler,
+        mermaid: SharedMermaid,
+        *,
+        camera_stale_s: float = CAMERA_STALE_S,
+    ) -> None:
         super().__init__(handler)
         self.mermaid = mermaid
         self.camera_stale_s = camera_stale_s
@@ -214,7 +235,11 @@ class ToolsFeature(Feature):
     async def _warm(self) -> None:
         t0 = time.perf_counter()
         await self.mermaid.warm()
-        log.info("mermaid validator ready (node=%s) in %.0f ms", self.mermaid.uses_node, (time.perf_counter() - t0) * 1000)
+        log.info(
+            "mermaid validator ready (node=%s) in %.0f ms",
+            self.mermaid.uses_node,
+            (time.perf_counter() - t0) * 1000,
+        )
 
     # ---- snapshots --------------------------------------------------------------------------
     def _add_snapshot(self, snapshot: Snapshot) -> None:

@@ -80,13 +80,17 @@ class _Ctx:
 
 _DIRECTIVE = re.compile(r"%%\s*\{")
 _FENCE = re.compile(r"```|~~~~")
-_JS_URL = re.compile(r"j\s*a\s*v\s*a\s*s\s*c\s*r\s*i\s*p\s*t\s*:|vbscript\s*:|data\s*:\s*text/html", re.I)
+_JS_URL = re.compile(
+    r"j\s*a\s*v\s*a\s*s\s*c\s*r\s*i\s*p\s*t\s*:|vbscript\s*:|data\s*:\s*text/html", re.I
+)
 # Statements that make nodes interactive, at the start of a line or after a ';'.
 _INTERACTIVE = re.compile(r"(?:^|;)\s*(click|callback|links?)\b", re.I)
 _HREF = re.compile(r"\bhref\b", re.I)
 # Anything that makes the browser fetch a URL: CSS url()/image-set()/@import in style and
 # classDef statements, flowchart image shapes (A@{ img: ... }), C4 sprites and links.
-_FETCHES = re.compile(r"url\s*\(|image-set\s*\(|@import|expression\s*\(|\bimg\s*:|\$sprite|\$link", re.I)
+_FETCHES = re.compile(
+    r"url\s*\(|image-set\s*\(|@import|expression\s*\(|\bimg\s*:|\$sprite|\$link", re.I
+)
 # What an HTML parser takes for a tag: '<' then a letter, '/', '!' or '?'. Mermaid's own
 # <<annotation>> and a <br> line break are allowed; 'a < b' (with a space) is text.
 _ALLOWED_ANGLES = re.compile(r"<<[^<>\n]{1,60}>>|<br\s*/?>", re.I)
@@ -118,22 +122,36 @@ def _line_errors(no: int, raw: str) -> list[MermaidError]:
     errors: list[MermaidError] = []
     text = raw.strip()
     if _FENCE.search(raw):
-        errors.append(MermaidError(no, "Markdown code fences (``` or ~~~~) are not allowed inside the diagram"))
+        errors.append(
+            MermaidError(
+                no, "Markdown code fences (``` or ~~~~) are not allowed inside the diagram"
+            )
+        )
     if _DIRECTIVE.search(raw):
         errors.append(MermaidError(no, "%%{init}%% directives are not allowed; remove the line"))
     if _INTERACTIVE.search(text) or _HREF.search(text):
-        errors.append(MermaidError(no, "interactive click/link/href statements are not allowed; remove them"))
+        errors.append(
+            MermaidError(no, "interactive click/link/href statements are not allowed; remove them")
+        )
     elif _JS_URL.search(raw):
         errors.append(MermaidError(no, "javascript: URLs are not allowed"))
     if _FETCHES.search(raw):
-        errors.append(MermaidError(no, "images, url() and @import are not allowed: the diagram may not load anything"))
+        errors.append(
+            MermaidError(
+                no, "images, url() and @import are not allowed: the diagram may not load anything"
+            )
+        )
     m = _TAG.search(_ALLOWED_ANGLES.sub(" ", raw))
     if m:
-        tag = re.match(r"<[/!?]?[A-Za-z][\w-]{0,20}", raw[m.start():])
-        found = tag.group(0) if tag else raw[m.start():m.start() + 2]
-        errors.append(MermaidError(
-            no, f"HTML tags are not allowed in diagram text (found '{found}'); write plain text "
-            "(put spaces around '<' as in 'a < b'; a line break is <br>)"))
+        tag = re.match(r"<[/!?]?[A-Za-z][\w-]{0,20}", raw[m.start() :])
+        found = tag.group(0) if tag else raw[m.start() : m.start() + 2]
+        errors.append(
+            MermaidError(
+                no,
+                f"HTML tags are not allowed in diagram text (found '{found}'); write plain text "
+                "(put spaces around '<' as in 'a < b'; a line break is <br>)",
+            )
+        )
     return errors
 
 
@@ -148,12 +166,18 @@ def check_safety(code: str) -> list[MermaidError]:
     """
     errors: list[MermaidError] = []
     if len(code) > MAX_SOURCE_CHARS:
-        errors.append(MermaidError(0, f"the diagram is too long ({len(code)} characters, limit {MAX_SOURCE_CHARS})"))
+        errors.append(
+            MermaidError(
+                0, f"the diagram is too long ({len(code)} characters, limit {MAX_SOURCE_CHARS})"
+            )
+        )
         return errors
     lines = _LINES.split(code)
     decoded = _decoded(code)
     if decoded is None:
-        return [MermaidError(0, "the diagram is encoded too many times over (entities inside entities)")]
+        return [
+            MermaidError(0, "the diagram is encoded too many times over (entities inside entities)")
+        ]
     decoded_lines = _LINES.split(decoded)
     in_front = False
     for no, raw in enumerate(lines, start=1):
@@ -164,11 +188,18 @@ def check_safety(code: str) -> list[MermaidError]:
             if raw == "---":
                 in_front = False
             elif not _TITLE_LINE.match(raw):
-                errors.append(MermaidError(no, "front matter may only hold a title (no 'config' or other keys); remove it"))
+                errors.append(
+                    MermaidError(
+                        no,
+                        "front matter may only hold a title (no 'config' or other keys); remove it",
+                    )
+                )
             errors += _line_errors(no, raw)
             continue
         if _FRONT_LINE.match(raw):
-            errors.append(MermaidError(no, "a '---' front-matter line is not allowed here; remove it"))
+            errors.append(
+                MermaidError(no, "a '---' front-matter line is not allowed here; remove it")
+            )
         errors += _line_errors(no, raw)
     if in_front:
         errors.append(MermaidError(1, "front matter opened with '---' is never closed"))
@@ -183,8 +214,14 @@ def check_safety(code: str) -> list[MermaidError]:
             continue
         no = i + 1 if same_shape else 0
         found = _line_errors(no, dec)
-        if _FRONT_LINE.match(dec) and not (raw is not None and _FRONT_LINE.match(raw)) and not (i == 0 and dec == "---"):
-            found.append(MermaidError(no, "a '---' front-matter line is not allowed here; remove it"))
+        if (
+            _FRONT_LINE.match(dec)
+            and not (raw is not None and _FRONT_LINE.match(raw))
+            and not (i == 0 and dec == "---")
+        ):
+            found.append(
+                MermaidError(no, "a '---' front-matter line is not allowed here; remove it")
+            )
         for e in found:
             if (e.line, e.message) not in seen:
                 seen.add((e.line, e.message))
@@ -267,9 +304,7 @@ def _quotes_balanced(text: str) -> bool:
 
 _DIRECTIONS = {"TB", "TD", "BT", "RL", "LR"}
 _ID = re.compile(r"[\w\u0080-\uffff]+(?:[-.][\w\u0080-\uffff]+)*")
-_ARROW = re.compile(
-    r"(?:[\w]+@)?(?:[xo<]?-{2,}[-xo>]|[xo<]?={2,}[=xo>]|[xo<]?-?\.+-[xo>]?|~{3,})"
-)
+_ARROW = re.compile(r"(?:[\w]+@)?(?:[xo<]?-{2,}[-xo>]|[xo<]?={2,}[=xo>]|[xo<]?-?\.+-[xo>]?|~{3,})")
 _TEXT_EDGE_START = re.compile(r"[xo<]?(--|==|-\.)(?=\s)")
 _TEXT_EDGE_END = {
     "--": re.compile(r"-{2,}[-xo>]"),
@@ -339,7 +374,9 @@ def _parse_label(s: str, pos: int, closers: tuple[str, ...], opener: str) -> int
         for c in closers:
             if s.startswith(c, pos):
                 return pos + len(c)
-        raise _FlowError(f"the label opened with '{opener}' must be closed with '{closers[0]}' right after the quoted text")
+        raise _FlowError(
+            f"the label opened with '{opener}' must be closed with '{closers[0]}' right after the quoted text"
+        )
     start = pos
     while pos < len(s):
         for c in closers:
@@ -354,7 +391,9 @@ def _parse_label(s: str, pos: int, closers: tuple[str, ...], opener: str) -> int
                 'put text containing brackets in quotes, e.g. A["f(x)"]'
             )
         if ch == '"':
-            raise _FlowError(f"a quote inside an unquoted label opened with '{opener}'; quote the whole label, e.g. A[\"text\"]")
+            raise _FlowError(
+                f"a quote inside an unquoted label opened with '{opener}'; quote the whole label, e.g. A[\"text\"]"
+            )
         pos += 1
     raise _FlowError(f"'{opener}' is never closed with '{closers[0]}'")
 
@@ -410,13 +449,17 @@ def _parse_edge(s: str, pos: int) -> int:
         end_re = _TEXT_EDGE_END[m.group(1)]
         e = end_re.search(s, m.end())
         if not e:
-            raise _FlowError(f"edge text started with '{m.group(0)}' is not closed by an arrow such as '-->'")
+            raise _FlowError(
+                f"edge text started with '{m.group(0)}' is not closed by an arrow such as '-->'"
+            )
         pos = e.end()
     else:
         m = _ARROW.match(s, pos)
         if not m:
             found = s[pos : pos + 12]
-            raise _FlowError(f"expected an arrow such as -->, ---, -.->, ==> or the end of the line, found '{found}'")
+            raise _FlowError(
+                f"expected an arrow such as -->, ---, -.->, ==> or the end of the line, found '{found}'"
+            )
         pos = m.end()
     p = _ws(s, pos)
     if p < len(s) and s[p] == "|":
@@ -463,7 +506,9 @@ def _check_flowchart(header_rest: str, lines: list[_Line], ctx: _Ctx) -> None:
             ctx.err(head.no, f"unknown flowchart direction '{direction}'; use TD, TB, BT, LR or RL")
             parts = []
     stack: list[int] = []
-    work = [(head.no, p) for p in parts] + [(ln.no, p) for ln in lines[1:] for p in _split_statements(ln.text)]
+    work = [(head.no, p) for p in parts] + [
+        (ln.no, p) for ln in lines[1:] for p in _split_statements(ln.text)
+    ]
     for no, stmt in work:
         if stmt == "end":
             if not stack:
@@ -520,7 +565,9 @@ def _check_sequence(lines: list[_Line], ctx: _Ctx) -> None:
         word = text.split(None, 1)[0]
         if word == "end":
             if not stack:
-                ctx.err(ln.no, "'end' without an open loop/alt/opt/par/critical/break/rect/box block")
+                ctx.err(
+                    ln.no, "'end' without an open loop/alt/opt/par/critical/break/rect/box block"
+                )
             else:
                 stack.pop()
         elif word in _SEQ_OPEN:
@@ -532,7 +579,9 @@ def _check_sequence(lines: list[_Line], ctx: _Ctx) -> None:
             pass
         elif word.lower() == "note":
             if not _SEQ_NOTE.match(text):
-                ctx.err(ln.no, "a note must look like 'Note right of A: text' or 'Note over A,B: text'")
+                ctx.err(
+                    ln.no, "a note must look like 'Note right of A: text' or 'Note over A,B: text'"
+                )
         elif _INTERACTIVE.match(text):
             pass  # reported by check_safety
         else:
@@ -551,9 +600,13 @@ def _check_sequence(lines: list[_Line], ctx: _Ctx) -> None:
 _CLASS_REL = re.compile(
     r'^[\w.`~<>,\-\[\]]+(?:\s*"[^"]*")?\s*(?:<\||<|\*|o)?(?:--|\.\.)(?:\|>|>|\*|o)?\s*(?:"[^"]*"\s*)?[\w.`~<>,\-\[\]]+\s*(?::.*)?$'
 )
-_CLASS_DECL = re.compile(r'^class\s+[\w`~<>,.\-]+(?:\s*\["[^"]*"\])?(?::::[\w-]+)?\s*(\{)?\s*(\})?$')
+_CLASS_DECL = re.compile(
+    r'^class\s+[\w`~<>,.\-]+(?:\s*\["[^"]*"\])?(?::::[\w-]+)?\s*(\{)?\s*(\})?$'
+)
 _CLASS_MEMBER = re.compile(r"^[\w`~<>,.\-]+\s*:\s*\S")
-_CLASS_MISC = re.compile(r"^(<<[^>]+>>\s*\S+|note\b|direction\s+(TB|BT|LR|RL)$|classDef\b|cssClass\b|style\b|class\s+\S+\s*:::)")
+_CLASS_MISC = re.compile(
+    r"^(<<[^>]+>>\s*\S+|note\b|direction\s+(TB|BT|LR|RL)$|classDef\b|cssClass\b|style\b|class\s+\S+\s*:::)"
+)
 
 
 def _check_braced_blocks(
@@ -599,7 +652,9 @@ def _check_class(lines: list[_Line], ctx: _Ctx) -> None:
             return
         if text.startswith("class "):
             if not _CLASS_DECL.match(text):
-                ctx.err(ln.no, "bad class declaration; expected 'class Name' or 'class Name { ... }'")
+                ctx.err(
+                    ln.no, "bad class declaration; expected 'class Name' or 'class Name { ... }'"
+                )
             return
         if _CLASS_MISC.match(text) or _CLASS_MEMBER.match(text):
             if not _quotes_balanced(text):
@@ -611,22 +666,31 @@ def _check_class(lines: list[_Line], ctx: _Ctx) -> None:
             return
         if re.fullmatch(r"[\w`~<>,.\-]+", text):
             return
-        ctx.err(ln.no, "unrecognised statement; a relation looks like 'A <|-- B' and a member like 'A : +run()'")
+        ctx.err(
+            ln.no,
+            "unrecognised statement; a relation looks like 'A <|-- B' and a member like 'A : +run()'",
+        )
 
-    _check_braced_blocks(lines, ctx, lambda t: t.startswith(("class ", "namespace")), check_line, what="class body")
+    _check_braced_blocks(
+        lines, ctx, lambda t: t.startswith(("class ", "namespace")), check_line, what="class body"
+    )
 
 
 # ---------------------------------------------------------------------------------------------
 # State diagram
 
 _STATE_ID = r"(?:\[\*\]|[\w\u0080-\uffff.\-]+)"
-_STATE_TRANSITION = re.compile(rf"^{_STATE_ID}(?::::[\w-]+)?\s*-->\s*{_STATE_ID}(?::::[\w-]+)?\s*(?::.*)?$")
+_STATE_TRANSITION = re.compile(
+    rf"^{_STATE_ID}(?::::[\w-]+)?\s*-->\s*{_STATE_ID}(?::::[\w-]+)?\s*(?::.*)?$"
+)
 _STATE_DECL = re.compile(
     r'^state\s+(?:"[^"]*"\s+as\s+[\w.\-]+|[\w.\-]+(?:\s*<<(fork|join|choice)>>)?(?:\s*:.*)?|[\w.\-]+\s+as\s+"?[^"]*"?)\s*$'
 )
 _STATE_DESC = re.compile(r"^[\w\u0080-\uffff.\-]+\s*:\s*.*$")
 _STATE_NOTE = re.compile(r"^note\s+(left|right)\s+of\s+[\w.\-]+(\s*:.*)?$", re.I)
-_STATE_MISC = re.compile(r"^(direction\s+(TB|BT|LR|RL)$|classDef\b|class\b|style\b|--$|hide\b|scale\b)")
+_STATE_MISC = re.compile(
+    r"^(direction\s+(TB|BT|LR|RL)$|classDef\b|class\b|style\b|--$|hide\b|scale\b)"
+)
 
 
 def _skip_state_note(lines: list[_Line], i: int, ctx: _Ctx) -> int | None:
@@ -657,14 +721,20 @@ def _check_state(lines: list[_Line], ctx: _Ctx) -> None:
             stack.append(ln.no)
         elif text.startswith("state "):
             if not _STATE_DECL.match(text):
-                ctx.err(ln.no, "bad state declaration; expected 'state \"Description\" as Name' or 'state Name'")
+                ctx.err(
+                    ln.no,
+                    "bad state declaration; expected 'state \"Description\" as Name' or 'state Name'",
+                )
             elif not _quotes_balanced(text):
                 ctx.err(ln.no, "unbalanced quote")
         elif _STATE_NOTE.match(text):
             pass  # a one-line note; multi-line ones are skipped by _skip_state_note
         elif "-->" in text:
             if not _STATE_TRANSITION.match(text):
-                ctx.err(ln.no, "bad transition; expected 'A --> B' or 'A --> B : label' ([*] for start/end)")
+                ctx.err(
+                    ln.no,
+                    "bad transition; expected 'A --> B' or 'A --> B : label' ([*] for start/end)",
+                )
         elif "->" in text or "==>" in text or "-.->" in text:
             ctx.err(ln.no, "state transitions use '-->'")
         elif _STATE_MISC.match(text) or _STATE_DESC.match(text) or _INTERACTIVE.match(text):
@@ -672,7 +742,9 @@ def _check_state(lines: list[_Line], ctx: _Ctx) -> None:
         elif re.fullmatch(r"[\w\u0080-\uffff.\-]+(?::::[\w-]+)?", text):
             pass
         else:
-            ctx.err(ln.no, "unrecognised statement; a transition looks like 'Idle --> Running : start'")
+            ctx.err(
+                ln.no, "unrecognised statement; a transition looks like 'Idle --> Running : start'"
+            )
     for no in stack:
         ctx.err(no, "composite state opened with '{' is never closed with '}'")
 
@@ -683,9 +755,13 @@ def _check_state(lines: list[_Line], ctx: _Ctx) -> None:
 _ER_NAME = r'(?:[\w\u0080-\uffff\-]+|"[^"]*")'
 _ER_CARD_L = r"(?:\|o|\|\||\}o|\}\||one or zero|zero or one|one or more|one or many|many\(\d+\)|\d+\+?|zero or more|zero or many|only one|1)"
 _ER_CARD_R = r"(?:o\||\|\||o\{|\|\{|one or zero|zero or one|one or more|one or many|many\(\d+\)|\d+\+?|zero or more|zero or many|only one|1)"
-_ER_REL = re.compile(rf"^{_ER_NAME}(?:\[[^\]]*\])?\s*{_ER_CARD_L}\s*(?:--|\.\.|to|optionally to)\s*{_ER_CARD_R}\s*{_ER_NAME}(?:\[[^\]]*\])?\s*:\s*\S.*$")
+_ER_REL = re.compile(
+    rf"^{_ER_NAME}(?:\[[^\]]*\])?\s*{_ER_CARD_L}\s*(?:--|\.\.|to|optionally to)\s*{_ER_CARD_R}\s*{_ER_NAME}(?:\[[^\]]*\])?\s*:\s*\S.*$"
+)
 _ER_ENTITY = re.compile(rf'^{_ER_NAME}(?:\s*\["[^"]*"\])?(?::::[\w-]+)?$')
-_ER_ATTR = re.compile(r'^[\w\-\[\](),]+\s+[\w\-*]+(?:\s+(?:PK|FK|UK)(?:\s*,\s*(?:PK|FK|UK))*)?(?:\s+"[^"]*")?$')
+_ER_ATTR = re.compile(
+    r'^[\w\-\[\](),]+\s+[\w\-*]+(?:\s+(?:PK|FK|UK)(?:\s*,\s*(?:PK|FK|UK))*)?(?:\s+"[^"]*")?$'
+)
 _ER_MISC = re.compile(r"^(direction\s+(TB|BT|LR|RL)$|classDef\b|class\b|style\b|title\b)")
 
 
@@ -697,9 +773,14 @@ def _check_er(lines: list[_Line], ctx: _Ctx) -> None:
         if re.search(r"(--|\.\.)", text):
             if not _ER_REL.match(text):
                 if re.search(r"(--|\.\.)\S*\s+\S+\s*$", text) and ":" not in text:
-                    ctx.err(ln.no, "a relationship needs a label after a colon, e.g. 'CUSTOMER ||--o{ ORDER : places'")
+                    ctx.err(
+                        ln.no,
+                        "a relationship needs a label after a colon, e.g. 'CUSTOMER ||--o{ ORDER : places'",
+                    )
                 else:
-                    ctx.err(ln.no, "bad relationship; expected e.g. 'CUSTOMER ||--o{ ORDER : places'")
+                    ctx.err(
+                        ln.no, "bad relationship; expected e.g. 'CUSTOMER ||--o{ ORDER : places'"
+                    )
             return
         ctx.err(ln.no, "unrecognised statement; expected an entity, 'A { ... }' or a relationship")
 
@@ -707,7 +788,14 @@ def _check_er(lines: list[_Line], ctx: _Ctx) -> None:
         if not _ER_ATTR.match(ln.text):
             ctx.err(ln.no, "bad attribute; expected 'type name [PK|FK|UK] [\"comment\"]'")
 
-    _check_braced_blocks(lines, ctx, lambda t: bool(re.match(rf"^{_ER_NAME}", t)), check_line, body_check, what="entity")
+    _check_braced_blocks(
+        lines,
+        ctx,
+        lambda t: bool(re.match(rf"^{_ER_NAME}", t)),
+        check_line,
+        body_check,
+        what="entity",
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -720,7 +808,11 @@ _GANTT_KEYWORDS = re.compile(
 
 def _check_gantt(lines: list[_Line], ctx: _Ctx) -> None:
     for i, ln in enumerate(lines[1:], start=1):
-        if _skip_acc(lines, i, ctx) is not None or _GANTT_KEYWORDS.match(ln.text) or _INTERACTIVE.match(ln.text):
+        if (
+            _skip_acc(lines, i, ctx) is not None
+            or _GANTT_KEYWORDS.match(ln.text)
+            or _INTERACTIVE.match(ln.text)
+        ):
             continue
         name, colon, data = ln.text.partition(":")
         if not colon or not name.strip():
@@ -740,7 +832,7 @@ def _check_pie(header_rest: str, lines: list[_Line], ctx: _Ctx) -> None:
         if _skip_acc(lines, i, ctx) is not None or text.startswith("title") or text == "showData":
             continue
         if not _PIE_ROW.match(text):
-            ctx.err(ln.no, 'a slice looks like \'"Label" : 42\' (quoted label, colon, number)')
+            ctx.err(ln.no, "a slice looks like '\"Label\" : 42' (quoted label, colon, number)")
 
 
 def _check_journey(lines: list[_Line], ctx: _Ctx) -> None:
@@ -785,7 +877,10 @@ def _check_mindmap(lines: list[_Line], ctx: _Ctx) -> None:
         if core != text:
             continue
         if re.search(r"[()\[\]{}]", text) and not _MINDMAP_NODE.match(text):
-            ctx.err(ln.no, "unbalanced or mismatched brackets in the node shape; e.g. id[text], id(text), id((text)), id{{text}}")
+            ctx.err(
+                ln.no,
+                "unbalanced or mismatched brackets in the node shape; e.g. id[text], id(text), id((text)), id{{text}}",
+            )
 
 
 # ---------------------------------------------------------------------------------------------

@@ -106,7 +106,11 @@ class NodeMermaidWorker:
         except BaseException:
             await self.aclose()
             raise
-        log.info("mermaid worker started (mermaid %s) in %.0f ms", self.mermaid_version, (time.perf_counter() - t0) * 1000)
+        log.info(
+            "mermaid worker started (mermaid %s) in %.0f ms",
+            self.mermaid_version,
+            (time.perf_counter() - t0) * 1000,
+        )
 
     async def parse(self, code: str, timeout_s: float) -> MermaidCheck:
         """mermaid.parse's verdict; raises TimeoutError/RuntimeError when the worker fails."""
@@ -133,7 +137,9 @@ class NodeMermaidWorker:
                 raise RuntimeError("mermaid worker out of step")
             if resp.get("ok"):
                 return MermaidCheck(True, resp.get("type"), (), "mermaid-js")
-            line, message = _clamp_line(code, int(resp.get("line") or 0), str(resp.get("message") or "parse error"))
+            line, message = _clamp_line(
+                code, int(resp.get("line") or 0), str(resp.get("message") or "parse error")
+            )
             return MermaidCheck(False, None, (MermaidError(line, message),), "mermaid-js")
 
     def kill(self) -> None:

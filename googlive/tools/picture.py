@@ -82,7 +82,9 @@ class CameraContext(Protocol):
         ...
 
 
-def encode_jpeg(frame_bgr: np.ndarray, *, max_side: int = 1920, quality: int = 85) -> tuple[bytes, int, int]:
+def encode_jpeg(
+    frame_bgr: np.ndarray, *, max_side: int = 1920, quality: int = 85
+) -> tuple[bytes, int, int]:
     """JPEG of a BGR (or BGRA / grey) uint8 frame, longest side at most max_side; (jpeg, w, h).
 
     Raises ValueError for an array that is not an image.
@@ -134,8 +136,14 @@ class TakePicture:
                 encode_jpeg, frame, max_side=self._max_side, quality=self._quality
             )
         except ValueError:
-            log.warning("take_picture id=%s: unusable frame shape=%s", call_id, getattr(frame, "shape", None))
-            return {"error": "The camera frame could not be read, so I can't take a picture right now."}
+            log.warning(
+                "take_picture id=%s: unusable frame shape=%s",
+                call_id,
+                getattr(frame, "shape", None),
+            )
+            return {
+                "error": "The camera frame could not be read, so I can't take a picture right now."
+            }
         encode_ms = (time.perf_counter() - t0) * 1000
         try:
             await asyncio.wait_for(self._ctx.send_image(jpeg), self._send_timeout_s)
@@ -145,7 +153,12 @@ class TakePicture:
         snapshot = Snapshot(call_id or uuid.uuid4().hex, self._clock(), reason, jpeg, width, height)
         self._ctx.on_snapshot(snapshot)
         log.info(
-            "take_picture id=%s: %dx%d, %d bytes, encoded in %.0f ms", call_id, width, height, len(jpeg), encode_ms
+            "take_picture id=%s: %dx%d, %d bytes, encoded in %.0f ms",
+            call_id,
+            width,
+            height,
+            len(jpeg),
+            encode_ms,
         )
         return {
             "result": "ok",
@@ -155,7 +168,9 @@ class TakePicture:
         }
 
 
-def register_take_picture(registry: ToolRegistry, ctx: CameraContext, *, timeout_s: float = 10.0, **kw: Any) -> TakePicture:
+def register_take_picture(
+    registry: ToolRegistry, ctx: CameraContext, *, timeout_s: float = 10.0, **kw: Any
+) -> TakePicture:
     """Register take_picture on `registry` for this connection; returns the handler."""
     handler = TakePicture(ctx, **kw)
     registry.register(TAKE_PICTURE, handler, args_model=TakePictureArgs, timeout_s=timeout_s)

@@ -123,7 +123,9 @@ class ToolRegistry:
         tool = self._tools.get(name)
         if tool is None:
             known = ", ".join(self._tools) or "none"
-            return self._error(call_id, name, f"Unknown tool {name[:64]!r}. Available tools: {known}.")
+            return self._error(
+                call_id, name, f"Unknown tool {name[:64]!r}. Available tools: {known}."
+            )
         raw = call.args if isinstance(call.args, dict) else None
         if raw is None and call.args is not None:
             return self._error(call_id, name, "Bad arguments: expected an object.")
@@ -134,7 +136,9 @@ class ToolRegistry:
             except ValidationError as e:
                 return self._error(call_id, name, f"Bad arguments: {_validation_message(e)}")
             except Exception as e:  # a model validator raising something odd
-                log.warning("tool %s id=%s argument validation raised %s", name, call_id, type(e).__name__)
+                log.warning(
+                    "tool %s id=%s argument validation raised %s", name, call_id, type(e).__name__
+                )
                 return self._error(call_id, name, "Bad arguments.")
         limit = timeout_s if timeout_s is not None else (tool.timeout_s or self._default_timeout_s)
         task = asyncio.create_task(tool.handler(args, call_id), name=f"tool:{name}:{call_id}")
@@ -153,7 +157,9 @@ class ToolRegistry:
                     del self._running[call_id]
         elapsed_ms = (time.perf_counter() - t0) * 1000
         if call_id in self._cancelled:
-            log.info("tool %s id=%s cancelled after %.0f ms; result dropped", name, call_id, elapsed_ms)
+            log.info(
+                "tool %s id=%s cancelled after %.0f ms; result dropped", name, call_id, elapsed_ms
+            )
             return None
         if not done:
             log.warning("tool %s id=%s timed out after %.1f s", name, call_id, limit)
@@ -166,7 +172,9 @@ class ToolRegistry:
             return self._error(call_id, name, f"The tool {name} failed internally.")
         result = task.result()
         if not isinstance(result, dict):
-            log.warning("tool %s id=%s returned %s, not a dict", name, call_id, type(result).__name__)
+            log.warning(
+                "tool %s id=%s returned %s, not a dict", name, call_id, type(result).__name__
+            )
             return self._error(call_id, name, f"The tool {name} failed internally.")
         log.info("tool %s id=%s answered in %.0f ms", name, call_id, elapsed_ms)
         return ToolResult(call_id, name, result)

@@ -22,7 +22,9 @@ CHROMIUM = os.environ.get("GOOGLIVE_CHROMIUM", "/usr/bin/chromium")
 def _require(tool: str) -> str:
     path = shutil.which(tool) or (tool if os.path.exists(tool) else None)
     if path is None:
-        pytest.fail(f"'{tool}' is required for the browser tests: apt-get install chromium espeak-ng sox")
+        pytest.fail(
+            f"'{tool}' is required for the browser tests: apt-get install chromium espeak-ng sox"
+        )
     return path
 
 
@@ -37,11 +39,28 @@ def make_speech(path: Path, text: str, *, pad_before: float = 2.0, pad_after: fl
     _require("espeak-ng")
     _require("sox")
     raw = path.with_suffix(".raw.wav")
-    subprocess.run(["espeak-ng", "-s", "150", "-w", str(raw), text], check=True, capture_output=True)
     subprocess.run(
-        ["sox", str(raw), "-r", "48000", "-c", "1", "-b", "16", "-e", "signed-integer", str(path),
-         "pad", str(pad_before), str(pad_after)],
-        check=True, capture_output=True,
+        ["espeak-ng", "-s", "150", "-w", str(raw), text], check=True, capture_output=True
+    )
+    subprocess.run(
+        [
+            "sox",
+            str(raw),
+            "-r",
+            "48000",
+            "-c",
+            "1",
+            "-b",
+            "16",
+            "-e",
+            "signed-integer",
+            str(path),
+            "pad",
+            str(pad_before),
+            str(pad_after),
+        ],
+        check=True,
+        capture_output=True,
     )
     return path
 
@@ -60,14 +79,26 @@ class AppProcess:
         return self.log.read_text(errors="replace")
 
 
-def start_app(netns: NetNamespace, tmp: Path, *extra: str, env: dict[str, str] | None = None) -> AppProcess:
+def start_app(
+    netns: NetNamespace, tmp: Path, *extra: str, env: dict[str, str] | None = None
+) -> AppProcess:
     port = _free_port()
     log = tmp / "app.log"
     data_dir = tmp / "data"
     e = {k: v for k, v in os.environ.items() if k not in ("GEMINI_API_KEY", "GOOGLE_API_KEY")}
     e.update({"GOOGLIVE_NO_ICE": "1", "PYTHONUNBUFFERED": "1", "GRADIO_ANALYTICS_ENABLED": "False"})
     e.update(env or {})
-    argv = netns.wrap([sys.executable, str(ROOT / "app.py"), "--port", str(port), "--data-dir", str(data_dir), *extra])
+    argv = netns.wrap(
+        [
+            sys.executable,
+            str(ROOT / "app.py"),
+            "--port",
+            str(port),
+            "--data-dir",
+            str(data_dir),
+            *extra,
+        ]
+    )
     fh = log.open("wb")
     proc = subprocess.Popen(argv, cwd=ROOT, stdout=fh, stderr=subprocess.STDOUT, env=e)
     url = f"http://127.0.0.1:{port}"
@@ -76,7 +107,13 @@ def start_app(netns: NetNamespace, tmp: Path, *extra: str, env: dict[str, str] |
         if proc.poll() is not None:
             raise RuntimeError(f"app exited early:\n{log.read_text(errors='replace')[-3000:]}")
         probe = subprocess.run(
-            netns.wrap([sys.executable, "-c", f"import urllib.request;urllib.request.urlopen('{url}/',timeout=2)"]),
+            netns.wrap(
+                [
+                    sys.executable,
+                    "-c",
+                    f"import urllib.request;urllib.request.urlopen('{url}/',timeout=2)",
+                ]
+            ),
             capture_output=True,
         )
         if probe.returncode == 0:
@@ -97,10 +134,17 @@ def stop_app(app: AppProcess) -> None:
 
 
 CHROMIUM_FLAGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
-    "--autoplay-policy=no-user-gesture-required", "--disable-dev-shm-usage",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--use-fake-ui-for-media-stream",
+    "--use-fake-device-for-media-stream",
+    "--autoplay-policy=no-user-gesture-required",
+    "--disable-dev-shm-usage",
 ]
 
 PC_SPY = """
@@ -131,8 +175,11 @@ def browser_factory(netns: NetNamespace, tmp_path: Path):
         launch_persistent_context (e.g. timezone_id)."""
         flag = f"--use-file-for-fake-audio-capture={audio_wav}" + ("" if loop else "%noloop")
         ctx = pw.chromium.launch_persistent_context(
-            str(tmp_path / f"profile{len(contexts)}"), executable_path=str(wrapper), headless=True,
-            args=[*(CHROMIUM_FLAGS if flags is None else flags), flag], viewport={"width": 1400, "height": 1000},
+            str(tmp_path / f"profile{len(contexts)}"),
+            executable_path=str(wrapper),
+            headless=True,
+            args=[*(CHROMIUM_FLAGS if flags is None else flags), flag],
+            viewport={"width": 1400, "height": 1000},
             **options,
         )
         ctx.add_init_script(PC_SPY)

@@ -43,7 +43,8 @@ def start_conversation(page: Any, timeout_s: float = 30) -> None:
 def wait_text(page: Any, selector: str, needle: str, timeout_s: float = 30) -> str:
     page.wait_for_function(
         "([sel, n]) => { const e = document.querySelector(sel); return e && e.innerText.includes(n); }",
-        arg=[selector, needle], timeout=timeout_s * 1000,
+        arg=[selector, needle],
+        timeout=timeout_s * 1000,
     )
     return page.locator(selector).inner_text()
 
@@ -52,7 +53,9 @@ def stats(page: Any) -> dict[str, float]:
     return page.evaluate(STATS_JS)
 
 
-def sample_stats(page: Any, seconds: float, every: float = 0.2) -> list[tuple[float, dict[str, float]]]:
+def sample_stats(
+    page: Any, seconds: float, every: float = 0.2
+) -> list[tuple[float, dict[str, float]]]:
     out = []
     end = time.monotonic() + seconds
     while time.monotonic() < end:
@@ -61,7 +64,14 @@ def sample_stats(page: Any, seconds: float, every: float = 0.2) -> list[tuple[fl
     return out
 
 
-AXE_PATH = Path(__file__).resolve().parents[2] / "tools" / "a11y" / "node_modules" / "axe-core" / "axe.min.js"
+AXE_PATH = (
+    Path(__file__).resolve().parents[2]
+    / "tools"
+    / "a11y"
+    / "node_modules"
+    / "axe-core"
+    / "axe.min.js"
+)
 
 AXE_RUN = """async () => {
   const r = await axe.run(document, {resultTypes: ['violations']});
@@ -70,7 +80,9 @@ AXE_RUN = """async () => {
 }"""
 
 
-def axe_violations(page: Any, impacts: tuple[str, ...] = ("serious", "critical")) -> list[dict[str, Any]]:
+def axe_violations(
+    page: Any, impacts: tuple[str, ...] = ("serious", "critical")
+) -> list[dict[str, Any]]:
     """axe-core's violations of these impacts on the page as it is now (axe-core from npm:
     `npm ci --prefix tools/a11y`, injected with Playwright's add_script_tag)."""
     if not AXE_PATH.is_file():

@@ -24,7 +24,9 @@ class NetNamespace:
     def __enter__(self) -> NetNamespace:
         for tool in ("unshare", "nsenter", "ip"):
             if shutil.which(tool) is None:
-                raise RuntimeError(f"'{tool}' is needed for the browser tests (apt-get install util-linux iproute2)")
+                raise RuntimeError(
+                    f"'{tool}' is needed for the browser tests (apt-get install util-linux iproute2)"
+                )
         script = (
             "ip link set lo up && "
             "ip link add veth0 type veth peer name veth1 && "

@@ -57,7 +57,9 @@ def ax_find(nodes: list[dict], role: str, name: str | None = None) -> list[dict]
 
 
 def ax_prop(node: dict, prop: str) -> object:
-    return next((p["value"].get("value") for p in node.get("properties", []) if p["name"] == prop), None)
+    return next(
+        (p["value"].get("value") for p in node.get("properties", []) if p["name"] == prop), None
+    )
 
 
 def tab_until(page, pred, limit: int = 25) -> dict:
@@ -75,10 +77,13 @@ def no_violations(page, where: str) -> None:
     page.wait_for_function("() => !document.querySelector('.pending')", timeout=20000)
     found = axe_violations(page)
     assert not found, f"axe-core on {where}: " + "; ".join(
-        f"[{v['impact']}] {v['id']} {v['nodes']}" for v in found)
+        f"[{v['impact']}] {v['id']} {v['nodes']}" for v in found
+    )
 
 
-def test_every_tab_passes_axe_and_a_conversation_runs_from_the_keyboard(netns, browser_factory, tmp_path):
+def test_every_tab_passes_axe_and_a_conversation_runs_from_the_keyboard(
+    netns, browser_factory, tmp_path
+):
     wav = make_speech(tmp_path / "quiet.wav", "", pad_before=0.5, pad_after=0.5)  # a silent mic
     app = start_app(netns, tmp_path, "--offline")
     try:
@@ -106,10 +111,14 @@ def test_every_tab_passes_axe_and_a_conversation_runs_from_the_keyboard(netns, b
         # Start from the keyboard: the webcam prompt, then focus moves on to the record button.
         tab_until(page, lambda el: "Access Webcam" in el["text"])
         page.keyboard.press("Enter")
-        page.wait_for_function("() => { const v = document.querySelector('#webrtc video'); return v && v.videoWidth > 0; }",
-                               timeout=30000)
-        page.wait_for_function("() => document.activeElement.getAttribute('aria-label') === 'start stream'",
-                               timeout=15000)
+        page.wait_for_function(
+            "() => { const v = document.querySelector('#webrtc video'); return v && v.videoWidth > 0; }",
+            timeout=30000,
+        )
+        page.wait_for_function(
+            "() => document.activeElement.getAttribute('aria-label') === 'start stream'",
+            timeout=15000,
+        )
         page.keyboard.press("Enter")
         wait_text(page, "#status", "Live", timeout_s=30)
         tab_until(page, lambda el: el["id"] == "text-input" and el["tag"] == "TEXTAREA")
@@ -121,7 +130,9 @@ def test_every_tab_passes_axe_and_a_conversation_runs_from_the_keyboard(netns, b
         tab_until(page, lambda el: el["id"] == "end-session")
         page.keyboard.press("Enter")
         # Results open with focus on their heading, not dropped to the page body.
-        page.wait_for_function("() => document.activeElement.matches('#results-header h2')", timeout=30000)
+        page.wait_for_function(
+            "() => document.activeElement.matches('#results-header h2')", timeout=30000
+        )
         wait_text(page, "#results-analysis", "What the transcript shows", timeout_s=30)
         page.wait_for_selector("#results-diagrams .gl-dia-tools", timeout=15000)
         no_violations(page, "Results")
@@ -140,7 +151,9 @@ def test_every_tab_passes_axe_and_a_conversation_runs_from_the_keyboard(netns, b
         page.keyboard.press("Space")
         tab_until(page, lambda el: el["id"] == "past-delete")
         page.keyboard.press("Enter")
-        page.wait_for_function("() => document.activeElement.id === 'past-delete-no'", timeout=10000)
+        page.wait_for_function(
+            "() => document.activeElement.id === 'past-delete-no'", timeout=10000
+        )
         no_violations(page, "Past sessions (delete asked)")
         page.keyboard.press("Enter")  # Keep it
         page.wait_for_function("() => document.activeElement.id === 'past-delete'", timeout=10000)

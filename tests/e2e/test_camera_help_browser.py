@@ -19,10 +19,21 @@ def test_no_camera_and_denied_permission_are_explained(netns, browser_factory, t
     try:
         cases = (
             # Fake devices, but no camera among them.
-            ([*BASE, "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream=device-count=0"],
-             {}, "No camera was found"),
+            (
+                [
+                    *BASE,
+                    "--use-fake-ui-for-media-stream",
+                    "--use-fake-device-for-media-stream=device-count=0",
+                ],
+                {},
+                "No camera was found",
+            ),
             # A camera, but the site is not allowed to use it.
-            ([*BASE, "--use-fake-device-for-media-stream"], {"permissions": []}, "not allowed to use the camera"),
+            (
+                [*BASE, "--use-fake-device-for-media-stream"],
+                {"permissions": []},
+                "not allowed to use the camera",
+            ),
         )
         for flags, options, needle in cases:
             ctx = browser_factory(wav, flags=flags, **options)
@@ -36,8 +47,10 @@ def test_no_camera_and_denied_permission_are_explained(netns, browser_factory, t
             if options:  # a visitor who answered "Block" to the prompt
                 cdp = ctx.new_cdp_session(page)
                 for name in ("camera", "microphone"):
-                    cdp.send("Browser.setPermission", {"permission": {"name": name}, "setting": "denied",
-                                                       "origin": app.url})
+                    cdp.send(
+                        "Browser.setPermission",
+                        {"permission": {"name": name}, "setting": "denied", "origin": app.url},
+                    )
             page.locator("#webrtc button", has_text="Click to Access Webcam").click()
             text = wait_text(page, "#gl-cam-help", needle, timeout_s=20)
             assert page.locator("#gl-cam-help").get_attribute("role") == "alert", text

@@ -36,6 +36,7 @@ def max_rate(samples: list[list[float]], t0: float, t1: float, window_ms: float)
     starts = [t for t, _ in samples if t0 <= t <= t1 - window_ms] or [t0]
     return max(rate(samples, a, min(t1, a + window_ms)) for a in starts)
 
+
 pytestmark = pytest.mark.browser
 
 
@@ -43,14 +44,18 @@ def test_talk_hear_and_interrupt_offline(netns, browser_factory, tmp_path):
     """Speech reaches the handler, the reply is heard in the browser, and speaking over a long
     reply stops the model's audio."""
     # Speech, then 7 s of silence, on a loop: each loop is one user turn.
-    wav = make_speech(tmp_path / "speech.wav", "Hello Gemini can you hear me", pad_before=1.0, pad_after=7.0)
+    wav = make_speech(
+        tmp_path / "speech.wav", "Hello Gemini can you hear me", pad_before=1.0, pad_after=7.0
+    )
     app = start_app(netns, tmp_path, "--offline")
     try:
         ctx = browser_factory(wav, loop=True)
         page = ctx.new_page()
         page.goto(app.url)
         assert "offline demo" in page.locator("#status").inner_text().lower()
-        tabs = page.evaluate("() => [...document.querySelectorAll('[role=tab]')].map(e => e.innerText.trim())")
+        tabs = page.evaluate(
+            "() => [...document.querySelectorAll('[role=tab]')].map(e => e.innerText.trim())"
+        )
         assert len(tabs) == len(set(tabs)) and "Conversation" in tabs, tabs  # each tab drawn once
         start_conversation(page)
         wait_text(page, "#status", "Live", timeout_s=40)
@@ -59,10 +64,14 @@ def test_talk_hear_and_interrupt_offline(netns, browser_factory, tmp_path):
         assert "heard" in text.lower()
         page.wait_for_function(
             "() => document.querySelectorAll('#transcript .line.user').length >= 1 && "
-            "document.querySelectorAll('#transcript .line.model').length >= 1", timeout=30000)
+            "document.querySelectorAll('#transcript .line.model').length >= 1",
+            timeout=30000,
+        )
         # The browser received the reply's audio.
         page.wait_for_function(
-            f"async () => {{ const s = await ({STATS_JS.strip()})(); return s.audio_packets > 20 && s.audio_energy > 0; }}", timeout=30000)
+            f"async () => {{ const s = await ({STATS_JS.strip()})(); return s.audio_packets > 20 && s.audio_energy > 0; }}",
+            timeout=30000,
+        )
         s = stats(page)
         assert s["audio_samples"] > 0
         # Ask for a long reply; the next loop of the mic speech interrupts it. From here the

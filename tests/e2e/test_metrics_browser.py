@@ -33,7 +33,9 @@ SEEN_PROBE = """
 
 def test_diagnostics_panel_shows_latency_and_usage(netns, browser_factory, tmp_path):
     # Speech on a loop (every ~5 s), so it is heard whenever the call happens to connect.
-    wav = make_speech(tmp_path / "speech.wav", "Hello Gemini how are you today", pad_before=1.0, pad_after=3.5)
+    wav = make_speech(
+        tmp_path / "speech.wav", "Hello Gemini how are you today", pad_before=1.0, pad_after=3.5
+    )
     app = start_app(netns, tmp_path, "--offline")
     try:
         page = browser_factory(wav, loop=True).new_page()
@@ -51,16 +53,28 @@ def test_diagnostics_panel_shows_latency_and_usage(netns, browser_factory, tmp_p
         page.locator("#send-text").click()
         page.wait_for_selector("#metrics-latency [data-latency-ms]", timeout=20000)
         page.wait_for_selector("#metrics-usage [data-session-tokens]", timeout=20000)
-        ms = int(page.locator("#metrics-latency [data-latency-ms]").first.get_attribute("data-latency-ms"))
-        tokens = int(page.locator("#metrics-usage [data-session-tokens]").first.get_attribute("data-session-tokens"))
+        ms = int(
+            page.locator("#metrics-latency [data-latency-ms]").first.get_attribute(
+                "data-latency-ms"
+            )
+        )
+        tokens = int(
+            page.locator("#metrics-usage [data-session-tokens]").first.get_attribute(
+                "data-session-tokens"
+            )
+        )
         assert 0 < ms < 10000 and tokens > 0
         # The model line in the transcript carries the same figure.
         wait_text(page, "#transcript", f"{ms} ms", timeout_s=10)
-        assert not re.search(r"\$\d", page.locator("#metrics-usage").inner_text())  # the offline demo is free
+        assert not re.search(
+            r"\$\d", page.locator("#metrics-usage").inner_text()
+        )  # the offline demo is free
         page.locator("#metrics-eventlog-acc button").first.click()
         page.wait_for_selector("#metrics-eventlog .ev[data-kind='connect']", timeout=10000)
         page.wait_for_timeout(1200)  # let the reply play out so the screenshot shows a settled page
-        shot = SHOT if os.environ.get("GOOGLIVE_UPDATE_SCREENSHOTS") == "1" else tmp_path / SHOT.name
+        shot = (
+            SHOT if os.environ.get("GOOGLIVE_UPDATE_SCREENSHOTS") == "1" else tmp_path / SHOT.name
+        )
         page.screenshot(path=str(shot), full_page=True)
     finally:
         stop_app(app)

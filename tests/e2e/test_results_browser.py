@@ -39,7 +39,9 @@ def test_end_session_shows_results_with_transcript_and_analysis(netns, browser_f
         # ... and the browser's WebRTC connection ended too.
         page.wait_for_function(
             "() => (window.__pcs || []).length > 0 && window.__pcs.every("
-            "pc => ['closed', 'failed', 'disconnected'].includes(pc.connectionState))", timeout=10000)
+            "pc => ['closed', 'failed', 'disconnected'].includes(pc.connectionState))",
+            timeout=10000,
+        )
         took = time.monotonic() - started
     finally:
         stop_app(app)

@@ -47,7 +47,9 @@ def shot(page, name: str, tmp: Path, height: int = 1250) -> None:
     """The top of the page (what a README reader needs to see), at a fixed size."""
     target = ASSETS / name if os.environ.get("GOOGLIVE_UPDATE_SCREENSHOTS") == "1" else tmp / name
     page.evaluate("() => window.scrollTo(0, 0)")
-    page.screenshot(path=str(target), clip={"x": 0, "y": 0, "width": 1400, "height": height}, full_page=True)
+    page.screenshot(
+        path=str(target), clip={"x": 0, "y": 0, "width": 1400, "height": height}, full_page=True
+    )
 
 
 def add_older_sessions(session: Path, n: int) -> list[str]:
@@ -60,11 +62,15 @@ def add_older_sessions(session: Path, n: int) -> list[str]:
         copy = session.parent / sid
         shutil.copytree(session, copy, ignore=shutil.ignore_patterns("recording.*", "poster.jpg"))
         meta = json.loads((copy / "meta.json").read_text())
-        meta.update(session_id=sid, started=f"{when:%Y-%m-%dT%H:%M:%SZ}", started_unix=when.timestamp())
+        meta.update(
+            session_id=sid, started=f"{when:%Y-%m-%dT%H:%M:%SZ}", started_unix=when.timestamp()
+        )
         meta.pop("t0_unix", None)
         (copy / "meta.json").write_text(json.dumps(meta))
         (copy / "survey.json").unlink()
-        (copy / "title.json").write_text(json.dumps({"title": "Garden party plans" if k == 3 else f"Check-in {k}"}))
+        (copy / "title.json").write_text(
+            json.dumps({"title": "Garden party plans" if k == 3 else f"Check-in {k}"})
+        )
         ids.append(sid)
     return ids
 
@@ -87,9 +93,11 @@ def test_survey_results_and_past_sessions(netns, browser_factory, tmp_path):
         wait_text(page, "#survey-active", "Product feedback", timeout_s=15)
         start_conversation(page)
         wait_text(page, "#status", "Live", timeout_s=30)
-        for msg, needle in (("My answer is every day, mostly for reports", "record_answer tool answered ok"),
-                            ("Please take a picture of my desk", "take_picture tool answered ok"),
-                            ("Draw a diagram of the flow", "draw_diagram tool answered ok")):
+        for msg, needle in (
+            ("My answer is every day, mostly for reports", "record_answer tool answered ok"),
+            ("Please take a picture of my desk", "take_picture tool answered ok"),
+            ("Draw a diagram of the flow", "draw_diagram tool answered ok"),
+        ):
             page.locator("#text-input textarea").fill(msg)
             page.locator("#send-text").click()
             wait_text(page, "#transcript", needle, timeout_s=30)
@@ -114,7 +122,11 @@ def test_survey_results_and_past_sessions(netns, browser_factory, tmp_path):
         # The offline analysis: counted from the transcript, no filler, no placeholder twice.
         analysis = page.locator("#results-analysis").inner_text()
         assert "3 turns from you (3 typed) and 3 replies" in analysis
-        assert "turn(s)" not in analysis and "00:00" not in analysis and "Gemini would list" not in analysis
+        assert (
+            "turn(s)" not in analysis
+            and "00:00" not in analysis
+            and "Gemini would list" not in analysis
+        )
 
         # Snapshots: a thumbnail with its caption, then the full-size view with a download.
         thumbs = page.locator("#results-snapshots .grid-container .thumbnail-item")
@@ -123,14 +135,22 @@ def test_survey_results_and_past_sessions(netns, browser_factory, tmp_path):
         assert caption.startswith("00:") and "taking a picture" in caption
         assert thumbs.first.bounding_box()["width"] < 400  # a thumbnail, not the full width
         thumbs.first.click()
-        page.wait_for_function("() => { const i = document.querySelector('#results-snapshots .preview img');"
-                               " return i && i.complete && i.naturalWidth >= 640; }", timeout=10000)
-        assert page.locator('#results-snapshots .preview button[aria-label="Download"]').is_visible()
+        page.wait_for_function(
+            "() => { const i = document.querySelector('#results-snapshots .preview img');"
+            " return i && i.complete && i.naturalWidth >= 640; }",
+            timeout=10000,
+        )
+        assert page.locator(
+            '#results-snapshots .preview button[aria-label="Download"]'
+        ).is_visible()
         page.locator('#results-snapshots .preview button[aria-label="Close"]').click()
 
         # The player: a poster that is not black, and the captions as its track.
-        page.wait_for_function("() => { const v = document.querySelector('#results-video video');"
-                               " return v && v.getAttribute('poster'); }", timeout=15000)
+        page.wait_for_function(
+            "() => { const v = document.querySelector('#results-video video');"
+            " return v && v.getAttribute('poster'); }",
+            timeout=15000,
+        )
         stats = page.evaluate(POSTER_STATS)
         assert stats["mean"] > 16 and stats["width"] >= 320, stats
         assert stats["vtt"].startswith("WEBVTT") and "My answer is every day" in stats["vtt"]
@@ -147,7 +167,11 @@ def test_survey_results_and_past_sessions(netns, browser_factory, tmp_path):
         with page.expect_download() as dl:
             page.locator(".gl-dia-tools button[data-action=download]").first.click()
         svg = Path(dl.value.path()).read_text()
-        assert dl.value.suggested_filename == "diagram-1.svg" and svg.startswith("<?xml") and "<svg" in svg
+        assert (
+            dl.value.suggested_filename == "diagram-1.svg"
+            and svg.startswith("<?xml")
+            and "<svg" in svg
+        )
         code = page.locator("#results-diagram-source")
         assert "flowchart TD" in code.inner_text()
         code.locator('button[aria-label="Copy diagram source"]').click()
@@ -168,8 +192,10 @@ def test_survey_results_and_past_sessions(netns, browser_factory, tmp_path):
         older = add_older_sessions(session, 9)
         page.get_by_role("tab", name="Past sessions").click()
         page.locator("#past-refresh").click()
-        page.wait_for_function("() => document.querySelectorAll('#past-sessions input[type=radio]').length === 10",
-                               timeout=15000)
+        page.wait_for_function(
+            "() => document.querySelectorAll('#past-sessions input[type=radio]').length === 10",
+            timeout=15000,
+        )
         radios = page.locator("#past-sessions input[type=radio]")
         assert [radios.nth(i).get_attribute("value") for i in range(10)] == [session.name, *older]
         labels = page.locator("#past-sessions label").all_inner_texts()
@@ -178,7 +204,9 @@ def test_survey_results_and_past_sessions(netns, browser_factory, tmp_path):
         search = page.locator("#past-search textarea, #past-search input").first
         assert search.is_visible()
         search.fill("garden")
-        page.wait_for_function("() => document.querySelectorAll('#past-sessions input[type=radio]').length === 1")
+        page.wait_for_function(
+            "() => document.querySelectorAll('#past-sessions input[type=radio]').length === 1"
+        )
         assert page.locator("#past-sessions label").inner_text().startswith("Garden party plans — ")
         # Delete asks first, then removes the files and says what went.
         page.locator("#past-sessions label").first.click()
@@ -189,7 +217,9 @@ def test_survey_results_and_past_sessions(netns, browser_factory, tmp_path):
         assert "“Garden party plans”" in status and "gone from this server" in status
         assert not (session.parent / older[2]).exists()
         search.fill("")
-        page.wait_for_function("() => document.querySelectorAll('#past-sessions input[type=radio]').length === 9")
+        page.wait_for_function(
+            "() => document.querySelectorAll('#past-sessions input[type=radio]').length === 9"
+        )
         # Rename the interview; the Results header follows.
         page.locator("#past-sessions label").first.click()
         page.locator("#past-rename").click()
@@ -198,8 +228,14 @@ def test_survey_results_and_past_sessions(netns, browser_factory, tmp_path):
         box.fill("Customer call with Sam")
         box.press("Enter")
         wait_text(page, "#past-status", "Renamed to “Customer call with Sam”", timeout_s=10)
-        assert page.locator("#past-sessions label").first.inner_text().startswith("Customer call with Sam — today")
-        assert json.loads((session / "title.json").read_text()) == {"title": "Customer call with Sam"}
+        assert (
+            page.locator("#past-sessions label")
+            .first.inner_text()
+            .startswith("Customer call with Sam — today")
+        )
+        assert json.loads((session / "title.json").read_text()) == {
+            "title": "Customer call with Sam"
+        }
         wait_text(page, "#results-header", "Customer call with Sam", timeout_s=10)
         page.locator("#past-sessions label").first.click()
         shot(page, "screenshot-past-sessions.png", tmp_path, 760)
@@ -207,6 +243,8 @@ def test_survey_results_and_past_sessions(netns, browser_factory, tmp_path):
         page.locator("#past-sessions label").nth(1).click()
         page.locator("#past-open").click()
         wait_text(page, "#results-header", "Check-in 1", timeout_s=15)
-        page.wait_for_function("() => document.activeElement.matches('#results-header h2')", timeout=10000)
+        page.wait_for_function(
+            "() => document.activeElement.matches('#results-header h2')", timeout=10000
+        )
     finally:
         stop_app(app)

@@ -34,7 +34,9 @@ def test_build_survey_start_interview_and_see_progress(netns, browser_factory, t
         # back on the Conversation tab, with the survey named next to it
         wait_text(page, "#survey-active", "Colour <b>poll</b>", timeout_s=15)
         assert page.locator("#webrtc").is_visible()
-        saved = list((app.data_dir / "surveys" / "owners").rglob("*.json"))  # private to this visitor
+        saved = list(
+            (app.data_dir / "surveys" / "owners").rglob("*.json")
+        )  # private to this visitor
         assert len(saved) == 1
         start_conversation(page)
         wait_text(page, "#status", "Live", timeout_s=30)

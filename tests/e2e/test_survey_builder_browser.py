@@ -36,7 +36,9 @@ def test_building_saving_and_running_a_survey(netns, browser_factory, tmp_path):
         for p in (page, other):
             p.goto(app.url)
             p.get_by_role("tab", name="Survey Builder").click()
-            p.wait_for_function("() => /id [0-9a-f]{24} /.test(document.querySelector('#survey-outline').innerText)")
+            p.wait_for_function(
+                "() => /id [0-9a-f]{24} /.test(document.querySelector('#survey-outline').innerText)"
+            )
         assert outline_id(page) != outline_id(other)  # not one "untitled" id for everybody
         other.close()
 
@@ -45,7 +47,10 @@ def test_building_saving_and_running_a_survey(netns, browser_factory, tmp_path):
         page.locator("#survey-sec-add").click()
         wait_text(page, "#survey-outline", "Experience", timeout_s=15)
         # Fields follow the kind: options only for choices, the scale only for scales.
-        assert not page.locator("#survey-q-options").is_visible() and not page.locator("#survey-q-scale").is_visible()
+        assert (
+            not page.locator("#survey-q-options").is_visible()
+            and not page.locator("#survey-q-scale").is_visible()
+        )
         pick(page, "survey-q-kind", "Single choice")
         page.locator("#survey-q-options").wait_for(state="visible")
         assert not page.locator("#survey-q-scale").is_visible()
@@ -59,7 +64,9 @@ def test_building_saving_and_running_a_survey(netns, browser_factory, tmp_path):
         page.locator("#survey-q-options textarea").fill("Yes")
         page.locator("#survey-q-add").click()
         err = wait_text(page, "#survey-error", "needs at least 2 options", timeout_s=15)
-        assert "Question 1 in “Experience” needs at least 2 options." in err and "sections[" not in err
+        assert (
+            "Question 1 in “Experience” needs at least 2 options." in err and "sections[" not in err
+        )
         assert page.evaluate(TOASTS) == 0
         page.locator("#survey-q-options textarea").fill("Yes\nPartly\nNo")
         page.locator("#survey-q-add").click()
@@ -72,7 +79,9 @@ def test_building_saving_and_running_a_survey(netns, browser_factory, tmp_path):
         wait_text(page, "#survey-outline", "2 questions", timeout_s=15)
         # Select the first question, Save: confirmed, and the selection stays.
         pick(page, "survey-question", "1. Was the problem solved?")
-        page.wait_for_function("() => document.querySelector('#survey-q-text textarea').value === 'Was the problem solved?'")
+        page.wait_for_function(
+            "() => document.querySelector('#survey-q-text textarea').value === 'Was the problem solved?'"
+        )
         page.locator("#survey-save").click()
         wait_text(page, "#survey-error", "Saved “Support follow-up”.", timeout_s=15)
         assert page.locator("#survey-question input").input_value() == "1. Was the problem solved?"
@@ -106,7 +115,8 @@ def test_building_saving_and_running_a_survey(netns, browser_factory, tmp_path):
         wait_text(page, "#status", "Live", timeout_s=30)
         page.wait_for_function(
             "() => { const h = document.querySelector('#survey-active .survey-start-hint'); return h && !h.offsetParent; }",
-            timeout=10000)
+            timeout=10000,
+        )
         assert "Support follow-up" in page.locator("#survey-active").inner_text()
     finally:
         stop_app(app)

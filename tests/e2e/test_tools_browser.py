@@ -76,5 +76,7 @@ def test_typed_requests_draw_a_diagram_and_take_a_snapshot(netns, browser_factor
     finally:
         stop_app(app)
     total = time.monotonic() - t0
-    print(f"timings: app up {t_app:.1f} s, live {t_live:.1f} s, diagram {t_diagram:.1f} s, total {total:.1f} s")
+    print(
+        f"timings: app up {t_app:.1f} s, live {t_live:.1f} s, diagram {t_diagram:.1f} s, total {total:.1f} s"
+    )
     assert total - t_app < 40, total

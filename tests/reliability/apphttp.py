@@ -36,9 +36,19 @@ class App:
     def log_text(self) -> str:
         return self.log.read_text(errors="replace")
 
-    def request(self, method: str, path: str, body: bytes | None = None, *, source: str = "127.0.0.1",
-                headers: dict[str, str] | None = None, timeout: float = 20) -> tuple[int, dict[str, str], bytes]:
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout, source_address=(source, 0))
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: bytes | None = None,
+        *,
+        source: str = "127.0.0.1",
+        headers: dict[str, str] | None = None,
+        timeout: float = 20,
+    ) -> tuple[int, dict[str, str], bytes]:
+        conn = http.client.HTTPConnection(
+            "127.0.0.1", self.port, timeout=timeout, source_address=(source, 0)
+        )
         try:
             conn.request(method, path, body=body, headers=headers or {})
             r = conn.getresponse()
@@ -50,8 +60,13 @@ class App:
         return self.request("GET", path, **kw)
 
     def post_json(self, path: str, data: Any, **kw: Any) -> tuple[int, dict[str, str], Any]:
-        status, headers, body = self.request("POST", path, json.dumps(data).encode(),
-                                             headers={"Content-Type": "application/json"}, **kw)
+        status, headers, body = self.request(
+            "POST",
+            path,
+            json.dumps(data).encode(),
+            headers={"Content-Type": "application/json"},
+            **kw,
+        )
         try:
             return status, headers, json.loads(body)
         except ValueError:
@@ -75,15 +90,34 @@ class App:
                 self.proc.wait(5)
 
 
-def start(tmp: Path, *args: str, env: dict[str, str] | None = None, data_dir: Path | None = None) -> App:
+def start(
+    tmp: Path, *args: str, env: dict[str, str] | None = None, data_dir: Path | None = None
+) -> App:
     port = free_port()
     data = data_dir or tmp / "data"
     log = tmp / f"app-{port}.log"
-    e = {k: v for k, v in os.environ.items() if k not in ("GEMINI_API_KEY", "GOOGLE_API_KEY", "SPACE_ID")}
-    e.update(GOOGLIVE_NO_ICE="1", PYTHONUNBUFFERED="1", GRADIO_ANALYTICS_ENABLED="False",
-             GRADIO_TEMP_DIR=str(tmp / "gradio-tmp"))
+    e = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("GEMINI_API_KEY", "GOOGLE_API_KEY", "SPACE_ID")
+    }
+    e.update(
+        GOOGLIVE_NO_ICE="1",
+        PYTHONUNBUFFERED="1",
+        GRADIO_ANALYTICS_ENABLED="False",
+        GRADIO_TEMP_DIR=str(tmp / "gradio-tmp"),
+    )
     e.update(env or {})
-    argv = [sys.executable, str(ROOT / "app.py"), "--offline", "--port", str(port), "--data-dir", str(data), *args]
+    argv = [
+        sys.executable,
+        str(ROOT / "app.py"),
+        "--offline",
+        "--port",
+        str(port),
+        "--data-dir",
+        str(data),
+        *args,
+    ]
     with log.open("wb") as fh:
         proc = subprocess.Popen(argv, cwd=ROOT, stdout=fh, stderr=subprocess.STDOUT, env=e)
     app = App(proc, port, data, log)

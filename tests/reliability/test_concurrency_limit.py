@@ -14,13 +14,18 @@ from googlive.ui import AppContext, build
 
 
 async def test_the_visitor_over_max_sessions_is_refused():
-    ctx = AppContext(Settings(max_sessions=1, no_ice_servers=True), Endpoint("https://127.0.0.1:9", None, Secret("k"), True))
+    ctx = AppContext(
+        Settings(max_sessions=1, no_ice_servers=True),
+        Endpoint("https://127.0.0.1:9", None, Secret("k"), True),
+    )
     build(ctx)
     rtc = ctx.extra["rtc"]
     assert rtc.concurrency_limit == 1  # --max-sessions reaches fastrtc
     rtc.pcs["first-visitor"] = object()  # one conversation is running
     try:
-        resp = await rtc.handle_offer({"webrtc_id": "second-visitor", "sdp": "v=0", "type": "offer"}, lambda *a: None)
+        resp = await rtc.handle_offer(
+            {"webrtc_id": "second-visitor", "sdp": "v=0", "type": "offer"}, lambda *a: None
+        )
         body = json.loads(resp.body)
         assert body["status"] == "failed"
         assert body["meta"]["error"] == "concurrency_limit_reached" and body["meta"]["limit"] == 1

@@ -58,17 +58,36 @@ def silence(path: Path) -> Path:
 def start_page_app(ns, tmp: Path) -> tuple[subprocess.Popen[bytes], str, Path]:
     port = _free_port()
     log = tmp / "diagram-app.log"
-    argv = ns.wrap([sys.executable, "-m", "tests.reliability.diagram_app", str(port), str(tmp / "data")])
-    proc = subprocess.Popen(argv, cwd=ROOT, stdout=log.open("wb"), stderr=subprocess.STDOUT,
-                            env={"PYTHONUNBUFFERED": "1", "GRADIO_ANALYTICS_ENABLED": "False",
-                                 "PATH": "/usr/bin:/bin", "GRADIO_TEMP_DIR": str(tmp / "gradio-tmp")})
+    argv = ns.wrap(
+        [sys.executable, "-m", "tests.reliability.diagram_app", str(port), str(tmp / "data")]
+    )
+    proc = subprocess.Popen(
+        argv,
+        cwd=ROOT,
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+        env={
+            "PYTHONUNBUFFERED": "1",
+            "GRADIO_ANALYTICS_ENABLED": "False",
+            "PATH": "/usr/bin:/bin",
+            "GRADIO_TEMP_DIR": str(tmp / "gradio-tmp"),
+        },
+    )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise RuntimeError(log.read_text(errors="replace")[-3000:])
-        probe = subprocess.run(ns.wrap([sys.executable, "-c", f"import urllib.request;urllib.request.urlopen('{url}/',timeout=2)"]),
-                               capture_output=True)
+        probe = subprocess.run(
+            ns.wrap(
+                [
+                    sys.executable,
+                    "-c",
+                    f"import urllib.request;urllib.request.urlopen('{url}/',timeout=2)",
+                ]
+            ),
+            capture_output=True,
+        )
         if probe.returncode == 0:
             return proc, url, log
         time.sleep(0.3)  # polling a starting server: the condition is checked each round
@@ -86,7 +105,8 @@ def show(page, case: str) -> dict:
                     if (p.innerText.includes('withheld')) return true;
                     const m = p.querySelector('.mermaid');
                     return !m || m.querySelector('svg') !== null || m.getAttribute('data-processed') === 'true'; }""",
-        arg=name, timeout=20000,
+        arg=name,
+        timeout=20000,
     )
     page.wait_for_timeout(300)  # an inserted <img>/<image> would request its URL at once
     return page.evaluate(FOUND_JS)
@@ -107,7 +127,9 @@ def test_hostile_diagrams_render_no_html_and_fetch_nothing(netns, browser_factor
         load_violations = page.evaluate("() => window.__csp.slice()")
         results: dict[str, dict] = {}
         sent: dict[str, list[str]] = {}
-        cases = [f"{n}:{m}" for n in HOSTILE for m in ("gated", "ungated")] + [f"{n}:gated" for n in BENIGN]
+        cases = [f"{n}:{m}" for n in HOSTILE for m in ("gated", "ungated")] + [
+            f"{n}:gated" for n in BENIGN
+        ]
         for case in cases:
             before = len(requests)
             results[case] = show(page, case)
@@ -116,12 +138,19 @@ def test_hostile_diagrams_render_no_html_and_fetch_nothing(netns, browser_factor
     finally:
         proc.terminate()
         proc.wait(15)
-    record("diagram_browser", {"cases": len(results), "requests": len(requests),
-                               "outside_by_case": {k: v for k, v in sent.items() if v},
-                               "failures": {u: f for u, f in failed.items() if not u.startswith(url)},
-                               "csp_violations_at_load": load_violations, "csp_violations": violations,
-                               "svg_withheld": {k: (v["svg"], v["withheld"]) for k, v in results.items()},
-                               "ungated_links": [k for k, v in results.items() if v["links"]]})
+    record(
+        "diagram_browser",
+        {
+            "cases": len(results),
+            "requests": len(requests),
+            "outside_by_case": {k: v for k, v in sent.items() if v},
+            "failures": {u: f for u, f in failed.items() if not u.startswith(url)},
+            "csp_violations_at_load": load_violations,
+            "csp_violations": violations,
+            "svg_withheld": {k: (v["svg"], v["withheld"]) for k, v in results.items()},
+            "ungated_links": [k for k, v in results.items() if v["links"]],
+        },
+    )
     assert load_violations == [], load_violations  # the page itself needs nothing the CSP forbids
     for case, urls in sent.items():
         if case.endswith(":gated"):
@@ -138,4 +167,7 @@ def test_hostile_diagrams_render_no_html_and_fetch_nothing(netns, browser_factor
     for name in HOSTILE:
         assert results[f"{name}:gated"]["withheld"], (name, results[f"{name}:gated"])
     for name in BENIGN:
-        assert results[f"{name}:gated"]["svg"] == 1 and not results[f"{name}:gated"]["withheld"], (name, results[f"{name}:gated"])
+        assert results[f"{name}:gated"]["svg"] == 1 and not results[f"{name}:gated"]["withheld"], (
+            name,
+            results[f"{name}:gated"],
+        )

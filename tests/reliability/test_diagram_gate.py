@@ -32,4 +32,4 @@ def test_messages_tell_the_model_what_to_do():
     deep = "&amp;" * 3 + "lt;img"
     assert check_safety(f'graph TD\n  A["{deep.replace("&amp;", "&amp;amp;", 1)}"] --> B')
     nested = "&" + "amp;" * 12 + "lt;b"
-    assert "too many times" in check_safety(f"graph TD\n  A[\"{nested}\"]")[0].message
+    assert "too many times" in check_safety(f'graph TD\n  A["{nested}"]')[0].message

@@ -1,4 +1,3 @@
-
 """With every feature assembled as app.py assembles them (archive, recording, tools, survey,
 metrics): browser disconnects mid reply and mid tool call leave a complete archive and
 recording and leak nothing; one visitor's archives are never listed or served to another; a
@@ -101,11 +100,15 @@ async def one_session(app: App, srv: FakeLiveServer, kind: str, i: int) -> dict[
             await peer.said()
         else:
             h.send_text(f"hello number {i}")
-        await until(lambda: any(ln.role is Role.MODEL and ln.final for ln in h.conv.lines), timeout=15)
+        await until(
+            lambda: any(ln.role is Role.MODEL and ln.final for ln in h.conv.lines), timeout=15
+        )
         if kind == "reply":
             heard = peer.heard_after(0)
             h.send_text(f"tell me a long story {i}")
-            await until(lambda: peer.heard_after(0) > heard + 1.0, timeout=15)  # the story is playing
+            await until(
+                lambda: peer.heard_after(0) > heard + 1.0, timeout=15
+            )  # the story is playing
         else:
             srv.queue_tool_call("slow_lookup", {})
             h.send_text(f"look it up {i}")
@@ -119,8 +122,14 @@ async def one_session(app: App, srv: FakeLiveServer, kind: str, i: int) -> dict[
         await peer.close()  # the browser went away: fastrtc calls shutdown()
     assert h.registry.running_ids == ()
     arch = h.feature("archive").archive
-    return {"shown": shown, "session_s": session_s, "path": arch.path,
-            "recording": arch.recording_path, "kind": kind, "cut_mid_reply": cut_mid_reply}
+    return {
+        "shown": shown,
+        "session_s": session_s,
+        "path": arch.path,
+        "recording": arch.recording_path,
+        "kind": kind,
+        "cut_mid_reply": cut_mid_reply,
+    }
 
 
 async def test_disconnects_leave_complete_archive_and_recording_and_leak_nothing(tmp_path):
@@ -140,7 +149,9 @@ async def test_disconnects_leave_complete_archive_and_recording_and_leak_nothing
             for i in range(n):
                 runs.append(await one_session(app, srv, "tool" if i % 5 in (1, 3) else "reply", i))
             await srv.wait_until(lambda: srv.stats.open_connections == 0, 10)
-            await until(lambda: len(live_tasks()) <= tasks0 and open_sockets() <= socks0, timeout=10)
+            await until(
+                lambda: len(live_tasks()) <= tasks0 and open_sockets() <= socks0, timeout=10
+            )
             all1 = len([t for t in asyncio.all_tasks() if not t.done()])
             assert all1 <= all0, [t.get_name() for t in asyncio.all_tasks()]
             recorders = [t.name for t in threading.enumerate() if t.name.startswith("recorder-")]
@@ -169,13 +180,21 @@ async def test_disconnects_leave_complete_archive_and_recording_and_leak_nothing
         events = [e["kind"] for e in read_jsonl(r["path"] / "events.jsonl")[0]]
         assert events[0] == "session_start" and events[-1] == "session_end"
         assert (r["path"] / "events_log.jsonl").is_file()
-    record("disconnect_archive", {
-        "sessions": n, "kinds": {k: sum(r["kind"] == k for r in runs) for k in ("reply", "tool")},
-        "final_lines_checked": lines, "tasks_before": all0, "tasks_after": all1,
-        "sockets_before": socks0, "sockets_after": open_sockets(),
-        "session_s": [round(r["session_s"], 2) for r in runs],
-        "audio_ratio_min": round(min(ratios_a), 3), "video_ratio_min": round(min(ratios_v), 3),
-    })
+    record(
+        "disconnect_archive",
+        {
+            "sessions": n,
+            "kinds": {k: sum(r["kind"] == k for r in runs) for k in ("reply", "tool")},
+            "final_lines_checked": lines,
+            "tasks_before": all0,
+            "tasks_after": all1,
+            "sockets_before": socks0,
+            "sockets_after": open_sockets(),
+            "session_s": [round(r["session_s"], 2) for r in runs],
+            "audio_ratio_min": round(min(ratios_a), 3),
+            "video_ratio_min": round(min(ratios_v), 3),
+        },
+    )
 
 
 async def test_one_visitor_never_sees_or_downloads_another_visitors_sessions(tmp_path):
@@ -184,7 +203,10 @@ async def test_one_visitor_never_sees_or_downloads_another_visitors_sessions(tmp
     async with FakeLiveServer(api_key="k", config=FakeLiveConfig(speed=6.0)) as srv:
         endpoint = Endpoint(srv.url, srv.ca_cert, Secret("k"), offline=True)
         app = App(Settings(data_dir=tmp_path), endpoint)
-        words = {"alice": "apricot-" + secrets.token_hex(4), "bob": "blueberry-" + secrets.token_hex(4)}
+        words = {
+            "alice": "apricot-" + secrets.token_hex(4),
+            "bob": "blueberry-" + secrets.token_hex(4),
+        }
         ids: dict[str, str] = {}
         try:
             peers = {o: SimulatedPeer(app.handler(), [o, "", "", "", "", ""]) for o in words}
@@ -193,8 +215,13 @@ async def test_one_visitor_never_sees_or_downloads_another_visitors_sessions(tmp
             await until(lambda: all(is_live(p.handler) for p in peers.values()))
             for o, p in peers.items():
                 p.handler.send_text(f"remember {words[o]}")
-            await until(lambda: all(any(ln.role is Role.MODEL and ln.final for ln in p.handler.conv.lines)
-                                    for p in peers.values()), timeout=15)
+            await until(
+                lambda: all(
+                    any(ln.role is Role.MODEL and ln.final for ln in p.handler.conv.lines)
+                    for p in peers.values()
+                ),
+                timeout=15,
+            )
             for o, p in peers.items():
                 await p.close()
                 ids[o] = p.handler.feature("archive").session_id
@@ -218,7 +245,9 @@ async def test_one_visitor_never_sees_or_downloads_another_visitors_sessions(tmp
             text = b"".join(z.read(n) for n in z.namelist())
         assert words["alice"].encode() in text and words["bob"].encode() not in text
         # The operator setting that shares archives is what lets one see the other's.
-        shared = ResultsPlugin(AppContext(Settings(data_dir=tmp_path, share_archives=True), endpoint))
+        shared = ResultsPlugin(
+            AppContext(Settings(data_dir=tmp_path, share_archives=True), endpoint)
+        )
         assert sorted(sid for _, sid in shared.list_past("alice")) == sorted([a, b])
 
 
@@ -241,7 +270,9 @@ async def test_a_key_typed_in_the_page_reaches_no_file_and_no_log(tmp_path, capl
             srv.queue_tool_call("draw_diagram", {"code": "graph TD\n  K-->V", "title": "keys"})
             h.send_text("draw something")
             await until(lambda: srv.stats.tool_responses, timeout=15)
-            await until(lambda: any(ln.role is Role.MODEL and ln.final for ln in h.conv.lines), timeout=15)
+            await until(
+                lambda: any(ln.role is Role.MODEL and ln.final for ln in h.conv.lines), timeout=15
+            )
             srv.drop_connections()  # a reconnect re-sends the key: its handshake is logged too
             await until(lambda: h.session.stats.resumes >= 1 and is_live(h), timeout=15)
         finally:
@@ -249,7 +280,9 @@ async def test_a_key_typed_in_the_page_reaches_no_file_and_no_log(tmp_path, capl
             await app.aclose()
     assert srv.stats.setups >= 2
     files = [p for p in Path(tmp_path).rglob("*") if p.is_file()]  # noqa: ASYNC240 -- after the session
-    assert any(p.name == "recording.webm" for p in files) and any(p.name == "events_log.jsonl" for p in files)
+    assert any(p.name == "recording.webm" for p in files) and any(
+        p.name == "events_log.jsonl" for p in files
+    )
     for p in files:
         data = p.read_bytes()
         assert key.encode() not in data and key[4:24].encode() not in data, p
@@ -260,5 +293,11 @@ async def test_a_key_typed_in_the_page_reaches_no_file_and_no_log(tmp_path, capl
     # The key stayed with that connection: the app's shared state does not hold it.
     assert not app.ctx.endpoint.api_key and not app.ctx.settings.api_key
     assert not app.handler().args.api_key
-    record("typed_key_privacy", {"files_checked": len(files), "log_records": len(caplog.records),
-                                 "setups": srv.stats.setups})
+    record(
+        "typed_key_privacy",
+        {
+            "files_checked": len(files),
+            "log_records": len(caplog.records),
+            "setups": srv.stats.setups,
+        },
+    )

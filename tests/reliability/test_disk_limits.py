@@ -33,14 +33,23 @@ from tests.util import is_live, offline_endpoint, until
 DAY = 86400.0
 
 
-def usage(name: str, age_days: float, mb: float, running: bool = False, now: float = 1e9) -> SessionUsage:
+def usage(
+    name: str, age_days: float, mb: float, running: bool = False, now: float = 1e9
+) -> SessionUsage:
     return SessionUsage(Path(name), now - age_days * DAY, int(mb * 1e6), running)
 
 
 def test_plan_deletes_expired_then_oldest_first_and_never_a_running_session():
     now = 1e9
-    s = [usage("old", 40, 10), usage("mid", 10, 30), usage("new", 1, 30), usage("live", 50, 30, running=True)]
-    assert [u.path.name for u in plan(s, total_bytes=100_000_000, max_bytes=0, keep_s=30 * DAY, now=now)] == ["old"]
+    s = [
+        usage("old", 40, 10),
+        usage("mid", 10, 30),
+        usage("new", 1, 30),
+        usage("live", 50, 30, running=True),
+    ]
+    assert [
+        u.path.name for u in plan(s, total_bytes=100_000_000, max_bytes=0, keep_s=30 * DAY, now=now)
+    ] == ["old"]
     # Over a 80 MB quota: oldest first (not the running one) until at most 80 % of it.
     doomed = plan(s, total_bytes=100_000_000, max_bytes=80_000_000, keep_s=0, now=now)
     assert [u.path.name for u in doomed] == ["old", "mid"]
@@ -48,7 +57,14 @@ def test_plan_deletes_expired_then_oldest_first_and_never_a_running_session():
     # Nothing left to evict but running sessions: nothing is deleted, the level says so.
     only_live = [usage("live", 50, 95, running=True)]
     assert plan(only_live, total_bytes=95_000_000, max_bytes=80_000_000, keep_s=DAY, now=now) == []
-    assert [level(u, 100) for u in (0, 89, 90, 99, 100, 150)] == ["ok", "ok", "warn", "warn", "full", "full"]
+    assert [level(u, 100) for u in (0, 89, 90, 99, 100, 150)] == [
+        "ok",
+        "ok",
+        "warn",
+        "warn",
+        "full",
+        "full",
+    ]
     assert level(10**12, 0) == "ok"
 
 
@@ -68,7 +84,9 @@ def test_keeper_sweeps_real_archives(tmp_path):
     mid = make_session(data, "owner-b-0123456789", 5, 50_000)
     new = make_session(data, "owner-a-0123456789", 1, 50_000)
     keeper = QuotaKeeper(data, max_bytes=90_000, keep_s=10 * DAY)
-    assert keeper.sweep() == 2  # old by retention; then mid (the oldest left) to get under 80 % of 90 kB
+    assert (
+        keeper.sweep() == 2
+    )  # old by retention; then mid (the oldest left) to get under 80 % of 90 kB
     assert not old.exists() and not mid.exists() and new.exists()
     assert keeper.level() == "ok" and keeper.recording_allowed()
     running = make_session(data, "owner-c-0123456789", 30, 200_000)
@@ -85,19 +103,27 @@ async def server():
         yield srv
 
 
-async def test_full_storage_refuses_recording_with_a_message_and_warns_in_the_page(server, tmp_path):
+async def test_full_storage_refuses_recording_with_a_message_and_warns_in_the_page(
+    server, tmp_path
+):
     data = tmp_path / "data"
     data.mkdir()
     (data / "other-files.bin").write_bytes(b"\0" * 2_000_000)  # nothing retention may delete
-    ctx = AppContext(Settings(data_dir=data, no_ice_servers=True), offline_endpoint(server),
-                     security=SecurityOptions(max_data_gb=1.5e-3))  # ~1.6 MB
+    ctx = AppContext(
+        Settings(data_dir=data, no_ice_servers=True),
+        offline_endpoint(server),
+        security=SecurityOptions(max_data_gb=1.5e-3),
+    )  # ~1.6 MB
     assemble(ctx)
     build(ctx)
     quota = ctx.services["quota"]
     try:
         assert quota.level() == "full"
         results = next(p for p in ctx.plugins if type(p).__name__ == "ResultsPlugin")
-        assert "storage is full" in results.storage_html() and 'data-level="full"' in results.storage_html()
+        assert (
+            "storage is full" in results.storage_html()
+            and 'data-level="full"' in results.storage_html()
+        )
         h = GeminiHandler(ctx.settings, ctx.endpoint, features=ctx.features, services=ctx.services)
         peer = SimulatedPeer(h, ["owner-0123456789abcdef", "", "", "", "", ""])
         await peer.start()
@@ -105,7 +131,10 @@ async def test_full_storage_refuses_recording_with_a_message_and_warns_in_the_pa
             await until(lambda: is_live(h))
             assert h.conv.panels.get("recording") == QUOTA_HTML
             h.send_text("still works")
-            await until(lambda: any(ln.role.value == "model" and ln.final for ln in h.conv.lines), timeout=15)
+            await until(
+                lambda: any(ln.role.value == "model" and ln.final for ln in h.conv.lines),
+                timeout=15,
+            )
         finally:
             await peer.close()
         archived = list((data / "sessions").rglob("meta.json"))
@@ -123,7 +152,10 @@ async def test_full_storage_refuses_recording_with_a_message_and_warns_in_the_pa
 def test_zip_downloads_leave_one_file_per_visitor_served_without_a_copy(tmp_path, monkeypatch):
     monkeypatch.setenv("GRADIO_TEMP_DIR", str(tmp_path / "gradio-cache"))
     data = tmp_path / "data"
-    ctx = AppContext(Settings(data_dir=data, no_ice_servers=True), Endpoint("https://127.0.0.1:9", None, Secret(None), True))
+    ctx = AppContext(
+        Settings(data_dir=data, no_ice_servers=True),
+        Endpoint("https://127.0.0.1:9", None, Secret(None), True),
+    )
     assemble(ctx)
     demo = build(ctx)
     results = next(p for p in ctx.plugins if type(p).__name__ == "ResultsPlugin")
@@ -155,6 +187,13 @@ def test_typed_text_and_time_limit_messages():
     msg = typed_text_problem("x" * 300_000)
     assert msg is not None and "4,000" in msg and "300,000" in msg and "still in the box" in msg
     assert [format_duration(s) for s in (10, 45, 60, 90, 1800, 3600, 5400)] == [
-        "10 s", "45 s", "1 min", "1 min 30 s", "30 min", "1 h", "1 h 30 min"]
+        "10 s",
+        "45 s",
+        "1 min",
+        "1 min 30 s",
+        "30 min",
+        "1 h",
+        "1 h 30 min",
+    ]
     assert time_limit_message(45).startswith("Time limit of 45 s reached.")
     assert "0 min" not in time_limit_message(30)

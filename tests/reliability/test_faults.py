@@ -29,10 +29,15 @@ from googlive.fakelive import FakeLiveConfig, FakeLiveServer
 from googlive.live import LiveConfig, LiveSession
 from tests.reliability.util import FAST, MODEL, Collector, record, silence16k, speech16k
 
-LOOKUP = types.Tool(function_declarations=[types.FunctionDeclaration(
-    name="lookup", description="Look something up",
-    parameters=types.Schema(type="OBJECT", properties={"q": types.Schema(type="STRING")}),
-)])
+LOOKUP = types.Tool(
+    function_declarations=[
+        types.FunctionDeclaration(
+            name="lookup",
+            description="Look something up",
+            parameters=types.Schema(type="OBJECT", properties={"q": types.Schema(type="STRING")}),
+        )
+    ]
+)
 
 
 def open_session(srv: FakeLiveServer, **kw) -> tuple[LiveSession, Collector]:
@@ -51,10 +56,19 @@ def states(col: Collector) -> list[SessionState]:
     return [e.state for e in col.of(StateChanged)]
 
 
-async def wait_resumed(srv: FakeLiveServer, session: LiveSession, col: Collector, connects: int) -> None:
+async def wait_resumed(
+    srv: FakeLiveServer, session: LiveSession, col: Collector, connects: int
+) -> None:
     """'reconnecting' is shown, then 'live' again on a new, resumed connection."""
-    await col.wait(lambda evs: SessionState.RECONNECTING in states(col)[-3:] or session.stats.connects > connects, 10)
-    await col.wait(lambda evs: session.stats.connects > connects and states(col)[-1] is SessionState.LIVE, 15)
+    await col.wait(
+        lambda evs: (
+            SessionState.RECONNECTING in states(col)[-3:] or session.stats.connects > connects
+        ),
+        10,
+    )
+    await col.wait(
+        lambda evs: session.stats.connects > connects and states(col)[-1] is SessionState.LIVE, 15
+    )
 
 
 async def text_turn(session: LiveSession, col: Collector, text: str) -> None:
@@ -73,7 +87,9 @@ async def paced_feed(session: LiveSession, pcm: bytes, chunk_ms: int = 40) -> No
         await asyncio.sleep(max(0.0, t_next - time.monotonic()))  # real-time pacing, not a wait
 
 
-async def run_one(srv: FakeLiveServer, idx: int, fault: str, rng: random.Random, turns: int = 4) -> dict:
+async def run_one(
+    srv: FakeLiveServer, idx: int, fault: str, rng: random.Random, turns: int = 4
+) -> dict:
     """One session of `turns` text turns with one fault of kind `fault` at a random turn."""
     session, col = open_session(srv)
     sent: list[str] = []
@@ -114,7 +130,12 @@ async def run_one(srv: FakeLiveServer, idx: int, fault: str, rng: random.Random,
                 srv.queue_tool_call("lookup", {"q": marker})
                 sent.append(marker)
                 session.send_text(f"hello {marker}")
-                (call,) = await col.wait(lambda evs: [e for e in evs if isinstance(e, ToolCall) and e.args.get("q") == marker], 10)
+                (call,) = await col.wait(
+                    lambda evs: [
+                        e for e in evs if isinstance(e, ToolCall) and e.args.get("q") == marker
+                    ],
+                    10,
+                )
                 # Drop the line and hold the reconnect in setup, so the tool response is
                 # queued while there is no connection; it must go out after the resume.
                 srv.config.setup_delay_s = 0.3
@@ -124,7 +145,9 @@ async def run_one(srv: FakeLiveServer, idx: int, fault: str, rng: random.Random,
                 tool_ids.append(call.id)
                 await wait_resumed(srv, session, col, connects)
                 srv.config.setup_delay_s = 0.0
-                await srv.wait_until(lambda: call.id in [r.get("id") for r in srv.stats.tool_responses], 10)
+                await srv.wait_until(
+                    lambda: call.id in [r.get("id") for r in srv.stats.tool_responses], 10
+                )
         # A last turn proves the session still works after everything.
         marker = f"s{idx}end"
         sent.append(marker)
@@ -146,7 +169,9 @@ async def run_one(srv: FakeLiveServer, idx: int, fault: str, rng: random.Random,
     for role in Role:  # one final line per role per turn
         turns_seen = [e.turn for e in finals[role]]
         assert len(turns_seen) == len(set(turns_seen)), (role, turns_seen)
-    assert [srv.stats.texts_received.count(f"hello {m}") for m in sent[:-1]] == [1] * (len(sent) - 1)
+    assert [srv.stats.texts_received.count(f"hello {m}") for m in sent[:-1]] == [1] * (
+        len(sent) - 1
+    )
     assert session.stats.resumes == 1 and session.stats.reconnects == 1
     errs = col.of(SessionError)
     assert errs and all(e.recoverable for e in errs)
@@ -155,9 +180,15 @@ async def run_one(srv: FakeLiveServer, idx: int, fault: str, rng: random.Random,
     assert SessionState.LIVE in seq[i:]
     got_ids = [r.get("id") for r in srv.stats.tool_responses]
     assert all(got_ids.count(t) == 1 for t in tool_ids), (tool_ids, got_ids)
-    return {"fault": fault, "fault_turn": fault_turn, "turns": turns + 1, "resumes": session.stats.resumes,
-            "lines": len(model_lines) + len(user_lines), "tool_responses": len(tool_ids),
-            "mic_audio_lost_ms": [b / 32 for b in lost_bytes]}
+    return {
+        "fault": fault,
+        "fault_turn": fault_turn,
+        "turns": turns + 1,
+        "resumes": session.stats.resumes,
+        "lines": len(model_lines) + len(user_lines),
+        "tool_responses": len(tool_ids),
+        "mic_audio_lost_ms": [b / 32 for b in lost_bytes],
+    }
 
 
 async def drop_storm(n: int, seed: int) -> list[dict]:
@@ -177,14 +208,19 @@ async def test_sessions_survive_connections_dropped_at_random_points():
     resumes with its handle, loses and repeats no transcript line, and loses no tool response."""
     t0 = time.monotonic()
     runs = await drop_storm(12, seed=9)
-    record("drops", {"sessions": len(runs), "seconds": round(time.monotonic() - t0, 1), "runs": runs})
+    record(
+        "drops", {"sessions": len(runs), "seconds": round(time.monotonic() - t0, 1), "runs": runs}
+    )
 
 
 @pytest.mark.soak
 async def test_soak_fifty_sessions_survive_drops():
     t0 = time.monotonic()
     runs = await drop_storm(51, seed=2026)
-    record("drops_soak", {"sessions": len(runs), "seconds": round(time.monotonic() - t0, 1), "runs": runs})
+    record(
+        "drops_soak",
+        {"sessions": len(runs), "seconds": round(time.monotonic() - t0, 1), "runs": runs},
+    )
 
 
 async def go_away_run(turns: int, every: int) -> dict:
@@ -203,24 +239,43 @@ async def go_away_run(turns: int, every: int) -> dict:
                     deadline = time.monotonic() + 2.0
                     t_ga = time.monotonic()
                     srv.send_go_away(2.0)
-                    await col.wait(lambda evs: session.stats.connects > connects and session.state is SessionState.LIVE, 5)
+                    await col.wait(
+                        lambda evs: (
+                            session.stats.connects > connects and session.state is SessionState.LIVE
+                        ),
+                        5,
+                    )
                     assert time.monotonic() < deadline  # resumed before the server would cut us
                     switch.append(time.monotonic() - t_ga)
                     n = n_done(col)
                     session.send_text(f"after goaway {k}")
                     t_sent = time.monotonic()
-                    await col.wait(lambda evs: any(isinstance(e, AudioOut) for e in evs[-5:]) and n_done(col) >= n, 10)
-                    first = next(t for t, e in zip(col.times, col.events, strict=True) if isinstance(e, AudioOut) and t > t_sent)
+                    await col.wait(
+                        lambda evs: (
+                            any(isinstance(e, AudioOut) for e in evs[-5:]) and n_done(col) >= n
+                        ),
+                        10,
+                    )
+                    first = next(
+                        t
+                        for t, e in zip(col.times, col.events, strict=True)
+                        if isinstance(e, AudioOut) and t > t_sent
+                    )
                     gaps.append(first - t_sent)
                     await col.wait(lambda evs: n_done(col) > n, 10)
             assert not col.of(SessionError)  # planned moves are not failures
             assert session.stats.go_aways == turns // every and srv.stats.resumes == turns // every
-            assert all(c.close_code != 1011 for c in srv.stats.connections)  # never hit the deadline
+            assert all(
+                c.close_code != 1011 for c in srv.stats.connections
+            )  # never hit the deadline
         finally:
             await col.close()
-    return {"go_aways": len(switch), "switch_ms_max": round(1000 * max(switch), 1),
-            "switch_ms_mean": round(1000 * sum(switch) / len(switch), 1),
-            "first_audio_after_switch_ms_max": round(1000 * max(gaps), 1)}
+    return {
+        "go_aways": len(switch),
+        "switch_ms_max": round(1000 * max(switch), 1),
+        "switch_ms_mean": round(1000 * sum(switch) / len(switch), 1),
+        "first_audio_after_switch_ms_max": round(1000 * max(gaps), 1),
+    }
 
 
 async def test_go_away_every_few_turns_resumes_before_the_deadline():
@@ -249,7 +304,12 @@ async def test_go_away_mid_reply_lets_the_reply_finish_then_moves():
             await col.wait(lambda evs: len(col.of(AudioOut)) >= 3, 10)
             t_ga = time.monotonic()
             srv.send_go_away(4.0)
-            await col.wait(lambda evs: session.stats.connects > connects and session.state is SessionState.LIVE, 10)
+            await col.wait(
+                lambda evs: (
+                    session.stats.connects > connects and session.state is SessionState.LIVE
+                ),
+                10,
+            )
             assert time.monotonic() - t_ga < 4.0
             await text_turn(session, col, "beta please")
             models = [e.line for e in col.of(TranscriptDelta) if e.final and e.role is Role.MODEL]
@@ -274,7 +334,10 @@ async def test_setup_never_answered_or_slow_times_out_with_a_clear_status(knob):
             err = await col.wait(lambda evs: [e for e in evs if isinstance(e, SessionError)], 5)
             assert time.monotonic() - t0 < 3.0
             assert err[0].recoverable and "did not answer in time" in err[0].message
-            assert any(e.state is SessionState.RECONNECTING and "did not answer" in e.reason for e in col.of(StateChanged))
+            assert any(
+                e.state is SessionState.RECONNECTING and "did not answer" in e.reason
+                for e in col.of(StateChanged)
+            )
             setattr(srv.config, knob, False if knob == "never_answer_setup" else 0.0)
             assert await session.wait_live(10)
             await text_turn(session, col, "finally")
@@ -287,10 +350,17 @@ async def test_setup_never_answered_gives_up_after_the_attempt_budget():
     from googlive.retry import Backoff
 
     async with FakeLiveServer(api_key="k", config=FakeLiveConfig(never_answer_setup=True)) as srv:
-        session, col = open_session(srv, setup_timeout_s=0.2, backoff=Backoff(base_s=0.02, cap_s=0.05, max_attempts=3))
+        session, col = open_session(
+            srv, setup_timeout_s=0.2, backoff=Backoff(base_s=0.02, cap_s=0.05, max_attempts=3)
+        )
         try:
-            final = await col.wait(lambda evs: [e for e in evs if isinstance(e, SessionError) and not e.recoverable], 10)
-            assert "Could not reconnect" in final[0].message and "did not answer" in final[0].message
+            final = await col.wait(
+                lambda evs: [e for e in evs if isinstance(e, SessionError) and not e.recoverable],
+                10,
+            )
+            assert (
+                "Could not reconnect" in final[0].message and "did not answer" in final[0].message
+            )
             await col.wait(lambda evs: session.state is SessionState.CLOSED, 5)
             assert srv.stats.connections_opened == 4
         finally:
@@ -312,14 +382,19 @@ async def test_garbage_or_unknown_frames_recover_or_report(knob):
             await col.wait(lambda evs: session.state is SessionState.LIVE, 10)
             await text_turn(session, col, "still fine")
             for e in col.of(SessionError):
-                assert e.recoverable and "could not read" in e.message or "reconnecting" in e.message
+                assert (
+                    e.recoverable and "could not read" in e.message or "reconnecting" in e.message
+                )
         finally:
             await col.close()
 
 
 @pytest.mark.parametrize(
     ("key", "model", "needle", "code"),
-    [("wrong-key", MODEL, "API key", 1007), ("k", "gemini-nope", "'gemini-nope' was not found", 1008)],
+    [
+        ("wrong-key", MODEL, "API key", 1007),
+        ("k", "gemini-nope", "'gemini-nope' was not found", 1008),
+    ],
 )
 async def test_bad_key_and_unknown_model_fail_at_once_with_one_attempt(key, model, needle, code):
     async with FakeLiveServer(api_key="k", config=FakeLiveConfig(speed=20.0)) as srv:

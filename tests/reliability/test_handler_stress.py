@@ -28,7 +28,9 @@ INPUTS = ["owner", "", "", "", "", ""]
 
 
 def make_handler(srv: FakeLiveServer, **settings: Any) -> GeminiHandler:
-    return GeminiHandler(Settings(**settings), Endpoint(srv.url, srv.ca_cert, Secret(srv.api_key), offline=True))
+    return GeminiHandler(
+        Settings(**settings), Endpoint(srv.url, srv.ca_cert, Secret(srv.api_key), offline=True)
+    )
 
 
 def is_live(h: GeminiHandler) -> bool:
@@ -83,9 +85,16 @@ async def disconnect_storm(n: int) -> dict:
         await until(lambda: len(live_tasks()) <= tasks0 and open_sockets() <= socks0, timeout=10)
         all1 = len([t for t in asyncio.all_tasks() if not t.done()])
         assert all1 <= all0, (all0, all1, [t.get_name() for t in asyncio.all_tasks()])
-        return {"sessions": n, "kinds": kinds, "tools_cancelled": started_tools, "tasks_before": all0,
-                "tasks_after": all1, "sockets_before": socks0, "sockets_after": open_sockets(),
-                "server_open_connections": srv.stats.open_connections}
+        return {
+            "sessions": n,
+            "kinds": kinds,
+            "tools_cancelled": started_tools,
+            "tasks_before": all0,
+            "tasks_after": all1,
+            "sockets_before": socks0,
+            "sockets_after": open_sockets(),
+            "server_open_connections": srv.stats.open_connections,
+        }
 
 
 async def test_twenty_browser_disconnects_leak_no_task_or_socket():
@@ -102,6 +111,7 @@ async def test_soak_hundred_browser_disconnects():
 
 
 # ---- load: N concurrent peers, real-time audio, flat RSS -----------------------------------
+
 
 async def load_run(n_peers: int, seconds: float) -> dict:
     srv = FakeLiveServer(api_key="k", config=FakeLiveConfig(speed=3.0))
@@ -122,7 +132,13 @@ async def load_run(n_peers: int, seconds: float) -> dict:
                 done = p.handler.playback.played_samples
                 p.handler.send_text(f"tell me a long story {k}.{j}")
                 j += 1
-                await until(lambda: p.handler.playback.played_samples > done and not p.handler.playback.playing, timeout=30, step=0.05)
+                await until(
+                    lambda: (
+                        p.handler.playback.played_samples > done and not p.handler.playback.playing
+                    ),
+                    timeout=30,
+                    step=0.05,
+                )
 
         talkers = [asyncio.create_task(talk(p, k), name=f"talk-{k}") for k, p in enumerate(peers)]
         rss: list[tuple[float, int]] = []
@@ -153,13 +169,22 @@ async def load_run(n_peers: int, seconds: float) -> dict:
                     frames += i - run0
                 run0 = i
         pb = p.handler.playback
-        per_peer.append({"frames_per_s": round(frames / span, 1) if span else 0.0,
-                         "heard_s": round(pb.played_samples / 24000, 1), "underruns": pb.underruns,
-                         "missed_frames": pb.missed_frames})
+        per_peer.append(
+            {
+                "frames_per_s": round(frames / span, 1) if span else 0.0,
+                "heard_s": round(pb.played_samples / 24000, 1),
+                "underruns": pb.underruns,
+                "missed_frames": pb.missed_frames,
+            }
+        )
     warm = [v for t, v in rss if t >= min(5.0, seconds / 3)]
-    return {"peers": n_peers, "seconds": seconds, "per_peer": per_peer,
-            "rss_mib": [(t, round(v / 1024, 1)) for t, v in rss],
-            "rss_growth_mib_after_warmup": round((max(warm) - warm[0]) / 1024, 1) if warm else 0.0}
+    return {
+        "peers": n_peers,
+        "seconds": seconds,
+        "per_peer": per_peer,
+        "rss_mib": [(t, round(v / 1024, 1)) for t, v in rss],
+        "rss_growth_mib_after_warmup": round((max(warm) - warm[0]) / 1024, 1) if warm else 0.0,
+    }
 
 
 def check_load(res: dict) -> None:
@@ -212,13 +237,20 @@ async def test_stalled_consumer_cannot_grow_memory_without_bound():
             assert pb.buffered_s <= 3.0
             assert pb.dropped_samples > 20 * 24000  # most of the 34 s were dropped, and counted
             assert h.session._events.maxsize == h.session.config.event_queue_size
-            record("stalled_consumer", {"buffered_s": pb.buffered_s, "dropped_s": pb.dropped_samples / 24000,
-                                        "pushed_s": pb.pushed_samples / 24000})
+            record(
+                "stalled_consumer",
+                {
+                    "buffered_s": pb.buffered_s,
+                    "dropped_s": pb.dropped_samples / 24000,
+                    "pushed_s": pb.pushed_samples / 24000,
+                },
+            )
         finally:
             await peer.close()
 
 
 # ---- bad input ------------------------------------------------------------------------------
+
 
 def tone(rate: int, seconds: float, channels: int, dtype: str, level: float = 0.01) -> np.ndarray:
     t = np.arange(int(rate * seconds)) / rate
@@ -247,9 +279,16 @@ async def test_mic_audio_at_any_rate_layout_and_dtype_is_resampled_to_16k():
                         n = int(rate * 0.02)
                         for i in range(0, x.shape[1], n):
                             frame = x[:, i : i + n]
-                            await h.receive((rate, frame if channels == 1 else frame.T.copy()))  # stereo interleaved (n, 2)
+                            await h.receive(
+                                (rate, frame if channels == 1 else frame.T.copy())
+                            )  # stereo interleaved (n, 2)
                         h.resampler.flush()  # the stream tail (rate changes flush it anyway)
-                        await srv.wait_until(lambda: srv.stats.audio_bytes_received - before >= 32000 - 2 * 1280 - 1600, 5)
+                        await srv.wait_until(
+                            lambda: (
+                                srv.stats.audio_bytes_received - before >= 32000 - 2 * 1280 - 1600
+                            ),
+                            5,
+                        )
                         got = srv.stats.audio_bytes_received - before
                         tried.append((rate, channels, dtype, got))
                         assert abs(got - 32000) <= 2 * 1280 + 1600, (rate, channels, dtype, got)
@@ -329,9 +368,14 @@ async def test_odd_grey_huge_and_empty_camera_frames_are_encoded_or_skipped():
                     out.append((name, img.size))
                 else:
                     # The loop looks at it and skips it; it must still be alive afterwards.
-                    await until(lambda: h._sent_frame_t >= h.latest_frame_t or h.video_sent > sent, timeout=3)
+                    await until(
+                        lambda: h._sent_frame_t >= h.latest_frame_t or h.video_sent > sent,
+                        timeout=3,
+                    )
                     out.append((name, "skipped"))
-                assert any(t.get_name() == "handler-video" and not t.done() for t in asyncio.all_tasks()), name
+                assert any(
+                    t.get_name() == "handler-video" and not t.done() for t in asyncio.all_tasks()
+                ), name
             assert srv.stats.non_jpeg_rejects == 0
         finally:
             await peer.close()

@@ -37,21 +37,42 @@ def session_cookie(userinfo: dict) -> str:
     from itsdangerous import TimestampSigner
 
     key = hashlib.sha256((CLIENT_SECRET + "-v4").encode()).hexdigest()
-    data = base64.b64encode(json.dumps({"oauth_info": {"userinfo": userinfo, "access_token": "x"}}).encode())
+    data = base64.b64encode(
+        json.dumps({"oauth_info": {"userinfo": userinfo, "access_token": "x"}}).encode()
+    )
     return TimestampSigner(key).sign(data).decode()
 
 
 def test_hugging_face_user_owns_their_sessions(netns, browser_factory, tmp_path):  # noqa: F811
-    env = {"SYSTEM": "spaces", "SPACE_ID": "someone/googlive", "OAUTH_CLIENT_ID": "client-id",
-           "OAUTH_CLIENT_SECRET": CLIENT_SECRET, "OAUTH_SCOPES": "openid profile",
-           "OPENID_PROVIDER_URL": "https://127.0.0.1:9", "GOOGLIVE_HOST": "127.0.0.1"}
+    env = {
+        "SYSTEM": "spaces",
+        "SPACE_ID": "someone/googlive",
+        "OAUTH_CLIENT_ID": "client-id",
+        "OAUTH_CLIENT_SECRET": CLIENT_SECRET,
+        "OAUTH_SCOPES": "openid profile",
+        "OPENID_PROVIDER_URL": "https://127.0.0.1:9",
+        "GOOGLIVE_HOST": "127.0.0.1",
+    }
     wav = make_speech(tmp_path / "quiet.wav", "", pad_before=0.5, pad_after=0.5)
     app = start_app(netns, tmp_path, "--offline", "--host", "127.0.0.1", env=env)
     try:
         ctx = browser_factory(wav, loop=True)
-        ctx.add_cookies([{"name": "session", "url": app.url, "value": session_cookie(
-            {"preferred_username": "bob-hf", "name": "Bob", "profile": "https://huggingface.co/bob-hf",
-             "picture": "https://huggingface.co/avatar.png"})}])
+        ctx.add_cookies(
+            [
+                {
+                    "name": "session",
+                    "url": app.url,
+                    "value": session_cookie(
+                        {
+                            "preferred_username": "bob-hf",
+                            "name": "Bob",
+                            "profile": "https://huggingface.co/bob-hf",
+                            "picture": "https://huggingface.co/avatar.png",
+                        }
+                    ),
+                }
+            ]
+        )
         page = ctx.new_page()
         ctx.add_init_script(SPY)
         page.goto(app.url)
@@ -62,7 +83,9 @@ def test_hugging_face_user_owns_their_sessions(netns, browser_factory, tmp_path)
         page.locator("#send-text").click()
         wait_text(page, "#transcript", "hello from bob", timeout_s=30)
         page.locator("#end-session").click()
-        wait_text(page, "#results-header", "hello from bob", timeout_s=30)  # titled by its first words
+        wait_text(
+            page, "#results-header", "hello from bob", timeout_s=30
+        )  # titled by its first words
 
         # Gradio's own Space page parts (Spaces header, login avatar) stay within the CSP.
         assert page.evaluate("() => window.__csp") == []

@@ -49,7 +49,9 @@ def test_hostile_transcript_text_executes_nothing(netns, browser_factory, tmp_pa
         assert found["dialogs"] == 0, found
         assert found["imgs"] == 0 and found["scripts"] == 0 and found["svgs"] == 0, found
         assert found["handlers"] == 0, found
-        assert not any((h or "").strip().lower().startswith("javascript:") for h in found["links"]), found
+        assert not any(
+            (h or "").strip().lower().startswith("javascript:") for h in found["links"]
+        ), found
         text = page.locator("#transcript").inner_text()
         assert all(p in text for p in PAYLOADS)  # shown literally, once escaped
     finally:

@@ -34,7 +34,14 @@ def fake_key() -> str:
 def test_settings_and_secret_reprs_hide_the_key():
     key = fake_key()
     s = Settings(api_key=Secret(key))
-    for text in (repr(s), str(s), f"{s}", repr(s.api_key), f"{s.api_key!s}", repr(Endpoint(None, None, Secret(key), False))):
+    for text in (
+        repr(s),
+        str(s),
+        f"{s}",
+        repr(s.api_key),
+        f"{s.api_key!s}",
+        repr(Endpoint(None, None, Secret(key), False)),
+    ):
         assert key not in text and key[4:20] not in text
 
 
@@ -45,17 +52,28 @@ async def test_no_transcript_text_or_key_in_log_records(caplog):
     phrase = "zebra" + secrets.token_hex(6) + "quartz"
     caplog.set_level(logging.DEBUG)
     async with FakeLiveServer(api_key=key, config=FakeLiveConfig(speed=20.0)) as srv:
-        h = GeminiHandler(Settings(api_key=Secret(key)), Endpoint(srv.url, srv.ca_cert, Secret(key), offline=False))
+        h = GeminiHandler(
+            Settings(api_key=Secret(key)),
+            Endpoint(srv.url, srv.ca_cert, Secret(key), offline=False),
+        )
         peer = SimulatedPeer(h, ["owner", "", "", "", "", ""])
         await peer.start()
         try:
             await until(lambda: h.session is not None and h.session.state.value == "live")
             h.send_text(f"please remember {phrase}")
-            await until(lambda: any(phrase in ln.text for ln in h.conv.lines if ln.role is Role.MODEL), timeout=15)
+            await until(
+                lambda: any(phrase in ln.text for ln in h.conv.lines if ln.role is Role.MODEL),
+                timeout=15,
+            )
             srv.drop_connections()
-            await until(lambda: h.session.stats.resumes >= 1 and h.session.state.value == "live", timeout=15)
+            await until(
+                lambda: h.session.stats.resumes >= 1 and h.session.state.value == "live", timeout=15
+            )
             h.send_text(f"again {phrase}")
-            await until(lambda: sum(phrase in ln.text for ln in h.conv.lines if ln.role is Role.MODEL) >= 2, timeout=15)
+            await until(
+                lambda: sum(phrase in ln.text for ln in h.conv.lines if ln.role is Role.MODEL) >= 2,
+                timeout=15,
+            )
         finally:
             await peer.close()
     assert srv.stats.texts_received  # the phrase really went through the app
@@ -66,7 +84,13 @@ async def test_no_transcript_text_or_key_in_log_records(caplog):
         assert key not in msg, (r.name, msg)
         if r.levelno >= logging.INFO:
             assert phrase not in msg, (r.name, r.levelname, msg)
-    record("log_privacy", {"records": len(records), "info_and_above": sum(r.levelno >= logging.INFO for r in records)})
+    record(
+        "log_privacy",
+        {
+            "records": len(records),
+            "info_and_above": sum(r.levelno >= logging.INFO for r in records),
+        },
+    )
 
 
 def _free_port() -> int:
@@ -93,10 +117,25 @@ def test_key_appears_in_no_route_log_or_file(tmp_path):
     data = tmp_path / "data"
     log = tmp_path / "app.log"
     env = {k: v for k, v in os.environ.items() if k not in ("GEMINI_API_KEY", "GOOGLE_API_KEY")}
-    env.update(GEMINI_API_KEY=key, GOOGLIVE_NO_ICE="1", PYTHONUNBUFFERED="1", GRADIO_ANALYTICS_ENABLED="False",
-               GOOGLIVE_LOG="DEBUG")
-    argv = [sys.executable, str(ROOT / "app.py"), "--port", str(port), "--data-dir", str(data),
-            "--live-url", srv.url, "--live-ca", srv.ca_cert]
+    env.update(
+        GEMINI_API_KEY=key,
+        GOOGLIVE_NO_ICE="1",
+        PYTHONUNBUFFERED="1",
+        GRADIO_ANALYTICS_ENABLED="False",
+        GOOGLIVE_LOG="DEBUG",
+    )
+    argv = [
+        sys.executable,
+        str(ROOT / "app.py"),
+        "--port",
+        str(port),
+        "--data-dir",
+        str(data),
+        "--live-url",
+        srv.url,
+        "--live-ca",
+        srv.ca_cert,
+    ]
     with log.open("wb") as fh:
         proc = subprocess.Popen(argv, cwd=ROOT, stdout=fh, stderr=subprocess.STDOUT, env=env)
     base = f"http://127.0.0.1:{port}"
@@ -112,13 +151,31 @@ def test_key_appears_in_no_route_log_or_file(tmp_path):
                 pass
             assert time.monotonic() < deadline, "app did not start"
             time.sleep(0.3)
-        routes = ["/", "/config", "/gradio_api/info", "/info", "/gradio_api/config", "/manifest.json",
-                  "/theme.css", "/gradio_api/startup-events", "/gradio_api/app_id", "/robots.txt",
-                  "/gradio_api/queue/status", "/monitoring", "/gradio_api/file=" + str(data),
-                  "/webrtc/offer", "/gradio_api/upload_progress", "/favicon.ico", "/login", "/openapi.json",
-                  "/docs", "/gradio_api/openapi.json"]
+        routes = [
+            "/",
+            "/config",
+            "/gradio_api/info",
+            "/info",
+            "/gradio_api/config",
+            "/manifest.json",
+            "/theme.css",
+            "/gradio_api/startup-events",
+            "/gradio_api/app_id",
+            "/robots.txt",
+            "/gradio_api/queue/status",
+            "/monitoring",
+            "/gradio_api/file=" + str(data),
+            "/webrtc/offer",
+            "/gradio_api/upload_progress",
+            "/favicon.ico",
+            "/login",
+            "/openapi.json",
+            "/docs",
+            "/gradio_api/openapi.json",
+        ]
         import json as _json
         import re
+
         status, body = _get(base + "/config")
         cfg = _json.loads(body) if status == 200 else {}
         # Every asset the page refers to, as well.
@@ -146,4 +203,6 @@ def test_key_appears_in_no_route_log_or_file(tmp_path):
     files = [p for p in data.rglob("*") if p.is_file()] if data.exists() else []
     for p in files:
         assert key.encode() not in p.read_bytes(), p
-    record("key_routes", {"routes": fetched, "data_files_checked": len(files), "log_bytes": len(text)})
+    record(
+        "key_routes", {"routes": fetched, "data_files_checked": len(files), "log_bytes": len(text)}
+    )

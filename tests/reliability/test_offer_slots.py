@@ -32,19 +32,31 @@ def browser_like_offer() -> str:
         return sdp
 
     sdp = asyncio.run(make())
-    return "\r\n".join(ln for ln in sdp.split("\r\n") if not ln.startswith(("a=candidate", "a=end-of-candidates")))
+    return "\r\n".join(
+        ln for ln in sdp.split("\r\n") if not ln.startswith(("a=candidate", "a=end-of-candidates"))
+    )
 
 
 def offer(app: apphttp.App, rtc_id: int, sdp: str, *, source: str = "127.0.0.1") -> dict:
-    body = {"session_hash": secrets.token_hex(5), "component_id": rtc_id, "fn_name": "offer",
-            "data": {"webrtc_id": secrets.token_hex(6), "sdp": sdp, "type": "offer"}}
+    body = {
+        "session_hash": secrets.token_hex(5),
+        "component_id": rtc_id,
+        "fn_name": "offer",
+        "data": {"webrtc_id": secrets.token_hex(6), "sdp": sdp, "type": "offer"},
+    }
     status, _, resp = app.post_json("/gradio_api/component_server", body, source=source)
-    return {"http": status, "webrtc_id": body["data"]["webrtc_id"], **(resp if isinstance(resp, dict) else {"raw": resp})}
+    return {
+        "http": status,
+        "webrtc_id": body["data"]["webrtc_id"],
+        **(resp if isinstance(resp, dict) else {"raw": resp}),
+    }
 
 
 @pytest.fixture
 def app(tmp_path):
-    a = apphttp.start(tmp_path, "--max-sessions", "2", "--max-per-client", "1", "--connect-timeout", "2")
+    a = apphttp.start(
+        tmp_path, "--max-sessions", "2", "--max-per-client", "1", "--connect-timeout", "2"
+    )
     yield a
     a.stop()
 
@@ -54,27 +66,52 @@ def test_junk_and_abandoned_offers_free_their_slots_and_clients_are_limited(app)
     real = browser_like_offer()
     # Junk SDP: refused before it takes a slot (fastrtc took the slot, then raised or waited 30 s).
     junk = [offer(app, rtc, "v=0", source=f"127.0.0.{i}") for i in (5, 6, 7)]
-    assert all(j.get("status") == "failed" and j["meta"]["error"] == "invalid_offer" for j in junk), junk
+    assert all(
+        j.get("status") == "failed" and j["meta"]["error"] == "invalid_offer" for j in junk
+    ), junk
     # Both slots are free: two clients get answers...
     a1 = offer(app, rtc, real, source="127.0.0.2")
     assert a1.get("type") == "answer" and "sdp" in a1, a1
     # ...but not a second one for the same client (per-client limit 1).
     again = offer(app, rtc, real, source="127.0.0.2")
     # (the error code fastrtc's page turns into "Too many concurrent connections"; scope tells them apart)
-    assert again.get("status") == "failed" and again["meta"] == {"error": "concurrency_limit_reached", "limit": 1,
-                                                                  "scope": "client"}, again
+    assert again.get("status") == "failed" and again["meta"] == {
+        "error": "concurrency_limit_reached",
+        "limit": 1,
+        "scope": "client",
+    }, again
     b1 = offer(app, rtc, real, source="127.0.0.3")
     assert b1.get("type") == "answer", b1
     # Another client naming A's connection can neither trickle ICE into it nor stop its panels.
     a1_id = a1["webrtc_id"]
-    ice = {"session_hash": "x", "component_id": rtc, "fn_name": "offer",
-           "data": {"webrtc_id": a1_id, "type": "ice-candidate",
-                    "candidate": {"candidate": "candidate:1 1 udp 1 127.0.0.9 9 typ host", "sdpMid": "0"}}}
-    assert app.post_json("/gradio_api/component_server", ice, source="127.0.0.3")[2]["meta"]["error"] == "unknown_connection"
-    quit = {"session_hash": "x", "component_id": rtc, "fn_name": "quit_output_stream", "data": {"webrtc_id": a1_id}}
-    assert app.post_json("/gradio_api/component_server", quit, source="127.0.0.3")[2] == {"success": False}
+    ice = {
+        "session_hash": "x",
+        "component_id": rtc,
+        "fn_name": "offer",
+        "data": {
+            "webrtc_id": a1_id,
+            "type": "ice-candidate",
+            "candidate": {"candidate": "candidate:1 1 udp 1 127.0.0.9 9 typ host", "sdpMid": "0"},
+        },
+    }
+    assert (
+        app.post_json("/gradio_api/component_server", ice, source="127.0.0.3")[2]["meta"]["error"]
+        == "unknown_connection"
+    )
+    quit = {
+        "session_hash": "x",
+        "component_id": rtc,
+        "fn_name": "quit_output_stream",
+        "data": {"webrtc_id": a1_id},
+    }
+    assert app.post_json("/gradio_api/component_server", quit, source="127.0.0.3")[2] == {
+        "success": False
+    }
     full = offer(app, rtc, real, source="127.0.0.4")
-    assert full.get("status") == "failed" and full["meta"] == {"error": "concurrency_limit_reached", "limit": 2}, full
+    assert full.get("status") == "failed" and full["meta"] == {
+        "error": "concurrency_limit_reached",
+        "limit": 2,
+    }, full
     # Nobody ever sends ICE: the two abandoned offers must free their slots within a few
     # seconds (--connect-timeout 2), not fastrtc's 30 s.
     t0 = time.monotonic()
@@ -97,8 +134,12 @@ def test_who_counts_as_one_client():
 
     def req(host="10.0.0.5", xff=None, username=None):
         headers = {"x-forwarded-for": xff} if xff else {}
-        return SimpleNamespace(client=SimpleNamespace(host=host), headers=headers, username=username,
-                               request=SimpleNamespace(scope={}))
+        return SimpleNamespace(
+            client=SimpleNamespace(host=host),
+            headers=headers,
+            username=username,
+            request=SimpleNamespace(scope={}),
+        )
 
     assert client_key(req()) == "ip:10.0.0.5"
     assert client_key(req(xff="6.6.6.6, 203.0.113.7")) == "ip:10.0.0.5"  # not trusted: the peer
@@ -109,6 +150,11 @@ def test_who_counts_as_one_client():
     assert client_key(req(username="alice"), trust_forwarded=True) == "user:alice"
     real = browser_like_offer()
     assert sdp_problem(real) is None
-    for junk, why in (("v=0", "no audio"), ("", "empty"), ("x" * 70_000, "too large"),
-                      ("hello", "not an SDP"), (real.replace("a=fingerprint", "a=x"), "fingerprint")):
+    for junk, why in (
+        ("v=0", "no audio"),
+        ("", "empty"),
+        ("x" * 70_000, "too large"),
+        ("hello", "not an SDP"),
+        (real.replace("a=fingerprint", "a=x"), "fingerprint"),
+    ):
         assert why in (sdp_problem(junk) or ""), (junk[:20], sdp_problem(junk))

@@ -32,8 +32,10 @@ from tests.reliability import apphttp
 
 
 def page(tmp_path: Path) -> AppContext:
-    ctx = AppContext(Settings(data_dir=tmp_path, no_ice_servers=True),
-                     Endpoint("https://127.0.0.1:9", None, Secret("k"), offline=True))
+    ctx = AppContext(
+        Settings(data_dir=tmp_path, no_ice_servers=True),
+        Endpoint("https://127.0.0.1:9", None, Secret("k"), offline=True),
+    )
     assemble(ctx)
     build(ctx)
     return ctx
@@ -43,7 +45,11 @@ def panel_stream(ctx: AppContext):
     """The dependency fastrtc made for on_additional_outputs (its outputs are the panels)."""
     demo, b = ctx.extra["demo"], ctx.extra["build"]
     transcript_id = b.panels["transcript"]._id
-    return next(f for f in demo.fns.values() if any(o._id == transcript_id for o in f.outputs) and f.fn.__name__ == "handler")
+    return next(
+        f
+        for f in demo.fns.values()
+        if any(o._id == transcript_id for o in f.outputs) and f.fn.__name__ == "handler"
+    )
 
 
 async def first_output(gen, timeout: float = 3.0):
@@ -87,7 +93,9 @@ def test_stream_inputs_bind_to_the_first_owner_and_models_are_allow_listed(tmp_p
     rtc.connections["w1"] = [SimpleNamespace(set_args=seen.append)]
     try:
         rtc.set_input("w1", "w1", "owner-A", "", "Puck", "gemini-evil-9000", "", "")
-        rtc.set_input("w1", "w1", "owner-B", "", "Puck", "", "", "")  # someone else's owner: ignored
+        rtc.set_input(
+            "w1", "w1", "owner-B", "", "Puck", "", "", ""
+        )  # someone else's owner: ignored
         rtc.set_input("w1", "w1", "owner-A", "AIza-own-key", "Puck", "my-custom-live-model", "", "")
         rtc.set_input("w1", "w1", "owner-A", "", "Puck", "", "y" * 20_001, "")
         assert [a[1] for a in seen] == ["owner-A", "owner-A", "owner-A"]
@@ -113,7 +121,9 @@ def test_signed_in_names_win_and_cannot_be_forged():
     assert (ident.owner, ident.kind, kept) == (anon, "browser", anon)
     for forged in ("hf:alice", "user:admin", "../x", "", None, "short"):
         ident, kept = resolve(forged, request())
-        assert ident.kind == "browser" and ident.owner == kept and kept != forged and ":" not in kept
+        assert (
+            ident.kind == "browser" and ident.owner == kept and kept != forged and ":" not in kept
+        )
     ident, kept = resolve(anon, request(username="alice"))
     assert (ident.owner, ident.kind, kept) == ("user:alice", "user", anon)
     assert resolve(anon, request(username="ann@example.com"))[0].owner == "user:ann@example.com"
@@ -121,8 +131,17 @@ def test_signed_in_names_win_and_cannot_be_forged():
     ident, _ = resolve(anon, request(oauth_user="bob"))
     assert (ident.owner, ident.kind, ident.name) == ("hf:bob", "hf", "bob")
     assert not hf_oauth_configured({})
-    assert not hf_oauth_configured({"OAUTH_CLIENT_ID": "x", "OAUTH_CLIENT_SECRET": "y"})  # not a Space
-    assert hf_oauth_configured({"SYSTEM": "spaces", "SPACE_ID": "me/app", "OAUTH_CLIENT_ID": "x", "OAUTH_CLIENT_SECRET": "y"})
+    assert not hf_oauth_configured(
+        {"OAUTH_CLIENT_ID": "x", "OAUTH_CLIENT_SECRET": "y"}
+    )  # not a Space
+    assert hf_oauth_configured(
+        {
+            "SYSTEM": "spaces",
+            "SPACE_ID": "me/app",
+            "OAUTH_CLIENT_ID": "x",
+            "OAUTH_CLIENT_SECRET": "y",
+        }
+    )
 
 
 def test_page_load_makes_the_signed_in_name_the_owner(tmp_path):
@@ -136,7 +155,9 @@ def test_page_load_makes_the_signed_in_name_the_owner(tmp_path):
     kept, owner, note = on_load.fn(anon, request(username="alice"))
     assert owner == "user:alice" and "Signed in as alice" in note
     kept, owner, note = on_load.fn(None, request())
-    assert owner == kept and len(kept) >= 22 and "not encryption" not in note and "encrypt" not in note
+    assert (
+        owner == kept and len(kept) >= 22 and "not encryption" not in note and "encrypt" not in note
+    )
     assert "belong to this browser" in note
 
 
@@ -145,7 +166,10 @@ def test_login_button_only_where_hf_oauth_works(tmp_path, monkeypatch):
 
     monkeypatch.setenv("SYSTEM", "spaces")
     monkeypatch.setenv("SPACE_ID", "me/googlive")
-    for name, value in (("OAUTH_SCOPES", "openid profile"), ("OPENID_PROVIDER_URL", "https://127.0.0.1:9")):
+    for name, value in (
+        ("OAUTH_SCOPES", "openid profile"),
+        ("OPENID_PROVIDER_URL", "https://127.0.0.1:9"),
+    ):
         monkeypatch.setenv(name, value)
     monkeypatch.setattr("gradio.oauth.OAUTH_CLIENT_ID", "client")
     monkeypatch.setattr("gradio.oauth.OAUTH_CLIENT_SECRET", "secret")
@@ -174,13 +198,23 @@ def test_gradio_login_guards_every_route_and_never_logs_the_password(auth_app):
     for route in ("/config", "/gradio_api/info", "/gradio_api/queue/status"):
         assert a.get(route)[0] == 401, route
     form = {"username": "alice", "password": "wrong"}
-    status, _, _ = a.request("POST", "/login", urllib.parse.urlencode(form).encode(),
-                             headers={"Content-Type": "application/x-www-form-urlencoded"})
+    status, _, _ = a.request(
+        "POST",
+        "/login",
+        urllib.parse.urlencode(form).encode(),
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
     assert status in (400, 401)
     form["password"] = a.password
-    status, headers, _ = a.request("POST", "/login", urllib.parse.urlencode(form).encode(),
-                                   headers={"Content-Type": "application/x-www-form-urlencoded"})
+    status, headers, _ = a.request(
+        "POST",
+        "/login",
+        urllib.parse.urlencode(form).encode(),
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
     assert status == 200, status
-    cookie = "; ".join(c.split(";")[0] for c in headers.get("set-cookie", "").split(", ") if "=" in c.split(";")[0])
+    cookie = "; ".join(
+        c.split(";")[0] for c in headers.get("set-cookie", "").split(", ") if "=" in c.split(";")[0]
+    )
     assert a.get("/config", headers={"Cookie": cookie})[0] == 200
     assert a.password not in a.log_text()

@@ -65,27 +65,60 @@ def test_file_route_serves_nothing_in_the_data_dir(app):
 def test_upload_over_the_limit_is_refused_and_not_kept(app):
     boundary = uuid.uuid4().hex
     big = b"x" * (3 * 1024 * 1024)
-    body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"files\"; filename=\"big.json\"\r\n"
-            "Content-Type: application/json\r\n\r\n").encode() + big + f"\r\n--{boundary}--\r\n".encode()
-    status, headers, resp = app.request("POST", "/gradio_api/upload", body,
-                                        headers={"Content-Type": f"multipart/form-data; boundary={boundary}"})
+    body = (
+        (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="files"; filename="big.json"\r\n'
+            "Content-Type: application/json\r\n\r\n"
+        ).encode()
+        + big
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
+    status, headers, resp = app.request(
+        "POST",
+        "/gradio_api/upload",
+        body,
+        headers={"Content-Type": f"multipart/form-data; boundary={boundary}"},
+    )
     assert status == 413, (status, resp[:300])
     assert resp == b"File size exceeded maximum allowed size of 1048576 bytes."
     tmp = app.data_dir.parent / "gradio-tmp"
-    kept = [p for p in tmp.rglob("*") if p.is_file() and p.stat().st_size >= len(big) // 2] if tmp.exists() else []
+    kept = (
+        [p for p in tmp.rglob("*") if p.is_file() and p.stat().st_size >= len(big) // 2]
+        if tmp.exists()
+        else []
+    )
     assert kept == []
     # A survey-sized upload still works.
     small = b'{"a": 1}'
-    body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"files\"; filename=\"s.json\"\r\n"
-            "Content-Type: application/json\r\n\r\n").encode() + small + f"\r\n--{boundary}--\r\n".encode()
-    status, _, resp = app.request("POST", "/gradio_api/upload", body,
-                                  headers={"Content-Type": f"multipart/form-data; boundary={boundary}"})
+    body = (
+        (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="files"; filename="s.json"\r\n'
+            "Content-Type: application/json\r\n\r\n"
+        ).encode()
+        + small
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
+    status, _, resp = app.request(
+        "POST",
+        "/gradio_api/upload",
+        body,
+        headers={"Content-Type": f"multipart/form-data; boundary={boundary}"},
+    )
     assert status == 200, resp[:300]
 
 
 def test_headers_on_every_response_and_no_api_listing(app):
-    routes = ["/", "/config", "/gradio_api/info", "/gradio_api/info?all_endpoints=true", "/gradio_api/openapi.json",
-              "/theme.css", "/manifest.json", "/no-such-route", "/gradio_api/queue/status"]
+    routes = [
+        "/",
+        "/config",
+        "/gradio_api/info",
+        "/gradio_api/info?all_endpoints=true",
+        "/gradio_api/openapi.json",
+        "/theme.css",
+        "/manifest.json",
+        "/no-such-route",
+        "/gradio_api/queue/status",
+    ]
     page = app.get("/")[2].decode()
     import re
 

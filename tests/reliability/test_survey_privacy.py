@@ -19,7 +19,9 @@ from googlive.survey.ui import library_choices, save
 class FakeHandler:
     def __init__(self, owner: str, survey_id: str) -> None:
         self.args = type("A", (), {"owner": owner, "survey_id": survey_id})()
-        self.conv = type("C", (), {"panels": {}, "set_panel": lambda self, n, v: self.panels.__setitem__(n, v)})()
+        self.conv = type(
+            "C", (), {"panels": {}, "set_panel": lambda self, n, v: self.panels.__setitem__(n, v)}
+        )()
 
 
 def test_owners_never_see_or_replace_each_others_surveys(tmp_path):

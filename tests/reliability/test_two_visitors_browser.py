@@ -44,7 +44,9 @@ def build_survey(page, title: str) -> None:
     page.locator("#survey-save").click()
 
 
-def test_two_visitors_surveys_are_private_and_the_page_keeps_its_csp(netns, browser_factory, tmp_path):  # noqa: F811
+def test_two_visitors_surveys_are_private_and_the_page_keeps_its_csp(
+    netns, browser_factory, tmp_path
+):  # noqa: F811
     wav = make_speech(tmp_path / "quiet.wav", "", pad_before=0.5, pad_after=0.5)
     app = start_app(netns, tmp_path, "--offline")
     try:
@@ -52,13 +54,19 @@ def test_two_visitors_surveys_are_private_and_the_page_keeps_its_csp(netns, brow
         a_ctx.add_init_script(SPY)
         a = a_ctx.new_page()
         outside: list[str] = []
-        a.on("request", lambda r: outside.append(r.url) if not r.url.startswith((app.url, "data:", "blob:")) else None)
+        a.on(
+            "request",
+            lambda r: (
+                outside.append(r.url) if not r.url.startswith((app.url, "data:", "blob:")) else None
+            ),
+        )
         a.goto(app.url)
         wait_text(a, "#identity", "belong to this browser", timeout_s=30)
         build_survey(a, "A's secret poll")
         a.wait_for_function(
             "() => [...document.querySelectorAll('#survey-library input')].some(i => i.value.includes(\"A's secret poll\"))",
-            timeout=15000)
+            timeout=15000,
+        )
         (a_file,) = list((app.data_dir / "surveys" / "owners").rglob("*.json"))
         a_bytes = a_file.read_bytes()
         a_id = json.loads(a_bytes)["id"]
@@ -87,7 +95,8 @@ def test_two_visitors_surveys_are_private_and_the_page_keeps_its_csp(netns, brow
         b.locator("#survey-save").click()
         b.wait_for_function(
             "() => [...document.querySelectorAll('#survey-library input')].some(i => i.value.includes(\"B's takeover\"))",
-            timeout=15000)
+            timeout=15000,
+        )
         saved = sorted((app.data_dir / "surveys" / "owners").rglob("*.json"))
         assert len(saved) == 2 and a_file.read_bytes() == a_bytes  # A's survey untouched
         assert {p.parent for p in saved} != {a_file.parent}  # B's own folder
@@ -98,7 +107,9 @@ def test_two_visitors_surveys_are_private_and_the_page_keeps_its_csp(netns, brow
         a.get_by_role("tab", name="Survey Builder").click()
         a.wait_for_timeout(500)
         items = library(a)
-        assert any("A's secret poll" in i for i in items) and not any("takeover" in i for i in items), items
+        assert any("A's secret poll" in i for i in items) and not any(
+            "takeover" in i for i in items
+        ), items
 
         # A conversation on A's page under the CSP.
         a.get_by_role("tab", name="Conversation").click()

@@ -35,7 +35,9 @@ def open_sockets() -> int:
     return n
 
 
-def live_tasks(prefixes: tuple[str, ...] = ("handler-", "live-", "peer-", "tool:")) -> list[asyncio.Task[Any]]:
+def live_tasks(
+    prefixes: tuple[str, ...] = ("handler-", "live-", "peer-", "tool:"),
+) -> list[asyncio.Task[Any]]:
     return [t for t in asyncio.all_tasks() if t.get_name().startswith(prefixes) and not t.done()]
 
 
