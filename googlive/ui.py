@@ -12,6 +12,7 @@ from typing import Any
 import gradio as gr
 from fastrtc import WebRTC
 
+from googlive import a11y
 from googlive.backend import Endpoint
 from googlive.config import VOICES, Settings
 from googlive.conversation import Conversation
@@ -230,7 +231,7 @@ def build(ctx: AppContext) -> gr.Blocks:
 
     with gr.Blocks(
         title="googlive — talk with Gemini",
-        css=CSS,
+        css=CSS + a11y.CSS,
         analytics_enabled=False,
         theme=PAGE_THEME,
         delete_cache=CACHE_SWEEP,
@@ -301,6 +302,7 @@ def build(ctx: AppContext) -> gr.Blocks:
                         with gr.Row():
                             text = gr.Textbox(
                                 placeholder="Type to Gemini…",
+                                label="Message to Gemini",
                                 show_label=False,
                                 scale=5,
                                 elem_id="text-input",
@@ -414,6 +416,7 @@ def build(ctx: AppContext) -> gr.Blocks:
         demo.load(
             on_load, [browser_owner], [browser_owner, owner, identity_note], show_progress="hidden"
         )
+        demo.load(None, None, None, js=a11y.JS)
 
         def check_model(name: str | None, api_key: str | None) -> None:
             choice = choose_model(
