@@ -12,7 +12,6 @@ from typing import Any
 import gradio as gr
 from fastrtc import WebRTC
 
-from googlive import a11y
 from googlive.backend import Endpoint
 from googlive.config import VOICES, Settings
 from googlive.conversation import Conversation
@@ -231,7 +230,7 @@ def build(ctx: AppContext) -> gr.Blocks:
 
     with gr.Blocks(
         title="googlive — talk with Gemini",
-        css=CSS + a11y.CSS,
+        css=CSS,
         analytics_enabled=False,
         theme=PAGE_THEME,
         delete_cache=CACHE_SWEEP,
@@ -302,7 +301,6 @@ def build(ctx: AppContext) -> gr.Blocks:
                         with gr.Row():
                             text = gr.Textbox(
                                 placeholder="Type to Gemini…",
-                                label="Message to Gemini",
                                 show_label=False,
                                 scale=5,
                                 elem_id="text-input",
@@ -416,7 +414,6 @@ def build(ctx: AppContext) -> gr.Blocks:
         demo.load(
             on_load, [browser_owner], [browser_owner, owner, identity_note], show_progress="hidden"
         )
-        demo.load(None, None, None, js=a11y.JS)
 
         def check_model(name: str | None, api_key: str | None) -> None:
             choice = choose_model(

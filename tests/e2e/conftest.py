@@ -170,17 +170,14 @@ def browser_factory(netns: NetNamespace, tmp_path: Path):
     pw = sync_playwright().start()
     contexts = []
 
-    def launch(audio_wav: Path, *, loop: bool = True, flags: list[str] | None = None, **options):
-        """`flags` replace CHROMIUM_FLAGS; `options` go to Playwright's
-        launch_persistent_context (e.g. timezone_id)."""
+    def launch(audio_wav: Path, *, loop: bool = True):
         flag = f"--use-file-for-fake-audio-capture={audio_wav}" + ("" if loop else "%noloop")
         ctx = pw.chromium.launch_persistent_context(
             str(tmp_path / f"profile{len(contexts)}"),
             executable_path=str(wrapper),
             headless=True,
-            args=[*(CHROMIUM_FLAGS if flags is None else flags), flag],
+            args=[*CHROMIUM_FLAGS, flag],
             viewport={"width": 1400, "height": 1000},
-            **options,
         )
         ctx.add_init_script(PC_SPY)
         contexts.append(ctx)
