@@ -63,7 +63,13 @@ class Feature:
         """A tool call (ToolCall) finished with `result` (ToolResult) after `seconds`."""
 
     def on_barge_in(self, t: float) -> None:
-        """The user interrupted at session time `t`: model audio scheduled after it was dropped."""
+        """The user started sounding over the model at session time `t`: model audio scheduled
+        after it was taken back (not heard). Whether it comes back: `on_playback`."""
+
+    def on_playback(self, change: Any) -> None:
+        """What the user hears of the model changed (googlive.bargein.PlaybackChange: paused,
+        resumed or dropped). After "paused" and "dropped", frames passed to `on_played` with a
+        time after `change.t` were never heard; after "resumed" they come again."""
 
     def on_video(self, frame: np.ndarray, t: float) -> None:
         """A webcam frame (BGR) arrived at session time `t`."""

@@ -1,10 +1,16 @@
 """The FastRTC handler: glue between one browser's WebRTC streams and one LiveSession.
 
 Per connection (fastrtc calls `copy()` once for each):
-- mic: 48 kHz 20 ms frames → VAD on the frame itself (one decision per frame) → local barge-in
-  → streaming resample to 16 kHz → uplink chunks of `uplink_chunk_ms` → LiveSession.
+- mic: 48 kHz 20 ms frames → VAD on the frame itself (one decision per frame) → barge-in
+  policy → streaming resample to 16 kHz → uplink chunks of `uplink_chunk_ms` → LiveSession.
 - model audio: LiveSession events → PlaybackBuffer → `emit()` at real-time pace with a small
-  lead, so a barge-in can drop everything not yet played, and "what was played" is exact.
+  lead, so a barge-in can take back everything not yet heard, and "what was played" is exact.
+- barge-in: one policy (googlive/bargein.py) for the local VAD onset and the server's
+  `interrupted`: pause at the onset (nothing more handed to WebRTC, FastRTC's queue cleared,
+  the unheard frames put back), then resume (a backchannel: the answer goes on from the start
+  of the cut word) or drop (a real interruption). Every change goes to the features
+  (`on_playback`) and to the page over the WebRTC data channel (`playback_message`), where
+  googlive/static/duck.js mutes the model at the mic onset before the server even knows.
 - webcam: the latest frame is kept; at most one JPEG per `video_interval_s` goes to the model,
   encoded in a worker thread.
 - everything the page shows goes out as AdditionalOutputs carrying a `UiUpdate`.
@@ -16,6 +22,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -25,8 +32,19 @@ from fastrtc import AdditionalOutputs, AsyncAudioVideoStreamHandler
 
 from googlive.audio import Resampler, as_mono, pcm16_bytes
 from googlive.backend import Endpoint
+from googlive.bargein import (
+    Action,
+    BargeInPolicy,
+    Drop,
+    Pause,
+    PlaybackChange,
+    Resume,
+    playback_message,
+    resume_backup,
+)
 from googlive.config import Secret, Settings
 from googlive.conversation import Conversation
+from googlive.echo import EchoGuard, sub_block_ms
 from googlive.events import (
     AudioOut,
     Interrupted,
@@ -116,6 +134,8 @@ class GeminiHandler(AsyncAudioVideoStreamHandler):
         # audio in
         self.resampler = Resampler(16000)
         self.vad = Vad()
+        self.echo = EchoGuard()
+        self.echo_guard = True  # predict the model's own voice at the mic (googlive/echo.py)
         self._uplink = bytearray()
         self._uplink_bytes = int(settings.uplink_chunk_ms * 32)  # 16 kHz * 2 bytes per ms
         self.mic_seconds = 0.0
@@ -128,9 +148,21 @@ class GeminiHandler(AsyncAudioVideoStreamHandler):
         self.playback = PlaybackBuffer(rate=OUT_RATE, frame_ms=20, prebuffer_ms=JITTER_CUSHION_MS)
         self._play_clock = 0.0
         self._wake = asyncio.Event()
-        self.cut_turns: set[int] = set()
+        # barge-in
+        self.policy = BargeInPolicy()
+        self._handed: deque[tuple[float, int, int]] = deque(
+            maxlen=16
+        )  # (play_at, turn, real samples)
+        self._withdrawn_frames = 0
+        self._audio_turns: deque[int] = deque(maxlen=32)  # turns that brought audio, in order
+        self._completed: deque[int] = deque(maxlen=32)  # turns whose TurnComplete came
+        self._last_mic_wall = 0.0
+        self.play_state = "idle"  # what the page is told: idle | playing | paused | dropped
+        self._play_state_seq = 0
         self.barge_ins = 0
-        self.barge_in_log: list[dict[str, float]] = []
+        """Local onsets over model audio (each paused, or with the cut-turn policy dropped, it)."""
+        self.barge_in_log: list[dict[str, Any]] = []
+        self.playback_log: deque[PlaybackChange] = deque(maxlen=200)
         # video in
         self.latest_frame: np.ndarray | None = None
         self.latest_frame_t = 0.0
@@ -267,11 +299,19 @@ class GeminiHandler(AsyncAudioVideoStreamHandler):
             return
         if self.mic_t0 is None:
             self.mic_t0 = now - self.t0
-        playing = self.playback.playing
-        ev = self.vad.feed(mono, playing=playing)
+        heard = self.heard_turn(now)
+        echo_db = (
+            self.echo.predict_db(sub_block_ms(mono), self.mic_time_s, learn=not self.vad.speaking)
+            if self.echo_guard
+            else None
+        )
+        ev = self.vad.feed(mono, playing=heard is not None, echo_db=echo_db)
         self.mic_seconds += mono.size / rate
-        if isinstance(ev, SpeechStart) and playing:
-            self.barge_in(now)
+        self._last_mic_wall = now
+        t_mic = self.mic_time_s
+        if isinstance(ev, SpeechStart):
+            self.apply(self.policy.on_onset(t_mic, heard, self._left_s(heard, now)), now)
+        self.apply(self.policy.on_mic(t_mic, self.vad.voiced), now)
         if ev is not None and self.features:
             # VAD onset/offset at its session time from sample counts (cheap: rare events).
             t_ev = (self.mic_t0 or 0.0) + ev.sample_index / rate
@@ -292,27 +332,209 @@ class GeminiHandler(AsyncAudioVideoStreamHandler):
                 self.session.send_audio(bytes(self._uplink))
                 self._uplink.clear()
 
-    def barge_in(self, now: float) -> None:
-        """The user started talking over the model: stop its audio within this frame."""
-        turn = self.playback.current_turn
-        dropped = 0
-        if turn is not None:
-            self.cut_turns.add(turn)
-            dropped += self.playback.cut_turn(turn)
-        dropped += self.playback.clear()
-        queued = max(0.0, self._play_clock - now)
+    # ---- barge-in ----------------------------------------------------------------------------
+    def heard_turn(self, now: float) -> int | None:
+        """The model turn the user is hearing now: playing from the buffer, or its last frames
+        still queued in WebRTC (handed, not yet played out). None if nothing is heard."""
+        if self.playback.audible:
+            return self.playback.current_turn
+        if self._handed and self._handed[-1][0] + PTIME > now:
+            return self._handed[-1][1]
+        return None
+
+    def apply(self, actions: list[Action], now: float) -> None:
+        """Carry out what the barge-in policy decided (see googlive/bargein.py)."""
+        for a in actions:
+            if isinstance(a, Pause):
+                self._pause(a, now)
+            elif isinstance(a, Resume):
+                self._resume(a, now)
+            elif isinstance(a, Drop):
+                self._drop(a, now)
+
+    def _left_s(self, turn: int | None, now: float) -> float | None:
+        """Seconds of `turn` still to be heard, if that turn is complete (else None)."""
+        if turn is None or turn not in self._completed:
+            return None
+        queued = sum(n for play_at, tu, n in self._handed if tu == turn and play_at > now)
+        return (self.playback.buffered_samples + queued) / OUT_RATE
+
+    def _interrupted_turn(self, turn: int, now: float) -> int:
+        """The turn an `interrupted` is about. The server sends turnComplete and then
+        `interrupted` for the same turn when the user talks over audio it has finished sending
+        (issue 13). googlive/live.py before the protocol core (branch live38) numbers that
+        `interrupted` with the next turn: one that brought no audio. Then, if the turn before
+        it completed and is what the user hears (or is paused), it is that turn. With live.py
+        numbering it right, `turn` has audio or is not next to the heard turn: unchanged."""
+        prev = turn - 1
+        if (
+            turn not in self._audio_turns
+            and prev in self._completed
+            and prev in (self.policy.paused_turn, self.heard_turn(now))
+        ):
+            return prev
+        return turn
+
+    def _withdraw(self, turn: int, now: float) -> int:
+        """Clear FastRTC's queue: the frames still in it are not heard; put `turn`'s back at
+        the head of the buffer. Returns the samples put back."""
+        queued = self._queued_frames(now)
         if self._clear_queue is not None:
             self.clear_queue()
+        recent = list(self._handed)[-queued:] if queued else []
+        self._withdrawn_frames = len(recent)
+        unheard = sum(n for _, tu, n in recent if tu == turn)
+        self._handed.clear()
         self._play_clock = now
+        return self.playback.unplay(unheard, heard=False)
+
+    def _queued_frames(self, now: float) -> int:
+        """Frames handed to WebRTC and not yet taken by its track: read from the queue that
+        `clear_queue` empties (fastrtc 0.0.34 AudioCallback.queue, an asyncio.Queue of one
+        frame per emit(); SimulatedPeer._queue), else estimated from the play clock."""
+        owner = getattr(self._clear_queue, "__self__", None)
+        q = getattr(owner, "queue", None)
+        if isinstance(q, asyncio.Queue):
+            return q.qsize()
+        q = getattr(owner, "_queue", None)
+        if isinstance(q, deque):
+            return len(q)
+        return sum(1 for play_at, _, _ in self._handed if play_at > now)
+
+    def _pause(self, a: Pause, now: float) -> None:
+        withdrawn = self._withdraw(a.turn, now)
+        self.playback.pause()
         self.barge_ins += 1
+        t = now - self.t0
         self.barge_in_log.append(
-            {"t": now - self.t0, "dropped_s": dropped / OUT_RATE, "queued_s": queued}
+            {
+                "t": t,
+                "turn": a.turn,
+                "withdrawn_s": withdrawn / OUT_RATE,
+                "buffered_s": self.playback.buffered_s,
+                "outcome": "paused",
+            }
         )
-        if turn is not None:
-            self.conv.mark_interrupted(turn)
         for f in self.features:
-            f.on_barge_in(now - self.t0)
-        log.info("barge-in turn=%s dropped_ms=%d", turn, int(1000 * dropped / OUT_RATE))
+            f.on_barge_in(t)
+        self._changed(
+            PlaybackChange(
+                "paused",
+                a.turn,
+                t,
+                withdrawn_s=withdrawn / OUT_RATE,
+                withdrawn_frames=self._withdrawn_frames,
+            )
+        )
+        log.info(
+            "barge-in pause turn=%s withdrawn_ms=%d buffered_ms=%d",
+            a.turn,
+            1000 * withdrawn // OUT_RATE,
+            int(1000 * self.playback.buffered_s),
+        )
+
+    def _resume(self, a: Resume, now: float) -> None:
+        back = resume_backup(self.playback.recent(a.turn), OUT_RATE, self.policy.config)
+        replay = self.playback.unplay(back, heard=True)
+        self.playback.resume()
+        self._wake.set()
+        t = now - self.t0
+        if self.barge_in_log and self.barge_in_log[-1].get("turn") == a.turn:
+            self.barge_in_log[-1].update(outcome="resumed", paused_s=a.paused_s)
+        self._changed(
+            PlaybackChange(
+                "resumed",
+                a.turn,
+                t,
+                paused_s=a.paused_s,
+                replay_s=replay / OUT_RATE,
+                after_sound_s=a.after_sound_s,
+            )
+        )
+        log.info(
+            "playback resumed turn=%s paused_ms=%d replay_ms=%d",
+            a.turn,
+            int(1000 * a.paused_s),
+            1000 * replay // OUT_RATE,
+        )
+
+    def _drop(self, a: Drop, now: float) -> None:
+        if a.reason == "local":  # the cut-the-turn baseline: a local onset, counted as a barge-in
+            self.barge_ins += 1
+            for f in self.features:
+                f.on_barge_in(now - self.t0)
+        self._withdrawn_frames = 0
+        withdrawn = (
+            self._withdraw(a.turn, now)
+            if self.heard_turn(now) == a.turn or a.paused_s is None
+            else 0
+        )
+        dropped = self.playback.cut_turn(a.turn)
+        if self.playback.paused:
+            self.playback.resume()  # newer turns play
+        t = now - self.t0
+        if (
+            self.barge_in_log
+            and self.barge_in_log[-1].get("turn") == a.turn
+            and a.paused_s is not None
+        ):
+            self.barge_in_log[-1].update(
+                outcome="dropped",
+                reason=a.reason,
+                paused_s=a.paused_s,
+                dropped_s=dropped / OUT_RATE,
+            )
+        elif a.reason == "local":
+            self.barge_in_log.append(
+                {
+                    "t": t,
+                    "turn": a.turn,
+                    "withdrawn_s": withdrawn / OUT_RATE,
+                    "dropped_s": dropped / OUT_RATE,
+                    "outcome": "dropped",
+                    "reason": "local",
+                }
+            )
+        self.conv.mark_interrupted(a.turn)
+        self._changed(
+            PlaybackChange(
+                "dropped",
+                a.turn,
+                t,
+                reason=a.reason,
+                paused_s=a.paused_s,
+                withdrawn_s=withdrawn / OUT_RATE,
+                dropped_s=dropped / OUT_RATE,
+                withdrawn_frames=self._withdrawn_frames,
+            )
+        )
+        log.info(
+            "playback dropped turn=%s reason=%s dropped_ms=%d",
+            a.turn,
+            a.reason,
+            1000 * dropped // OUT_RATE,
+        )
+
+    def _changed(self, change: PlaybackChange) -> None:
+        self.playback_log.append(change)
+        for f in self.features:
+            f.on_playback(change)
+        self._set_play_state(change.kind if change.kind != "resumed" else "playing", change.turn)
+
+    def _set_play_state(self, state: str, turn: int | None) -> None:
+        """Tell the page (googlive/static/duck.js) what the user should hear, over the data
+        channel: it keeps the model muted while "paused"/"dropped" and restores it on "playing"."""
+        if state == self.play_state:
+            return
+        self.play_state = state
+        self._play_state_seq += 1
+        channel = getattr(self, "channel", None)
+        if channel is None:
+            return
+        try:
+            channel.send(playback_message(state, turn, self._play_state_seq))
+        except Exception as exc:  # a closing channel must not break the audio path
+            log.debug("playback state not sent (%s)", type(exc).__name__)
 
     # ---- webcam ----------------------------------------------------------------------------
     async def video_receive(self, frame: np.ndarray) -> None:
@@ -379,22 +601,24 @@ class GeminiHandler(AsyncAudioVideoStreamHandler):
     def handle_event(self, ev: Any) -> None:
         t = time.monotonic() - self.t0
         if isinstance(ev, AudioOut):
-            if ev.turn in self.cut_turns:
-                return
+            if not self._audio_turns or self._audio_turns[-1] != ev.turn:
+                self._audio_turns.append(ev.turn)
+            self.apply(self.policy.on_model_audio(ev.turn, self.mic_time_s), time.monotonic())
             self.playback.push(ev.pcm, ev.turn)
         elif isinstance(ev, TranscriptDelta):
             self.conv.transcript(ev.role, ev.turn, ev.line, t, final=ev.final)
         elif isinstance(ev, Interrupted):
-            self.cut_turns.add(ev.turn)
-            self.playback.cut_turn(ev.turn)
-            if self.playback.current_turn == ev.turn:
-                self.playback.clear()
-                if self._clear_queue is not None:
-                    self.clear_queue()
-                self._play_clock = time.monotonic()
-            self.conv.mark_interrupted(ev.turn)
+            # The interruption applies to the turn actually heard (also after its turnComplete,
+            # while it plays out of the buffer); no later audio of that turn may play.
+            now = time.monotonic()
+            turn = self._interrupted_turn(ev.turn, now)
+            acts = self.policy.on_interrupted(turn, self.mic_time_s, self.heard_turn(now))
+            self.apply(acts, now)
+            if self.playback.cut_turn(turn) and not acts:
+                self.conv.mark_interrupted(turn)  # its audio was still waiting: never heard
         elif isinstance(ev, TurnComplete):
             self.playback.end_turn(ev.turn)
+            self._completed.append(ev.turn)
         elif isinstance(ev, StateChanged):
             self.conv.set_state(ev.state, attempt=ev.attempt, delay_s=ev.delay_s, reason=ev.reason)
         elif isinstance(ev, SessionError):
@@ -450,16 +674,9 @@ class GeminiHandler(AsyncAudioVideoStreamHandler):
     async def emit(self) -> Any:
         while not self._closed:
             now = time.monotonic()
-            if self._play_clock < now:
-                self._play_clock = now  # the WebRTC queue ran dry
-            if self._play_clock - now < LEAD_S:
-                frame = self.playback.pop()
-                if frame is not None:
-                    play_at = self._play_clock
-                    self._play_clock += PTIME
-                    for f in self.features:
-                        f.on_played(frame, play_at - self.t0)
-                    return (OUT_RATE, frame.reshape(1, -1))
+            frame = self.next_frame(now)
+            if frame is not None:
+                return (OUT_RATE, frame.reshape(1, -1))
             if now >= self._next_ui and self._ui_changed():
                 self._next_ui = now + UI_INTERVAL_S
                 return AdditionalOutputs(self.ui_update())
@@ -470,6 +687,33 @@ class GeminiHandler(AsyncAudioVideoStreamHandler):
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), wait)
         return None
+
+    def next_frame(self, now: float) -> np.ndarray | None:
+        """The next model frame to hand to WebRTC at monotonic time `now`, if one is due (at
+        most LEAD_S ahead of real time) and the policy lets it play."""
+        if self.policy.paused and self._last_mic_wall and now - self._last_mic_wall > 0.5:
+            # the mic stopped (track muted): its frames cannot end the pause; time does
+            self.apply(self.policy.tick(self.mic_time_s + now - self._last_mic_wall), now)
+        if self._play_clock < now:
+            self._play_clock = now  # the WebRTC queue ran dry
+        if self._play_clock - now >= LEAD_S:
+            return None
+        frame = self.playback.pop()
+        if frame is None:
+            if self.play_state == "playing" and self.heard_turn(now) is None:
+                self._set_play_state("idle", None)
+            return None
+        play_at = self._play_clock
+        self._play_clock += PTIME
+        turn = self.playback.popped_turn
+        assert turn is not None  # set by every successful pop
+        self._handed.append((play_at, turn, self.playback.last_real_samples))
+        self.echo.played(frame, play_at - self.t0)
+        if self.play_state != "playing":
+            self._set_play_state("playing", turn)
+        for f in self.features:
+            f.on_played(frame, play_at - self.t0)
+        return frame
 
     def wake(self) -> None:
         """A panel changed outside a Live event (e.g. a periodic meter): let emit() send it."""

@@ -10,6 +10,16 @@ that at any moment
 and `played_in_turn(turn)` is exactly how much of a turn reached the output (what the user
 actually heard, give or take the output path's own latency).
 
+Pause and resume (barge-in, see googlive/bargein.py). `pause()` makes `pop` give nothing while
+keeping every buffered sample and accepting new pushes (bounded by `max_buffer_s`), so a paused
+answer can go on. The last `history_s` of popped audio is remembered: `unplay(n, heard=False)`
+puts the last `n` popped samples back at the head because they never reached the user (they
+were still in FastRTC's queue when it was cleared): they leave `played_samples`.
+`unplay(n, heard=True)` puts back audio the user did hear, to be heard again (a resume backing
+up to the start of the cut word): counted in `replayed_samples`. With both, the accounting is
+
+    pushed_samples + replayed_samples == played_samples + dropped_samples + buffered_samples
+
 Turn rules. Turn ids are increasing integers. A turn is *in progress* from its first
 accepted push until `end_turn(turn)` has been called and its audio has drained, or until it
 is cut. Pushing a newer turn implicitly ends older ones. Pushes for a turn that was cut, or
@@ -40,8 +50,9 @@ class PlaybackBuffer:
         frame_ms: int = 20,
         max_buffer_s: float = 60.0,
         prebuffer_ms: int = 0,
+        history_s: float = 1.0,
     ) -> None:
-        if rate <= 0 or frame_ms <= 0 or max_buffer_s <= 0 or prebuffer_ms < 0:
+        if rate <= 0 or frame_ms <= 0 or max_buffer_s <= 0 or prebuffer_ms < 0 or history_s < 0:
             raise ValueError("rate, frame_ms and max_buffer_s must be positive")
         self.rate = rate
         self.frame_samples = rate * frame_ms // 1000
@@ -60,6 +71,16 @@ class PlaybackBuffer:
         self._stalled = False
         self._current: int | None = None
         self._played_per_turn: dict[int, int] = {}
+        self._paused = False
+        self._history: deque[tuple[int, np.ndarray]] = deque()  # popped real samples, newest last
+        self._history_samples = 0
+        self._history_cap = int(history_s * rate)
+        self.last_real_samples = 0
+        """Real (non-padding) samples in the frame the last successful `pop` returned."""
+        self.replayed_samples = 0
+        """Samples the user had heard, put back by `unplay(heard=True)` to be heard again."""
+        self.unplayed_samples = 0
+        """Samples put back by `unplay(heard=False)` (popped, never heard)."""
         self.pushed_samples = 0
         """Samples offered to `push`, accepted or not."""
         self.played_samples = 0
@@ -91,10 +112,25 @@ class PlaybackBuffer:
         return self._buffered > 0 or bool(self._open)
 
     @property
+    def paused(self) -> bool:
+        """True between `pause()` and `resume()`: `pop` gives nothing, nothing is lost."""
+        return self._paused
+
+    @property
+    def audible(self) -> bool:
+        """Model audio is being played now: `playing` and not paused."""
+        return self.playing and not self._paused
+
+    @property
     def current_turn(self) -> int | None:
         """The turn of the audio at the head of the buffer, else the last turn played."""
         if self._chunks:
             return self._chunks[0][0]
+        return self._current
+
+    @property
+    def popped_turn(self) -> int | None:
+        """The turn of the frame the last successful `pop` returned."""
         return self._current
 
     def played_in_turn(self, turn: int) -> int:
@@ -162,8 +198,10 @@ class PlaybackBuffer:
 
         A frame never mixes two turns: an ended turn's tail is zero-padded; a turn in
         progress with less than a frame buffered gives None (an underrun once it has
-        started playing). O(frame) per call.
+        started playing). Nothing while paused. O(frame) per call.
         """
+        if self._paused:
+            return None
         if not self._chunks:
             self._note_starved()
             return None
@@ -197,9 +235,24 @@ class PlaybackBuffer:
         self.padded_samples += self.frame_samples - filled
         self._played_per_turn[turn] = self._played_per_turn.get(turn, 0) + filled
         self._current = turn
+        self.last_real_samples = filled
+        self._remember(turn, out[:filled])
         if ended and self._per_turn_buffered[turn] == 0:
             self._close(turn)
         return out
+
+    def _remember(self, turn: int, samples: np.ndarray) -> None:
+        if not self._history_cap or not samples.size:
+            return
+        if self._history and self._history[-1][0] != turn:
+            self._history.clear()  # only the turn being heard can be put back
+            self._history_samples = 0
+        self._history.append((turn, samples))
+        self._history_samples += samples.size
+        while (
+            self._history and self._history_samples - self._history[0][1].size >= self._history_cap
+        ):
+            self._history_samples -= self._history.popleft()[1].size
 
     def _note_starved(self) -> None:
         # Only a turn that has started playing and is still expected can underrun; waiting
@@ -215,6 +268,66 @@ class PlaybackBuffer:
             if self.prebuffer_samples:
                 self._started.clear()  # rebuild the cushion before resuming
         self.missed_frames += 1
+
+    # -- pause / resume ------------------------------------------------------------------
+
+    def pause(self) -> None:
+        """Stop releasing frames; keep everything (see the module docstring)."""
+        self._paused = True
+        self._stalled = False
+
+    def resume(self) -> None:
+        """Release frames again, from where `pause` (and any `unplay`) left the head."""
+        self._paused = False
+
+    def recent(self, turn: int) -> np.ndarray:
+        """The last popped samples of `turn` still remembered (at most `history_s`), oldest
+        first; empty if the last popped audio was of another turn."""
+        if not self._history or self._history[-1][0] != turn:
+            return np.zeros(0, dtype=np.int16)
+        return np.concatenate([x for _, x in self._history])
+
+    def unplay(self, n: int, *, heard: bool) -> int:
+        """Put the last `n` popped real samples of the last popped turn back at the head of the
+        buffer (at most what is remembered; nothing for a cut turn). `heard`: the user heard
+        them (a resume's backup: counted in `replayed_samples`); else they never reached the
+        user (cleared from the output queue: they leave `played_samples`). Returns the samples
+        put back."""
+        if n <= 0 or not self._history:
+            return 0
+        turn = self._history[-1][0]
+        if self.is_cut(turn):
+            return 0
+        parts: list[np.ndarray] = []
+        left = n
+        while left > 0 and self._history:
+            t, x = self._history[-1]
+            if x.size <= left:
+                self._history.pop()
+                parts.append(x)
+                left -= x.size
+            else:
+                self._history[-1] = (t, x[: x.size - left])
+                parts.append(x[x.size - left :])
+                left = 0
+        back = np.concatenate(parts[::-1]) if len(parts) > 1 else parts[0]
+        k = int(back.size)
+        self._history_samples -= k
+        if self._head_offset:
+            t0, c0 = self._chunks[0]
+            self._chunks[0] = (t0, c0[self._head_offset :])
+            self._head_offset = 0
+        self._chunks.appendleft((turn, back))
+        self._buffered += k
+        self._per_turn_buffered[turn] = self._per_turn_buffered.get(turn, 0) + k
+        self._open.add(turn)
+        if heard:
+            self.replayed_samples += k
+        else:
+            self.unplayed_samples += k
+            self.played_samples -= k
+            self._played_per_turn[turn] = self._played_per_turn.get(turn, 0) - k
+        return k
 
     # -- barge-in ------------------------------------------------------------------------
 

@@ -67,6 +67,9 @@ class VadConfig:
     reference_margin_db: float = 15.0
     """While playing with a reference level, onset also needs reference - this: assumes the
     echo reaching the mic is at least ~20 dB below what is being played."""
+    echo_excess_db: float = 10.0
+    """With an echo estimate (`echo_db`, googlive.echo.EchoGuard), onset needs this much above
+    the echo the model's own voice makes at the mic (instead of the fixed guards above)."""
     reference_decay_db: float = 1.0
     """Per-frame decay of the held reference level: echo arrives after the output path delay
     (browser jitter buffer, speaker), so the guard fades over ~300 ms rather than at once."""
@@ -107,6 +110,14 @@ class Vad:
         self._run_start = 0  # first sample of the current loud run
         self._voiced_end = 0  # first sample after the last voiced frame
         self._ref_hold = SILENCE_DB
+        self._voiced = False
+
+    @property
+    def voiced(self) -> bool:
+        """The last frame carried the user's sound: loud (not speaking yet) or above the
+        release threshold (speaking). Unlike `speaking`, no hangover: the barge-in policy
+        measures its own quiet time from this."""
+        return self._voiced
 
     @property
     def speaking(self) -> bool:
@@ -133,13 +144,27 @@ class Vad:
         """Samples fed so far."""
         return self._samples
 
-    def threshold_db(self, *, playing: bool = False, reference_db: float | None = None) -> float:
+    def threshold_db(
+        self,
+        *,
+        playing: bool = False,
+        reference_db: float | None = None,
+        echo_db: float | None = None,
+    ) -> float:
         """The onset threshold that would apply to the next frame (without updating state)."""
-        return self._threshold(playing, reference_db, self._ref_hold)
+        return self._threshold(playing, reference_db, self._ref_hold, echo_db)
 
-    def _threshold(self, playing: bool, reference_db: float | None, ref_hold: float) -> float:
+    def _threshold(
+        self,
+        playing: bool,
+        reference_db: float | None,
+        ref_hold: float,
+        echo_db: float | None = None,
+    ) -> float:
         cfg = self.config
         thr = max(self._floor + cfg.threshold_db, cfg.min_speech_db)
+        if echo_db is not None:
+            return max(thr, echo_db + cfg.echo_excess_db)
         if playing:
             if reference_db is None:
                 thr = max(thr, cfg.min_speech_db + cfg.echo_margin_db)
@@ -157,12 +182,14 @@ class Vad:
         *,
         playing: bool = False,
         reference_db: float | None = None,
+        echo_db: float | None = None,
     ) -> VadEvent | None:
         """Take one mono frame (int16 or float, ideally 20 ms) and return an event, if any.
 
         `playing`: model audio is being played, so the echo guard applies. `reference_db`:
         level of the model audio being played now (it is peak-held with a slow decay).
-        Empty frames are ignored.
+        `echo_db`: the level the model's own voice has in this mic frame (EchoGuard); when
+        given, it replaces both guards. Empty frames are ignored.
         """
         n = int(np.size(frame))
         if n == 0:
@@ -175,7 +202,7 @@ class Vad:
         else:
             sub = None
         level = db(math.sqrt(float(sq.sum()) / n))
-        return self._step(level, n, sub, playing, reference_db)
+        return self._step(level, n, sub, playing, reference_db, echo_db)
 
     def feed_level(
         self,
@@ -202,6 +229,7 @@ class Vad:
         sub: np.ndarray | None,
         playing: bool,
         reference_db: float | None,
+        echo_db: float | None = None,
     ) -> VadEvent | None:
         cfg = self.config
         start = self._samples
@@ -215,15 +243,17 @@ class Vad:
 
         if self._frames <= cfg.warmup_frames:
             self._floor = level if self._frames == 1 else min(self._floor, level)
+            self._voiced = False
             return None
 
-        thr = self._threshold(playing, reference_db, self._ref_hold)
+        thr = self._threshold(playing, reference_db, self._ref_hold, echo_db)
         event: VadEvent | None = None
         if not self._speaking:
             loud = level > thr
             if loud and sub is not None:
                 sub_thr = 10.0 ** ((thr - cfg.subblock_slack_db) / 10.0)
                 loud = int(np.count_nonzero(sub > sub_thr)) >= cfg.min_active_subblocks
+            self._voiced = loud
             if loud:
                 if self._run == 0:
                     self._run_start = start
@@ -238,7 +268,8 @@ class Vad:
             if not self._speaking:
                 self._adapt_floor(level)
         else:
-            if level > thr - cfg.release_db:
+            self._voiced = level > thr - cfg.release_db
+            if self._voiced:
                 self._run = 0
                 self._voiced_end = self._samples
             else:

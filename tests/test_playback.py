@@ -16,7 +16,7 @@ def ramp(n: int, start: int = 1) -> np.ndarray:
 
 
 def balanced(b: PlaybackBuffer) -> bool:
-    return b.pushed_samples == b.played_samples + b.dropped_samples + b.buffered_samples
+    return b.pushed_samples + b.replayed_samples == b.played_samples + b.dropped_samples + b.buffered_samples
 
 
 def test_frames_are_exact_and_in_order_across_chunks():
@@ -161,3 +161,89 @@ def test_long_buffer_of_small_chunks_drains_exactly():
     for _ in range(3000):
         assert len(b.pop()) == F
     assert b.played_samples == 60 * 24000 and balanced(b)
+
+
+def test_pause_keeps_everything_and_accepts_new_audio():
+    """While paused nothing is released, nothing is lost, no underrun is counted, and audio that
+    keeps arriving for the paused turn is kept; after resume it all plays in order."""
+    b = PlaybackBuffer()
+    x = ramp(10 * F)
+    b.push(x[: 4 * F], 1)
+    assert np.array_equal(b.pop(), x[:F])
+    b.pause()
+    assert b.paused and b.playing and not b.audible
+    assert b.pop() is None and b.pop() is None
+    b.push(x[4 * F :], 1)
+    assert b.underruns == 0 and b.missed_frames == 0 and b.dropped_samples == 0
+    b.resume()
+    out = [b.pop() for _ in range(9)]
+    assert np.array_equal(np.concatenate(out), x[F:])
+    assert b.played_in_turn(1) == 10 * F and balanced(b)
+
+
+def test_unplay_unheard_frames_returns_them_exactly_to_the_head():
+    """Frames popped but cleared from the output queue go back in front, in order, and leave
+    the played count: popping again yields the identical samples."""
+    b = PlaybackBuffer()
+    x = ramp(6 * F + 100)
+    b.push(x, 1)
+    for _ in range(3):
+        b.pop()
+    assert b.unplay(2 * F, heard=False) == 2 * F
+    assert b.played_in_turn(1) == F and b.played_samples == F and b.unplayed_samples == 2 * F
+    assert balanced(b)
+    b.end_turn(1)
+    rest = []
+    while (f := b.pop()) is not None:
+        rest.append(f)
+    got = np.concatenate(rest)[: 5 * F + 100]
+    assert np.array_equal(got, x[F:])
+    assert b.played_in_turn(1) == x.size and balanced(b) and not b.playing
+
+
+def test_unplay_heard_replays_and_is_counted_as_replayed():
+    """A resume backing up repeats audio the user heard: played counts it twice, replayed once."""
+    b = PlaybackBuffer()
+    x = ramp(5 * F)
+    b.push(x, 1)
+    b.end_turn(1)
+    b.pop(), b.pop()
+    b.pause()
+    assert b.unplay(F // 2, heard=True) == F // 2
+    b.resume()
+    f = b.pop()
+    assert np.array_equal(f, np.concatenate([x[F + F // 2 : 2 * F], x[2 * F : 2 * F + F // 2]]))
+    assert b.replayed_samples == F // 2 and balanced(b)
+    while b.pop() is not None:
+        pass
+    assert b.played_in_turn(1) == x.size + F // 2 and balanced(b)
+
+
+def test_unplay_after_the_turn_drained_reopens_it_and_never_mixes_turns():
+    """An ended turn that already drained can be put back (its tail was never heard) and plays
+    before the next turn; history never crosses turns; a cut turn cannot be put back."""
+    b = PlaybackBuffer()
+    b.push(ramp(2 * F), 1)
+    b.end_turn(1)
+    b.pop(), b.pop()
+    assert not b.playing
+    assert b.unplay(F, heard=False) == F
+    assert b.playing and b.current_turn == 1
+    b.push(ramp(F, start=7), 2)
+    f1, f2 = b.pop(), b.pop()
+    assert np.array_equal(f1, ramp(2 * F)[F:]) and np.array_equal(f2, ramp(F, start=7))
+    assert b.recent(1).size == 0 and b.recent(2).size == F
+    assert b.unplay(10 * F, heard=False) == F  # only what turn 2 has in history
+    b.cut_turn(2)
+    assert b.unplay(F, heard=False) == 0 and balanced(b)
+
+
+def test_history_is_bounded():
+    """Only the last history_s of popped audio is remembered."""
+    b = PlaybackBuffer(history_s=0.1)  # 2400 samples = 5 frames
+    b.push(ramp(20 * F), 1)
+    for _ in range(20):
+        b.pop()
+    kept = b.recent(1).size
+    assert 5 * F <= kept <= 6 * F
+    assert b.unplay(100 * F, heard=True) == kept and b.recent(1).size == 0 and balanced(b)

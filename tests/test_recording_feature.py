@@ -245,8 +245,8 @@ async def test_beeps_flashes_and_the_model_voice_line_up_in_the_recording(server
 
 
 async def test_a_barge_in_is_a_cut_and_no_camera_means_audio_only(server, tmp_path):
-    """Talking over a long reply: the recorded model voice stops within ~60 ms of the
-    user's onset (as the peer heard it). No camera: the file has one audio track. With an
+    """Talking over a long reply (long enough to be a real interruption): the recorded model
+    voice stops within ~60 ms of the user's onset (as the peer heard it). No camera: the file has one audio track. With an
     archive feature, the file goes into the session's folder, captions beside it."""
     folder = tmp_path / "sessions" / "x" / "s1"
     folder.mkdir(parents=True)
@@ -268,9 +268,12 @@ async def test_a_barge_in_is_a_cut_and_no_camera_means_audio_only(server, tmp_pa
         await until(lambda: peer.heard_after(0) > 1.0, timeout=15)
         await until(lambda: rec.video is not None, timeout=5)
         assert rec.video is False  # decided after 2 s without a camera frame
-        onset = await peer.say(talk(0.6, f0=100.0))
+        # Long enough to be a real interruption: this server never sends `interrupted`, so the
+        # handler pauses at the onset and drops at its talk limit (2 s).
+        onset = await peer.say(talk(2.4, f0=100.0))
         await until(lambda: h.barge_ins >= 1, timeout=2)
         await peer.said()
+        assert h.policy.drops == {"talk_limit": 1}
         await peer.say(quiet(0.6))
         await peer.said()
         heard_after = peer.heard_after(onset)

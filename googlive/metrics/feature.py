@@ -23,6 +23,7 @@ from googlive.events import (
     TurnComplete,
 )
 from googlive.features import Feature
+from googlive.metrics.bargein import BargeInStats
 from googlive.metrics.eventlog import EventLog
 from googlive.metrics.latency import LatencyTracker
 from googlive.metrics.ui import (
@@ -45,6 +46,10 @@ TICK_S = 0.05  # the meters task reads counters 20 times a second; the handler s
 INTERRUPTED_SHOW_S = 1.0
 
 
+def ms(s: float | None) -> int | None:
+    return None if s is None else round(1000 * s)
+
+
 class MetricsFeature(Feature):
     name = "metrics"
 
@@ -59,6 +64,9 @@ class MetricsFeature(Feature):
         self.visible_map = visible
         self.always_visible = visible is None  # tests, or a page without the toggle
         self.latency = LatencyTracker(keep=20)
+        self.bargein = BargeInStats(keep=20)
+        self._paused_t: float | None = None
+        self._backchannel: tuple[float, float] | None = None
         self.usage = UsageTracker()
         secrets = [
             s.get()
@@ -103,7 +111,11 @@ class MetricsFeature(Feature):
             )
 
     def on_speech(self, kind: str, t: float) -> None:
-        if kind == "end":
+        # The end of a sound the model treated as a backchannel (paused, then the answer went
+        # on) owes no reply: it is not a latency mark. Its offset comes after the resume.
+        if kind == "end" and not (
+            self._backchannel and self._backchannel[0] <= t <= self._backchannel[1]
+        ):
             self.latency.user_done(t, "speech")
         self.log.add(t, "speech", f"speech {kind}")
 
@@ -113,16 +125,41 @@ class MetricsFeature(Feature):
             t, "text", "typed message sent", chars=len(text)
         )  # its length, never its words
 
-    def on_barge_in(self, t: float) -> None:
-        self._interrupted_until = time.monotonic() + INTERRUPTED_SHOW_S
-        last = self.h.barge_in_log[-1] if self.h.barge_in_log else {}
-        self.log.add(
-            t,
-            "barge-in",
-            "you interrupted the model",
-            dropped_ms=round(1000 * last.get("dropped_s", 0.0)),
-            queued_ms=round(1000 * last.get("queued_s", 0.0)),
-        )
+    def on_playback(self, change: Any) -> None:
+        self.bargein.add(change)
+        if change.kind == "paused":
+            self._paused_t = change.t
+            self.log.add(
+                change.t,
+                "barge-in",
+                "paused: you started talking over the model",
+                turn=change.turn,
+                withheld_ms=ms(change.withdrawn_s),
+            )
+        elif change.kind == "resumed":
+            if self._paused_t is not None:
+                self.latency.forget_since(self._paused_t - 0.05)  # a backchannel: no reply owed
+                self._backchannel = (self._paused_t - 0.05, change.t)
+            self.log.add(
+                change.t,
+                "barge-in",
+                "resumed: the answer goes on",
+                turn=change.turn,
+                paused_ms=ms(change.paused_s),
+                after_sound_ms=ms(change.after_sound_s),
+                replay_ms=ms(change.replay_s),
+            )
+        elif change.kind == "dropped":
+            self._interrupted_until = time.monotonic() + INTERRUPTED_SHOW_S
+            self.log.add(
+                change.t,
+                "barge-in",
+                "dropped: the rest of the answer was not played",
+                turn=change.turn,
+                reason=change.reason,
+                paused_ms=ms(change.paused_s),
+                dropped_ms=ms(change.dropped_s),
+            )
 
     def on_tool_result(self, call: Any, result: Any, seconds: float) -> None:
         self._tool_started.pop(getattr(call, "id", ""), None)
@@ -159,7 +196,6 @@ class MetricsFeature(Feature):
         elif isinstance(ev, StateChanged):
             self._on_state(ev, t)
         elif isinstance(ev, Interrupted):
-            self._interrupted_until = time.monotonic() + INTERRUPTED_SHOW_S
             self.log.add(t, "interrupted", "server: model turn interrupted", turn=ev.turn)
         elif isinstance(ev, GoAway):
             self.log.add(
@@ -216,6 +252,8 @@ class MetricsFeature(Feature):
         h = self.h
         if time.monotonic() < self._interrupted_until:
             return "interrupted"
+        if h.policy.paused:
+            return "paused"
         if h.user_speaking:
             return "user"
         if h.playback.playing:
@@ -230,15 +268,22 @@ class MetricsFeature(Feature):
             self._meter_key = None
             return False
         h, changed = self.h, False
-        key = (round(h.level_db()), self.meter_state(), h.barge_ins)
+        b = self.bargein
+        key = (round(h.level_db()), self.meter_state(), h.barge_ins, b.resumed, b.dropped_total)
         if key != self._meter_key:
             self._meter_key = key
-            h.conv.set_panel("metrics_meters", meters_html(h.level_db(), key[1], key[2]))
+            h.conv.set_panel(
+                "metrics_meters",
+                meters_html(h.level_db(), key[1], key[2], b.resumed, b.dropped_total),
+            )
             self.meter_updates += 1
             changed = True
-        if self._rendered.get("latency") != self.latency.version:
-            self._rendered["latency"] = self.latency.version
-            h.conv.set_panel("metrics_latency", latency_html(list(self.latency.recent)))
+        lkey = (self.latency.version, self.bargein.version)
+        if self._rendered.get("latency") != lkey:
+            self._rendered["latency"] = lkey
+            h.conv.set_panel(
+                "metrics_latency", latency_html(list(self.latency.recent), self.bargein)
+            )
             changed = True
         session_total = h.session.stats.usage if h.session is not None else None
         ukey = (self.usage.version, session_total)

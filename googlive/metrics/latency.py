@@ -37,6 +37,12 @@ class LatencyTracker:
         A later mark replaces an unanswered one: latency counts from the user's last word."""
         self._pending = (t, source)
 
+    def forget_since(self, t: float) -> None:
+        """Drop an unanswered mark made at or after `t`: the speech that made it was a
+        backchannel over an answer that went on (no reply is owed to it)."""
+        if self._pending is not None and self._pending[0] >= t:
+            self._pending = None
+
     def played(self, turn: int | None, t: float) -> TurnLatency | None:
         """A model frame of `turn` is handed to the browser, to be heard at `t`. Called per
         frame: the common case (same turn as the previous frame) is one comparison."""

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from googlive.events import Usage
+from googlive.metrics.bargein import BargeInStats
 from googlive.metrics.eventlog import KINDS, Entry
 from googlive.metrics.latency import TurnLatency
 from googlive.metrics.usage import PriceTable, TurnUsage
@@ -32,6 +33,7 @@ STYLE = """<style>
 #metrics-meters .mx-user { background: #e8f0fe; color: #1967d2; }
 #metrics-meters .mx-model { background: #e6f4ea; color: #137333; }
 #metrics-meters .mx-interrupted { background: #fce8e6; color: #a50e0e; }
+#metrics-meters .mx-paused { background: #fef7e0; color: #b06000; }
 #metrics-usage table { width: 100%; border-collapse: collapse; font-size: 0.85em; }
 #metrics-usage td, #metrics-usage th { text-align: right; padding: 2px 6px; border-bottom: 1px solid #f1f3f4; }
 #metrics-usage td:first-child, #metrics-usage th:first-child { text-align: left; }
@@ -61,6 +63,7 @@ STATE_LABELS = {
     "user": "You are speaking",
     "model": "Model is speaking",
     "interrupted": "Interrupted",
+    "paused": "Model paused",
 }
 
 EMPTY = '<div class="mx-sub">%s</div>'
@@ -78,7 +81,9 @@ def level_percent(level_db: float) -> int:
     return round(100 * x)
 
 
-def meters_html(level_db: float, state: str, barge_ins: int) -> str:
+def meters_html(
+    level_db: float, state: str, barge_ins: int, resumed: int = 0, dropped: int = 0
+) -> str:
     pct = level_percent(level_db)
     label = STATE_LABELS.get(state, "Listening")
     shown_db = max(LEVEL_FLOOR_DB, level_db) if level_db == level_db else LEVEL_FLOOR_DB
@@ -87,7 +92,9 @@ def meters_html(level_db: float, state: str, barge_ins: int) -> str:
         f'<div class="mx-row"><span class="mx-state mx-{e(state)}" data-state="{e(state)}">{e(label)}</span>'
         f'<div class="mx-bar" title="microphone level"><div class="mx-fill" style="width:{pct}%"></div></div>'
         f'<span class="mx-sub" data-level="{shown_db:.0f}">{shown_db:.0f} dBFS</span></div>'
-        f'<div class="mx-sub">barge-ins: {int(barge_ins)}</div></div>'
+        f'<div class="mx-sub" data-barge-ins="{int(barge_ins)}" data-resumed="{int(resumed)}" '
+        f'data-dropped="{int(dropped)}">barge-ins: {int(barge_ins)} · answer went on: {int(resumed)}'
+        f" · dropped: {int(dropped)}</div></div>"
     )
 
 
@@ -131,13 +138,14 @@ def latency_svg(values_ms: Sequence[float], *, width: int = 320, height: int = 9
     return "".join(parts)
 
 
-def latency_html(recent: Sequence[TurnLatency]) -> str:
+def latency_html(recent: Sequence[TurnLatency], bargein: BargeInStats | None = None) -> str:
+    extra = bargein_html(bargein) if bargein is not None else ""
     if not recent:
         return (
             '<div class="mx-card"><div class="mx-h">Voice-to-voice latency</div>'
             + EMPTY
             % "Appears after the first reply: from the end of your speech (or Send) "
-            "to the first model audio handed to the browser." + "</div>"
+            "to the first model audio handed to the browser." + "</div>" + extra
         )
     last = recent[-1]
     vals = [x.ms for x in recent]
@@ -147,8 +155,67 @@ def latency_html(recent: Sequence[TurnLatency]) -> str:
         f'<div><span class="mx-big" data-latency-ms="{last.ms:.0f}">{last.ms:.0f} ms</span> '
         f'<span class="mx-sub">turn {int(last.turn)} · from {"Send" if last.source == "text" else "end of speech"}'
         f" · median {med:.0f} ms over {len(vals)}</span></div>"
-        f"{latency_svg(vals)}</div>"
+        f"{latency_svg(vals)}</div>" + extra
     )
+
+
+REASONS = {
+    "server": "Gemini stopped",
+    "new_turn": "Gemini moved on",
+    "talk_limit": "you kept talking",
+    "local": "cut at once",
+}
+
+
+def bargein_html(b: BargeInStats) -> str:
+    """When you talked over the model: paused and resumed (a backchannel) vs dropped."""
+    head = (
+        '<div class="mx-card" id="metrics-bargein"><div class="mx-h">Talking over the model</div>'
+    )
+    if not b.pauses and not b.recent:
+        return (
+            head
+            + EMPTY
+            % "Nothing yet: speak while the model talks to see whether it pauses and goes on."
+            + "</div>"
+        )
+    parts = [
+        head,
+        f'<div class="mx-sub" data-pauses="{b.pauses}" data-resumed="{b.resumed}" '
+        f'data-dropped="{b.dropped_total}">paused {b.pauses}× · answer went on {b.resumed}× · '
+        f"dropped {b.dropped_total}×",
+    ]
+    if b.dropped:
+        parts.append(
+            " ("
+            + ", ".join(f"{e(REASONS.get(k, k))} {v}" for k, v in sorted(b.dropped.items()))
+            + ")"
+        )
+    parts.append("</div>")
+    med_r, med_d = b.median_resume_ms(), b.median_pause_before_drop_ms()
+    if med_r is not None:
+        parts.append(
+            f'<div class="mx-sub">resumed a median <span data-resume-ms="{med_r:.0f}">{med_r:.0f} ms</span>'
+            " after your sound ended</div>"
+        )
+    if med_d is not None:
+        parts.append(
+            f'<div class="mx-sub">paused a median {med_d:.0f} ms before a real interruption dropped it</div>'
+        )
+    if b.recent:
+        o = b.recent[-1]
+        if o.kind == "resumed":
+            txt = f"last: turn {o.turn} paused {o.paused_ms or 0:.0f} ms, went on (repeated {o.replay_ms:.0f} ms)"
+        else:
+            how = (
+                f"after a {o.paused_ms:.0f} ms pause"
+                if o.paused_ms is not None
+                else "while playing"
+            )
+            txt = f"last: turn {o.turn} dropped {how}: {REASONS.get(o.reason, o.reason)}"
+        parts.append(f'<div class="mx-sub" data-last="{e(o.kind)}">{e(txt)}</div>')
+    parts.append("</div>")
+    return "".join(parts)
 
 
 # ---- usage ----------------------------------------------------------------------------------

@@ -15,11 +15,13 @@ and the visitor left "Record this session" ticked:
   decision is held (bounded) and handed over with its own times, so nothing is lost. A camera
   that first appears later than that is not recorded (counted in `late_camera_frames`).
 - Model audio: the handler hands frames to WebRTC up to 100 ms before they are heard (`t` is
-  when they will be heard), and a barge-in clears what is queued but not yet heard. Frames are
-  therefore held in `pending` and committed to the recorder once their play time has passed;
-  `on_barge_in(t)` drops pending frames at or after `t`, and a server `Interrupted` drops the
-  pending frames of that turn that had not started (the handler clears the WebRTC queue for
-  it). So a cut in what the user heard is a cut in the recording.
+  when they will be heard), and a barge-in takes back what is still queued (not yet heard).
+  Frames are therefore held in `pending` and committed to the recorder once their play time
+  has passed. `on_playback` (googlive.bargein.PlaybackChange) says exactly what was taken
+  back: on "paused" and "dropped" the last `withdrawn_frames` pending frames are discarded and
+  the rest (already taken by the WebRTC track) committed. A paused answer that resumes is
+  handed again frame by frame, backup included, so the recording holds what the user heard:
+  the cut, the silence of the pause, the repeated stretch, the rest.
 - Captions: `captions.vtt` from the transcript (`h.conv.lines`, session times, the recording's
   timeline), rewritten every `CAPTIONS_EVERY_S` seconds (atomically) and at close, so a killed
   process keeps all but the last few seconds of captions.
@@ -51,7 +53,6 @@ import numpy as np
 
 from googlive.archive import owner_hash
 from googlive.captions import CaptionLine, webvtt
-from googlive.events import Interrupted
 from googlive.features import Feature
 from googlive.recorder import RecordingStats, SessionRecorder
 
@@ -129,7 +130,7 @@ class RecordingFeature(Feature):
         self.early_dropped = 0
         self.pending: deque[tuple[float, int | None, np.ndarray]] = deque()
         self.pending_dropped = 0
-        self.cut_frames = 0  # model frames dropped by barge-in / Interrupted before being heard
+        self.cut_frames = 0  # model frames taken back from the output queue before being heard
         self.late_camera_frames = 0
         self.captions_written = 0
         self._final: RecordingStats | None = None
@@ -227,24 +228,17 @@ class RecordingFeature(Feature):
             self.pending_dropped += 1
             return
         # The frame object is the handler's own (popped from the playback buffer), not reused.
-        self.pending.append((t, self.h.playback.current_turn, frame))
+        self.pending.append((t, self.h.playback.popped_turn, frame))
         self._commit_played(self.h.session_time())
 
-    def on_barge_in(self, t: float) -> None:
-        if not self.enabled:
+    def on_playback(self, change: Any) -> None:
+        if not self.enabled or change.kind not in ("paused", "dropped"):
             return
-        self._commit_played(t - 1e-9)  # what started before the cut was heard
-        self.cut_frames += len(self.pending)
-        self.pending.clear()
-
-    def on_event(self, ev: Any) -> None:
-        if not self.enabled or not isinstance(ev, Interrupted):
-            return
-        now = self.h.session_time()
-        self._commit_played(now)
-        kept = deque(p for p in self.pending if p[1] != ev.turn)
-        self.cut_frames += len(self.pending) - len(kept)
-        self.pending = kept
+        n = min(int(change.withdrawn_frames), len(self.pending))
+        for _ in range(n):  # the most recent frames: still queued, never heard
+            self.pending.pop()
+        self.cut_frames += n
+        self._commit_played(float("inf"))  # the rest left the queue: heard
 
     def _commit_played(self, now: float) -> None:
         """Hand the recorder every pending model frame whose play time has come."""
