@@ -19,6 +19,7 @@ A mixin of the handler (kept apart from the audio path):
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
@@ -165,6 +166,12 @@ class CallMixin:
         self.conv.set_failed(message)
         if close_session and self.session is not None:
             self.spawn(self.session.close("unreached"), "give-up")
+        self.hang_up()
+
+    async def _hang_up_soon(self: GeminiHandler, delay_s: float = 1.0) -> None:
+        """Hang up after the page had a moment to receive the status saying why."""
+        self._wake.set()
+        await asyncio.sleep(delay_s)
         self.hang_up()
 
     def hang_up(self: GeminiHandler) -> None:

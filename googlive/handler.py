@@ -75,6 +75,11 @@ LEAD_S = 0.1  # model audio handed to WebRTC ahead of real time
 UI_INTERVAL_S = 0.1
 JITTER_CUSHION_MS = 60
 PREVIEW_MAX_WIDTH = 320
+ARGS_WAIT_S = 45.0
+NO_ARGS_MESSAGE = (
+    "The page's settings did not reach the server in time (it is very busy), so the call did "
+    "not start. Press Start conversation to try again."
+)
 _BLACK_PREVIEW = np.zeros((240, 320, 3), dtype=np.uint8)
 
 
@@ -203,8 +208,16 @@ class GeminiHandler(CallMixin, AsyncAudioVideoStreamHandler):
     # ---- lifecycle -------------------------------------------------------------------------
     async def start_up(self) -> None:
         self.t0 = time.monotonic()
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(self.wait_for_args(), 10)
+        try:
+            # The page sends its settings through Gradio's queue, which a busy server can hold
+            # up for many seconds; without them the call has no owner (no archive, no typing).
+            async with asyncio.timeout(ARGS_WAIT_S):
+                await self.wait_for_args()
+        except TimeoutError:
+            log.warning("page settings did not arrive in %.0f s: call not started", ARGS_WAIT_S)
+            self.conv.set_failed(NO_ARGS_MESSAGE)
+            self.spawn(self._hang_up_soon(), "hang-up")
+            return
         self.args = SessionArgs.parse(self.latest_args, self.N_INPUTS)
         if self._closed:
             return
