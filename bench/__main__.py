@@ -18,13 +18,18 @@ SECTIONS = (
     "resampler",
     "vad",
     "false_barge_ins",
+    "echo_false_pauses",
     "latency",
     "barge_in",
+    "barge_in_policy",
     "recording",
     "cpu",
     "startup",
 )
-ALIASES = {"barge_in": ("barge_in", "false_barge_ins"), "latency": ("latency", "vad")}
+ALIASES = {
+    "barge_in": ("barge_in", "false_barge_ins", "barge_in_policy", "echo_false_pauses"),
+    "latency": ("latency", "vad"),
+}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -73,8 +78,10 @@ def main(argv: list[str] | None = None) -> int:
     section("resampler", lambda: {"resampler": resampler.measure()})
     section("vad", lambda: {"vad_granularity_ms": latency.vad_figures(40 if q else 200)})
     section("false_barge_ins", lambda: {"false_barge_ins": bargein.run_false(10.0 if q else 60.0)})
+    section("echo_false_pauses", lambda: {"echo_false_pauses": bargein.measure_echo(10.0 if q else 30.0)})
     section("latency", lambda: _latency(q))
     section("barge_in", lambda: {"barge_in_ms": bargein.run_barge_in(8 if q else 20)})
+    section("barge_in_policy", lambda: {"barge_in_policy": bargein.run_policy(3 if q else 8)})
     section("recording", lambda: {"recording_cpu": recording.run(3.0 if q else 10.0)})
     section("cpu", lambda: cpu.run(q))
     section("startup", lambda: {"startup_s": startup.run(2 if q else 5)})

@@ -242,3 +242,180 @@ def run_barge_in(trials: int) -> dict:
 
 def run_false(seconds: float) -> dict:
     return asyncio.run(measure_false(seconds))
+
+
+# ---- issue 19: pause / resume / drop, beside today's cut-the-turn policy ---------------------
+
+def _cut_policy_handler(srv: FakeLiveServer) -> GeminiHandler:
+    """Today's behaviour before issue 19, for the same-run baseline: a local onset cuts the
+    turn at once (CutTurnPolicy), the fixed -25 dBFS echo guard (no reference)."""
+    from googlive.bargein import CutTurnPolicy
+
+    h = make_handler("app", srv)
+    h.policy = CutTurnPolicy()
+    h.echo_guard = False
+    return h
+
+
+def _cough(seconds: float = 0.3) -> np.ndarray:
+    n = int(seconds * RATE)
+    x = np.random.default_rng(5).normal(0, 0.3, n) * np.exp(-np.arange(n) / (0.08 * RATE))
+    return np.clip(x, -1, 1)
+
+
+class _Sent:
+    """Counts the samples the server sent per turn (hooked on the handler's events)."""
+
+    def __init__(self, h: GeminiHandler) -> None:
+        self.by_turn: dict[int, int] = {}
+        self.complete: set[int] = set()
+        orig = h.handle_event
+
+        def handle(ev: Any) -> None:
+            from googlive.events import AudioOut, TurnComplete
+
+            if isinstance(ev, AudioOut):
+                self.by_turn[ev.turn] = self.by_turn.get(ev.turn, 0) + len(ev.pcm) // 2
+            elif isinstance(ev, TurnComplete):
+                self.complete.add(ev.turn)
+            orig(ev)
+
+        h.handle_event = handle  # type: ignore[method-assign]
+
+
+async def _policy_trial(srv: FakeLiveServer, kind: str, sound: str, delay_s: float, seed: int) -> dict:
+    h = _cut_policy_handler(srv) if kind == "cut_turn_baseline" else make_handler("app", srv)
+    sent = _Sent(h)
+    peer = TaggedPeer(h, INPUTS)
+    await peer.start()
+    try:
+        await until(lambda: h.session is not None and h.session.state.value == "live", 20)
+        h.send_text("tell me a long story")
+        await until(lambda: peer.heard_after(0) > 0.5, 15)
+        story = h.playback.popped_turn
+        await asyncio.sleep(delay_s)
+        if sound == "backchannel":
+            x = speech_like(RATE, 0.25, -20.0, seed=seed)
+        elif sound == "cough":
+            x = scale_to_dbfs(_cough(0.3), -18.0)
+        else:  # a real interruption: 1.2 s of speech
+            x = speech_like(RATE, 1.2, -20.0, seed=seed)
+        onset = await peer.say(to_int16(x)) - 0.02  # the first sample was captured a frame earlier
+        await peer.said()
+        end = onset + x.size / RATE
+        await asyncio.sleep(1.2)
+        handed = sum(n for t, turn, n in peer.emit_log if onset <= t < end and turn == story) / 24000
+        resumed = next((hd.t for hd in peer.stats.heard
+                        if hd.t >= end and hd.rms >= 30 and peer.turn_of.get(id(hd.samples)) == story), None)
+        with contextlib.suppress(TimeoutError):
+            await until(lambda: story in sent.complete, 10)
+        total = sent.by_turn.get(story, 0)
+        pb = h.playback
+        will_play = pb._per_turn_buffered.get(story, 0) if not pb.is_cut(story) else 0
+        replayed = sum(c.replay_s for c in h.playback_log if c.turn == story) * 24000
+        kept = (pb.played_in_turn(story) - replayed + will_play) / total if total else None
+        return {
+            "handed_after_onset_ms": 1000 * handed,
+            "kept_pct": None if kept is None else 100 * min(1.0, kept),
+            "resume_after_sound_ms": None if resumed is None else 1000 * (resumed - end),
+            "outcome": [c.kind for c in h.playback_log if c.turn == story],
+        }
+    finally:
+        await peer.close()
+
+
+async def measure_policy(trials: int, seed: int = 3) -> dict:
+    rng = random.Random(seed)
+    out: dict[str, dict[str, list[dict]]] = {}
+    async with FakeLiveServer(api_key="k", config=FakeLiveConfig()) as srv:  # gemini-3.8-live profile
+        for sound in ("interruption", "backchannel", "cough"):
+            for i in range(trials):
+                d = rng.uniform(0.2, 1.5)
+                for kind in ("app", "cut_turn_baseline"):
+                    r = await _policy_trial(srv, kind, sound, d, seed + i)
+                    out.setdefault(sound, {}).setdefault(kind, []).append(r)
+
+    def fig(rows: list[dict], key: str) -> Any:
+        vals = [r[key] for r in rows if r[key] is not None]
+        return summarize(vals, 1) if vals else None
+
+    res: dict[str, Any] = {"trials": trials, "server_profile": "gemini-3.8-live (polite interruption)"}
+    for sound, sides in out.items():
+        res[sound] = {
+            kind: {
+                "handed_after_onset_ms": fig(rows, "handed_after_onset_ms"),
+                "kept_pct": fig(rows, "kept_pct"),
+                "resume_after_sound_ms": fig(rows, "resume_after_sound_ms"),
+                "resumed": sum(1 for r in rows if "resumed" in r["outcome"]),
+                "dropped": sum(1 for r in rows if "dropped" in r["outcome"]),
+            }
+            for kind, rows in sides.items()
+        }
+    res["target"] = {"interruption_handed_median_ms": 40, "interruption_handed_p95_ms": 60,
+                     "kept_pct_min": 99, "resume_max_ms": 400}
+    return res
+
+
+def run_policy(trials: int) -> dict:
+    return asyncio.run(measure_policy(trials))
+
+
+# ---- false pauses on the model's own echo ---------------------------------------------------
+
+def _model_voice(seconds: float, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    parts, n = [], 0
+    while n < seconds * 24000:
+        w = speech_like(24000, rng.uniform(0.4, 0.9), -18.0, seed=int(rng.integers(1 << 30)))
+        g = np.zeros(int(24000 * rng.uniform(0.06, 0.25)))
+        parts += [w, g]
+        n += w.size + g.size
+    return np.concatenate(parts)[: int(seconds * 24000)]
+
+
+def _echo_run(echo_db: float, delay_s: float, seconds: float, guard: bool, seed: int,
+              user: list[tuple[float, np.ndarray]] | None = None) -> int:
+    """The handler's mic path (EchoGuard + VAD as in GeminiHandler.receive, or today's fixed
+    guard) with the model playing and its echo at `echo_db` after `delay_s`. Returns onsets."""
+    from googlive.echo import EchoGuard, sub_block_ms
+    from googlive.vad import SpeechStart, Vad
+
+    ref = _model_voice(seconds, seed)
+    echo = soxr.resample(ref, 24000, RATE)
+    d = int(delay_s * RATE)
+    mic = np.zeros(int(seconds * RATE))
+    mic[d:] = echo[: mic.size - d]
+    mic = scale_to_dbfs(mic, echo_db) + white_noise(RATE, seconds, -65.0, seed=seed + 1)
+    for at, x in user or []:
+        a = int(at * RATE)
+        mic[a : a + x.size] += x[: mic.size - a]
+    eg, vad, n = EchoGuard(), Vad(), 0
+    for k in range(int(seconds / 0.02)):
+        eg.played(ref[k * 480 : (k + 1) * 480], k * 0.02)
+        frame = mic[k * 960 : (k + 1) * 960]
+        e = eg.predict_db(sub_block_ms(frame), k * 0.02, learn=not vad.speaking) if guard else None
+        if isinstance(vad.feed(frame, playing=True, echo_db=e), SpeechStart):
+            n += 1
+    return n
+
+
+def measure_echo(seconds: float) -> dict:
+    """False pauses with the model's own voice fed back at -20..-35 dBFS (delays 60-300 ms),
+    without echo cancellation (the raw echo) and with it (the echo 30 dB down, a typical
+    AEC3 echo return loss enhancement: MODELLED, not Chromium's canceller itself); app (echo
+    guard) beside today's fixed -25 dBFS guard. Control: real speech (1.2 s) 10 dB above the echo."""
+    levels, delays = (-20.0, -25.0, -30.0, -35.0), (0.06, 0.15, 0.3)
+    res: dict[str, Any] = {"seconds_per_condition": seconds}
+    for aec, att in (("without_aec", 0.0), ("with_aec_modelled_30dB", 30.0)):
+        for kind, guard in (("app", True), ("fixed_guard_baseline", False)):
+            by = {f"{lv:.0f}dBFS_{int(dl * 1000)}ms": _echo_run(lv - att, dl, seconds, guard, 11)
+                  for lv in levels for dl in delays}
+            res.setdefault(aec, {})[kind] = {"total": sum(by.values()), "by_condition": by}
+    at = [float(t) for t in np.arange(2.5, seconds - 1.5, 2.5)]
+    ctl = {}
+    for lv in levels:
+        user = [(float(t), speech_like(RATE, 1.2, lv + 10.0, seed=60 + i)) for i, t in enumerate(at)]
+        ctl[f"{lv:.0f}dBFS"] = {"onsets": len(at), "caught": _echo_run(lv, 0.15, seconds, True, 11, user)}
+    res["control_app_real_speech_10dB_over_echo"] = ctl
+    res["target"] = {"false_pauses": 0}
+    return res

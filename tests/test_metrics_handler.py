@@ -6,6 +6,7 @@ import json
 import statistics
 import time
 
+import numpy as np
 import pytest
 
 from googlive.config import Settings
@@ -15,7 +16,13 @@ from googlive.handler import GeminiHandler
 from googlive.metrics.feature import MetricsFeature
 from googlive.metrics.usage import PriceTable
 from googlive.peersim import SimulatedPeer
+from tests.signals import speech_like
 from tests.util import offline_endpoint, quiet, talk, until
+
+
+def utterance(seconds: float, seed: int) -> np.ndarray:
+    """48 kHz int16 speech-like audio at -12 dBFS whose syllable rhythm depends on `seed`."""
+    return (speech_like(48000, seconds, -12.0, seed=seed) * 32767).astype(np.int16)
 
 KEY = "test-key-9f8e7d6c5b4a39281706"
 
@@ -62,13 +69,20 @@ async def test_speech_latency_tracks_an_injected_server_delay(server):
         async def turn_ms(delay: float) -> float:
             server.config.reply_delay_s = delay
             n = len(feat.latency.by_turn)
-            await peer.say(talk(0.6))
+            # A new utterance each turn: this server's reply plays the user's own audio back,
+            # and the handler's echo guard rightly treats a repeat of what it just played
+            # (same waveform, same envelope) as the model's voice coming back.
+            nonlocal k
+            k += 1
+            await peer.say(utterance(0.6, seed=k))
             await peer.say(quiet(0.1))
             await until(lambda: len(feat.latency.by_turn) > n, timeout=10)
             lat = feat.latency.recent[-1]
             assert lat.source == "speech"
             await reply_done(h, lat.turn)
             return lat.ms
+
+        k = 0
 
         # Interleaved, so that any slow drift of the session affects both alike.
         base, slow = [], []
