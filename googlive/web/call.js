@@ -219,6 +219,14 @@
       if (label === "text") adoptChannel(ch);
       return ch;
     };
+    // A stand-in track (no device) is negotiated like a real one, so the call has both
+    // kinds, but sends nothing at all: nothing from a missing device ever reaches the server.
+    const addTrack = pc.addTrack.bind(pc);
+    pc.addTrack = (track, ...streams) => {
+      const sender = addTrack(track, ...streams);
+      if (track && track.__googliveStandIn) sender.replaceTrack(null).catch(() => {});
+      return sender;
+    };
     const close = pc.close.bind(pc);
     pc.close = () => { ended(pc); return close(); };
     pc.addEventListener("connectionstatechange", () => {
@@ -338,7 +346,8 @@
   }
   async function shareScreen() {
     const pc = S.pc;
-    const sender = pc && pc.getSenders().find((s) => s.track && s.track.kind === "video");
+    const tr = pc && pc.getTransceivers().find((t) => t.receiver && t.receiver.track && t.receiver.track.kind === "video");
+    const sender = tr && tr.sender;
     if (!S.inCall || !sender) { notice("screen", "Start the conversation first, then share your screen."); return; }
     let ds;
     try {
@@ -364,8 +373,9 @@
     S.screen = null;
     const cam = S.cameraTrack;
     S.cameraTrack = null;
-    if (S.sender && cam && cam.readyState === "live") {
-      try { await S.sender.replaceTrack(cam); } catch (e) { /* the call ended meanwhile */ }
+    if (S.sender) {
+      const back = cam && cam.readyState === "live" && !cam.__googliveStandIn ? cam : null;
+      try { await S.sender.replaceTrack(back); } catch (e) { /* the call ended meanwhile */ }
     }
     track.stop();
     render(); sendMedia();
