@@ -20,6 +20,7 @@ A mixin of the handler (kept apart from the audio path):
 from __future__ import annotations
 
 import asyncio
+import html
 import json
 import logging
 import time
@@ -30,7 +31,6 @@ from fastrtc.utils import create_message
 from googlive.conversation import Media
 from googlive.events import SessionState, StateChanged
 from googlive.keyflow import is_key_problem
-from googlive.render import escape_text
 from googlive.retry import unreached_message
 
 if TYPE_CHECKING:
@@ -66,7 +66,7 @@ def key_note_html(text: str, *, error: bool = False) -> str:
     """The note next to the key field (escaped)."""
     kind = "key-error" if error else "key-note"
     role = ' role="alert"' if error else ""
-    return f'<div class="{kind}"{role}>{escape_text(text)}</div>'
+    return f'<div class="{kind}"{role}>{html.escape(text)}</div>'
 
 
 class CallMixin:

@@ -24,6 +24,7 @@ NOT_STARTED = (
     "Press Start conversation first, then type: no camera or microphone is needed for that."
 )
 ENDED = "This conversation has ended, so your message was not sent. Press Start conversation to talk again."
+FAILED = "This call failed (see the status above), so your message was not sent. Press Start conversation to try again."
 CONNECTING = "Still connecting: your message was not sent. Send it again when the status says Live."
 # The settings a running call keeps until it ends (what the page says when one changes).
 NEXT_CALL = {
@@ -77,8 +78,11 @@ def wire(b: PageBuild, call: CallParts, panel_names: list[str], initial: dict[st
         h = b.handler_for(webrtc_id, who)
         if h is None:
             pending = b.rtc is not None and webrtc_id in getattr(b.rtc, "handlers", {})
-            ended = calls.get(webrtc_id, who) is not None
-            reason = ENDED if ended else CONNECTING if pending else NOT_STARTED
+            rec = calls.get(webrtc_id, who)
+            if rec is not None:
+                reason = FAILED if rec.conv.status.kind == "failed" else ENDED
+            else:
+                reason = CONNECTING if pending else NOT_STARTED
             return message, text_note_html(reason)
         refusal = h.send_text(message)
         if refusal:

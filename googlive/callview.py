@@ -171,9 +171,10 @@ def card_html(card: Card) -> str:
     target = toolcards.panel(card.name)
     if target and card.state == "ok":
         link = f'<a href="#{target}" data-panel="{target}">show</a>'
+    attr = html.escape
     return (
-        f'<div class="card tool {escape_text(card.state)}" data-kind="tool" '
-        f'data-tool="{escape_text(card.name)}" data-state="{escape_text(card.state)}">{t}'
+        f'<div class="card tool {attr(card.state)}" data-kind="tool" '
+        f'data-tool="{attr(card.name)}" data-state="{attr(card.state)}">{t}'
         f'<span class="cq">{escape_text(card.title)}</span>'
         f'<span class="cr">{escape_text(result)}</span>{link}</div>'
     )
