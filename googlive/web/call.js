@@ -434,7 +434,7 @@
       const txt = cue.querySelector(".cue-text");
       if (txt) txt.textContent = S.speaking ? "Gemini is speaking" : "Gemini is quiet";
       const lvl = cue.querySelector(".lvl");
-      if (lvl) lvl.style.width = Math.max(0, Math.min(100, ((db + 60) / 60) * 100)) + "%";
+      if (lvl) lvl.style.width = Math.max(0, Math.min(100, ((db + 70) / 55) * 100)) + "%"; // -70..-15 dBFS
     }
   }, 50);
 

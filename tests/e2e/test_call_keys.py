@@ -24,7 +24,7 @@ def test_typed_key_offline_and_unreachable(netns, browser_factory, tmp_path):
     wav = make_speech(tmp_path / "quiet.wav", "", pad_before=0.5, pad_after=0.5)
     for sub in ("a", "b"):
         (tmp_path / sub).mkdir()
-    demo = start_app(netns, tmp_path / "a", "--offline")
+    demo = start_app(netns, tmp_path / "a", "--offline", "--time-limit", "20")
     try:
         page = browser_factory(wav).new_page()
         page.goto(demo.url)
@@ -40,6 +40,16 @@ def test_typed_key_offline_and_unreachable(netns, browser_factory, tmp_path):
         wait_live(page)
         assert "rejected" not in page.locator("#status").inner_text()
         assert "ignores API keys" in page.locator("#key-status").inner_text()
+        # The call timer warns before the time limit, which ends the call like End session
+        # (Results with the analysis), in seconds for a limit under a minute.
+        assert page.locator("#call-timer").get_attribute("data-limit") == "20"
+        note = page.locator('#call-notice [data-notice="limit"]')
+        note.wait_for(timeout=30000)
+        assert "left" in note.inner_text() and "time limit of 20 s" in note.inner_text()
+        assert "warn" in (page.locator("#call-timer").get_attribute("class") or "")
+        page.wait_for_selector('#results-analysis [data-state="done"]', timeout=60000)
+        page.wait_for_selector('#status .st[data-state="ended"]', timeout=20000)
+        assert "Time limit of 20 s reached" in page.locator("#status").inner_text()
     finally:
         stop_app(demo)
 

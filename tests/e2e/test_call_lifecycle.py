@@ -128,9 +128,16 @@ def test_call_lifecycle_stop_end_second_call_and_phone(netns, browser_factory, t
         # While Gemini's reply played, the cue said so and its meter moved.
         cue = page.evaluate("() => window.__cue")
         assert cue["speaking"] and cue["level"] > -50, cue
-        say(page, "tell me a long story", "long story")
-        page.wait_for_selector('#speaking-cue[data-speaking="true"]', timeout=10000)
-        shot(page, "screenshot-call.png", tmp_path, full_page=True)
+        page.locator("#text-input textarea").fill("Tell me a long story please")
+        page.locator("#send-text").click()
+        page.wait_for_selector('#speaking-cue[data-speaking="true"]', timeout=30000)
+        shot(page, "screenshot-call.png", tmp_path)  # the viewport: quick, while it speaks
+        say(page, "thank you", "thank you")
+
+        # A setting changed during the call applies to the next one, and the page says so.
+        page.locator("#record-session input").click()
+        wait_text(page, "#next-call-note", "The recording choice applies to your next call")
+        page.locator("#record-session input").click()  # back on, for the next call
 
         # The transcript follows its newest line ... (a short box, so that it overflows soon)
         page.add_style_tag(content="#transcript { max-height: 150px !important; }")

@@ -98,7 +98,12 @@ def test_talk_hear_and_interrupt_offline(netns, browser_factory, tmp_path):
         assert after < 0.1 * before, (before, after)
         # ... and the handler dropped the unplayed rest of it at once.
         # (paused at the onset, then dropped: the looped sentence is a real interruption)
-        cuts = [int(m) for m in re.findall(r"playback dropped turn=\d+ reason=\w+ dropped_ms=(\d+)", app.log_text())]
+        cuts = [
+            int(m)
+            for m in re.findall(
+                r"playback dropped turn=\d+ reason=\w+ dropped_ms=(\d+)", app.log_text()
+            )
+        ]
         assert cuts and max(cuts) >= 200, cuts  # whatever was left of the story, ≥ 10 frames
     finally:
         stop_app(app)
