@@ -15,7 +15,7 @@ import gradio as gr
 from googlive import keyflow
 from googlive.callcontrol import key_note_html
 from googlive.calls import registry as call_registry
-from googlive.callview import backend_html, text_note_html
+from googlive.callview import backend_html, status_html, text_note_html
 
 if TYPE_CHECKING:
     from googlive.ui import AppContext, PageBuild
@@ -126,12 +126,28 @@ def wire(b: PageBuild, call: CallParts, panel_names: list[str], initial: dict[st
         from googlive.ui import panel_value
 
         rec = calls.get(webrtc_id, who)
-        if rec is None:
-            return (gr.skip(),) * len(outputs)
+        if rec is None:  # no call got going (stopped while connecting): the page is idle
+            idle = status_html(None, idle_offline=ctx.endpoint.offline)
+            skipped = [gr.skip()] * (len(outputs) - 1)
+            skipped[panel_names.index("status")] = gr.update(value=idle)
+            return (*skipped, "")
         await rec.wait_closed()
         vals = [gr.update(value=panel_value(rec.conv, n, initial)) for n in panel_names]
         return (*vals, "", "")
 
+    # A new call starts clean from the click (its first update resets every panel again).
+    content = [n for n in panel_names if n != "status"]
+
+    def clear_panels() -> tuple[Any, ...]:
+        return (*(gr.update(value=initial.get(n)) for n in content), "", "")
+
+    if b.rtc is not None:
+        b.rtc.start_recording(
+            clear_panels,
+            None,
+            [b.panels[n] for n in content] + [call.next_call, call.text_note],
+            show_progress="hidden",
+        )
     if b.end_button is not None:
         b.end_button.click(final_panels, [b.rtc, b.owner], outputs, show_progress="hidden")
     if b.rtc is not None:

@@ -567,7 +567,7 @@ class ResultsPlugin(UiPlugin):
         i_analysis = 3 + panels.index(self.analysis)
         i_download = 3 + panels.index(self.analysis_dl)
 
-        async def on_end(webrtc_id: str | None, owner: str | None) -> Any:
+        async def on_end(webrtc_id: str | None, owner: str | None, warn: bool = True) -> Any:
             # End session and FastRTC's Stop are one act, whichever comes first: the first to
             # claim the call ends it (if still running), waits for its archive, opens Results
             # and then analyses it; the other does nothing.
@@ -576,7 +576,8 @@ class ResultsPlugin(UiPlugin):
             if rec is None:
                 h = b.handler_for(webrtc_id, owner)
                 if h is None:
-                    gr.Warning("No conversation is running in this browser.")
+                    if warn:  # (a Stop while still connecting has nothing to end yet)
+                        gr.Warning("No conversation is running in this browser.")
                     yield skip
                     return
                 rec, first = calls.started(webrtc_id or "", h), True
@@ -642,8 +643,13 @@ class ResultsPlugin(UiPlugin):
             return gr.update(value=analysis_html(None, running=True)) if session_id else gr.skip()
 
         outs = [b.tabs, self.current, self.key, *panels]
+
+        async def on_stop(webrtc_id: str | None, owner: str | None) -> Any:
+            async for out in on_end(webrtc_id, owner, warn=False):
+                yield out
+
         self.end_btn.click(on_end, [b.rtc, b.owner], outs, show_progress="hidden")
-        b.rtc.stop_recording(on_end, [b.rtc, b.owner], outs, show_progress="hidden")
+        b.rtc.stop_recording(on_stop, [b.rtc, b.owner], outs, show_progress="hidden")
         self.analyse_btn.click(
             mark_running, [self.current], [self.analysis], show_progress="hidden"
         ).then(

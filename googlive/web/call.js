@@ -183,8 +183,9 @@
   // consent checks go unanswered for a few seconds and left again when they resume (W3C
   // webrtc-pc RTCPeerConnectionState; RFC 7675 only fails a pair after 30 s). A busy server or
   // a short network blip would end the conversation. So FastRTC's listener hears of it only
-  // if the connection stays disconnected for DISCONNECT_GRACE_MS; "failed" and "closed" at once.
-  const DISCONNECT_GRACE_MS = 15000;
+  // if the connection stays disconnected for DISCONNECT_GRACE_MS (the 30 s after which consent
+  // expires on both sides, RFC 7675 section 5.1); "failed" and "closed" at once.
+  const DISCONNECT_GRACE_MS = 30000;
   function holdDisconnects(pc) {
     const add = pc.addEventListener.bind(pc);
     pc.addEventListener = (type, fn, opts) => {

@@ -176,10 +176,16 @@ def test_call_lifecycle_stop_end_second_call_and_phone(netns, browser_factory, t
         ), seen
 
         # A second call on the same page starts clean: none of the first call's transcript,
-        # diagram or tool cards, from its very first update.
+        # diagram or tool cards, from the click on (and again at its first update).
         page.get_by_role("tab", name="Conversation").click()
         open_camera(page)
+        assert page.locator("#transcript .line").count() > 0  # the first call's, until now
         assert press_start(page) == "connecting"
+        page.wait_for_function(
+            "() => !document.querySelector('#transcript .line, #transcript .card')"
+            " && document.querySelector('#diagram').innerText.includes('No diagram yet')",
+            timeout=10000,
+        )
         page.wait_for_function(
             "() => { const s = document.querySelector('#status .st'); return s && s.dataset.mic; }",
             timeout=LIVE_S * 1000,
