@@ -12,6 +12,7 @@ from typing import Any
 import gradio as gr
 from fastrtc import WebRTC
 
+from googlive import callui
 from googlive.backend import Endpoint
 from googlive.callview import CSS as CALL_CSS
 from googlive.callview import (
@@ -159,8 +160,6 @@ LIMIT_GRACE_S = 10  # FastRTC's own time limit, a backstop after the handler's c
 
 
 def build(ctx: AppContext) -> gr.Blocks:
-    from googlive import callui
-
     settings = ctx.settings
     offline = ctx.endpoint.offline
     handler = ctx.handler_cls(settings, ctx.endpoint, features=ctx.features, services=ctx.services)

@@ -294,6 +294,7 @@
     if (S.screen) { S.screen.stop(); S.screen = null; }
     if (S.cameraTrack) { S.cameraTrack.stop(); S.cameraTrack = null; } // displaced by the screen
     meterOff();
+    notice("limit", ""); // the warning was about this call
     if (was) render();
   }
   document.addEventListener("click", (ev) => {
