@@ -16,7 +16,7 @@ from googlive.conversation import Card, Conversation, Line
 from googlive.render import escape_text
 
 WEB_DIR = Path(__file__).resolve().parent / "web"
-PAGE_SCRIPTS = ("call.js",)  # googlive/web/, loaded into the page's <head> in this order
+PAGE_SCRIPTS = ("call.js", "callcues.js")  # googlive/web/, into the page's <head> in order
 
 IDLE = "Ready — press Start conversation to talk."
 IDLE_OFFLINE = " (Offline demo: replies come from the local demo server, not Gemini.)"

@@ -16,10 +16,9 @@
  *   getDisplayMedia track with RTCRtpSender.replaceTrack: no renegotiation, the server's video
  *   path (<= 1 frame a second to the model, the self-view) is unchanged; stopping (or the
  *   browser's own "Stop sharing") swaps the camera back.
- * - The status says "Connecting…" from the click (the server's first word comes ~1.6 s later),
- *   the speaking cue and output meter read the model's audio with an AnalyserNode, the timer
- *   warns before the time limit, and the transcript follows its newest line unless the user
- *   scrolled up to read.
+ * - The status says "Connecting…" from the click (the server's first word comes ~1.6 s later).
+ * googlive/web/callcues.js draws the speaking cue, the output meter, the call timer and keeps
+ * the transcript at its newest line, from the state kept here (window.__googliveCall).
  */
 (() => {
   "use strict";
@@ -236,7 +235,7 @@
       else if (st === "failed" || st === "closed") ended(pc);
     });
     pc.addEventListener("track", (ev) => {
-      if (ev.track.kind === "audio") meterOn(ev.streams[0] || new MediaStream([ev.track]));
+      if (ev.track.kind === "audio" && S.meterOn) S.meterOn(ev.streams[0] || new MediaStream([ev.track]));
     });
   }
   function adoptChannel(ch) {
@@ -293,7 +292,7 @@
     S.inCall = false; S.channel = null; S.playState = "";
     if (S.screen) { S.screen.stop(); S.screen = null; }
     if (S.cameraTrack) { S.cameraTrack.stop(); S.cameraTrack = null; } // displaced by the screen
-    meterOff();
+    if (S.meterOff) S.meterOff();
     notice("limit", ""); // the warning was about this call
     if (was) render();
   }
@@ -392,92 +391,10 @@
     applyTracks(); render(); sendMedia();
   });
 
-  // ---- "Gemini is speaking" and the output meter ----------------------------------------------
-  function meterOn(stream) {
-    const ctx = audioContext();
-    if (!ctx || !stream) return;
-    meterOff();
-    try {
-      const src = ctx.createMediaStreamSource(stream);
-      const an = ctx.createAnalyser();
-      an.fftSize = 1024;
-      src.connect(an);
-      S.analyser = an; S.meterSrc = src;
-    } catch (e) { S.analyser = null; }
-  }
-  function meterOff() {
-    if (S.meterSrc) { try { S.meterSrc.disconnect(); } catch (e) { /* gone */ } }
-    S.analyser = null; S.meterSrc = null; S.level = -120;
-  }
-  let loudSince = 0, quietSince = 0;
-  const buf = new Float32Array(1024);
-  setInterval(() => {
-    const an = S.analyser;
-    let db = -120;
-    if (an) {
-      an.getFloatTimeDomainData(buf);
-      let sum = 0;
-      for (let i = 0; i < buf.length; i++) sum += buf[i] * buf[i];
-      db = 10 * Math.log10(sum / buf.length + 1e-12);
-    }
-    S.level = db;
-    const now = performance.now();
-    const loud = db > -50;
-    if (loud) { loudSince = loudSince || now; quietSince = 0; } else { quietSince = quietSince || now; loudSince = 0; }
-    let speaking = S.speaking;
-    if (S.playState === "paused" || S.playState === "dropped") speaking = false;
-    else if (loud && now - loudSince >= 60) speaking = true;
-    else if (!loud && now - quietSince >= 400) speaking = false;
-    S.speaking = speaking && S.inCall;
-    const cue = $("#speaking-cue");
-    if (cue) {
-      cue.dataset.speaking = S.speaking ? "true" : "false";
-      cue.dataset.level = String(Math.round(db));
-      const txt = cue.querySelector(".cue-text");
-      if (txt) txt.textContent = S.speaking ? "Gemini is speaking" : "Gemini is quiet";
-      const lvl = cue.querySelector(".lvl");
-      if (lvl) lvl.style.width = Math.max(0, Math.min(100, ((db + 70) / 55) * 100)) + "%"; // -70..-15 dBFS
-    }
-  }, 50);
-
-  // ---- the call timer and the time-limit warning --------------------------------------------
-  function clock(s) {
-    s = Math.max(0, Math.floor(s));
-    return String(Math.floor(s / 60)).padStart(2, "0") + ":" + String(s % 60).padStart(2, "0");
-  }
-  function words(s) {
-    s = Math.max(0, Math.round(s));
-    return s >= 60 ? `${Math.floor(s / 60)} min${s % 60 ? " " + (s % 60) + " s" : ""}` : `${s} s`;
-  }
-  setInterval(() => {
-    const el = $("#call-timer");
-    if (!el) return;
-    const limit = parseInt(el.dataset.limit || "0", 10);
-    if (!S.inCall) { el.classList.remove("warn"); return; }
-    const t = (performance.now() - S.startedAt) / 1000;
-    el.textContent = clock(t) + (limit ? " / " + clock(limit) : "");
-    const warnAt = limit ? limit - Math.min(60, limit / 2) : 0;
-    if (limit && t >= warnAt) {
-      el.classList.add("warn");
-      if (!S.warned) {
-        S.warned = true;
-        notice("limit", `${words(limit - t)} left: this conversation ends at the time limit of ${words(limit)}.`, { limit: String(limit) });
-      }
-    }
-  }, 500);
-
-  // ---- the transcript follows its newest line ----------------------------------------------
-  function follow(el) {
-    if (el.__googliveFollow) return;
-    el.__googliveFollow = true;
-    let stick = true;
-    el.addEventListener("scroll", () => { stick = el.scrollTop + el.clientHeight >= el.scrollHeight - 30; });
-    new MutationObserver(() => { if (stick) el.scrollTop = el.scrollHeight; })
-      .observe(el, { childList: true, subtree: true, characterData: true });
-  }
-  setInterval(() => {
-    const el = document.getElementById("transcript");
-    if (el) follow(el);
-    if (!S.rendered && document.getElementById("mic-btn")) { S.rendered = true; render(); deviceNotices(); }
+  // The controls are drawn by Gradio after this script ran: fill them in once they exist.
+  const drawn = setInterval(() => {
+    if (document.getElementById("mic-btn")) { clearInterval(drawn); render(); deviceNotices(); }
   }, 300);
+  S.notice = notice;
+  S.audioContext = audioContext;
 })();
