@@ -247,7 +247,21 @@
       if (!m || typeof m !== "object") return;
       if (m.type === "googlive-media-ack" && typeof m.seq === "number") S.acked = Math.max(S.acked, m.seq);
       else if (m.type === "googlive_playback") S.playState = String(m.state || "");
+      else if (m.type === "update_connection" && m.data === "closed") hungUp();
     });
+  }
+  // The server hangs up (a failure, the time limit) with FastRTC's update_connection message.
+  // The component acts on it through a property that only reacts to a change, so it works
+  // once per page (the second "closed" is the same value): if the call is still up a moment
+  // later, end it as its own button would.
+  const START_BTN = '#webrtc button[aria-label="start stream"]';
+  function hungUp() {
+    setTimeout(() => {
+      const btn = $(START_BTN);
+      if (!btn || !btn.querySelector('[title="stop recording"], [title="spinner"]')) return;
+      S.hangingUp = true;
+      try { btn.click(); } finally { S.hangingUp = false; }
+    }, 800);
   }
   function mediaReport() {
     return {
@@ -303,8 +317,8 @@
       if (S.inCall) setStatus("ending", "Ending the conversation: saving it for Results…");
       return;
     }
-    const btn = t.closest('#webrtc button[aria-label="start stream"]');
-    if (!btn) return;
+    const btn = t.closest(START_BTN);
+    if (!btn || S.hangingUp) return; // the server ended it: its status says why
     const running = btn.querySelector('[title="stop recording"], [title="spinner"]');
     if (running) setStatus("ending", "Ending the conversation: saving it for Results…");
     else {

@@ -1,7 +1,8 @@
 """What leaves the browser, as the local Live server sees it (tests/e2e/live_child.py keeps its
 counters in a file): mute and camera off stop audio and frames, a shared screen's frames reach
 the model (a marker drawn into it is read by the server) and the self-view; without camera or
-microphone permission the page says why and the call still works audio-only or text-only."""
+microphone permission the page says why and the call still works audio-only or text-only;
+under --offline a typed key is ignored and sent nowhere."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import pytest
 from googlive.fakelive.vision import draw_marker
 from tests.e2e.conftest import make_speech, start_app, start_live_child, stop_app
 from tests.e2e.helpers import wait_text
+from tests.e2e.test_call_keys import type_key
 from tests.e2e.test_call_lifecycle import LIVE_S, open_camera, press_start, say, wait_live
 
 pytestmark = pytest.mark.browser
@@ -92,9 +94,15 @@ def test_mute_camera_off_screen_share_and_missing_devices(netns, browser_factory
     try:
         page = browser_factory(wav, init_script=screen_script()).new_page()
         page.goto(app.url)
+        # Under --offline a typed key is ignored, said next to the field, and sent nowhere: the
+        # local server accepts only its own key, so the call would fail if it went there.
+        type_key(page, "AIza-not-for-the-demo")
+        wait_text(page, "#key-status", "The offline demo ignores API keys")
+        assert "the offline demo" in page.locator("#call-backend").inner_text()
         open_camera(page)
         assert press_start(page) == "connecting"
         wait_live(page)
+        assert "rejected" not in page.locator("#status").inner_text()
         a0 = live.stats()["audio_bytes"]
         until(lambda: live.stats()["audio_bytes"] > a0 + 32000)  # the mic reaches the server
 
