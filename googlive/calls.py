@@ -6,14 +6,15 @@ one act (archive, analyse, open Results) whichever comes first, and the page sho
 final status. `CallRegistry` keeps, per call, its owner, its conversation, its archive folder
 and the (endpoint, key) it used, and lets exactly one of those page events claim the ending.
 
-Bounded (the oldest ended calls are forgotten first); a call is only ever given to the browser
-that owns it.
+Bounded (`MAX_CALLS`, the oldest first; an ended call goes after `ENDED_KEEP_S`); a call is
+only ever given to the browser that owns it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,7 +25,8 @@ if TYPE_CHECKING:
     from googlive.handler import GeminiHandler
 
 SERVICE = "calls"
-MAX_CALLS = 512
+MAX_CALLS = 128
+ENDED_KEEP_S = 600.0  # an ended call is forgotten after this long (its page has moved on)
 CLOSE_WAIT_S = 30.0  # longest the page waits for a call's archive to be complete
 
 
@@ -38,6 +40,7 @@ class CallRecord:
     cred: tuple[Any, Any] | None = None  # (endpoint, key) the call used, for the analysis
     closed: asyncio.Event = field(default_factory=asyncio.Event)
     claimed: bool = False
+    ended_at: float | None = None  # monotonic
 
     @property
     def running(self) -> bool:
@@ -53,8 +56,9 @@ class CallRecord:
 class CallRegistry:
     """See the module docstring. Used from the event loop only."""
 
-    def __init__(self, limit: int = MAX_CALLS) -> None:
+    def __init__(self, limit: int = MAX_CALLS, keep_s: float = ENDED_KEEP_S) -> None:
         self.limit = limit
+        self.keep_s = keep_s
         self._calls: OrderedDict[str, CallRecord] = OrderedDict()
 
     def __len__(self) -> int:
@@ -67,6 +71,10 @@ class CallRegistry:
         self.update(rec, handler)
         self._calls[webrtc_id] = rec
         self._calls.move_to_end(webrtc_id)
+        now = time.monotonic()
+        for wid, old in list(self._calls.items()):
+            if old.ended_at is not None and now - old.ended_at >= self.keep_s:
+                del self._calls[wid]
         while len(self._calls) > self.limit:
             self._calls.popitem(last=False)
         return rec
@@ -84,6 +92,7 @@ class CallRegistry:
             return
         self.update(rec, handler)
         rec.handler = None  # drop the heavy parts; keep what the page still needs
+        rec.ended_at = time.monotonic()
         rec.closed.set()
 
     def get(self, webrtc_id: str | None, owner: str | None) -> CallRecord | None:

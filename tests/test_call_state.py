@@ -216,6 +216,12 @@ def test_call_registry_is_per_owner_claimed_once_and_bounded():
         reg.started("w2", FakeHandler("alice"))
         reg.started("w3", FakeHandler("alice"))
         assert len(reg) == 2 and reg.get("w1", "alice") is None
+        quick = CallRegistry(keep_s=0.0)
+        h2 = FakeHandler("bob")
+        quick.started("x1", h2)
+        quick.ended("x1", h2)
+        quick.started("x2", FakeHandler("bob"))  # an ended call is forgotten after keep_s
+        assert quick.get("x1", "bob") is None and quick.get("x2", "bob") is not None
 
     asyncio.run(run())
 
