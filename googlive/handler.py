@@ -119,7 +119,9 @@ class GeminiHandler(AsyncAudioVideoStreamHandler):
     holds the next reply that much longer: measured in Chromium 156 on loopback, 0.8-1 s of
     jitter-buffer delay during every reply after the first (getStats jitterBufferDelay per
     emitted sample), against 60-130 ms with the keepalive. Its cost: one Opus frame of
-    silence per 20 ms, what a browser itself sends without DTX."""
+    silence per 20 ms, what a browser itself sends without DTX. It starts with the first
+    model audio: the jitter buffer starts fresh with the first packet, so the call's start
+    (when the server is busiest) never teaches it a long delay."""
     keepalive_frame = KEEPALIVE_FRAME
 
     def __init__(
@@ -167,6 +169,7 @@ class GeminiHandler(AsyncAudioVideoStreamHandler):
             maxlen=16
         )  # (play_at, turn, real samples); turn None: a keepalive frame
         self._withdrawn_frames = 0
+        self._rtp_started = False  # the first model frame went out (keepalives from then on)
         self._audio_turns: deque[int] = deque(maxlen=32)  # turns that brought audio, in order
         self._completed: deque[int] = deque(maxlen=32)  # turns whose TurnComplete came
         self._last_mic_wall = 0.0
@@ -700,7 +703,7 @@ class GeminiHandler(AsyncAudioVideoStreamHandler):
                 return AdditionalOutputs(self.ui_update())
             self._wake.clear()
             wait = PTIME / 2 if self.playback.playing else UI_INTERVAL_S
-            if self.keep_rtp_clock:  # wake for the next keepalive frame
+            if self.keep_rtp_clock and self._rtp_started:  # wake for the next keepalive
                 wait = min(wait, max(0.002, self._play_clock - PTIME - now))
             if now < self._next_ui and self._ui_changed():
                 wait = min(wait, self._next_ui - now)  # a pending panel change goes out on time
@@ -728,6 +731,7 @@ class GeminiHandler(AsyncAudioVideoStreamHandler):
         turn = self.playback.popped_turn
         assert turn is not None  # set by every successful pop
         self._handed.append((play_at, turn, self.playback.last_real_samples))
+        self._rtp_started = True
         self.echo.played(frame, play_at - self.t0)
         if self.play_state != "playing":
             self._set_play_state("playing", turn)
@@ -738,6 +742,8 @@ class GeminiHandler(AsyncAudioVideoStreamHandler):
     def _keepalive(self, now: float) -> np.ndarray | None:
         """A silent frame when WebRTC's queue is about to run dry (see keep_rtp_clock). It is
         not model audio: no feature sees it, and `heard_turn` skips it."""
+        if not self._rtp_started:
+            return None
         if self._play_clock < now:
             self._play_clock = now
         if self._play_clock - now >= PTIME:
