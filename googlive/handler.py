@@ -10,7 +10,7 @@ Per connection (fastrtc calls `copy()` once for each):
   the unheard frames put back), then resume (a backchannel: the answer goes on from the start
   of the cut word) or drop (a real interruption). Every change goes to the features
   (`on_playback`) and to the page over the WebRTC data channel (`playback_message`), where
-  googlive/static/duck.js mutes the model at the mic onset before the server even knows.
+  googlive/web/duck.js mutes the model at the mic onset before the server even knows.
 - webcam: the latest frame is kept; at most one JPEG per `video_interval_s` goes to the model,
   encoded in a worker thread.
 - everything the page shows goes out as AdditionalOutputs carrying a `UiUpdate`.
@@ -541,7 +541,7 @@ class GeminiHandler(AsyncAudioVideoStreamHandler):
         self._set_play_state(change.kind if change.kind != "resumed" else "playing", change.turn)
 
     def _set_play_state(self, state: str, turn: int | None) -> None:
-        """Tell the page (googlive/static/duck.js) what the user should hear, over the data
+        """Tell the page (googlive/web/duck.js) what the user should hear, over the data
         channel: it keeps the model muted while "paused"/"dropped" and restores it on "playing"."""
         if state == self.play_state:
             return
