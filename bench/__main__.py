@@ -25,7 +25,10 @@ SECTIONS = (
     "recording",
     "cpu",
     "startup",
+    "browser_bargein",
 )
+SLOW = ("browser_bargein",)
+"""Run only when named in --only or without --quick (Chromium, ~3 min)."""
 ALIASES = {
     "barge_in": ("barge_in", "false_barge_ins", "barge_in_policy", "echo_false_pauses"),
     "latency": ("latency", "vad"),
@@ -45,7 +48,9 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING)
     for noisy in ("googlive", "aioice", "aiortc", "fastrtc", "httpx"):
         logging.getLogger(noisy).setLevel(logging.ERROR)
-    only = [x for s in a.only.split(",") if s for x in ALIASES.get(s, (s,))] or list(SECTIONS)
+    only = [x for s in a.only.split(",") if s for x in ALIASES.get(s, (s,))] or [
+        s for s in SECTIONS if not (a.quick and s in SLOW)
+    ]
     q = a.quick
     t0 = time.monotonic()
     res: dict[str, Any] = {
@@ -88,6 +93,7 @@ def main(argv: list[str] | None = None) -> int:
     section("recording", lambda: {"recording_cpu": recording.run(3.0 if q else 10.0)})
     section("cpu", lambda: cpu.run(q))
     section("startup", lambda: {"startup_s": startup.run(2 if q else 5)})
+    section("browser_bargein", lambda: {"browser_bargein": _browser_bargein(q)})
     res["machine"]["load_avg_1_5_15_at_end"] = _load()
     for k in [k for k in res if k.startswith("_elapsed")]:
         res.pop(k)
@@ -102,6 +108,12 @@ def main(argv: list[str] | None = None) -> int:
         res["plot"] = str(plot(res))
     print(json.dumps(res, indent=1))
     return 0
+
+
+def _browser_bargein(quick: bool) -> dict[str, Any]:
+    from bench import browser_bargein
+
+    return browser_bargein.run(6 if quick else 12)
 
 
 def _latency(quick: bool) -> dict[str, Any]:

@@ -90,6 +90,26 @@ def read(page: Any) -> Levels:
     return Levels(flat[:, 0], flat[:, 1], flat[:, 2])
 
 
+class Reader:
+    """Reads the probe's series incrementally (a long run's whole series is slow to fetch)."""
+
+    def __init__(self, page: Any) -> None:
+        self.page = page
+        self.chunks = 0
+        self.parts: list[np.ndarray] = []
+
+    def levels(self) -> Levels:
+        new = self.page.evaluate(
+            "(k) => { const c = window.__probe.chunks; return [c.length, c.slice(k).flat()]; }",
+            self.chunks,
+        )
+        self.chunks = int(new[0])
+        if new[1]:
+            self.parts.append(np.asarray(new[1], dtype=np.float64).reshape(-1, 3))
+        flat = np.concatenate(self.parts) if self.parts else np.zeros((0, 3))
+        return Levels(flat[:, 0], flat[:, 1], flat[:, 2])
+
+
 def sounds(
     lv: Levels, *, on_db: float = -40.0, off_db: float = -50.0, min_gap_s: float = 0.35
 ) -> list[tuple[float, float]]:
