@@ -17,7 +17,7 @@ Per trial, on the page's AudioContext clock (tests/e2e/audio_probe.py: one level
 render quantum of the mic track the page sends and of the model track it plays, after the
 duck): onset = first quantum of the segment above -40 dBFS; silenced = first quantum from
 which the model stays below -50 dBFS for 0.3 s. A trial counts if the model was audible
-(> -35 dBFS) in the 0.3 s before the onset.
+(> -35 dBFS) in the 0.3 s before the onset and not already below -50 dBFS in its last 50 ms.
 """
 
 from __future__ import annotations
@@ -70,7 +70,7 @@ def analyse(lv: Any, toggles: list[tuple[float, bool]]) -> dict[str, list[float]
         state = [on for t, on in toggles if t <= onset]
         if not state:
             continue
-        if lv.model_max(onset - 0.3, onset) <= -35:
+        if lv.model_max(onset - 0.3, onset) <= -35 or lv.model_max(onset - 0.05, onset) <= -50:
             out["skipped"].append(onset)  # the model was not playing: not a barge-in
             continue
         stop = ap.silent_from(lv, onset, hold_s=0.3, within_s=2.0)
