@@ -287,7 +287,10 @@ registerProcessor("googlive-duck-onset", GoogliveDuckOnset);
   }
 
   function ensureGraph() {
-    if (duck.context) return;
+    if (duck.context) {
+      if (duck.context.state === "suspended") duck.context.resume().catch(() => {});
+      return;
+    }
     const ctx = new AudioContext({ latencyHint: "interactive" });
     duck.context = ctx;
     const resume = () => {
@@ -374,6 +377,8 @@ registerProcessor("googlive-duck-onset", GoogliveDuckOnset);
     connect();
     if (timer) clearInterval(timer);
     timer = null;
+    // no call: let the audio device go (resumed by the next call's tracks)
+    if (duck.context && duck.context.state === "running") duck.context.suspend().catch(() => {});
   }
 
   function use(pc) {
