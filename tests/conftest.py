@@ -59,3 +59,15 @@ def require_node() -> None:
             f"GOOGLIVE_REQUIRE_NODE_MERMAID=1 but the Node mermaid validator is unavailable: {missing}"
         )
     pytest.skip(f"Node mermaid validator unavailable: {missing}")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests marked `quarantine` (a known failure under investigation, named in its marker's
+    reason and in the closing note) are deselected unless GOOGLIVE_QUARANTINE=1: never skipped
+    silently, never counted as passing."""
+    if os.environ.get("GOOGLIVE_QUARANTINE") == "1":
+        return
+    drop = [i for i in items if i.get_closest_marker("quarantine")]
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = [i for i in items if not i.get_closest_marker("quarantine")]

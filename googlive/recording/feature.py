@@ -122,6 +122,9 @@ class RecordingFeature(Feature):
     ) -> None:
         super().__init__(handler)
         self.decide_s = decide_s
+        # Counted from this feature's start, not the session's t0: a slow start-up (the page's
+        # settings, the Live setup) must not use up the camera's window before any frame is seen.
+        self._decide_at = handler.session_time() + decide_s
         self.captions_every_s = captions_every_s
         self.fps = fps
         self.size = size
@@ -203,7 +206,7 @@ class RecordingFeature(Feature):
                 self.rec.add_model_audio(pcm, rate, t)
 
     def _decide_if_due(self, now: float) -> None:
-        if self.video is None and now >= self.decide_s:
+        if self.video is None and now >= self._decide_at:
             self._open(video=False)
 
     # ---- hooks (audio path: cheap, never block) ---------------------------------------------
@@ -222,7 +225,7 @@ class RecordingFeature(Feature):
         if not self.enabled or self._closed:
             return
         if self.video is None:
-            if t >= self.decide_s:
+            if t >= self._decide_at:
                 self._decide_if_due(t)
             else:
                 self._open(video=True)
