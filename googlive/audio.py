@@ -146,9 +146,21 @@ def from_pcm16_bytes(b: bytes | bytearray | memoryview) -> np.ndarray:
     return np.frombuffer(b, dtype="<i2").astype(np.int16)
 
 
+def lowpass_taps(n: int, cutoff: float, fs: float, beta: float) -> np.ndarray:
+    """A linear-phase low-pass FIR: windowed sinc, Kaiser window, unity gain at 0 Hz — what
+    `scipy.signal.firwin(n, cutoff, window=("kaiser", beta), fs=fs)` designs (same formula;
+    tests/test_fir_decimator.py checks them equal). Numpy only: importing scipy.signal takes
+    1-5 s with the GIL held, and the first mic frame of the first call would pay it on the
+    server's event loop (long enough for the browser's ICE consent to fail)."""
+    c = 2.0 * cutoff / fs  # cutoff relative to Nyquist
+    m = np.arange(n) - (n - 1) / 2.0
+    h = c * np.sinc(c * m) * np.kaiser(n, beta)
+    return h / h.sum()
+
+
 class FirDecimator:
-    """Streaming decimation by an integer factor with a linear-phase FIR designed by scipy
-    (`firwin`, Kaiser window): no block hold-back, a fixed delay of (taps - 1) / 2 input
+    """Streaming decimation by an integer factor with a linear-phase FIR (`lowpass_taps`,
+    Kaiser window): no block hold-back, a fixed delay of (taps - 1) / 2 input
     samples (3.75 ms at 48 kHz), exactly one third of each 48 kHz frame out per frame.
 
     Used on the mic path for 48 kHz → 16 kHz (and 32 → 16) where soxr's block processing holds
@@ -158,13 +170,11 @@ class FirDecimator:
     """
 
     def __init__(self, factor: int, out_rate: int = 16000) -> None:
-        from scipy import signal
-
         if factor < 2:
             raise ValueError("factor must be at least 2")
         self.factor = factor
         n = 120 * factor + 1
-        h = signal.firwin(n, 0.46875 * out_rate, window=("kaiser", 9.0), fs=factor * out_rate)
+        h = lowpass_taps(n, 0.46875 * out_rate, factor * out_rate, 9.0)
         self._rev = h[::-1].copy()
         self.delay = (n - 1) // 2
         self._hist = np.zeros(n - 1)  # the samples before the stream start are silence

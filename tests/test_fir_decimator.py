@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from googlive.audio import FirDecimator, Resampler
+from googlive.audio import FirDecimator, Resampler, lowpass_taps
 
 
 def test_every_48k_frame_yields_its_share_at_once():
@@ -54,3 +54,12 @@ def test_flat_to_7_khz():
     a, b = y[1000:-1000], ref[1000:-1000]
     snr = 10 * np.log10(np.sum(b**2) / np.sum((a - b) ** 2))
     assert snr > 80, snr
+
+
+def test_taps_are_scipys_firwin():
+    """The numpy design is scipy.signal.firwin's (Kaiser window, scaled to unity DC gain)."""
+    from scipy import signal
+
+    for n, cutoff, fs in ((361, 7500.0, 48000.0), (241, 7500.0, 32000.0), (31, 1000.0, 8000.0)):
+        want = signal.firwin(n, cutoff, window=("kaiser", 9.0), fs=fs)
+        np.testing.assert_allclose(lowpass_taps(n, cutoff, fs, 9.0), want, rtol=0, atol=1e-15)
