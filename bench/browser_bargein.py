@@ -81,9 +81,11 @@ def analyse(lv: Any, toggles: list[tuple[float, bool]]) -> dict[str, list[float]
     return out
 
 
-def run(trials: int = 12, dump: Path | None = None) -> dict[str, Any]:
+def run(trials: int = 12, dump: Path | None = None, aec: bool = True) -> dict[str, Any]:
     """`trials` per side (duck on, duck off), alternating. `dump`: a folder to keep the level
-    series, the duck's events and the toggles in (for a closer look)."""
+    series, the duck's events and the toggles in (for a closer look). `aec=False` turns the
+    browser's echo canceller off (it hears the model as far end while the user talks over it:
+    a check that it does not shift the measured onsets)."""
     from playwright.sync_api import sync_playwright
 
     from tests.e2e import audio_probe as ap
@@ -107,6 +109,8 @@ def run(trials: int = 12, dump: Path | None = None) -> dict[str, Any]:
                 headless=True,
                 args=[*CHROMIUM_FLAGS, f"--use-file-for-fake-audio-capture={wav}%noloop"],
             )
+            if not aec:
+                ctx.add_init_script(ap.NO_ECHO_CANCELLER_JS)
             page = ctx.new_page()
             page.goto(app.url)
             start_conversation(page)
@@ -162,6 +166,7 @@ def run(trials: int = 12, dump: Path | None = None) -> dict[str, Any]:
     ]
     return {
         "trials_per_side": trials,
+        "browser_echo_cancellation": aec,
         "duck_on_ms": summarize(res["duck_on"], 1),
         "duck_off_ms": summarize(res["duck_off"], 1),
         "skipped_onsets": len(res["skipped"]),

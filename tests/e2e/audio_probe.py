@@ -55,6 +55,14 @@ async (code) => {
 }
 """
 
+NO_ECHO_CANCELLER_JS = """(() => { const md = navigator.mediaDevices, prev = md.getUserMedia.bind(md);
+  md.getUserMedia = (c) => prev(c && c.audio ? {...c, audio: {...(c.audio === true ? {} : c.audio),
+    echoCancellation: false}} : c); })();"""
+"""An init script: the browser's echo canceller off, whatever the page asks for. The offline
+demo answers with the user's own recorded voice, the worst case for a canceller's double-talk
+detector: it takes the user's "mm hm" over that answer for echo and suppresses it. googlive's
+mic.js wraps getUserMedia on top of this, so the page's request still reads as the app's."""
+
 READ_JS = "() => (window.__probe ? window.__probe.chunks.flat() : [])"
 
 NOW_JS = "() => window.googlive.duck.context.currentTime"
