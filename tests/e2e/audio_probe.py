@@ -60,8 +60,9 @@ NO_ECHO_CANCELLER_JS = """(() => { const md = navigator.mediaDevices, prev = md.
     echoCancellation: false}} : c); })();"""
 """An init script: the browser's echo canceller off, whatever the page asks for. The offline
 demo answers with the user's own recorded voice, the worst case for a canceller's double-talk
-detector: it takes the user's "mm hm" over that answer for echo and suppresses it. googlive's
-mic.js wraps getUserMedia on top of this, so the page's request still reads as the app's."""
+detector: it can take the user's "mm hm" over that answer for echo (seen once with it on: the
+250 ms "mm hm" reached the page as 12 ms above -40 dBFS). googlive's mic.js wraps getUserMedia
+on top of this, so the page's request still reads as the app's."""
 
 READ_JS = "() => (window.__probe ? window.__probe.chunks.flat() : [])"
 
