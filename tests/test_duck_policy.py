@@ -28,7 +28,8 @@ for (const [name, steps] of Object.entries(JSON.parse(scenarios))) {
     else if (op === "msg") r = p.message({ type: "googlive_playback", state: a, turn: b.turn, seq: b.seq }, now);
     else if (op === "tick") r = p.tick(now);
     else if (op === "enable") r = p.setEnabled(a);
-    return { r, ducked: p.ducked, mode: p.mode, margin: p.extraMarginDb };
+    else if (op === "rtt") r = p.setRtt(a);
+    return { r, ducked: p.ducked, mode: p.mode, margin: p.extraMarginDb, confirm: p.o.confirmMs };
   });
 }
 console.log(JSON.stringify(out));
@@ -164,3 +165,25 @@ def test_page_head_refuses_a_script_that_would_end_the_tag(tmp_path, monkeypatch
     monkeypatch.setattr(ui, "WEB_DIR", tmp_path)
     with pytest.raises(ValueError, match="bad.js"):
         ui.page_head(("bad.js",))
+
+
+def test_a_slow_server_is_waited_for_not_taken_for_echo():
+    """A "paused" that comes after the mute was undone (a loaded server, a long trip) mutes
+    again, takes the echo-margin step back and makes the page wait longer next time; a long
+    round trip lengthens the wait too."""
+    r = run(
+        {
+            "late": [
+                playing(1, 1),
+                ["onset", 100, -20],
+                ["tick", 600],  # 500 ms without a word: undone
+                ["msg", 900, "paused", {"turn": 1, "seq": 2}],  # ... it was real after all
+            ],
+            "rtt": [["rtt", 0, 400]],
+        }
+    )
+    late = r["late"]
+    assert late[2]["r"] == {"kind": "release", "reason": "unconfirmed"} and late[2]["margin"] == 6
+    assert late[3]["ducked"] and late[3]["margin"] == 0
+    assert late[3]["confirm"] == 1200  # 1.5 x the 800 ms it took
+    assert r["rtt"][0]["confirm"] == 1150  # 350 + 2 x 400

@@ -25,7 +25,9 @@
  *   "paused"/"dropped" also mute what is still in flight when the page did not hear the onset
  *   itself; "playing" (a resume from the start of the cut word, or the next turn) restores.
  * - Failsafes (never leave the user deaf): a local mute the server does not confirm within
- *   `confirmMs` (350 ms + 2 × the connection's round trip, clamped to 0.5-1.5 s) is undone,
+ *   `confirmMs` (350 ms + 2 × the connection's round trip, or 1.5 × the slowest late
+ *   confirmation seen, clamped to 0.5-1.5 s) is undone (a "paused" that comes after all
+ *   re-mutes, takes the echo margin step back and lengthens the wait),
  *   and any mute is undone after `holdMs` (3 s) without a server message (the server's pause
  *   always ends by itself within its 2 s talk limit; after a drop nothing more is playing).
  *
@@ -64,6 +66,14 @@
       this.server = { state: "idle", turn: null, seq: 0 };
       this.heldTurn = null;
       this.extraMarginDb = 0;
+      this.onsetAt = -Infinity; // the last local mute
+      this.unconfirmedAt = -Infinity; // the last local mute undone for want of a server word
+      this.learnedMs = 0; // 1.5 x the slowest late confirmation seen
+    }
+
+    /** Set the wait for the server's word from the connection's round trip (ms). */
+    setRtt(rttMs) {
+      this.o.confirmMs = Math.min(1500, Math.max(500, this.learnedMs, 350 + 2 * rttMs));
     }
 
     get ducked() {
@@ -82,6 +92,7 @@
       if (this.server.state !== "playing" && !(refDb > this.o.refAudibleDb)) return null;
       this.mode = "local";
       this.since = now;
+      this.onsetAt = now;
       return { kind: "duck", reason: "onset" };
     }
 
@@ -96,6 +107,13 @@
         const confirmed = this.mode === "local";
         if (confirmed)
           this.extraMarginDb = Math.max(0, this.extraMarginDb - this.o.marginRelaxDb);
+        if (this.mode === "clear" && now - this.unconfirmedAt < 2000) {
+          // the server was only slow: that mute was right; wait longer next time
+          this.extraMarginDb = Math.max(0, this.extraMarginDb - this.o.marginStepDb);
+          this.learnedMs = Math.max(this.learnedMs, 1.5 * (now - this.onsetAt));
+          this.o.confirmMs = Math.min(1500, Math.max(this.o.confirmMs, this.learnedMs));
+          this.unconfirmedAt = -Infinity;
+        }
         const was = this.mode;
         this.mode = "held";
         this.since = now;
@@ -117,6 +135,7 @@
           this.o.marginMaxDb,
           this.extraMarginDb + this.o.marginStepDb,
         );
+        this.unconfirmedAt = now;
         return this._release("unconfirmed");
       }
       if (this.mode === "held" && now - Math.max(this.lastServerAt, this.since) >= this.o.holdMs)
@@ -365,8 +384,7 @@ registerProcessor("googlive-duck-onset", GoogliveDuckOnset);
     } catch {
       return;
     }
-    if (duck.rttMs !== null)
-      policy.o.confirmMs = Math.min(1500, Math.max(500, 350 + 2 * duck.rttMs));
+    if (duck.rttMs !== null) policy.setRtt(duck.rttMs);
   }
 
   function reset() {
