@@ -27,9 +27,10 @@ SECTIONS = (
     "cpu",
     "replicas",
     "startup",
+    "browser_bargein",
 )
-# left out of --quick unless named in --only
-SLOW = ("replicas",)
+# left out of --quick unless named in --only (replicas: haproxy+4 apps; browser_bargein: Chromium, ~3 min)
+SLOW = ("replicas", "browser_bargein")
 ALIASES = {
     "barge_in": ("barge_in", "false_barge_ins", "barge_in_policy", "echo_false_pauses"),
     "latency": ("latency", "vad"),
@@ -96,6 +97,7 @@ def main(argv: list[str] | None = None) -> int:
     section("cpu", lambda: cpu.run(q))
     section("replicas", lambda: {"replicas": replicas.run(q)})
     section("startup", lambda: {"startup_s": startup.run(2 if q else 5)})
+    section("browser_bargein", lambda: {"browser_bargein": _browser_bargein(q)})
     res["machine"]["load_avg_1_5_15_at_end"] = _load()
     for k in [k for k in res if k.startswith("_elapsed")]:
         res.pop(k)
@@ -110,6 +112,12 @@ def main(argv: list[str] | None = None) -> int:
         res["plot"] = str(plot(res))
     print(json.dumps(res, indent=1))
     return 0
+
+
+def _browser_bargein(quick: bool) -> dict[str, Any]:
+    from bench import browser_bargein
+
+    return browser_bargein.run(6 if quick else 12)
 
 
 def _latency(quick: bool) -> dict[str, Any]:

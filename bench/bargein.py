@@ -290,6 +290,8 @@ async def _policy_trial(
     h = _cut_policy_handler(srv) if kind == "cut_turn_baseline" else make_handler("app", srv)
     sent = _Sent(h)
     peer = TaggedPeer(h, INPUTS)
+    emitted_at: dict[int, float] = {}  # id(frame) -> when emit() handed it over
+    peer.on_frame = lambda f, turn: emitted_at.__setitem__(id(f), time.monotonic())
     await peer.start()
     try:
         await until(lambda: h.session is not None and h.session.state.value == "live", 20)
@@ -307,9 +309,22 @@ async def _policy_trial(
         await peer.said()
         end = onset + x.size / RATE
         await asyncio.sleep(1.2)
-        handed = (
+        # Of the story, from the onset until the sound ended: what emit() handed over (some of
+        # it taken back from the output queue at the pause), what of that was not taken back,
+        # and what the simulated browser played (frames queued before the onset included).
+        handed_all = (
             sum(n for t, turn, n in peer.emit_log if onset <= t < end and turn == story) / 24000
         )
+        of_story = [hd for hd in peer.stats.heard if peer.turn_of.get(id(hd.samples)) == story]
+        handed = (
+            sum(
+                hd.samples.size
+                for hd in of_story
+                if onset <= emitted_at.get(id(hd.samples), -1.0) < end
+            )
+            / 24000
+        )
+        heard = sum(hd.samples.size for hd in of_story if onset <= hd.t < end and hd.rms >= 30)
         resumed = next(
             (
                 hd.t
@@ -327,6 +342,8 @@ async def _policy_trial(
         kept = (pb.played_in_turn(story) - replayed + will_play) / total if total else None
         return {
             "handed_after_onset_ms": 1000 * handed,
+            "handed_incl_taken_back_ms": 1000 * handed_all,
+            "heard_after_onset_ms": 1000 * heard / 24000,
             "kept_pct": None if kept is None else 100 * min(1.0, kept),
             "resume_after_sound_ms": None if resumed is None else 1000 * (resumed - end),
             "outcome": [c.kind for c in h.playback_log if c.turn == story],
@@ -360,6 +377,8 @@ async def measure_policy(trials: int, seed: int = 3) -> dict:
         res[sound] = {
             kind: {
                 "handed_after_onset_ms": fig(rows, "handed_after_onset_ms"),
+                "handed_incl_taken_back_ms": fig(rows, "handed_incl_taken_back_ms"),
+                "heard_after_onset_ms": fig(rows, "heard_after_onset_ms"),
                 "kept_pct": fig(rows, "kept_pct"),
                 "resume_after_sound_ms": fig(rows, "resume_after_sound_ms"),
                 "resumed": sum(1 for r in rows if "resumed" in r["outcome"]),

@@ -251,7 +251,7 @@ async def _downlink_run(kind: str, seconds: float, seed: int) -> dict:
 
     def drained() -> bool:
         left = h.playback.buffered_samples if kind == "app" else len(h._out)
-        return left == 0 and not peer._queue
+        return left == 0 and not peer.queued_audio()
 
     peer.on_frame = on_frame
     peer._tasks.append(asyncio.create_task(peer._pull(), name="bench-pull"))
@@ -273,7 +273,9 @@ async def _downlink_run(kind: str, seconds: float, seed: int) -> dict:
                     pos += chunk
                     # nothing of this turn ahead of it: not in the handler, not in the
                     # (simulated) WebRTC queue; otherwise its wait is that audio playing out
-                    empty = (pushed.get(turn, 0) - emitted.get(turn, 0)) <= 0 and not peer._queue
+                    empty = (
+                        pushed.get(turn, 0) - emitted.get(turn, 0)
+                    ) <= 0 and not peer.queued_audio()
                     marks.append((turn, pushed.get(turn, 0), time.perf_counter(), empty))
                     pushed[turn] = pushed.get(turn, 0) + chunk
                     h.handle_event(AudioOut(pcm.tobytes(), 24000, turn, time.perf_counter()))

@@ -58,6 +58,12 @@ def verdicts(res: dict[str, Any]) -> dict[str, dict[str, Any]]:
     rv = _get(res, "cpu_per_session", "ratio_audio_video")
     add("cpu_per_session.ratio_audio", ra, "<= 1.3x bare echo", _le(ra, 1.3))
     add("cpu_per_session.ratio_audio_video", rv, "<= 0.5x bare echo", _le(rv, 0.5))
+    hm = _get(res, "barge_in_policy", "interruption", "app", "handed_after_onset_ms", "median")
+    hp = _get(res, "barge_in_policy", "interruption", "app", "handed_after_onset_ms", "p95")
+    add("barge_in_policy.interruption_handed.median", hm, "<= 40 ms", _le(hm, 40))
+    add("barge_in_policy.interruption_handed.p95", hp, "<= 60 ms", _le(hp, 60))
+    bb = _get(res, "browser_bargein", "duck_on_ms", "median")
+    add("browser_bargein.duck_on.median", bb, "<= 60 ms (Chromium, onset -> -50 dBFS)", _le(bb, 60))
     st = _get(res, "startup_s", "ratio_median")
     add("startup_s.ratio_median", st, "<= 1.2x bare Gradio+WebRTC", _le(st, 1.2))
     return out

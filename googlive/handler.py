@@ -10,7 +10,7 @@ Per connection (fastrtc calls `copy()` once for each):
   the unheard frames put back), then resume (a backchannel: the answer goes on from the start
   of the cut word) or drop (a real interruption). Every change goes to the features
   (`on_playback`) and to the page over the WebRTC data channel (`playback_message`), where
-  googlive/static/duck.js mutes the model at the mic onset before the server even knows.
+  googlive/web/duck.js mutes the model at the mic onset before the server even knows.
 - webcam: the latest frame is kept; at most one JPEG per `video_interval_s` goes to the model,
   encoded in a worker thread.
 - everything the page shows goes out as AdditionalOutputs carrying a `UiUpdate`.
@@ -75,6 +75,8 @@ UI_INTERVAL_S = 0.1
 JITTER_CUSHION_MS = 60
 PREVIEW_MAX_WIDTH = 320
 _BLACK_PREVIEW = np.zeros((240, 320, 3), dtype=np.uint8)
+KEEPALIVE_FRAME = np.zeros(int(OUT_RATE * PTIME), dtype=np.int16)
+"""Handed to WebRTC whenever no model audio is (see GeminiHandler.keep_rtp_clock)."""
 
 
 @dataclass(frozen=True)
@@ -111,6 +113,19 @@ class GeminiHandler(AsyncAudioVideoStreamHandler):
     """One browser connection's conversation with Gemini."""
 
     N_INPUTS = 6
+    keep_rtp_clock = True
+    """Hand WebRTC a silent frame every 20 ms while no model audio plays (idle, paused).
+    fastrtc 0.0.34 stamps each frame it sends with a running sample count
+    (utils.player_worker_decode: pts = samples sent so far) and sends nothing while emit()
+    has nothing, so after a silent stretch the RTP timestamps say "20 ms later" while the
+    packets arrive seconds later. Chromium's jitter buffer reads that as network jitter and
+    holds the next reply that much longer: measured in Chromium 156 on loopback, 0.8-1 s of
+    jitter-buffer delay during every reply after the first (getStats jitterBufferDelay per
+    emitted sample), against 60-130 ms with the keepalive. Its cost: one Opus frame of
+    silence per 20 ms, what a browser itself sends without DTX. It starts with the first
+    model audio: the jitter buffer starts fresh with the first packet, so the call's start
+    (when the server is busiest) never teaches it a long delay."""
+    keepalive_frame = KEEPALIVE_FRAME
 
     def __init__(
         self,
@@ -153,10 +168,11 @@ class GeminiHandler(AsyncAudioVideoStreamHandler):
         self._wake = asyncio.Event()
         # barge-in
         self.policy = BargeInPolicy()
-        self._handed: deque[tuple[float, int, int]] = deque(
+        self._handed: deque[tuple[float, int | None, int]] = deque(
             maxlen=16
-        )  # (play_at, turn, real samples)
+        )  # (play_at, turn, real samples); turn None: a keepalive frame
         self._withdrawn_frames = 0
+        self._rtp_started = False  # the first model frame went out (keepalives from then on)
         self._audio_turns: deque[int] = deque(maxlen=32)  # turns that brought audio, in order
         self._completed: deque[int] = deque(maxlen=32)  # turns whose TurnComplete came
         self._last_mic_wall = 0.0
@@ -344,8 +360,11 @@ class GeminiHandler(AsyncAudioVideoStreamHandler):
         still queued in WebRTC (handed, not yet played out). None if nothing is heard."""
         if self.playback.audible:
             return self.playback.current_turn
-        if self._handed and self._handed[-1][0] + PTIME > now:
-            return self._handed[-1][1]
+        for play_at, turn, _ in reversed(self._handed):  # newest first; keepalives: turn None
+            if play_at + PTIME <= now:
+                break
+            if turn is not None:
+                return turn
         return None
 
     def apply(self, actions: list[Action], now: float) -> None:
@@ -388,7 +407,7 @@ class GeminiHandler(AsyncAudioVideoStreamHandler):
         if self._clear_queue is not None:
             self.clear_queue()
         recent = list(self._handed)[-queued:] if queued else []
-        self._withdrawn_frames = len(recent)
+        self._withdrawn_frames = sum(1 for _, tu, _ in recent if tu is not None)  # not keepalives
         unheard = sum(n for _, tu, n in recent if tu == turn)
         self._handed.clear()
         self._play_clock = now
@@ -528,7 +547,7 @@ class GeminiHandler(AsyncAudioVideoStreamHandler):
         self._set_play_state(change.kind if change.kind != "resumed" else "playing", change.turn)
 
     def _set_play_state(self, state: str, turn: int | None) -> None:
-        """Tell the page (googlive/static/duck.js) what the user should hear, over the data
+        """Tell the page (googlive/web/duck.js) what the user should hear, over the data
         channel: it keeps the model muted while "paused"/"dropped" and restores it on "playing"."""
         if state == self.play_state:
             return
@@ -683,6 +702,8 @@ class GeminiHandler(AsyncAudioVideoStreamHandler):
         while not self._closed:
             now = time.monotonic()
             frame = self.next_frame(now)
+            if frame is None and self.keep_rtp_clock:
+                frame = self._keepalive(now)
             if frame is not None:
                 return (OUT_RATE, frame.reshape(1, -1))
             if now >= self._next_ui and self._ui_changed():
@@ -690,6 +711,8 @@ class GeminiHandler(AsyncAudioVideoStreamHandler):
                 return AdditionalOutputs(self.ui_update())
             self._wake.clear()
             wait = PTIME / 2 if self.playback.playing else UI_INTERVAL_S
+            if self.keep_rtp_clock and self._rtp_started:  # wake for the next keepalive
+                wait = min(wait, max(0.002, self._play_clock - PTIME - now))
             if now < self._next_ui and self._ui_changed():
                 wait = min(wait, self._next_ui - now)  # a pending panel change goes out on time
             with contextlib.suppress(TimeoutError):
@@ -719,12 +742,26 @@ class GeminiHandler(AsyncAudioVideoStreamHandler):
         turn = self.playback.popped_turn
         assert turn is not None  # set by every successful pop
         self._handed.append((play_at, turn, self.playback.last_real_samples))
+        self._rtp_started = True
         self.echo.played(frame, play_at - self.t0)
         if self.play_state != "playing":
             self._set_play_state("playing", turn)
         for f in self.features:
             f.on_played(frame, play_at - self.t0)
         return frame
+
+    def _keepalive(self, now: float) -> np.ndarray | None:
+        """A silent frame when WebRTC's queue is about to run dry (see keep_rtp_clock). It is
+        not model audio: no feature sees it, and `heard_turn` skips it."""
+        if not self._rtp_started:
+            return None
+        if self._play_clock < now:
+            self._play_clock = now
+        if self._play_clock - now >= PTIME:
+            return None
+        self._handed.append((self._play_clock, None, 0))
+        self._play_clock += PTIME
+        return self.keepalive_frame
 
     def wake(self) -> None:
         """A panel changed outside a Live event (e.g. a periodic meter): let emit() send it."""

@@ -82,7 +82,10 @@ def csp(ancestors: Sequence[str], *, on_space: bool = False) -> str:
             "default-src 'self'",
             # Gradio compiles every event's `js=` code with the AsyncFunction constructor
             # (frontend assets init-*.js: `Object.getPrototypeOf(async function(){}).constructor`).
-            "script-src 'self' 'unsafe-inline' 'unsafe-eval'",
+            # blob:: the page duck's AudioWorklet module (googlive/web/duck.js addModule of a
+            # Blob URL); worklets are fetched under script-src, not worker-src (CSP3 / HTML
+            # "fetch a worklet script graph": destination "audioworklet" maps to script-src).
+            "script-src 'self' 'unsafe-inline' 'unsafe-eval' blob:",
             src("style-src", "'self' 'unsafe-inline'"),
             src("img-src", "'self' data: blob:"),
             "media-src 'self' data: blob:",

@@ -121,9 +121,21 @@ class SimulatedPeer:
                 continue
             rate, arr = out
             frame = np.asarray(arr).reshape(-1)
+            if self._is_keepalive(frame):
+                self._queue.append((rate, frame))  # takes its 20 ms, is not model audio
+                continue
             self.emitted(frame)
             self._queue.append((rate, frame))
             self.stats.emitted_frames += 1
+
+    def queued_audio(self) -> int:
+        """Model-audio frames waiting in the output queue (keepalive frames not counted)."""
+        return sum(1 for _, f in self._queue if not self._is_keepalive(f))
+
+    def _is_keepalive(self, frame: np.ndarray) -> bool:
+        """The handler's silent keepalive frame (GeminiHandler.keep_rtp_clock)."""
+        ka = getattr(self.handler, "keepalive_frame", None)
+        return ka is not None and np.shares_memory(frame, ka)
 
     def emitted(self, frame: np.ndarray) -> None:
         """Hook: `frame` was just handed over by emit() (before it is queued for playing)."""
@@ -138,8 +150,13 @@ class SimulatedPeer:
                 # Keep an absolute schedule as aiortc does (a late wake-up is caught up on the
                 # next frames, not carried forward as drift); resync only after a real gap.
                 start = next_t if now - next_t <= 0.1 else now
-                rms = float(np.sqrt(np.mean(frame.astype(np.float64) ** 2))) if frame.size else 0.0
-                self.stats.heard.append(Heard(start, frame, rms))
+                if not self._is_keepalive(frame):
+                    rms = (
+                        float(np.sqrt(np.mean(frame.astype(np.float64) ** 2)))
+                        if frame.size
+                        else 0.0
+                    )
+                    self.stats.heard.append(Heard(start, frame, rms))
                 next_t = start + PTIME
                 await asyncio.sleep(max(0.0, next_t - time.monotonic()))
             else:

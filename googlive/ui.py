@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import html
+import json
 import logging
 import os
 import secrets
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import gradio as gr
@@ -46,6 +48,42 @@ CSS = """
 #storage-warning .storage-warn { background: #fef7e0; color: #8a5a00; padding: 8px; border-radius: 8px; }
 #storage-warning .storage-full { background: #fce8e6; color: #a50e0e; padding: 8px; border-radius: 8px; }
 """
+
+
+# The mic's processing in the browser. FastRTC's audio-video mode asks for `audio: true` and
+# uses `track_constraints` as the VIDEO constraints (fastrtc 0.0.34 templates/component
+# index-*.js, the video component's getUserMedia call), so these reach the browser through
+# googlive/web/mic.js instead. Echo cancellation: a user without headphones must not barge in
+# on the model with its own voice (the server's echo guard, googlive/echo.py, stays as a
+# second stage). Gain control stays on as in every browser's voice-call default: the VAD's
+# onset needs the user's voice at -45 dBFS and 10 dB above the predicted echo, and a quiet
+# mic brought up to speech level is what makes a barge-in register; the echo guard learns
+# whatever coupling remains after the processing.
+AUDIO_CONSTRAINTS = {"echoCancellation": True, "noiseSuppression": True, "autoGainControl": True}
+VIDEO_CONSTRAINTS = {
+    "width": {"ideal": 640},
+    "height": {"ideal": 480},
+    "frameRate": {"ideal": 15, "max": 15},
+}
+WEB_DIR = Path(__file__).with_name("web")
+HEAD_SCRIPTS = ("peer.js", "mic.js", "duck.js")
+"""googlive/web/ files inlined in the page head, in this order (peer.js first: the others
+register on its RTCPeerConnection hook)."""
+
+
+def page_head(scripts: tuple[str, ...] = HEAD_SCRIPTS) -> str:
+    """The <head> HTML: the page's own scripts (googlive/web/), inlined."""
+    config = json.dumps(AUDIO_CONSTRAINTS)
+    out = [
+        "<script>window.googlive = window.googlive || {}; "
+        f"window.googlive.audioConstraints = {config};</script>"
+    ]
+    for name in scripts:
+        code = (WEB_DIR / name).read_text(encoding="utf-8")
+        if "</script" in code.lower():
+            raise ValueError(f"googlive/web/{name} cannot be inlined: it contains '</script'")
+        out.append(f"<script>/* googlive/web/{name} */\n{code}</script>")
+    return "\n".join(out)
 
 
 @dataclass
@@ -231,6 +269,7 @@ def build(ctx: AppContext) -> gr.Blocks:
     with gr.Blocks(
         title="googlive — talk with Gemini",
         css=CSS,
+        head=page_head(),
         analytics_enabled=False,
         theme=PAGE_THEME,
         delete_cache=CACHE_SWEEP,
@@ -272,18 +311,7 @@ def build(ctx: AppContext) -> gr.Blocks:
                             server_rtc_configuration=ctx.server_rtc_configuration
                             if isinstance(ctx.server_rtc_configuration, dict | None)
                             else None,
-                            track_constraints={
-                                "audio": {
-                                    "echoCancellation": True,
-                                    "noiseSuppression": True,
-                                    "autoGainControl": True,
-                                },
-                                "video": {
-                                    "width": {"ideal": 640},
-                                    "height": {"ideal": 480},
-                                    "frameRate": {"ideal": 15, "max": 15},
-                                },
-                            },
+                            track_constraints=VIDEO_CONSTRAINTS,  # audio: AUDIO_CONSTRAINTS (mic.js)
                         )
                         b.rtc = rtc
                         guard = RtcGuard(

@@ -110,7 +110,7 @@ async def test_backchannel_pauses_and_the_answer_goes_on_whole(server, sound):
         await until(
             lambda: not h.playback.playing and h.heard_turn(time.monotonic()) is None, timeout=15
         )
-        await until(lambda: not peer._queue, timeout=2)
+        await until(lambda: not peer.queued_audio(), timeout=2)
         assert [c.kind for c in h.playback_log] == ["paused", "resumed"]
         change = h.playback_log[1]
         sent = h.feature("sent-audio").of(story)  # type: ignore[union-attr]
@@ -283,7 +283,7 @@ async def test_recording_holds_exactly_what_was_heard_through_a_pause_and_resume
         await peer.say(talk(0.25))
         await peer.said()
         await until(lambda: h.policy.resumes >= 1, timeout=3)
-        await until(lambda: not h.playback.playing and not peer._queue, timeout=15)
+        await until(lambda: not h.playback.playing and not peer.queued_audio(), timeout=15)
         await peer.say(quiet(0.3))
         await peer.said()
     finally:

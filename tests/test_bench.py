@@ -77,3 +77,36 @@ def test_vad_figure_and_false_barge_in_counter():
     talk = np.zeros(2 * 48000)
     talk[48000:] = 0.3 * np.sin(2 * np.pi * 200 * np.arange(48000) / 48000)
     assert asyncio.run(_count(talk)) == 1
+
+
+def test_browser_bargein_analysis_splits_trials_by_the_duck_state():
+    """bench.browser_bargein.analyse: onset -> the model below -50 dBFS for 0.3 s, per duck
+    state in force at the onset; a sound over no model audio is not a trial."""
+    from bench.browser_bargein import SEGMENT_S, analyse
+    from tests.e2e.audio_probe import Levels
+
+    t = np.arange(0, 20, 128 / 44100)
+    mic = np.full(t.size, -110.0)
+    model = np.full(t.size, -15.0)
+    for onset, stop in ((2.0, 2.03), (8.0, 8.3), (14.0, None)):
+        mic[(t >= onset) & (t < onset + SEGMENT_S)] = -20.0
+        if stop is not None:
+            model[(t >= stop) & (t < onset + SEGMENT_S + 0.5)] = -120.0
+    model[(t >= 13.0) & (t < 14.0)] = -120.0  # nothing playing before the third sound
+    res = analyse(Levels(t, mic, model), [(1.0, True), (6.0, False)])
+    assert len(res["duck_on"]) == 1 and abs(res["duck_on"][0] - 30) < 4
+    assert len(res["duck_off"]) == 1 and abs(res["duck_off"][0] - 300) < 4
+    assert len(res["skipped"]) == 1
+
+
+def test_issue_19_targets_are_judged():
+    res = {
+        "barge_in_policy": {
+            "interruption": {"app": {"handed_after_onset_ms": {"median": 0.0, "p95": 80.0}}}
+        },
+        "browser_bargein": {"duck_on_ms": {"median": 54.0}},
+    }
+    v = verdicts(res)
+    assert v["barge_in_policy.interruption_handed.median"]["met"] is True
+    assert v["barge_in_policy.interruption_handed.p95"]["met"] is False
+    assert v["browser_bargein.duck_on.median"]["met"] is True

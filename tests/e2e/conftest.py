@@ -65,6 +65,36 @@ def make_speech(path: Path, text: str, *, pad_before: float = 2.0, pad_after: fl
     return path
 
 
+def make_clip(path: Path, parts: list[tuple[str, float] | tuple[str, float, str]]) -> Path:
+    """A 48 kHz mono WAV made of `parts`, in order: ("silence", seconds) or ("say", at most
+    seconds, text) — espeak-ng speaking `text`, its own leading/trailing silence trimmed, cut
+    to that length with a 30 ms fade (so "mm hm" cut to 0.25 s is a short backchannel)."""
+    _require("espeak-ng")
+    _require("sox")
+    pieces = []
+    fmt = ["-r", "48000", "-c", "1", "-b", "16", "-e", "signed-integer"]
+    for i, part in enumerate(parts):
+        out = path.with_name(f"{path.stem}.part{i}.wav")
+        if part[0] == "silence":
+            cmd = ["sox", "-n", *fmt, str(out), "trim", "0", f"{part[1]:.3f}"]
+        elif part[0] == "say":
+            raw = out.with_suffix(".raw.wav")
+            subprocess.run(
+                ["espeak-ng", "-s", "160", "-w", str(raw), str(part[2])],
+                check=True,
+                capture_output=True,
+            )
+            trim = "silence 1 0.005 1% reverse silence 1 0.005 1% reverse".split()
+            cmd = ["sox", str(raw), *fmt, str(out), *trim, "trim", "0", f"{part[1]:.3f}"]
+            cmd += ["reverse", "fade", "0.03", "reverse", "fade", "0.005"]
+        else:
+            raise ValueError(f"unknown clip part {part[0]!r}")
+        subprocess.run(cmd, check=True, capture_output=True)
+        pieces.append(str(out))
+    subprocess.run(["sox", *pieces, str(path)], check=True, capture_output=True)
+    return path
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -87,6 +117,12 @@ def start_app(
     data_dir = tmp / "data"
     e = {k: v for k, v in os.environ.items() if k not in ("GEMINI_API_KEY", "GOOGLE_API_KEY")}
     e.update({"GOOGLIVE_NO_ICE": "1", "PYTHONUNBUFFERED": "1", "GRADIO_ANALYTICS_ENABLED": "False"})
+    # Gradio wraps every event in MatplotlibBackendMananger (gradio/utils.py), whose
+    # matplotlib.get_backend() imports pyplot on the server's event loop when matplotlib is
+    # installed (it is here, for bench plots) and no backend is set: 2-7 s with the GIL held
+    # during the first call, long enough for Chromium's ICE consent to fail and the call to
+    # drop. A set backend makes get_backend() a lookup.
+    e.setdefault("MPLBACKEND", "agg")
     e.update(env or {})
     argv = netns.wrap(
         [

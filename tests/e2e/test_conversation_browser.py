@@ -6,6 +6,7 @@ import re
 
 import pytest
 
+from googlive.ui import AUDIO_CONSTRAINTS
 from tests.e2e.conftest import make_speech, start_app, stop_app
 from tests.e2e.helpers import STATS_JS, start_conversation, stats, wait_text
 
@@ -59,6 +60,20 @@ def test_talk_hear_and_interrupt_offline(netns, browser_factory, tmp_path):
         assert len(tabs) == len(set(tabs)) and "Conversation" in tabs, tabs  # each tab drawn once
         start_conversation(page)
         wait_text(page, "#status", "Live", timeout_s=40)
+        # The page hook (googlive/web/) found FastRTC's connection, tracks and data channel,
+        # and the mic runs with the app's processing; the camera with its 15 fps cap.
+        page.wait_for_function(
+            "() => { const s = googlive.duck.status(); return s.pc && s.mic && s.remote && "
+            "s.channel && s.worklet; }",
+            timeout=15000,
+        )
+        mic = page.evaluate(
+            """() => ({audio: googlive.duck.micTrack.getSettings(), video: googlive.duck.pc
+              .getSenders().filter(s => s.track && s.track.kind === 'video')
+              .map(s => s.track.getSettings())})"""
+        )
+        assert all(mic["audio"][k] == v for k, v in AUDIO_CONSTRAINTS.items()), mic
+        assert mic["video"] and all(v["frameRate"] <= 15 for v in mic["video"]), mic
         # The user's speech turn and the model's (offline demo) reply appear in the transcript.
         text = wait_text(page, "#transcript", "Offline demo", timeout_s=40)
         assert "heard" in text.lower()
