@@ -318,6 +318,7 @@ class SessionSummary:
     has_analysis: bool
     title: str
     mine: bool = True
+    analysis_ok: bool = False  # the saved analysis succeeded (a failed one is saved too)
 
 
 def _truncate(text: str, n: int) -> str:
@@ -761,6 +762,7 @@ def summarize(session: ArchivedSession, *, mine: bool = True) -> SessionSummary:
         has_analysis=session.analysis is not None,
         title=session.title,
         mine=mine,
+        analysis_ok=bool((session.analysis or {}).get("ok")),
     )
 
 

@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 from fastrtc import AdditionalOutputs, AsyncAudioVideoStreamHandler
 
+from googlive import keyflow, toolcards
 from googlive.audio import Resampler, as_mono, pcm16_bytes
 from googlive.backend import Endpoint
 from googlive.bargein import (
@@ -45,6 +46,8 @@ from googlive.bargein import (
     playback_message,
     resume_backup,
 )
+from googlive.callcontrol import ENDED_MESSAGE, CallMixin, key_note_html, media_instruction
+from googlive.calls import registry as call_registry
 from googlive.config import Secret, Settings
 from googlive.conversation import Conversation
 from googlive.echo import EchoGuard, sub_block_ms
@@ -53,6 +56,7 @@ from googlive.events import (
     Interrupted,
     Role,
     SessionError,
+    SessionState,
     StateChanged,
     ToolCall,
     ToolCallCancelled,
@@ -60,6 +64,7 @@ from googlive.events import (
     TurnComplete,
 )
 from googlive.features import Feature, FeatureFactory
+from googlive.limits import time_limit_message
 from googlive.live import LiveConfig, LiveSession
 from googlive.playback import PlaybackBuffer
 from googlive.tools.registry import ToolRegistry
@@ -74,6 +79,11 @@ LEAD_S = 0.1  # model audio handed to WebRTC ahead of real time
 UI_INTERVAL_S = 0.1
 JITTER_CUSHION_MS = 60
 PREVIEW_MAX_WIDTH = 320
+ARGS_WAIT_S = 45.0
+NO_ARGS_MESSAGE = (
+    "The page's settings did not reach the server in time (it is very busy), so the call did "
+    "not start. Press Start conversation to try again."
+)
 _BLACK_PREVIEW = np.zeros((240, 320, 3), dtype=np.uint8)
 KEEPALIVE_FRAME = np.zeros(int(OUT_RATE * PTIME), dtype=np.int16)
 """Handed to WebRTC whenever no model audio is (see GeminiHandler.keep_rtp_clock)."""
@@ -109,7 +119,7 @@ class UiUpdate:
     conversation: Conversation
 
 
-class GeminiHandler(AsyncAudioVideoStreamHandler):
+class GeminiHandler(CallMixin, AsyncAudioVideoStreamHandler):
     """One browser connection's conversation with Gemini."""
 
     N_INPUTS = 6
@@ -190,6 +200,18 @@ class GeminiHandler(AsyncAudioVideoStreamHandler):
         self._preview_src: np.ndarray | None = None
         self._preview: np.ndarray = _BLACK_PREVIEW
         self.video_sent = 0
+        # the call as the page sees it (googlive/calls.py, googlive/keyflow.py)
+        self.webrtc_id = ""
+        self.choice: keyflow.BackendChoice | None = None
+        # The key this call connects with: never a typed key for the offline demo.
+        self.live_key = Secret(None)
+        self.muted_frames = 0
+        self.video_ignored = 0
+        self._video_since = 0.0
+        self._media_seq = -1
+        self._listening: Any = None
+        self._hung_up = False
+        self._time_up = False
         # lifecycle
         self._tasks: set[asyncio.Task[Any]] = set()
         self._closed = False
@@ -206,12 +228,22 @@ class GeminiHandler(AsyncAudioVideoStreamHandler):
     # ---- lifecycle -------------------------------------------------------------------------
     async def start_up(self) -> None:
         self.t0 = time.monotonic()
-        with contextlib.suppress(Exception):
-            async with asyncio.timeout(10):
+        try:
+            # The page sends its settings through Gradio's queue, which a busy server can hold
+            # up for many seconds; without them the call has no owner (no archive, no typing).
+            async with asyncio.timeout(ARGS_WAIT_S):
                 await self.wait_for_args()
+        except TimeoutError:
+            log.warning("page settings did not arrive in %.0f s: call not started", ARGS_WAIT_S)
+            self.conv.set_failed(NO_ARGS_MESSAGE)
+            self.spawn(self._hang_up_soon(), "hang-up")
+            return
         self.args = SessionArgs.parse(self.latest_args, self.N_INPUTS)
         if self._closed:
             return
+        args = list(self.latest_args)
+        wid = args[-self.N_INPUTS - 1] if len(args) > self.N_INPUTS else ""
+        self.webrtc_id = wid if isinstance(wid, str) else getattr(wid, "webrtc_id", "")
         for factory in self.feature_factories:
             try:
                 self.features.append(factory(self))
@@ -229,19 +261,19 @@ class GeminiHandler(AsyncAudioVideoStreamHandler):
                     timeout_s=spec.timeout_s,
                     scheduling=spec.scheduling,
                 )
-        endpoint = self.endpoint
-        if (
-            self.args.api_key
-            and endpoint.offline
-            and not self.settings.offline
-            and not self.settings.base_url
-        ):
-            # No server key, so the app started as the offline demo; a key typed in the page
-            # means this visitor wants the real Gemini.
-            endpoint = Endpoint(None, None, self.args.api_key, offline=False)
+        instruction += media_instruction(self.conv.media)
+        # One rule for what the page announced and what is used (googlive/keyflow.py): under
+        # --offline a typed key goes nowhere; without a server key it means Gemini.
+        self.choice = keyflow.choose(self.settings, self.endpoint, bool(self.args.api_key))
+        endpoint, self.live_key = keyflow.connect_target(
+            self.endpoint, self.choice, self.args.api_key
+        )
         self.live_endpoint = endpoint
         self.conv.offline = endpoint.offline
-        client = endpoint.client(self.args.api_key or None)
+        self.conv.target = self.choice.target
+        if self.choice.note:
+            self.conv.set_panel("key", key_note_html(self.choice.note))
+        client = endpoint.client(self.live_key or None)
         cfg = LiveConfig(
             model=self.args.model or self.settings.model,
             voice=self.args.voice or self.settings.voice,
@@ -249,7 +281,9 @@ class GeminiHandler(AsyncAudioVideoStreamHandler):
             tools=tuple(self.registry.declarations()),
         )
         self.session = LiveSession(client, cfg)
+        self.conv.attempts = cfg.backoff.unreached_attempts
         self.session.start()
+        call_registry(self.services).started(self.webrtc_id, self)
         self.spawn(self._pump(), "pump")
         self.spawn(self._video_loop(), "video")
         for f in self.features:
@@ -260,7 +294,7 @@ class GeminiHandler(AsyncAudioVideoStreamHandler):
                 log.error("feature %s failed in start() (%s)", f.name, type(exc).__name__)
         log.info(
             "handler started backend=%s features=%s",
-            "offline" if self.endpoint.offline else "gemini",
+            self.choice.kind,
             ",".join(f.name for f in self.features),
         )
 
@@ -286,6 +320,7 @@ class GeminiHandler(AsyncAudioVideoStreamHandler):
         self._closed = True
         self._shutdown_done = asyncio.Event()
         self._wake.set()
+        self.conv.set_ended(ENDED_MESSAGE)  # unless it ended or failed for a reason of its own
         try:
             if self.session is not None:
                 await self.session.close("browser disconnected")
@@ -305,12 +340,17 @@ class GeminiHandler(AsyncAudioVideoStreamHandler):
                     # Type only: exception text can carry a user's words.
                     log.error("feature %s failed to close (%s)", f.name, type(exc).__name__)
         finally:
+            call_registry(self.services).ended(self.webrtc_id, self)
             self._shutdown_done.set()
             log.info("handler closed barge_ins=%d", self.barge_ins)
 
     # ---- mic -------------------------------------------------------------------------------
     async def receive(self, frame: tuple[int, np.ndarray]) -> None:
         rate, data = frame
+        if not self.conv.media.mic_sends:
+            # Muted (or no mic): everything here hears silence, and nothing goes to the model.
+            data = np.zeros_like(np.asarray(data))
+            self.muted_frames += 1
         now = time.monotonic()
         try:
             mono = as_mono(np.asarray(data))
@@ -347,6 +387,9 @@ class GeminiHandler(AsyncAudioVideoStreamHandler):
                 f.on_user_audio(mono, rate, t_audio)
         if self.session is None:
             self.dropped_before_session += 1
+            return
+        if not self.conv.media.mic_sends:
+            self._uplink.clear()
             return
         if pcm16k.size:
             self._uplink += pcm16_bytes(pcm16k)
@@ -563,6 +606,9 @@ class GeminiHandler(AsyncAudioVideoStreamHandler):
 
     # ---- webcam ----------------------------------------------------------------------------
     async def video_receive(self, frame: np.ndarray) -> None:
+        if not self.conv.media.video_sends or time.monotonic() < self._video_since:
+            self.video_ignored += 1  # camera off: nothing is kept, shown, recorded or sent
+            return
         self.latest_frame = frame
         self.latest_frame_t = time.monotonic()
         self.video_frames_in += 1
@@ -593,14 +639,12 @@ class GeminiHandler(AsyncAudioVideoStreamHandler):
         limit = float(self.settings.session_time_limit_s)
         while not self._closed:
             await asyncio.sleep(interval)
-            if (
-                limit
-                and self.session_time() >= limit - interval
-                and self.conv.status.kind != "ended"
-            ):
-                self.conv.set_ended(
-                    f"Time limit of {limit / 60:.0f} min reached. Press record to start a new conversation."
-                )
+            if limit and not self._time_up and self.session_time() >= limit - interval:
+                self._time_up = True
+                self.conv.set_ended(time_limit_message(limit))
+                self.hang_up()
+            if not self.conv.media.video_sends:
+                continue
             frame, ft = self.latest_frame, self.latest_frame_t
             # Only a new frame, and only a fresh one: a camera that stopped sends nothing.
             if frame is None or ft <= self._sent_frame_t or time.monotonic() - ft > 2 * interval:
@@ -645,21 +689,46 @@ class GeminiHandler(AsyncAudioVideoStreamHandler):
             self.playback.end_turn(ev.turn)
             self._completed.append(ev.turn)
         elif isinstance(ev, StateChanged):
-            self.conv.set_state(ev.state, attempt=ev.attempt, delay_s=ev.delay_s, reason=ev.reason)
+            self.on_state(ev)
         elif isinstance(ev, SessionError):
             if not ev.recoverable:
-                self.conv.set_error(ev.message)
+                self.on_failure(ev.message)
         elif isinstance(ev, ToolCall):
+            self.conv.tool_started(ev.id, ev.name, toolcards.asked(ev.name, ev.args), t)
             self.on_tool_call(ev)
         elif isinstance(ev, ToolCallCancelled):
             self.on_tool_cancel(ev)
         for f in self.features:
             f.on_event(ev)
 
-    def send_text(self, text: str) -> None:
-        """A typed message from the page: shown in the transcript and sent to the model."""
-        if self.session is None or not text:
-            return
+    def text_refusal(self) -> str | None:
+        """Why a typed message cannot go now (the page shows it), or None if it can."""
+        st = self.conv.status.kind
+        if st == "failed":
+            return "This call failed (see the status above), so your message was not sent."
+        if st == "ended":
+            return "This conversation has ended, so your message was not sent."
+        s = self.session
+        if s is None or s.state is not SessionState.LIVE:
+            if self.conv.was_live or (s is not None and s.stats.connects > 0):
+                return (
+                    f"Reconnecting to {self.conv.target}: your message was not sent. "
+                    "Send it again when the status says Live."
+                )
+            return (
+                f"Still connecting to {self.conv.target}: your message was not sent. "
+                "Send it again when the status says Live."
+            )
+        return None
+
+    def send_text(self, text: str) -> str | None:
+        """A typed message from the page: shown in the transcript and sent to the model.
+        Returns why it was refused (not sent, not shown), or None once sent."""
+        if not text:
+            return None
+        refusal = self.text_refusal()
+        if refusal is not None or self.session is None:
+            return refusal
         t = time.monotonic() - self.t0
         turn = self.session.turn
         if any(ln.turn == turn for ln in self.conv.lines[-2:]):
@@ -669,6 +738,7 @@ class GeminiHandler(AsyncAudioVideoStreamHandler):
         for f in self.features:
             f.on_text(text, t)
         self._wake.set()
+        return None
 
     def on_tool_call(self, call: ToolCall) -> None:
         """Run the tool in a task of its own (audio never waits) and answer by id."""
@@ -679,7 +749,11 @@ class GeminiHandler(AsyncAudioVideoStreamHandler):
         result = await self.registry.dispatch(call)
         if result is None:  # cancelled by the server: its result must not be sent
             log.info("tool %s cancelled id=%s", call.name[:40], call.id[:16])
+            self.conv.tool_finished(call.id, "cancelled", "Cancelled", self.session_time())
+            self._wake.set()
             return
+        state, detail = toolcards.outcome(call.name, result.response)
+        self.conv.tool_finished(call.id, state, detail, self.session_time())
         if self.session is not None:
             self.session.send_tool_response(
                 result.id, result.name, result.response, result.scheduling

@@ -36,8 +36,8 @@ def format_duration(seconds: float) -> str:
 def time_limit_message(limit_s: float) -> str:
     """The status line when a conversation reaches the server's time limit."""
     return (
-        f"Time limit of {format_duration(limit_s)} reached. "
-        "Press record to start a new conversation."
+        f"Time limit of {format_duration(limit_s)} reached: the conversation ended. "
+        "Press Start conversation to talk again."
     )
 
 

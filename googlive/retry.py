@@ -127,6 +127,10 @@ class Backoff:
     max_attempts: int = 8
     stable_s: float = 30.0  # a connection that lived this long resets the attempt counter
     jitter: float = 0.5  # fraction of the delay that is randomised
+    # A backend never reached once (no network, wrong host, a server that never answers the
+    # setup) is given this many connection attempts in all, then the call fails with
+    # UNREACHED instead of retrying for minutes: it was not a dropped line to wait out.
+    unreached_attempts: int = 3
 
     def delay(self, attempt: int, rng: random.Random | None = None) -> float:
         if attempt <= 1:
@@ -138,6 +142,22 @@ class Backoff:
 
     def exhausted(self, attempt: int) -> bool:
         return attempt > self.max_attempts
+
+    def unreached_exhausted(self, failures: int, *, ever_connected: bool) -> bool:
+        """After `failures` failed attempts of a session that never connected: give up?"""
+        return not ever_connected and failures >= self.unreached_attempts
+
+
+def unreached_message(target: str, reason: str = "") -> str:
+    """What the page says when `target` ("Gemini", "the offline demo") was never reached;
+    `reason` is the last failure's message (without its "; retrying" tail)."""
+    for tail in (".", "; retrying", "; reconnecting"):
+        reason = reason.strip().removesuffix(tail)
+    detail = f" ({reason})" if reason else ""
+    return (
+        f"Can't reach {target} — check the connection{detail}. "
+        "Then press Start conversation to try again."
+    )
 
 
 def parse_duration(text: str | None) -> float | None:

@@ -14,40 +14,36 @@ from typing import Any
 import gradio as gr
 from fastrtc import WebRTC
 
+from googlive import callui
 from googlive.backend import Endpoint
+from googlive.callview import CSS as CALL_CSS
+from googlive.callview import (
+    EMPTY_TRANSCRIPT,
+    call_controls_html,
+    status_html,
+    transcript_html,
+)
 from googlive.config import VOICES, Settings
 from googlive.conversation import Conversation
 from googlive.features import FeatureFactory
 from googlive.handler import GeminiHandler, UiUpdate
 from googlive.identity import Identity, describe, hf_oauth_configured, resolve
 from googlive.launchopts import SecurityOptions
-from googlive.limits import instruction_problem, typed_text_problem
+from googlive.limits import instruction_problem
 from googlive.modelpolicy import allowed_models, choose_model
 from googlive.models import model_choices
-from googlive.render import escape_text
 from googlive.rtcguard import RtcGuard
 
 log = logging.getLogger(__name__)
 
-CSS = """
-#status { font-weight: 600; }
-#status .st { padding: 6px 10px; border-radius: 8px; display: inline-block; }
-#status .st-live { background: #e6f4ea; color: #137333; }
-#status .st-connecting, #status .st-reconnecting { background: #fef7e0; color: #8a5a00; }
-#status .st-error { background: #fce8e6; color: #a50e0e; }
-#status .st-closed, #status .st-ended, #status .st-idle { background: #f1f3f4; color: #3c4043; }
-#transcript { max-height: 480px; overflow-y: auto; }
-#transcript .line { margin: 4px 0; padding: 6px 10px; border-radius: 10px; white-space: pre-wrap; }
-#transcript .user { background: #e8f0fe; }
-#transcript .model { background: #f1f3f4; }
-#transcript .who { font-weight: 600; margin-right: 6px; }
-#transcript .meta { color: #5f6368; font-size: 0.85em; margin-left: 6px; }
-#transcript .cut { color: #a50e0e; font-size: 0.85em; margin-left: 6px; }
-.turn-warning { background: #fef7e0; padding: 8px; border-radius: 8px; }
+CSS = (
+    CALL_CSS
+    + """
 #identity .identity-note { color: #5f6368; font-size: 0.9em; }
 #storage-warning .storage-warn { background: #fef7e0; color: #8a5a00; padding: 8px; border-radius: 8px; }
 #storage-warning .storage-full { background: #fce8e6; color: #a50e0e; padding: 8px; border-radius: 8px; }
 """
+)
 
 
 # The mic's processing in the browser. FastRTC's audio-video mode asks for `audio: true` and
@@ -66,9 +62,11 @@ VIDEO_CONSTRAINTS = {
     "frameRate": {"ideal": 15, "max": 15},
 }
 WEB_DIR = Path(__file__).with_name("web")
-HEAD_SCRIPTS = ("peer.js", "mic.js", "duck.js")
-"""googlive/web/ files inlined in the page head, in this order (peer.js first: the others
-register on its RTCPeerConnection hook)."""
+HEAD_SCRIPTS = ("peer.js", "call.js", "callcues.js", "mic.js", "duck.js")
+"""googlive/web/ files inlined in the page head, in this order: peer.js first (the others
+register on its RTCPeerConnection hook); call.js before mic.js, so that mic.js's
+getUserMedia (the app's audio constraints) wraps call.js's (stand-ins for a missing device)
+and a fallback request keeps the constraints."""
 
 
 def page_head(scripts: tuple[str, ...] = HEAD_SCRIPTS) -> str:
@@ -116,6 +114,7 @@ class PageBuild:
     tabs: Any = None
     panels: dict[str, Any] = field(default_factory=dict)
     browser_owner: Any = None  # the anonymous id in the browser's localStorage (BrowserState)
+    end_button: Any = None  # the Results plugin's End session (the same act as FastRTC's Stop)
 
     def add_panel(self, name: str, component: Any) -> None:
         """`component` shows the conversation panel `name` (Conversation.set_panel)."""
@@ -147,49 +146,6 @@ class UiPlugin:
         """After every component exists: attach event listeners."""
 
 
-def status_html(conv: Conversation | None, *, idle_offline: bool = False) -> str:
-    if conv is None:
-        text = "Ready — press the record button to start talking." + (
-            " (Offline demo: no Gemini API key is set; replies come from the local demo server.)"
-            if idle_offline
-            else ""
-        )
-        return f'<span class="st st-idle" data-state="idle">{html.escape(text)}</span>'
-    st = conv.status
-    return (
-        f'<span class="st st-{html.escape(st.kind)}" data-state="{html.escape(st.kind)}">'
-        f"{html.escape(st.text())}</span>"
-    )
-
-
-def transcript_html(conv: Conversation) -> str:
-    """Render the transcript; every piece of model or user text is escaped, newest last."""
-    if not conv.lines:
-        return '<div class="empty">The transcript appears here.</div>'
-    out = []
-    for ln in conv.lines:
-        who = "You" if ln.role.value == "user" else "Gemini"
-        meta = fmt_time(ln.start_s)
-        if ln.latency_ms is not None:
-            meta += f" · {ln.latency_ms:.0f} ms"
-        cut = (
-            '<span class="cut" title="You interrupted here">interrupted</span>'
-            if ln.interrupted
-            else ""
-        )
-        out.append(
-            f'<div class="line {ln.role.value}" data-turn="{ln.turn}"><span class="who">{who}</span>'
-            f"{escape_text(ln.text)}"
-            f'<span class="meta">{escape_text(meta)}</span>{cut}</div>'
-        )
-    return "".join(out)
-
-
-def fmt_time(t: float) -> str:
-    m, s = divmod(max(0, int(t)), 60)
-    return f"{m:02d}:{s:02d}"
-
-
 PANELS = ("status", "transcript")
 # The fonts Gradio ships (static/fonts): the default theme would load Source Sans Pro from Google.
 PAGE_THEME = gr.themes.Default(
@@ -206,20 +162,35 @@ CACHE_SWEEP = (
 )  # every 30 min, delete files Gradio cached (copies, uploads) over 1 h old
 
 
-def panel_values(update: UiUpdate, sent: dict[str, int]) -> dict[str, Any]:
-    """The panels whose version changed since `sent`, rendered; updates `sent`."""
+def panel_value(conv: Conversation, name: str, initial: dict[str, Any] | None = None) -> Any:
+    """What panel `name` shows for `conv` (its initial value if the call never set it)."""
+    if name == "status":
+        return status_html(conv)
+    if name == "transcript":
+        return transcript_html(conv)
+    if name in conv.panels:
+        return conv.panels[name]
+    return (initial or {}).get(name)
+
+
+def panel_values(
+    update: UiUpdate, sent: dict[str, int], initial: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The panels whose version changed since `sent`, rendered; updates `sent`. The first
+    update of a conversation (`sent` empty) carries every panel in `initial`: a new call starts
+    clean, without the previous call's transcript, snapshot or diagram."""
     conv = update.conversation
     out: dict[str, Any] = {}
+    if not sent and initial is not None:
+        out = {name: panel_value(conv, name, initial) for name in initial}
+        sent.update(conv.versions)
+        sent.setdefault("", 0)  # not empty any more
+        return out
     for name, version in list(conv.versions.items()):
         if sent.get(name) == version:
             continue
         sent[name] = version
-        if name == "status":
-            out[name] = status_html(conv)
-        elif name == "transcript":
-            out[name] = transcript_html(conv)
-        else:
-            out[name] = conv.panels.get(name)
+        out[name] = panel_value(conv, name)
     return out
 
 
@@ -261,6 +232,14 @@ def browser_secret(settings: Settings) -> str:
         return secrets.token_urlsafe(32)
 
 
+BUTTON_LABELS = {
+    "start": "Start conversation",
+    "stop": "End conversation",
+    "waiting": "Connecting…",
+}
+LIMIT_GRACE_S = 10  # FastRTC's own time limit, a backstop after the handler's clean end
+
+
 def build(ctx: AppContext) -> gr.Blocks:
     settings = ctx.settings
     offline = ctx.endpoint.offline
@@ -299,14 +278,15 @@ def build(ctx: AppContext) -> gr.Blocks:
         with gr.Tabs() as tabs:
             b.tabs = tabs
             with gr.Tab("Conversation", id="conversation"):
-                with gr.Row():
-                    with gr.Column(scale=5):
+                with gr.Row(elem_id="call-row"):
+                    with gr.Column(scale=5, elem_id="call-col"):
                         rtc = WebRTC(
                             label="You and Gemini",
                             modality="audio-video",
                             mode="send-receive",
                             elem_id="webrtc",
                             full_screen=False,
+                            button_labels=BUTTON_LABELS,
                             rtc_configuration=ctx.rtc_configuration,
                             server_rtc_configuration=ctx.server_rtc_configuration
                             if isinstance(ctx.server_rtc_configuration, dict | None)
@@ -326,7 +306,12 @@ def build(ctx: AppContext) -> gr.Blocks:
                         ctx.services["rtc_guard"] = guard
                         ctx.services.setdefault("on_exit", []).append(guard.close)
                         _configure_rtc(ctx, rtc)
-                        with gr.Row():
+                        gr.HTML(
+                            call_controls_html(settings.session_time_limit_s),
+                            elem_id="call-controls",
+                            padding=False,
+                        )
+                        with gr.Row(elem_id="text-row"):
                             text = gr.Textbox(
                                 placeholder="Type to Gemini…",
                                 show_label=False,
@@ -334,9 +319,16 @@ def build(ctx: AppContext) -> gr.Blocks:
                                 elem_id="text-input",
                             )
                             send = gr.Button("Send", scale=1, elem_id="send-text")
+                        text_note = gr.HTML("", elem_id="text-note", padding=False)
                         for plugin in ctx.plugins:
                             plugin.controls(b)
-                        with gr.Accordion("Settings", open=False):
+                        call = callui.CallParts(text=text, send=send, text_note=text_note)
+                        call.backend = gr.HTML(
+                            callui.backend_for(ctx, ""), elem_id="call-backend", padding=False
+                        )
+                        call.next_call = gr.HTML("", elem_id="next-call-note", padding=False)
+                        # "Call settings": Gradio's footer has a "Settings" of its own.
+                        with gr.Accordion("Call settings", open=False, elem_id="call-settings"):
                             key = gr.Textbox(
                                 label="Gemini API key (kept for this browser session only, never stored)",
                                 type="password",
@@ -345,6 +337,7 @@ def build(ctx: AppContext) -> gr.Blocks:
                                 placeholder="Leave empty to use the server's key"
                                 + (" (none: offline demo)" if offline else ""),
                             )
+                            b.add_panel("key", gr.HTML("", elem_id="key-status", padding=False))
                             voice = gr.Dropdown(
                                 list(VOICES), value=settings.voice, label="Voice", elem_id="voice"
                             )
@@ -361,9 +354,15 @@ def build(ctx: AppContext) -> gr.Blocks:
                                 lines=4,
                                 elem_id="instruction",
                             )
-                    with gr.Column(scale=4):
+                        call.key, call.voice, call.model, call.instruction = (
+                            key,
+                            voice,
+                            model,
+                            instruction,
+                        )
+                    with gr.Column(scale=4, elem_id="side-col"):
                         transcript = gr.HTML(
-                            '<div class="empty">The transcript appears here.</div>',
+                            EMPTY_TRANSCRIPT,
                             elem_id="transcript",
                             label="Transcript",
                         )
@@ -390,14 +389,14 @@ def build(ctx: AppContext) -> gr.Blocks:
         b.panels["status"] = status
         b.panels["transcript"] = transcript
         panel_names = list(b.panels)
+        initial = {n: getattr(c, "value", None) for n, c in b.panels.items()}
         rtc.stream(
             fn=handler,
             inputs=[rtc, owner, key, voice, model, instruction, survey_id],
             outputs=[rtc],
-            time_limit=settings.session_time_limit_s,
+            time_limit=settings.session_time_limit_s + LIMIT_GRACE_S,
             concurrency_limit=settings.max_sessions,
         )
-        sent_versions: dict[int, dict[str, int]] = {}
 
         def on_outputs(webrtc_id: str | None, who: str | None, update: UiUpdate) -> tuple[Any, ...]:
             # fastrtc streams a connection's panels to whoever names its webrtc_id (made with
@@ -406,34 +405,20 @@ def build(ctx: AppContext) -> gr.Blocks:
             if h is None or h.conv is not update.conversation:
                 log.debug("panel update withheld: not this page's conversation")
                 return tuple(gr.skip() for _ in panel_names)
-            sent = sent_versions.setdefault(id(update.conversation), {})
-            vals = panel_values(update, sent)
+            vals = panel_values(update, update.conversation.sent, initial)
             return tuple(gr.update(value=vals[n]) if n in vals else gr.skip() for n in panel_names)
 
-        rtc.on_additional_outputs(
+        updates = rtc.on_additional_outputs(
             on_outputs,
             inputs=[rtc, owner],
             outputs=[b.panels[n] for n in panel_names],
             show_progress="hidden",
         )
-
-        async def send_text(webrtc_id: str, who: str | None, message: str) -> str:
-            message = (message or "").strip()
-            if not message:
-                return ""
-            problem = typed_text_problem(message)
-            if problem:
-                gr.Warning(problem)
-                return message
-            h = b.handler_for(webrtc_id, who)
-            if h is None or h.session is None:
-                gr.Warning("Start the conversation first (press the record button), then type.")
-                return message
-            h.send_text(message)
-            return ""
-
-        send.click(send_text, [rtc, owner, text], [text], show_progress="hidden")
-        text.submit(send_text, [rtc, owner, text], [text], show_progress="hidden")
+        # fastrtc 0.0.34 forces show_progress="minimal" on this long-lived event, which puts a
+        # running timer over every panel for the whole call ("0.8s" over the status line).
+        fn = demo.fns.get(updates.get("id")) if isinstance(updates, dict) else None
+        if fn is not None:
+            fn.show_progress = "hidden"
 
         def on_load(current: str | None, request: gr.Request) -> tuple[str, str, str]:
             identity, anon = resolve(current, request)
@@ -466,6 +451,8 @@ def build(ctx: AppContext) -> gr.Blocks:
         ctx.extra.update(
             demo=demo, rtc=rtc, tabs=tabs, owner=owner, browser_owner=browser_owner, build=b
         )
+        callui.wire(b, call, panel_names, initial)
+        ctx.extra.update(demo=demo, rtc=rtc, tabs=tabs, owner=owner, build=b)
     return demo
 
 

@@ -1,7 +1,7 @@
 """Feature "recording": every session recorded into one WebM file, with WebVTT captions.
 
 Per browser connection, while `settings.record` is on (the app's `--no-record` turns it off)
-and the visitor left "Record this session" ticked:
+and the visitor left "Save a recording" ticked:
 
 - Where: `recording.webm` and `captions.vtt` in the session's archive folder
   (`h.feature("archive").archive.recording_path`); without the archive feature, in
@@ -85,7 +85,7 @@ QUOTA_HTML = (
 
 
 class RecordingPrefs:
-    """Per-visitor "Record this session" choices, by owner id (bounded, least recent out)."""
+    """Per-visitor "Save a recording" choices, by owner id (bounded, least recent out)."""
 
     def __init__(self, limit: int = MAX_PREFS) -> None:
         self._limit = limit
@@ -363,7 +363,7 @@ def _plugin_cls() -> type:
     from googlive.ui import UiPlugin
 
     class RecordingPlugin(UiPlugin):
-        """The "● REC" indicator and the per-visitor "Record this session" checkbox."""
+        """The "● REC" indicator and the per-visitor "Save a recording" checkbox."""
 
         def __init__(self, prefs: RecordingPrefs, server_on: bool) -> None:
             self.prefs = prefs
@@ -378,7 +378,7 @@ def _plugin_cls() -> type:
                     value=self.server_on,
                     interactive=self.server_on,
                     elem_id="record-session",
-                    label="Record this session"
+                    label="Save a recording"
                     if self.server_on
                     else "Recording is off on this server",
                     info="Applies when you start talking. Recordings are kept in the session's folder.",

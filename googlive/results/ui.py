@@ -389,7 +389,7 @@ def past_label(s: Any) -> str:
     if s.has_recording:
         flags.append("recording")
     if s.has_analysis:
-        flags.append("analysed")
+        flags.append("analysed" if getattr(s, "analysis_ok", True) else "analysis failed")
     if not s.mine:
         flags.append("shared")
     started = s.started.replace("T", " ").replace("Z", " UTC")
@@ -491,6 +491,7 @@ class ResultsPlugin(UiPlugin):
     # ---- layout ----------------------------------------------------------------------------
     def controls(self, b: PageBuild) -> None:
         self.end_btn = gr.Button("End session", elem_id="end-session", variant="stop")
+        b.end_button = self.end_btn  # FastRTC's Stop is wired to the same act (googlive/callui.py)
         self.storage = gr.HTML(self.storage_html(), elem_id="storage-warning")
 
     def storage_html(self) -> str:
@@ -602,21 +603,44 @@ class ResultsPlugin(UiPlugin):
 
     # ---- events ----------------------------------------------------------------------------
     def wire(self, b: PageBuild) -> None:
+        from googlive.calls import registry as call_registry
+
         panels = self.panel_outputs()
         n_skip = 3 + len(panels)
+        calls = call_registry(self.ctx.services)
+        i_analysis = 3 + panels.index(self.analysis)
+        i_download = 3 + panels.index(self.analysis_dl)
 
-        async def on_end(webrtc_id: str | None, owner: str | None) -> tuple[Any, ...]:
-            h = b.handler_for(webrtc_id, owner)
-            if h is None:
-                gr.Warning("No conversation is running in this browser.")
-                return (gr.skip(),) * n_skip
-            cred = (getattr(h, "live_endpoint", None) or h.endpoint, h.args.api_key)
-            path = await end_connection(h, b.rtc, webrtc_id)
-            if path is None:
-                gr.Warning("The session ended, but it could not be archived.")
-                return (gr.skip(),) * n_skip
-            view = await asyncio.to_thread(build_results, path, analysing=True)
-            return (gr.Tabs(selected="results"), view.session_id, cred, *view.updates())
+        async def on_end(webrtc_id: str | None, owner: str | None, warn: bool = True) -> Any:
+            # End session and FastRTC's Stop are one act, whichever comes first: the first to
+            # claim the call ends it (if still running), waits for its archive, opens Results
+            # and then analyses it; the other does nothing.
+            skip = (gr.skip(),) * n_skip
+            rec, first = calls.claim(webrtc_id, owner)
+            if rec is None:
+                h = b.handler_for(webrtc_id, owner)
+                if h is None:
+                    if warn:  # (a Stop while still connecting has nothing to end yet)
+                        gr.Warning("No conversation is running in this browser.")
+                    yield skip
+                    return
+                rec, first = calls.started(webrtc_id or "", h), True
+            if rec is None or not first:
+                yield skip
+                return
+            if rec.handler is not None:
+                await end_connection(rec.handler, b.rtc, webrtc_id)
+            await rec.wait_closed()
+            if rec.conv.status.kind == "failed" or rec.archive_path is None:
+                # A call that never got going: the status says why and what to do.
+                yield skip
+                return
+            view = await asyncio.to_thread(build_results, rec.archive_path, analysing=True)
+            yield (gr.Tabs(selected="results"), view.session_id, rec.cred, *view.updates())
+            analysis, download = await on_analyse(view.session_id, owner, rec.cred)
+            out = list(skip)
+            out[i_analysis], out[i_download] = analysis, download
+            yield tuple(out)
 
         async def on_analyse(
             session_id: str | None, owner: str | None, key: Any
@@ -663,12 +687,13 @@ class ResultsPlugin(UiPlugin):
             return gr.update(value=analysis_html(None, running=True)) if session_id else gr.skip()
 
         outs = [b.tabs, self.current, self.key, *panels]
-        self.end_btn.click(on_end, [b.rtc, b.owner], outs, show_progress="hidden").then(
-            on_analyse,
-            [self.current, b.owner, self.key],
-            [self.analysis, self.analysis_dl],
-            show_progress="full",
-        )
+
+        async def on_stop(webrtc_id: str | None, owner: str | None) -> Any:
+            async for out in on_end(webrtc_id, owner, warn=False):
+                yield out
+
+        self.end_btn.click(on_end, [b.rtc, b.owner], outs, show_progress="hidden")
+        b.rtc.stop_recording(on_stop, [b.rtc, b.owner], outs, show_progress="hidden")
         self.analyse_btn.click(
             mark_running, [self.current], [self.analysis], show_progress="hidden"
         ).then(

@@ -206,16 +206,33 @@ def browser_factory(netns: NetNamespace, tmp_path: Path):
     pw = sync_playwright().start()
     contexts = []
 
-    def launch(audio_wav: Path, *, loop: bool = True):
+    def launch(
+        audio_wav: Path,
+        *,
+        loop: bool = True,
+        viewport: dict | None = None,
+        grant: list[str] | None = None,
+        init_script: str | None = None,
+    ):
+        """A fresh browser profile. `grant`: only these permissions ("camera", "microphone")
+        are granted and every other prompt is denied (instead of the fake UI accepting all)."""
         flag = f"--use-file-for-fake-audio-capture={audio_wav}" + ("" if loop else "%noloop")
+        args = [*CHROMIUM_FLAGS, flag]
+        if grant is not None:
+            args = [a for a in args if a != "--use-fake-ui-for-media-stream"]
+            args.append("--deny-permission-prompts")
         ctx = pw.chromium.launch_persistent_context(
             str(tmp_path / f"profile{len(contexts)}"),
             executable_path=str(wrapper),
             headless=True,
-            args=[*CHROMIUM_FLAGS, flag],
-            viewport={"width": 1400, "height": 1000},
+            args=args,
+            viewport=viewport or {"width": 1400, "height": 1000},
         )
+        if grant:
+            ctx.grant_permissions(grant)
         ctx.add_init_script(PC_SPY)
+        if init_script:
+            ctx.add_init_script(init_script)
         contexts.append(ctx)
         return ctx
 
@@ -226,3 +243,52 @@ def browser_factory(netns: NetNamespace, tmp_path: Path):
         except Exception:
             pass
     pw.stop()
+
+
+class LiveChild:
+    """The local Live server in a process of its own (tests/e2e/live_child.py), in the netns."""
+
+    def __init__(self, proc: subprocess.Popen[bytes], info: dict, out: Path) -> None:
+        self.proc, self.out = proc, out
+        self.url, self.ca_cert, self.api_key = info["url"], info["ca_cert"], info["api_key"]
+
+    def stats(self) -> dict:
+        import json
+
+        for _ in range(20):  # a concurrent rename: read again
+            try:
+                return json.loads((self.out / "stats.json").read_text())
+            except (OSError, ValueError):
+                time.sleep(0.02)
+        raise RuntimeError("the live child's stats.json could not be read")
+
+    def app_args(self) -> list[str]:
+        return ["--live-url", self.url, "--live-ca", self.ca_cert]
+
+    def app_env(self) -> dict[str, str]:
+        return {"GOOGLIVE_LIVE_KEY": self.api_key}
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+
+
+def start_live_child(netns: NetNamespace, tmp: Path) -> LiveChild:
+    import json
+
+    out = tmp / "live"
+    out.mkdir(parents=True, exist_ok=True)
+    argv = netns.wrap([sys.executable, "-m", "tests.e2e.live_child", str(out)])
+    proc = subprocess.Popen(
+        argv, cwd=ROOT, stdout=subprocess.PIPE, stderr=(out / "live.log").open("wb")
+    )
+    line = proc.stdout.readline().decode() if proc.stdout else ""
+    if not line.strip():
+        proc.kill()
+        raise RuntimeError("live child did not start: " + (out / "live.log").read_text()[-2000:])
+    return LiveChild(proc, json.loads(line), out)

@@ -195,5 +195,5 @@ def test_typed_text_and_time_limit_messages():
         "1 h",
         "1 h 30 min",
     ]
-    assert time_limit_message(45).startswith("Time limit of 45 s reached.")
+    assert time_limit_message(45).startswith("Time limit of 45 s reached:")
     assert "0 min" not in time_limit_message(30)
