@@ -125,6 +125,8 @@ async def load_run(n_peers: int, seconds: float) -> dict:
             peers.append(p)
         await until(lambda: all(is_live(p.handler) for p in peers), timeout=20)
 
+        answers = [0] * n_peers
+
         async def talk(p: SimulatedPeer, k: int) -> None:
             # Ask for one long story after another: the model talks nearly all the time.
             j = 0
@@ -139,6 +141,7 @@ async def load_run(n_peers: int, seconds: float) -> dict:
                     timeout=30,
                     step=0.05,
                 )
+                answers[k] += 1  # heard to its end
 
         talkers = [asyncio.create_task(talk(p, k), name=f"talk-{k}") for k, p in enumerate(peers)]
         rss: list[tuple[float, int]] = []
@@ -157,7 +160,7 @@ async def load_run(n_peers: int, seconds: float) -> dict:
             await p.close()
         srv.stop_thread()
     per_peer = []
-    for p in peers:
+    for k, p in enumerate(peers):
         # Frames heard per second while the model talks: split what was heard into runs at
         # gaps over 100 ms (between turns), and rate frames over the runs' total span.
         ts = [h.t for h in p.stats.heard]
@@ -171,6 +174,8 @@ async def load_run(n_peers: int, seconds: float) -> dict:
         pb = p.handler.playback
         per_peer.append(
             {
+                "answers_heard": answers[k],
+                "dropped_samples": pb.dropped_samples,
                 "frames_per_s": round(frames / span, 1) if span else 0.0,
                 "heard_s": round(pb.played_samples / 24000, 1),
                 "underruns": pb.underruns,
@@ -187,20 +192,27 @@ async def load_run(n_peers: int, seconds: float) -> dict:
     }
 
 
-def check_load(res: dict) -> None:
+def check_load(res: dict, *, realtime: bool) -> None:
+    """Every peer heard whole answers, none of the model's audio was dropped, memory stayed
+    flat. `realtime` (soak only) also judges the wall-clock rate: on a shared machine that is a
+    figure for the bench (`python -m bench --only cpu`: max_realtime_sessions), not a test."""
     for p in res["per_peer"]:
-        assert p["heard_s"] > res["seconds"] * 0.4, p  # the model talked for most of the run
-        assert 47.0 <= p["frames_per_s"] <= 51.0, p  # real time: 50 frames of 20 ms a second
-        assert p["missed_frames"] <= 0.01 * p["heard_s"] * 50, p  # under 1 % of frames missing
+        assert p["answers_heard"] >= 1, p  # at least one long story heard to its end
+        assert p["dropped_samples"] == 0, p  # the playback buffer never overflowed
+        if realtime:
+            assert p["heard_s"] > res["seconds"] * 0.4, p  # the model talked most of the run
+            assert 47.0 <= p["frames_per_s"] <= 51.0, p  # 50 frames of 20 ms a second
+            assert p["missed_frames"] <= 0.01 * p["heard_s"] * 50, p  # under 1 % missing
     assert res["rss_growth_mib_after_warmup"] < 40, res["rss_mib"]
 
 
-async def test_concurrent_peers_keep_real_time_audio_and_flat_memory():
-    """4 peers talking for 20 s: each hears ~50 frames/s while the model talks, almost no
-    underruns, and RSS stays flat after warm-up."""
-    res = await load_run(4, 20.0)
+async def test_concurrent_peers_hear_whole_answers_and_memory_stays_flat():
+    """4 peers asking for long stories for 12 s: each hears answers to their end with nothing
+    dropped, and RSS stays flat after warm-up (the frame rate is recorded, and judged in soak
+    mode and the bench)."""
+    res = await load_run(4, 12.0)
     record("load", res)
-    check_load(res)
+    check_load(res, realtime=False)
 
 
 @pytest.mark.soak
@@ -208,7 +220,7 @@ async def test_concurrent_peers_keep_real_time_audio_and_flat_memory():
 async def test_soak_concurrent_peers_for_a_minute(n):
     res = await load_run(n, 60.0)
     record(f"load_soak_{n}", res)
-    check_load(res)
+    check_load(res, realtime=True)
 
 
 # Once soak-only: it hung in about one full run in three because emit() looped on
