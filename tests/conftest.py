@@ -65,6 +65,13 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     """Tests marked `quarantine` (a known failure under investigation, named in its marker's
     reason and in the closing note) are deselected unless GOOGLIVE_QUARANTINE=1: never skipped
     silently, never counted as passing."""
+    # Two workers (pyproject addopts: -n 2 --dist loadgroup): every browser test, and every
+    # test marked `serial`, runs in one worker, one after another (a browser test starts an
+    # app, a Live server and Chromium: two at once on two cores starve each other); the rest
+    # share both workers.
+    for item in items:
+        if item.get_closest_marker("browser") or item.get_closest_marker("serial"):
+            item.add_marker(pytest.mark.xdist_group("serial"))
     if os.environ.get("GOOGLIVE_QUARANTINE") == "1":
         return
     drop = [i for i in items if i.get_closest_marker("quarantine")]

@@ -17,6 +17,9 @@ from googlive.handler import OUT_RATE, GeminiHandler
 from googlive.peersim import SimulatedPeer
 from tests.util import is_live, offline_endpoint, quiet, talk, until
 
+# Timing-sensitive (frames, milliseconds): run in the serial worker, never beside a browser test.
+pytestmark = pytest.mark.serial
+
 INPUTS = ["owner", "", "", "", "", ""]
 
 

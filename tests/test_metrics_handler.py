@@ -19,6 +19,9 @@ from googlive.peersim import SimulatedPeer
 from tests.signals import speech_like
 from tests.util import offline_endpoint, quiet, talk, until
 
+# Timing-sensitive (frames, milliseconds): run in the serial worker, never beside a browser test.
+pytestmark = pytest.mark.serial
+
 
 def utterance(seconds: float, seed: int) -> np.ndarray:
     """48 kHz int16 speech-like audio at -12 dBFS whose syllable rhythm depends on `seed`."""

@@ -24,6 +24,9 @@ from googlive.peersim import SimulatedPeer
 from googlive.playback import PlaybackBuffer
 from tests.reliability.util import live_tasks, open_sockets, record, rss_kib, until
 
+# Timing-sensitive (frames, milliseconds): run in the serial worker, never beside a browser test.
+pytestmark = pytest.mark.serial
+
 INPUTS = ["owner", "", "", "", "", ""]
 
 
