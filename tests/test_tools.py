@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import io
 from pathlib import Path
 from typing import Any
@@ -338,3 +339,12 @@ async def test_each_answer_carries_the_scheduling_its_tool_chose():
     assert (await reg.dispatch(ToolCall("7", "nope", {}))).scheduling is S.WHEN_IDLE
     fr = ok.to_function_response()
     assert fr.scheduling is S.SILENT and fr.id == "3"
+
+
+def test_mermaid_ink_id_is_url_safe_base64_of_the_utf8_source():
+    from googlive.tools.diagram import mermaid_ink_id
+
+    src = "graph TD\n  A[Größe ≥ 5?] -->|ja| B>>~~~]"  # bytes that give '+' and '/' in plain base64
+    assert base64.b64encode(src.encode()).decode() != mermaid_ink_id(src)
+    assert "+" not in mermaid_ink_id(src) and "/" not in mermaid_ink_id(src)
+    assert base64.urlsafe_b64decode(mermaid_ink_id(src)).decode("utf-8") == src

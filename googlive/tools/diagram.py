@@ -11,6 +11,7 @@ are logged quietly (no content) and never raised.
 from __future__ import annotations
 
 import asyncio
+import base64
 import logging
 import os
 import re
@@ -206,11 +207,11 @@ def _slug(diagram: Diagram) -> str:
     return f"{diagram.version:03d}-{base}"
 
 
-def _encode(source: str) -> str:
-    # The same encoding mermaid-py uses for mermaid.ink URLs (URL-safe base64 of UTF-8).
-    from mermaid import Mermaid
-
-    return Mermaid._get_encoded_script(source)
+def mermaid_ink_id(source: str) -> str:
+    """The diagram's id in a mermaid.ink URL (/svg/<id>, /img/<id>): URL-safe base64 of its
+    UTF-8 (what mermaid.ink decodes; the encoding mermaid-py 0.9's `_get_encoded_script` used,
+    inlined so that the app needs no package whose constructor calls mermaid.ink)."""
+    return base64.urlsafe_b64encode(source.encode("utf-8")).decode("ascii")
 
 
 async def export_diagram(
@@ -234,7 +235,7 @@ async def export_diagram(
     server = server if server is not None else os.environ.get("MERMAID_INK_SERVER", "")
     if not server:
         return written
-    encoded = _encode(diagram.source)
+    encoded = mermaid_ink_id(diagram.source)
     base = server.rstrip("/")
     t0 = time.perf_counter()
     try:
