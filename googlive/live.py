@@ -17,7 +17,7 @@ import contextlib
 import json
 import logging
 import time
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,6 +27,7 @@ from google.genai import types
 
 from googlive import models
 from googlive.audioend import AudioStreamEnd
+from googlive.eventqueue import EventQueue
 from googlive.events import (
     Interrupted,
     LiveEvent,
@@ -82,6 +83,7 @@ class LiveStats:
     usage: Usage = field(default_factory=Usage)
     uplink_lag_s: list[float] = field(default_factory=list)  # enqueue -> written, last N
     failures: list[str] = field(default_factory=list)
+    events_dropped: Counter[str] = field(default_factory=Counter)  # by event type, queue full
 
 
 class LiveSession:
@@ -95,7 +97,10 @@ class LiveSession:
         self.choices = config.choices or models.choices_for(config.model)
         self._proto = LiveProtocol(go_away_margin_s=config.go_away_margin_s)
         self._mic = AudioStreamEnd(config.audio_stream_end_after_s or 0.0)
-        self._events: asyncio.Queue[LiveEvent | object] = asyncio.Queue(config.event_queue_size)
+        # Bounded; a stalled consumer drops model audio first, never a tool call or a final
+        # line (googlive/eventqueue.py), and the drops are counted in stats.events_dropped.
+        self._events = EventQueue(config.event_queue_size)
+        self.stats.events_dropped = self._events.dropped
         self._outbox = Outbox(int(config.max_pending_audio_s * 32000))
         self._outbox_ready = asyncio.Event()
         self._main: asyncio.Task[None] | None = None
@@ -488,13 +493,7 @@ class LiveSession:
         self._put_nowait(ev)
 
     def _put_nowait(self, item: LiveEvent | object) -> None:
-        try:
-            self._events.put_nowait(item)
-        except asyncio.QueueFull:
-            # Control events must not be lost: make room by dropping the oldest item.
-            with contextlib.suppress(asyncio.QueueEmpty):
-                self._events.get_nowait()
-            self._events.put_nowait(item)
+        self._events.put_nowait(item)
 
     def _set_state(self, state: SessionState, **kw: Any) -> None:
         self.state = state
