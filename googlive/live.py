@@ -122,6 +122,12 @@ class LiveSession:
         return self._proto.turn
 
     @property
+    def running(self) -> bool:
+        """The connect/retry loop still runs: False once it gave up (a fatal error, retries
+        exhausted) or was closed, after which no connection is ever tried again."""
+        return self._main is not None and not self._main.done()
+
+    @property
     def turn_open(self) -> bool:
         """Content of the current turn arrived and the turn has not ended yet."""
         return self._proto.turn_open

@@ -437,7 +437,7 @@ async def test_bad_key_and_unknown_model_fail_at_once_with_one_attempt(key, mode
             assert not err.recoverable and needle in err.message and err.code == code
             assert elapsed < 2.0
             await col.wait(lambda evs: session.state is SessionState.CLOSED, 5)
-            await asyncio.sleep(0.3)  # give a retry loop, if there were one, time to show itself
+            await col.wait(lambda evs: not session.running, 5)  # the retry loop itself ended
             assert srv.stats.connections_opened == 1
             assert SessionState.RECONNECTING not in states(col)
         finally:
