@@ -7,6 +7,7 @@ goes to a task (`handler.spawn`) or a worker thread.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -15,6 +16,8 @@ import numpy as np
 
 if TYPE_CHECKING:
     from googlive.handler import GeminiHandler
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -85,3 +88,37 @@ class Feature:
 
 
 FeatureFactory = Callable[["GeminiHandler"], Feature]
+
+
+class Hooks:
+    """Delivers one hook to every feature, in install order. A feature whose hook raises is
+    reported once (`on_failure(feature, hook, exc)`: the log gets its name, the hook and the
+    exception's type, never its text) and gets no more hooks for this call; the other features
+    and the conversation go on. Without this, one raising hook inside the event pump stopped the
+    pump and the conversation froze without a word."""
+
+    def __init__(
+        self,
+        features: list[Feature],
+        on_failure: Callable[[Feature, str, BaseException], None] | None = None,
+    ) -> None:
+        self.features = features  # the handler's list: features added later are included
+        self.on_failure = on_failure
+        self.failed: dict[str, str] = {}  # feature name -> the hook that failed
+
+    def call(self, hook: str, *args: Any) -> None:
+        for f in self.features:
+            if f.name in self.failed:
+                continue
+            try:
+                getattr(f, hook)(*args)
+            except Exception as exc:
+                self.failed[f.name] = hook
+                log.error(
+                    "feature %s failed in %s (%s); its hooks are off for this call",
+                    f.name,
+                    hook,
+                    type(exc).__name__,
+                )
+                if self.on_failure is not None:
+                    self.on_failure(f, hook, exc)

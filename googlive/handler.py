@@ -63,10 +63,11 @@ from googlive.events import (
     TranscriptDelta,
     TurnComplete,
 )
-from googlive.features import Feature, FeatureFactory
+from googlive.features import Feature, FeatureFactory, Hooks
 from googlive.limits import time_limit_message
 from googlive.live import LiveConfig, LiveSession
 from googlive.playback import PlaybackBuffer
+from googlive.tasks import reap
 from googlive.tools.registry import ToolRegistry
 from googlive.vad import SpeechStart, Vad
 from googlive.video import encode_jpeg
@@ -153,6 +154,7 @@ class GeminiHandler(CallMixin, AsyncAudioVideoStreamHandler):
         self.feature_factories = tuple(features)
         self.services = services if services is not None else {}
         self.features: list[Feature] = []
+        self.hooks = Hooks(self.features, self._feature_failed)
         self.registry = ToolRegistry()
         self.conv = Conversation(offline=endpoint.offline)
         self.session: LiveSession | None = None
@@ -298,6 +300,15 @@ class GeminiHandler(CallMixin, AsyncAudioVideoStreamHandler):
             ",".join(f.name for f in self.features),
         )
 
+    def _feature_failed(self, feature: Feature, hook: str, exc: BaseException) -> None:
+        """A feature's hook raised (googlive.features.Hooks): the page says which part stopped;
+        the conversation goes on without it."""
+        self.conv.note(
+            f"The {feature.name} feature stopped working in this call; the conversation goes on.",
+            self.session_time(),
+        )
+        self._wake.set()
+
     def feature(self, name: str) -> Feature | None:
         return next((f for f in self.features if f.name == name), None)
 
@@ -327,9 +338,7 @@ class GeminiHandler(CallMixin, AsyncAudioVideoStreamHandler):
             tasks = list(self._tasks)
             for t in tasks:
                 t.cancel()
-            for t in tasks:
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await t
+            cut_short = await reap(*tasks)  # a cancel of this shutdown: raised once it is done
             with contextlib.suppress(Exception):
                 await self.registry.aclose()
             for f in reversed(self.features):  # the archive (installed first) closes last
@@ -339,6 +348,8 @@ class GeminiHandler(CallMixin, AsyncAudioVideoStreamHandler):
                 except Exception as exc:
                     # Type only: exception text can carry a user's words.
                     log.error("feature %s failed to close (%s)", f.name, type(exc).__name__)
+            if cut_short:
+                raise asyncio.CancelledError
         finally:
             call_registry(self.services).ended(self.webrtc_id, self)
             self._shutdown_done.set()
@@ -378,13 +389,11 @@ class GeminiHandler(CallMixin, AsyncAudioVideoStreamHandler):
             # VAD onset/offset at its session time from sample counts (cheap: rare events).
             t_ev = (self.mic_t0 or 0.0) + ev.sample_index / rate
             kind = "start" if isinstance(ev, SpeechStart) else "end"
-            for f in self.features:
-                f.on_speech(kind, t_ev)
+            self.hooks.call("on_speech", kind, t_ev)
         pcm16k = self.resampler.process(mono, rate)
         if self.features:
             t_audio = self.mic_time_s - mono.size / rate
-            for f in self.features:
-                f.on_user_audio(mono, rate, t_audio)
+            self.hooks.call("on_user_audio", mono, rate, t_audio)
         if self.session is None:
             self.dropped_before_session += 1
             return
@@ -483,8 +492,7 @@ class GeminiHandler(CallMixin, AsyncAudioVideoStreamHandler):
                 "outcome": "paused",
             }
         )
-        for f in self.features:
-            f.on_barge_in(t)
+        self.hooks.call("on_barge_in", t)
         self._changed(
             PlaybackChange(
                 "paused",
@@ -529,8 +537,7 @@ class GeminiHandler(CallMixin, AsyncAudioVideoStreamHandler):
     def _drop(self, a: Drop, now: float) -> None:
         if a.reason == "local":  # the cut-the-turn baseline: a local onset, counted as a barge-in
             self.barge_ins += 1
-            for f in self.features:
-                f.on_barge_in(now - self.t0)
+            self.hooks.call("on_barge_in", now - self.t0)
         self._withdrawn_frames = 0
         withdrawn = (
             self._withdraw(a.turn, now)
@@ -585,8 +592,7 @@ class GeminiHandler(CallMixin, AsyncAudioVideoStreamHandler):
 
     def _changed(self, change: PlaybackChange) -> None:
         self.playback_log.append(change)
-        for f in self.features:
-            f.on_playback(change)
+        self.hooks.call("on_playback", change)
         self._set_play_state(change.kind if change.kind != "resumed" else "playing", change.turn)
 
     def _set_play_state(self, state: str, turn: int | None) -> None:
@@ -612,8 +618,7 @@ class GeminiHandler(CallMixin, AsyncAudioVideoStreamHandler):
         self.latest_frame = frame
         self.latest_frame_t = time.monotonic()
         self.video_frames_in += 1
-        for f in self.features:
-            f.on_video(frame, self.latest_frame_t - self.t0)
+        self.hooks.call("on_video", frame, self.latest_frame_t - self.t0)
 
     async def video_emit(self) -> Any:
         """The self-view the browser shows: the latest camera frame at half size.
@@ -698,8 +703,7 @@ class GeminiHandler(CallMixin, AsyncAudioVideoStreamHandler):
             self.on_tool_call(ev)
         elif isinstance(ev, ToolCallCancelled):
             self.on_tool_cancel(ev)
-        for f in self.features:
-            f.on_event(ev)
+        self.hooks.call("on_event", ev)
 
     def text_refusal(self) -> str | None:
         """Why a typed message cannot go now (the page shows it), or None if it can."""
@@ -735,8 +739,7 @@ class GeminiHandler(CallMixin, AsyncAudioVideoStreamHandler):
             turn += 1  # the current turn already has lines: the text starts the next one
         self.conv.transcript(Role.USER, turn, text, t, final=True)
         self.session.send_text(text)
-        for f in self.features:
-            f.on_text(text, t)
+        self.hooks.call("on_text", text, t)
         self._wake.set()
         return None
 
@@ -765,8 +768,7 @@ class GeminiHandler(CallMixin, AsyncAudioVideoStreamHandler):
             result.is_error,
             int(1000 * (time.monotonic() - started)),
         )
-        for f in self.features:
-            f.on_tool_result(call, result, time.monotonic() - started)
+        self.hooks.call("on_tool_result", call, result, time.monotonic() - started)
         self._wake.set()
 
     def on_tool_cancel(self, ev: ToolCallCancelled) -> None:
@@ -820,8 +822,7 @@ class GeminiHandler(CallMixin, AsyncAudioVideoStreamHandler):
         self.echo.played(frame, play_at - self.t0)
         if self.play_state != "playing":
             self._set_play_state("playing", turn)
-        for f in self.features:
-            f.on_played(frame, play_at - self.t0)
+        self.hooks.call("on_played", frame, play_at - self.t0)
         return frame
 
     def _keepalive(self, now: float) -> np.ndarray | None:

@@ -42,6 +42,7 @@ from googlive.liveproto import LiveProtocol
 from googlive.livesetup import LiveConfig, connect_config
 from googlive.outbox import Out, Outbox
 from googlive.retry import Failure, classify
+from googlive.tasks import reap
 
 log = logging.getLogger(__name__)
 
@@ -151,7 +152,7 @@ class LiveSession:
         task, self._main = self._main, None
         if task is not None:
             task.cancel()
-            me_cancelled = await _reap(task)
+            me_cancelled = await reap(task)
             self._set_state(SessionState.CLOSED, reason=reason)
             self._put_nowait(_CLOSED)
             if me_cancelled:
@@ -334,7 +335,7 @@ class LiveSession:
             self._session = None
             for t in tasks:
                 t.cancel()
-            me_cancelled = await _reap(*tasks)
+            me_cancelled = await reap(*tasks)
             if session is not None:
                 with contextlib.suppress(Exception):
                     async with asyncio.timeout(5):
@@ -504,20 +505,3 @@ class LiveSession:
     def _set_state(self, state: SessionState, **kw: Any) -> None:
         self.state = state
         self._emit(StateChanged(state, **kw))
-
-
-async def _reap(*tasks: asyncio.Task[Any]) -> bool:
-    """Await tasks this session cancelled, swallowing how they ended. Returns True when the
-    caller itself is being cancelled (python 3.11: `cancelling()`), so that it can re-raise
-    once it has cleaned up instead of losing the cancellation."""
-    me_cancelled = False
-    for task in tasks:
-        try:
-            await task
-        except asyncio.CancelledError:
-            current = asyncio.current_task()
-            if current is not None and current.cancelling():
-                me_cancelled = True
-        except Exception:
-            pass
-    return me_cancelled
