@@ -245,6 +245,7 @@ async def test_beeps_flashes_and_the_model_voice_line_up_in_the_recording(server
     )  # video: one slot more
 
 
+@pytest.mark.serial  # the cut is placed to the frame: never beside a browser test
 async def test_a_barge_in_is_a_cut_and_no_camera_means_audio_only(server, tmp_path):
     """Talking over a long reply (long enough to be a real interruption): the recorded model
     voice stops within ~60 ms of the user's onset (as the peer heard it). No camera: the file has one audio track. With an
