@@ -124,7 +124,9 @@ def test_every_tab_passes_axe_and_a_conversation_runs_from_the_keyboard(
         tab_until(page, lambda el: el["id"] == "text-input" and el["tag"] == "TEXTAREA")
         page.keyboard.type("Please draw a diagram of the keyboard flow")
         page.keyboard.press("Enter")  # Enter sends
-        wait_text(page, "#transcript", "draw_diagram tool answered", timeout_s=30)
+        page.wait_for_selector(  # its card (the answer is SILENT: no spoken line)
+            '#transcript .card[data-tool="draw_diagram"][data-state="ok"]', timeout=30000
+        )
         page.wait_for_selector("#diagram .mermaid svg", timeout=20000)
         no_violations(page, "Conversation (live)")
         tab_until(page, lambda el: el["id"] == "end-session")
