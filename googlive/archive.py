@@ -10,6 +10,8 @@ Layout (one folder per session, grouped by a hash of the opaque per-browser owne
         diagrams/<id>.mmd    diagram sources (+ <id>.json with title and time)
         recording.webm       written by the recorder at `SessionArchive.recording_path`
         survey.json, analysis.json
+        captions.vtt         written by the recording feature beside the recording
+        title.json           a title the owner gave the session (Past sessions: Rename)
         events_log.jsonl     the diagnostics (metrics) event log, redacted, written at close
 
 Durability: each JSON line is written with one `write` call and flushed at once, so a
@@ -33,6 +35,7 @@ import logging
 import os
 import re
 import secrets
+import shutil
 import tempfile
 import threading
 import time
@@ -55,6 +58,9 @@ EVENTS_LOG_FILE = "events_log.jsonl"  # the diagnostics event log, written at cl
 META_FILE = "meta.json"
 ANALYSIS_FILE = "analysis.json"
 SURVEY_FILE = "survey.json"
+CAPTIONS_FILE = "captions.vtt"
+TITLE_FILE = "title.json"
+TITLE_MAX_CHARS = 120
 RECORDING_FILE = "recording.webm"
 SNAPSHOTS_DIR = "snapshots"
 DIAGRAMS_DIR = "diagrams"
@@ -276,6 +282,8 @@ class ArchivedSession:
     survey: dict[str, Any] | None = None
     skipped_lines: int = 0
     last_wall: float | None = None
+    custom_title: str | None = None
+    t0_unix: float | None = None  # wall clock at session time 0 (t_s of lines, snapshots, events)
 
     @property
     def started(self) -> str:
@@ -296,16 +304,31 @@ class ArchivedSession:
         return "ended" in self.meta
 
     @property
+    def user_turns(self) -> int:
+        """Number of turns the user took: distinct turns with a user line."""
+        return len(
+            {line.turn for line in self.transcript if line.role == "user" and line.text.strip()}
+        )
+
+    @property
     def title(self) -> str:
-        """Survey title, else the meta title, else the first user line (truncated)."""
+        """The owner's own title, else the survey title, else the meta title, else the first
+        words the user said or typed (a line that is only a bracketed note, such as the offline
+        demo's "[offline demo heard 1.2 s of speech]", is not words), else what kind of session
+        it was."""
+        if self.custom_title:
+            return _truncate(self.custom_title, _TITLE_CHARS)
         for source in (self.survey or {}, self.meta):
             title = source.get("title")
             if isinstance(title, str) and title.strip():
-                return _truncate(title.strip(), _TITLE_CHARS)
+                return _truncate(" ".join(title.split()), _TITLE_CHARS)
         for line in self.transcript:
-            if line.role == "user" and line.text.strip():
-                return _truncate(" ".join(line.text.split()), _TITLE_CHARS)
-        return "(no transcript)"
+            text = " ".join(line.text.split())
+            if line.role == "user" and text and not _NOTE_LINE.fullmatch(text):
+                return _truncate(text, _TITLE_CHARS)
+        if any(line.role == "user" for line in self.transcript):
+            return "Spoken conversation"
+        return "Conversation without words" if self.transcript else "Empty session"
 
 
 @dataclass(frozen=True, slots=True)
@@ -319,6 +342,12 @@ class SessionSummary:
     title: str
     mine: bool = True
     analysis_ok: bool = False  # the saved analysis succeeded (a failed one is saved too)
+    started_unix: float | None = None
+    user_turns: int = 0
+    has_survey: bool = False
+
+
+_NOTE_LINE = re.compile(r"\[[^\[\]]*\]")
 
 
 def _truncate(text: str, n: int) -> str:
@@ -601,6 +630,89 @@ def write_analysis(session_path: str | os.PathLike[str], analysis: Mapping[str, 
     return p / ANALYSIS_FILE
 
 
+def _checked_session_dir(session_path: str | os.PathLike[str]) -> Path:
+    p = Path(session_path)
+    if not is_valid_session_id(p.name) or p.is_symlink() or not (p / META_FILE).is_file():
+        raise SessionNotFound("no such session")
+    return p
+
+
+def rename_session(session_path: str | os.PathLike[str], title: str) -> str:
+    """Give a session its owner's own title (title.json, atomic); '' goes back to the automatic
+    one. Returns the title kept: whitespace collapsed, at most `TITLE_MAX_CHARS` characters.
+
+    A file of its own, not meta.json, so renaming a session whose writer is still open cannot
+    race with it. `session_path` must come from `resolve_session` (owner-checked).
+    """
+    p = _checked_session_dir(session_path)
+    if not isinstance(title, str):
+        raise TypeError("title must be a string")
+    clean = " ".join(title.split())[:TITLE_MAX_CHARS].strip()
+    if clean:
+        _atomic_write_json(p / TITLE_FILE, {"title": clean})
+    else:
+        (p / TITLE_FILE).unlink(missing_ok=True)
+    logger.info("archive renamed session=%s chars=%d", p.name, len(clean))
+    return clean
+
+
+@dataclass(frozen=True, slots=True)
+class Deleted:
+    """What `delete_session` removed: the file count, what they held ("transcript",
+    "recording", "2 snapshots", ...), and where besides this server."""
+
+    files: int
+    what: tuple[str, ...] = ()
+    elsewhere: tuple[str, ...] = ()
+
+
+def _contents(p: Path) -> tuple[str, ...]:
+    def n(folder: str, suffix: str) -> int:
+        return len(_regular_files(p / folder, suffix))
+
+    what = []
+    for name, label in (
+        (TRANSCRIPT_FILE, "transcript"),
+        (RECORDING_FILE, "recording"),
+        (CAPTIONS_FILE, "captions"),
+    ):
+        if (p / name).is_file() or (name == RECORDING_FILE and _find_recording(p) is not None):
+            what.append(label)
+    for count, one, many in (
+        (n(SNAPSHOTS_DIR, ".jpg"), "snapshot", "snapshots"),
+        (n(DIAGRAMS_DIR, ".mmd"), "diagram", "diagrams"),
+    ):
+        if count:
+            what.append(f"{count} {one if count == 1 else many}")
+    for name, label in ((ANALYSIS_FILE, "analysis"), (SURVEY_FILE, "survey answers")):
+        if (p / name).is_file():
+            what.append(label)
+    return tuple(what)
+
+
+# Called with a session folder that is about to be deleted; returns where else it deleted the
+# session (e.g. "the archive store"), or None. For an archive store (googlive.archive_store)
+# to drop its copy too: otherwise the next listing would fetch the session back.
+DELETE_HOOKS: list[Any] = []
+
+
+def delete_session(session_path: str | os.PathLike[str]) -> Deleted:
+    """Delete a session folder and everything in it (transcript, recording, captions,
+    snapshots, diagrams, analysis, survey answers). `session_path` must come from
+    `resolve_session` (owner-checked). Symlinks inside are removed, never followed."""
+    p = _checked_session_dir(session_path)
+    files = sum(1 for f in p.rglob("*") if f.is_file() or f.is_symlink())
+    what = _contents(p)
+    elsewhere = []
+    for hook in list(DELETE_HOOKS):
+        where = hook(p)
+        if isinstance(where, str) and where:
+            elsewhere.append(where)
+    shutil.rmtree(p)
+    logger.info("archive deleted session=%s files=%d", p.name, files)
+    return Deleted(files, what, tuple(elsewhere))
+
+
 # --------------------------------------------------------------------------- readers
 
 
@@ -617,6 +729,7 @@ def load_session(path: str | os.PathLike[str]) -> ArchivedSession:
     events, skipped_e = read_jsonl(p / EVENTS_FILE)
     transcript: list[TranscriptLine] = []
     walls: list[float] = []
+    t0_guesses: list[float] = []
     for rec in t_recs:
         try:
             lat = rec.get("latency_ms")
@@ -634,6 +747,7 @@ def load_session(path: str | os.PathLike[str]) -> ArchivedSession:
             continue
         if isinstance(rec.get("wall"), int | float):
             walls.append(float(rec["wall"]))
+            t0_guesses.append(float(rec["wall"]) - float(rec["t_s"]))
     walls += [float(e["wall"]) for e in events if isinstance(e.get("wall"), int | float)]
     snapshots = [
         SnapshotInfo(id=img.stem, path=img, meta=_read_json(img.with_suffix(".json")) or {})
@@ -652,6 +766,7 @@ def load_session(path: str | os.PathLike[str]) -> ArchivedSession:
             )
         )
     recording = _find_recording(p)
+    custom = (_read_json(p / TITLE_FILE) or {}).get("title")
     session = ArchivedSession(
         path=p,
         session_id=p.name,
@@ -665,8 +780,23 @@ def load_session(path: str | os.PathLike[str]) -> ArchivedSession:
         survey=_read_json(p / SURVEY_FILE),
         skipped_lines=skipped_t + skipped_e,
         last_wall=max(walls, default=None),
+        custom_title=" ".join(custom.split()) or None if isinstance(custom, str) else None,
+        t0_unix=_t0_unix(meta, t0_guesses),
     )
     return session
+
+
+def _t0_unix(meta: Mapping[str, Any], guesses: list[float]) -> float | None:
+    """The wall clock at session time 0: meta's `t0_unix` (written by the archive feature),
+    else the earliest line's write time minus its session time (a line is written at or after
+    it starts, so the smallest difference is the closest), else the folder's start time."""
+    t0 = meta.get("t0_unix")
+    if isinstance(t0, int | float):
+        return float(t0)
+    if guesses:
+        return min(guesses)
+    started = meta.get("started_unix")
+    return float(started) if isinstance(started, int | float) else None
 
 
 def _regular_files(folder: Path, suffix: str) -> list[Path]:
@@ -696,10 +826,13 @@ def _find_recording(p: Path) -> Path | None:
 
 
 def _estimated_duration(session: ArchivedSession) -> float:
+    """Seconds from session time 0 to the end (the folder is made a little after time 0)."""
     dur = session.meta.get("duration_s")
-    if isinstance(dur, int | float):
-        return float(dur)
     start = session.meta.get("started_unix")
+    if isinstance(dur, int | float):
+        t0 = session.t0_unix
+        lead = float(start) - t0 if isinstance(start, int | float) and t0 is not None else 0.0
+        return round(float(dur) + min(max(lead, 0.0), 60.0), 3)
     last = session.last_wall
     t_max = max((line.t_s for line in session.transcript), default=0.0)
     if isinstance(start, int | float) and isinstance(last, int | float):
@@ -763,7 +896,24 @@ def summarize(session: ArchivedSession, *, mine: bool = True) -> SessionSummary:
         title=session.title,
         mine=mine,
         analysis_ok=bool((session.analysis or {}).get("ok")),
+        started_unix=_started_unix(session),
+        user_turns=session.user_turns,
+        has_survey=session.survey is not None,
     )
+
+
+def _started_unix(session: ArchivedSession) -> float | None:
+    t = session.meta.get("started_unix")
+    if isinstance(t, int | float):
+        return float(t)
+    try:  # the id itself is the UTC start time
+        return (
+            datetime.strptime(session.session_id[:16], "%Y%m%dT%H%M%SZ")
+            .replace(tzinfo=UTC)
+            .timestamp()
+        )
+    except ValueError:
+        return None
 
 
 def list_sessions(
@@ -919,6 +1069,8 @@ def _export_members(session: ArchivedSession) -> Iterable[tuple[str, Path]]:
         META_FILE,
         ANALYSIS_FILE,
         SURVEY_FILE,
+        CAPTIONS_FILE,
+        TITLE_FILE,
     ):
         f = p / name
         if f.is_file() and not f.is_symlink():
@@ -943,8 +1095,8 @@ def export_zip(
     """Write the whole session as one zip and return its path.
 
     Members (all under a ``<session_id>/`` folder): transcript.jsonl, events.jsonl,
-    transcript.txt (human readable), meta.json, analysis.json, survey.json and
-    events_log.jsonl when present, snapshots/, diagrams/ (sources, and SVG/PNG exports when
+    transcript.txt (human readable), meta.json, analysis.json, survey.json, captions.vtt,
+    title.json and events_log.jsonl when present, snapshots/, diagrams/ (sources, and SVG/PNG exports when
     made) and the recording. Only regular files inside the session folder
     are included (symlinks are skipped) and every member name is sanitised. The zip is
     written to a fresh temporary file (in `dest_dir` if given); the caller deletes it.

@@ -127,15 +127,13 @@ def badges(conv: Conversation) -> list[tuple[str, str]]:
 def status_html(conv: Conversation | None, *, idle_offline: bool = False) -> str:
     if conv is None:
         text = IDLE + (IDLE_OFFLINE if idle_offline else "")
-        return (
-            f'<span class="st st-idle" data-state="idle" role="status">{html.escape(text)}</span>'
-        )
+        return f'<span class="st st-idle" data-state="idle">{html.escape(text)}</span>'
     st = conv.status
     m = conv.media
     out = [
         f'<span class="st st-{html.escape(st.kind)}" data-state="{html.escape(st.kind)}" '
         f'data-mic="{html.escape(m.mic)}" data-camera="{html.escape(m.camera)}" '
-        f'data-screen="{"on" if m.screen else "off"}" role="status">{html.escape(st.text())}</span>'
+        f'data-screen="{"on" if m.screen else "off"}">{html.escape(st.text())}</span>'
     ]
     for cls, text in badges(conv):
         out.append(f'<span class="badge {cls}">{html.escape(text)}</span>')

@@ -14,7 +14,7 @@ from typing import Any
 import gradio as gr
 from fastrtc import WebRTC
 
-from googlive import callui
+from googlive import a11y, callui
 from googlive.backend import Endpoint
 from googlive.callview import CSS as CALL_CSS
 from googlive.callview import (
@@ -247,7 +247,7 @@ def build(ctx: AppContext) -> gr.Blocks:
 
     with gr.Blocks(
         title="googlive — talk with Gemini",
-        css=CSS,
+        css=CSS + a11y.CSS,
         head=page_head(),
         analytics_enabled=False,
         theme=PAGE_THEME,
@@ -314,6 +314,7 @@ def build(ctx: AppContext) -> gr.Blocks:
                         with gr.Row(elem_id="text-row"):
                             text = gr.Textbox(
                                 placeholder="Type to Gemini…",
+                                label="Message to Gemini",
                                 show_label=False,
                                 scale=5,
                                 elem_id="text-input",
@@ -427,6 +428,7 @@ def build(ctx: AppContext) -> gr.Blocks:
         demo.load(
             on_load, [browser_owner], [browser_owner, owner, identity_note], show_progress="hidden"
         )
+        demo.load(None, None, None, js=a11y.JS)
 
         def check_model(name: str | None, api_key: str | None) -> None:
             choice = choose_model(

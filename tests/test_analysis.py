@@ -613,3 +613,103 @@ async def test_chunks_get_the_snapshots_of_their_time_span() -> None:
     assert [("snapshot early" in t, "snapshot late" in t) for t in chunk_texts] == (
         [(True, False)] + [(False, False)] * (result.chunks - 2) + [(False, True)]
     )
+
+
+# --------------------------------------------------------------------------- offline demo
+
+
+def _offline_session() -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    t0 = 1_800_000_000.0
+    lines = [
+        {"role": "user", "text": "[offline demo heard 1.5 s of speech]", "t_s": 2.0},
+        {
+            "role": "model",
+            "text": "Offline demo, turn 1: I can't understand speech",
+            "t_s": 3.0,
+            "latency_ms": 200.0,
+        },
+        {"role": "user", "text": "My answer is every day", "t_s": 5.0},
+        {
+            "role": "model",
+            "text": "Offline demo, turn 2: you said: My answer is every day",
+            "t_s": 5.3,
+            "latency_ms": 300.0,
+        },
+        {"role": "user", "text": "Draw a diagram", "t_s": 8.0},
+        {"role": "model", "text": "Offline demo, turn 3", "t_s": 8.4, "latency_ms": 500.0},
+        {"role": "user", "text": "[offline demo heard 2.0 s of speech]", "t_s": 11.0},
+        {"role": "user", "text": "thanks", "t_s": 14.0},
+        {"role": "model", "text": "Offline demo, turn 5", "t_s": 14.2, "latency_ms": 100.0},
+    ]
+    survey = {
+        "title": "Feedback",
+        "sections": [
+            {
+                "title": "A",
+                "questions": [{"id": "q1", "text": "How often?"}, {"id": "q2", "text": "Why?"}],
+            }
+        ],
+        "answers": {
+            "answers": [
+                {
+                    "question_id": "q1",
+                    "question": "How often?",
+                    "answer": "My answer is every day",
+                    "value": "Every day",
+                    "confidence": None,
+                    "at": t0 + 5.1,
+                },
+                {"question_id": "q2", "question": "Why?", "answer": None, "at": None},
+            ]
+        },
+    }
+    return lines, survey
+
+
+def test_offline_analysis_is_counted_from_the_transcript() -> None:
+    from googlive.analysis_offline import offline_analysis
+
+    lines, survey = _offline_session()
+    data = offline_analysis(
+        lines, survey, duration_s=15.2, snapshots=1, diagrams=2, t0_unix=1_800_000_000.0
+    )
+    a = data["analysis"]
+    assert data["ok"] and data["offline"] and data["attempts"] == 0
+    assert data["usage"]["total_tokens"] == 0  # nothing to pay for
+    s = a["summary"]
+    assert (
+        "It lasted 00:15: 5 turns from you (3 typed, 2 spoken, 3.5 s of speech) and 4 replies." in s
+    )
+    assert "Replies began 250 ms after you finished (median of 4)." in s
+    assert "1 snapshot and 2 diagrams." in s
+    assert "Survey “Feedback”: 1 of 2 questions answered during the interview." in s
+    assert "(s)" not in s and "00:00" not in json.dumps(a)
+    assert a["key_points"] == [
+        "[00:05] My answer is every day",
+        "[00:08] Draw a diagram",
+        "[00:14] thanks",
+    ]
+    assert a["decisions"] == a["action_items"] == a["open_questions"] == []
+    [ans] = a["survey_answers"]
+    # The recorded value is in the answer's words already, so it is not repeated.
+    assert ans["question_id"] == "q1" and ans["answer"] == "My answer is every day"
+    assert ans["evidence"] == [{"quote": "My answer is every day", "time": "00:05"}]
+    assert ans["confidence"] is None
+    # Every placeholder-like string appears once at most: nothing is filler.
+    texts = [s, *a["key_points"]]
+    assert len(texts) == len(set(texts))
+    check_safe_fields(data)  # saveable as analysis.json
+
+
+def test_offline_analysis_of_an_empty_or_surveyless_session() -> None:
+    from googlive.analysis_offline import offline_analysis
+
+    data = offline_analysis([], None, duration_s=4.0)
+    assert "It lasted 00:04 and nothing was said or typed." in data["analysis"]["summary"]
+    assert data["analysis"]["key_points"] == [] and data["analysis"]["survey_answers"] == []
+    one = offline_analysis([{"role": "user", "text": "hi", "t_s": 0.5}], None)
+    assert "1 turn from you (1 typed) and 0 replies." in one["analysis"]["summary"]
+    assert (
+        "Survey" not in one["analysis"]["summary"]
+        and "Replies began" not in one["analysis"]["summary"]
+    )

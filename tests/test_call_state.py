@@ -13,7 +13,7 @@ from googlive.config import Secret, Settings
 from googlive.conversation import Conversation, Media
 from googlive.events import Role, SessionState
 from googlive.handler import UiUpdate
-from googlive.results.ui import past_label
+from googlive.results.past import past_row
 from googlive.retry import Backoff, unreached_message
 from googlive.ui import panel_values
 
@@ -223,6 +223,6 @@ def test_past_sessions_never_call_a_failed_analysis_analysed():
     def summary(ok: bool) -> SessionSummary:
         return SessionSummary("s", "2026-01-01T00:00:00Z", 10.0, 1, False, True, "t", True, ok)
 
-    assert "analysed" in past_label(summary(True))
-    assert "analysis failed" in past_label(summary(False))
-    assert "analysed" not in past_label(summary(False))
+    assert "analysed" in past_row(summary(True), "UTC").label
+    assert "analysis failed" in past_row(summary(False), "UTC").label
+    assert "analysed" not in past_row(summary(False), "UTC").label

@@ -14,6 +14,7 @@ from googlive.events import SessionError, SessionState, StateChanged, ToolCall, 
 from googlive.fakelive import FakeLiveConfig, FakeLiveServer
 from googlive.handler import GeminiHandler
 from googlive.metrics.feature import MetricsFeature
+from googlive.metrics.ui import usage_html
 from googlive.metrics.usage import PriceTable
 from googlive.peersim import SimulatedPeer
 from tests.signals import speech_like
@@ -134,14 +135,22 @@ async def test_typed_latency_and_usage_totals_match_the_server(server):
 
         assert counts(feat.usage.total) == counts(expected)
         assert counts(h.session.stats.usage) == counts(expected)
-        # The panel shows the session total and a cost from the price table.
+        # The panel shows the session total; the offline demo is free, so no cost estimate ...
         await until(
             lambda: (
                 f'data-session-tokens="{expected.total_tokens}"'
                 in (h.conv.panels.get("metrics_usage") or "")
             )
         )
-        assert "$" in h.conv.panels["metrics_usage"]
+        assert "$" not in h.conv.panels["metrics_usage"]
+        # ... which a session on Gemini gets from the price table.
+        assert "$" in usage_html(
+            feat.usage.turns,
+            feat.usage.total,
+            h.session.stats.usage,
+            feat.prices,
+            h.session.config.model,
+        )
         assert (
             'data-latency-ms="' in h.conv.panels["metrics_latency"]
             and "<svg" in h.conv.panels["metrics_latency"]

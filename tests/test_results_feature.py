@@ -4,6 +4,7 @@ a handler driven by SimulatedPeer against the local Live server (REST side for t
 from __future__ import annotations
 
 import json
+import re
 import time
 import zipfile
 from pathlib import Path
@@ -24,6 +25,7 @@ from googlive.results.ui import (
     analyse_session,
     analysis_html,
     build_results,
+    deleted_message,
     end_connection,
 )
 from googlive.tools.diagram import Diagram
@@ -32,6 +34,25 @@ from googlive.ui import AppContext
 from tests.util import is_live, offline_endpoint, until
 
 KEY = "test-key-9f3c2a7e51d04b8c"
+# ResultsPlugin.panel_outputs, in order (ResultsView.updates must give one value each).
+PANELS = (
+    "header",
+    "transcript",
+    "analysis",
+    "survey",
+    "gallery",
+    "no_snaps",
+    "diagrams",
+    "dia_pick",
+    "dia_code",
+    "dia_sources",
+    "video",
+    "audio",
+    "poster",
+    "no_rec",
+    "analysis_dl",
+    "zip_file",
+)
 
 
 @pytest.fixture
@@ -138,30 +159,21 @@ async def test_end_session_then_results_and_saved_analysis(server, tmp_path):
         assert view.recording is None and view.analysis_file is None
         plugin = make_plugin(server, tmp_path)
         data = await plugin.analyse(view.session_id, "alice")
-        assert data["ok"] is True
-        assert data["analysis"]["summary"].startswith("Offline demo summary")
+        # The offline demo has no model to ask: the analysis is counted from the transcript,
+        # and the local server's REST endpoint is not called for it.
+        assert data["ok"] is True and data["offline"] is True
+        summary = data["analysis"]["summary"]
+        assert "1 turn from you (1 typed) and 1 reply" in summary and "turn(s)" not in summary
+        assert len(data["analysis"]["key_points"]) == 1
+        assert re.fullmatch(r"\[00:0\d\] hello archive", data["analysis"]["key_points"][0])
+        assert server.stats.last_rest_request is None
         saved = json.loads((path / "analysis.json").read_text())
-        assert saved["analysis"]["summary"] == data["analysis"]["summary"]
-        # The request carried the transcript.
-        body = json.dumps(server.stats.last_rest_request)
-        assert "hello archive" in body
+        assert saved["analysis"]["summary"] == summary and saved["model"].startswith("offline")
         view = plugin.open_past(view.session_id, "alice")
-        assert 'data-state="done"' in view.analysis and "Offline demo summary" in view.analysis
+        assert 'data-state="done"' in view.analysis and "What you typed" in view.analysis
+        assert view.analysis.count("hello archive") == 1
         assert view.analysis_file and Path(view.analysis_file).name == "analysis.json"
-        assert len(view.updates()) == len(
-            [
-                "header",
-                "transcript",
-                "analysis",
-                "gallery",
-                "diagrams",
-                "video",
-                "audio",
-                "no_rec",
-                "analysis_dl",
-                "zip",
-            ]
-        )
+        assert len(view.updates()) == len(PANELS)
     finally:
         await peer.close()
 
@@ -256,6 +268,9 @@ def test_past_sessions_are_per_owner(tmp_path):
 def test_zip_holds_the_whole_session(tmp_path):
     arch = finished_archive(tmp_path, "alice", "zip me")
     arch.recording_path.write_bytes(b"\x1aE\xdf\xa3" + b"w" * 200)
+    (arch.path / "captions.vtt").write_text(
+        "WEBVTT\n\n1\n00:00:01.000 --> 00:00:02.000\n<v User>zip me</v>\n"
+    )
     (arch.path / "analysis.json").write_text(json.dumps({"ok": True}))
     plugin = ResultsPlugin(
         AppContext(Settings(data_dir=tmp_path), Endpoint(None, None, Secret(None), True))
@@ -275,13 +290,17 @@ def test_zip_holds_the_whole_session(tmp_path):
                     "transcript.txt",
                     "snapshots/s1.jpg",
                     "recording.webm",
+                    "captions.vtt",
                 )
             } <= names
+            assert zf.read(f"{sid}/captions.vtt").startswith(b"WEBVTT")
             assert "zip me" in zf.read(f"{sid}/transcript.txt").decode()
         view = plugin.open_past(arch.session_id, "alice")
         assert (
             view.recording and view.recording.endswith("recording.webm") and view.recording_is_video
         )
+        # The player gets the captions as a track (gr.Video's (video, subtitles) value).
+        assert view.video_value() == (view.recording, str(arch.path / "captions.vtt"))
     finally:
         plugin.cleanup()
     assert not zpath.exists()
@@ -303,3 +322,51 @@ async def test_a_reply_cut_short_by_end_session_is_archived_once(server, tmp_pat
         assert any(r == "model" and t for r, t in texts), texts
     finally:
         await peer.close()
+
+
+def test_rename_and_delete_are_the_owners_alone(tmp_path):
+    a = finished_archive(tmp_path, "alice", "alice secret plans")
+    b = finished_archive(tmp_path, "bob", "bob secret plans")
+    plugin = ResultsPlugin(
+        AppContext(Settings(data_dir=tmp_path), Endpoint(None, None, Secret(None), True))
+    )
+    for fn, args in ((plugin.rename, ("mine now",)), (plugin.delete, ())):
+        with pytest.raises(SessionNotFound):
+            fn(b.session_id, "alice", *args)
+        with pytest.raises(SessionNotFound):
+            fn("../" + b.session_id, "alice", *args)
+    assert plugin.rename(a.session_id, "alice", "  Garden   party  ") == "Garden party"
+    assert plugin.past_rows("alice")[0].title == "Garden party"
+    assert plugin.open_past(a.session_id, "alice").header.count("Garden party") == 1
+    assert plugin.rename(a.session_id, "alice", "") == ""  # back to the automatic title
+    assert plugin.past_rows("alice")[0].title == "alice secret plans"
+    gone = plugin.delete(a.session_id, "alice")
+    assert not a.path.exists() and gone.files >= 4
+    assert gone.what == ("transcript", "1 snapshot")
+    assert "its transcript and 1 snapshot" in deleted_message("x", gone)
+    assert plugin.past_rows("alice") == [] and b.path.exists()
+    with pytest.raises(SessionNotFound):
+        plugin.open_past(a.session_id, "alice")
+
+
+def test_panels_and_their_updates_line_up(tmp_path):
+    """ResultsView.updates gives one value per ResultsPlugin.panel_outputs component, in order."""
+    import gradio as gr
+
+    from googlive.ui import PageBuild
+
+    ctx = AppContext(Settings(data_dir=tmp_path), Endpoint(None, None, Secret(None), True))
+    plugin = ResultsPlugin(ctx)
+    with gr.Blocks() as demo:
+        b = PageBuild(ctx, demo, gr.State(), gr.HTML(), gr.Textbox())
+        with gr.Tabs():
+            plugin.tab(b)
+    outs = plugin.panel_outputs()
+    assert [getattr(c, "elem_id", None) or type(c).__name__ for c in outs][:3] == [
+        "results-header",
+        "results-transcript",
+        "results-analysis",
+    ]
+    assert len(outs) == len(PANELS) == len(plugin.empty_updates())
+    arch = finished_archive(tmp_path, "alice", "line up")
+    assert len(plugin.open_past(arch.session_id, "alice").updates()) == len(outs)

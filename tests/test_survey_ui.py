@@ -105,21 +105,32 @@ def test_edit_reorder_delete_keep_ids(built):
     assert ui.render(survey(out))["preview"] == out["preview"]
 
 
-def test_refused_edit_keeps_state_and_fields_and_names_the_field(built):
+def test_refused_edit_keeps_state_and_fields_and_says_it_as_a_person_would(built):
     st, d = built["state"], details(built)
     out = ui.add_question(st, *d, "s1", *qfields("Pick one", "single_choice", options="Only"))
-    assert "options" in out["error"] and "at least 2" in out["error"]
+    assert "Question 3 in “Mood” needs at least 2 options." in out["error"]
+    assert "sections[" not in out["error"] and "single_choice" not in out["error"]
     assert out["state"] == SKIP and out["q_text"] == SKIP and out["q_options"] == SKIP
     out = ui.add_question(st, *d, "s1", *qfields("Rate", "scale", lo=5, hi=2))
-    assert "max" in out["error"] and out["state"] == SKIP
+    assert (
+        "Question 3 in “Mood” needs a highest value above the lowest (5); it is 2." in out["error"]
+    )
+    assert out["state"] == SKIP
     out = ui.add_question(st, *d, "s1", *qfields("Rate", "scale", lo=1.5, hi=2))
-    assert "scale.min" in out["error"]
+    assert "The scale needs a whole number for the lowest value." in out["error"]
+    out = ui.update_question(
+        st, *d, "q3", *qfields("Which tools?", "multiple_choice", options="Docs\ndocs")
+    )
+    assert "Question 1 in “Work” lists option 2 twice." in out["error"]
     bad = d.copy()
     bad[0] = "   "
     out = ui.add_section(st, *bad, "X", "")
-    assert out["error"].startswith('<div class="survey-error"') and "title" in out["error"]
+    assert (
+        out["error"].startswith('<div class="survey-error"')
+        and "The survey needs a title." in out["error"]
+    )
     out = ui.add_question(st, *d, None, *qfields())
-    assert "section" in out["error"]
+    assert "Add a section before adding questions." in out["error"]
 
 
 def test_everything_shown_is_escaped():
@@ -151,15 +162,21 @@ def test_import_export_round_trip_and_bad_files(built, tmp_path):
     again = ui.import_file(ui.new_blank()["state"], path)
     assert again["state"] == built["state"] and again["title"] == "Team check-in"
     cases = {
-        "notjson.json": (b"{not json", "(file): not valid JSON"),
-        "wrongtype.json": (b"[1, 2]", "(top level)"),
-        "badkind.json": (None, "sections[0].questions[0].kind"),
-        "missing.json": (json.dumps({"id": "x1"}).encode(), "title: required field is missing"),
+        "notjson.json": (b"{not json", "The file is not valid JSON"),
+        "wrongtype.json": (b"[1, 2]", "The file must be a JSON object"),
+        "badkind.json": (None, "Question 1 in “Mood” — its kind: must be one of"),
+        "missing.json": (
+            json.dumps({"id": "x1"}).encode(),
+            "The survey title is missing (in the file: title).",
+        ),
         "binary.json": (b"\xff\xfe\x00", "not UTF-8"),
     }
     data = survey_to_dict(survey(built))
     data["sections"][0]["questions"][0]["kind"] = "essay"
-    cases["badkind.json"] = (json.dumps(data).encode(), "sections[0].questions[0].kind")
+    cases["badkind.json"] = (
+        json.dumps(data).encode(),
+        "(in the file: sections[0].questions[0].kind)",
+    )
     for name, (content, needle) in cases.items():
         f = tmp_path / name
         f.write_bytes(content)
@@ -193,7 +210,7 @@ def test_save_list_load_and_templates(built, tmp_path):
     tpl_state = survey_to_dict(tpl)
     saved2, _ = ui.save(store, tpl_state, *[getattr(tpl, n) for n in ui.DETAILS])
     assert survey(saved2).id != tpl.id
-    assert "choose" in ui.load(store, out["state"], None)["error"]
+    assert "Choose a survey" in ui.load(store, out["state"], None)["error"]
 
 
 def test_start_interview_saves_sets_survey_id_and_switches_tab(built, tmp_path):
@@ -201,7 +218,7 @@ def test_start_interview_saves_sets_survey_id_and_switches_tab(built, tmp_path):
     out, library, survey_id, tabs, active = ui.start_interview(
         store, built["state"], *details(built)
     )
-    assert out["error"] == ""
+    assert "Saved “Team check-in”" in out["error"] and "survey-ok" in out["error"]
     assert survey_id == survey(out).id and store.load(survey_id) == survey(built)
     assert isinstance(tabs, gr.Tabs) and tabs.selected == "conversation"
     assert "Team check-in" in active
@@ -209,7 +226,8 @@ def test_start_interview_saves_sets_survey_id_and_switches_tab(built, tmp_path):
     # nothing to ask yet: refused, with the field named, and the call is not switched
     empty = ui.new_blank()
     out, _, survey_id, tabs, _ = ui.start_interview(store, empty["state"], *details(empty))
-    assert "question" in out["error"] and survey_id == SKIP and tabs == SKIP
+    assert "Add at least one question" in out["error"] and survey_id == SKIP and tabs == SKIP
+    assert not any(info.title == empty["title"] for info in store.list_saved())  # nothing saved
 
 
 def test_selecting_shows_the_item_without_changing_state(built):
@@ -218,8 +236,15 @@ def test_selecting_shows_the_item_without_changing_state(built):
     assert [c[1] for c in out["question"]["choices"]] == ["q1", "q2"]
     out = ui.select_question(built["state"], "q2")
     assert out["q_kind"] == "scale" and out["q_max"] == 10 and out["q_min_label"] == "Empty"
+    # only the fields the kind uses are shown: a scale has no options, a choice no scale
+    assert out["scale_row"]["visible"] is True and out["q_options"]["visible"] is False
     out = ui.select_question(built["state"], "q3")
-    assert out["q_options"] == "Docs\nChat\nMail"
+    assert out["q_options"]["value"] == "Docs\nChat\nMail" and out["q_options"]["visible"] is True
+    assert out["scale_row"]["visible"] is False
+    out = ui.select_question(built["state"], "q1")
+    assert out["q_options"]["visible"] is False and out["scale_row"]["visible"] is False
+    assert ui.kind_fields("single_choice")["q_options"]["visible"] is True
+    assert ui.kind_fields("scale")["scale_row"]["visible"] is True
 
 
 def test_page_builds_with_the_plugin(tmp_path):
@@ -244,3 +269,69 @@ def test_page_builds_with_the_plugin(tmp_path):
     } <= ids
     example = example_survey()
     assert ui.outline_html(example).count("<li>") == 5
+
+
+def test_counts_read_right_and_every_blank_survey_has_its_own_id():
+    one = ui.add_question(
+        ui.add_section(ui.new_blank()["state"], "T", "", "a", "t", "English", "S", "")["state"],
+        "T",
+        "",
+        "a",
+        "t",
+        "English",
+        "s1",
+        *qfields("Only question"),
+    )
+    assert "1 section, 1 question" in one["outline"] and "(1 question)" in ui.active_html(
+        survey(one)
+    )
+    assert "1 questions" not in one["outline"] + ui.active_html(survey(one))
+    assert "Press Start conversation to begin." in ui.active_html(survey(one))
+    ids = {ui.new_blank()["state"]["id"] for _ in range(5)}
+    assert len(ids) == 5
+
+
+def test_save_confirms_keeps_the_selection_and_asks_before_replacing(built, tmp_path):
+    store = SurveyStore(tmp_path)
+    d = details(built)
+    # nothing like it saved yet: no question, saved at once, and said so; selection stays on q2
+    refused, ask = ui.save_request(store, built["state"], *d)
+    assert refused is None and ask is None
+    out, _ = ui.save(store, built["state"], *d, section_id="s1", question_id="q2")
+    assert "Saved “Team check-in”." in out["error"] and "survey-ok" in out["error"]
+    assert (
+        out["section"]["value"] == "s1"
+        and out["question"]["value"] == "q2"
+        and out["q_kind"] == "scale"
+    )
+    sid = survey(out).id
+    # unchanged: saving again asks nothing
+    assert ui.save_request(store, out["state"], *d) == (None, None)
+    # changed: asks before replacing the saved version
+    changed = ui.update_question(out["state"], *d, "q1", *qfields("A new wording"))
+    refused, ask = ui.save_request(store, changed["state"], *d)
+    assert ask is not None and ask.mode == "same_id" and ask.target_id == sid
+    assert "Replace your saved “Team check-in”" in ask.question
+    assert store.load(sid).question("q1").text == "How is your week?"  # not yet written
+    kept, _ = ui.save(store, changed["state"], *d, ask=ask, choice="other")
+    assert survey(kept).id != sid and survey(kept).title == "Team check-in (copy)"
+    assert store.load(sid).question("q1").text == "How is your week?"
+    replaced, _ = ui.save(store, changed["state"], *d, ask=ask, choice="replace")
+    assert survey(replaced).id == sid and store.load(sid).question("q1").text == "A new wording"
+    # another survey with the same title: asks, and "Replace it" saves over that one
+    other = ui.add_question(
+        ui.add_section(ui.new_blank()["state"], *d, "Only", "")["state"],
+        *d,
+        "s1",
+        *qfields("Different"),
+    )
+    refused, ask = ui.save_request(store, other["state"], *d)
+    assert (
+        ask is not None
+        and ask.mode == "same_title"
+        and "already have a saved survey" in ask.question
+    )
+    before = len(store.list_saved())
+    over, _ = ui.save(store, other["state"], *d, ask=ask, choice="replace")
+    assert survey(over).id == ask.target_id and len(store.list_saved()) == before
+    assert store.load(ask.target_id).question_ids() == ("q1",)

@@ -293,9 +293,10 @@ class MetricsFeature(Feature):
         if self._rendered.get("usage") != ukey:
             self._rendered["usage"] = ukey
             model = h.session.config.model if h.session is not None else ""
+            prices = None if h.conv.offline else self.prices  # the offline demo costs nothing
             h.conv.set_panel(
                 "metrics_usage",
-                usage_html(self.usage.turns, self.usage.total, session_total, self.prices, model),
+                usage_html(self.usage.turns, self.usage.total, session_total, prices, model),
             )
             changed = True
         if self._rendered.get("log") != self.log.version:

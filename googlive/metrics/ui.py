@@ -153,7 +153,7 @@ def latency_html(recent: Sequence[TurnLatency], bargein: BargeInStats | None = N
     return (
         f'<div class="mx-card"><div class="mx-h">Voice-to-voice latency</div>'
         f'<div><span class="mx-big" data-latency-ms="{last.ms:.0f}">{last.ms:.0f} ms</span> '
-        f'<span class="mx-sub">turn {int(last.turn)} · from {"Send" if last.source == "text" else "end of speech"}'
+        f'<span class="mx-sub">turn {int(last.turn) + 1} · from {"Send" if last.source == "text" else "end of speech"}'
         f" · median {med:.0f} ms over {len(vals)}</span></div>"
         f"{latency_svg(vals)}</div>" + extra
     )
@@ -243,7 +243,7 @@ def usage_html(
 
     sess = session_total if session_total is not None else total
     rows = "".join(
-        f"<tr><td>turn {int(t.turn)}</td><td>{t.usage.input_tokens}</td><td>{t.usage.output_tokens}</td>"
+        f"<tr><td>turn {int(t.turn) + 1}</td><td>{t.usage.input_tokens}</td><td>{t.usage.output_tokens}</td>"
         f"<td>{cost(t.usage)}</td></tr>"
         for t in list(turns)[-5:]
     )

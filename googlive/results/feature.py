@@ -83,6 +83,10 @@ class ArchiveFeature(Feature):
                 "voice": args.voice or handler.settings.voice,
                 "backend": "offline" if handler.endpoint.offline else "gemini",
                 "survey_id": args.survey_id or None,
+                # Session times (t_s) count from the handler's start, which can be seconds before
+                # this folder was made (the page's arguments arrive first): keep the wall clock of
+                # t_s = 0, so wall-clock times (recorded survey answers) land on the transcript.
+                "t0_unix": round(self._wall_t0, 3),
             }
         )
 

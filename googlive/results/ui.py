@@ -1,28 +1,24 @@
 """End session, the Results view and Past sessions.
 
 The functions at module level are plain (no Gradio event plumbing) so tests can call them:
-`end_connection` ends one browser's session, `build_results` turns an archived session into
-the values of the Results panels, `analyse_session` runs and saves the analysis, and
-`ResultsPlugin`'s `list_past` / `open_past` / `download_zip` / `analysis_file` carry the owner
-check (a browser only ever reaches its own sessions, unless the operator shares archives).
+`end_connection` ends one browser's session, `build_results` (googlive.results.view) turns an
+archived session into the values of the Results panels, `analyse_session` runs and saves the
+analysis, and `ResultsPlugin`'s `list_past` / `open_past` / `rename` / `delete` /
+`download_zip` / `analysis_file` carry the owner check (a browser only ever reaches its own
+sessions, unless the operator shares archives).
 
 Everything from the model or the user (transcript, analysis, titles) is escaped before it
-reaches an HTML component: the analysis text is untrusted.
-
-Size: over 600 lines because it still does several jobs; splitting it by responsibility is
-the house issue (#18), done as one series of commits with the new layout.
+reaches an HTML component (googlive.results.render): the analysis text is untrusted.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import html
 import logging
 import secrets
 import shutil
 import time
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -30,32 +26,43 @@ from typing import TYPE_CHECKING, Any
 import gradio as gr
 
 from googlive.analysis import MAX_INLINE_SNAPSHOTS, Snapshot, analyse
+from googlive.analysis_offline import offline_analysis
 from googlive.archive import (
     ANALYSIS_FILE,
     ArchivedSession,
     ArchiveError,
+    Deleted,
     SessionNotFound,
+    delete_session,
     export_zip,
-    format_clock,
     list_sessions,
     load_session,
     owner_hash,
+    rename_session,
     resolve_session,
     write_analysis,
 )
-from googlive.render import render_diagram_panel
+from googlive.results import page_js
+from googlive.results.past import PastRow, past_row, plural
+from googlive.results.render import EMPTY_HEADER, analysis_html, escape_text
+from googlive.results.view import NO_RECORDING, ResultsView, build_results
 from googlive.ui import PageBuild, UiPlugin
 
 if TYPE_CHECKING:
     from googlive.handler import GeminiHandler
     from googlive.ui import AppContext
 
+__all__ = [
+    "ResultsPlugin",
+    "ResultsView",
+    "analyse_session",
+    "analysis_html",
+    "build_results",
+    "end_connection",
+    "escape_text",
+]
+
 log = logging.getLogger(__name__)
-
-
-def escape_text(text: object) -> str:
-    """Inert HTML for gr.HTML (no Markdown pass there): tags, quotes and entities escaped."""
-    return html.escape(str(text), quote=True)
 
 
 MAX_RAW_CHARS = 60_000  # raw model reply kept with a failed analysis (events refuse > 64 KiB)
@@ -69,227 +76,6 @@ def zip_root() -> Path:
     from gradio.utils import get_upload_folder
 
     return Path(get_upload_folder()) / ZIPS_DIR
-
-
-VIDEO_SUFFIXES = (".webm", ".mp4", ".mkv")
-
-STYLE = """<style>
-#results-transcript .rl{margin:4px 0;padding:6px 10px;border-radius:10px;white-space:pre-wrap}
-#results-transcript .rl.user{background:#e8f0fe}
-#results-transcript .rl.model{background:#f1f3f4}
-#results-transcript .who{font-weight:600;margin-right:6px}
-#results-transcript .t{color:#5f6368;font-size:.85em;margin-right:6px}
-#results-analysis .err{background:#fce8e6;color:#a50e0e;padding:8px;border-radius:8px}
-#results-analysis .warn{background:#fef7e0;padding:6px;border-radius:8px}
-#results-analysis pre{white-space:pre-wrap;max-height:300px;overflow:auto}
-#results-analysis .spin{display:inline-block;width:14px;height:14px;border:2px solid #999;
- border-top-color:transparent;border-radius:50%;animation:glspin 1s linear infinite;margin-right:8px}
-@keyframes glspin{to{transform:rotate(360deg)}}
-</style>"""
-
-EMPTY_HEADER = (
-    '<div class="results-empty" data-state="empty">No session selected yet. Press '
-    "<b>End session</b> after a conversation, or open one under <b>Past sessions</b>.</div>"
-)
-
-
-# --------------------------------------------------------------------------- rendering
-
-
-def transcript_html(session: ArchivedSession) -> str:
-    """The archived transcript: speaker and session time per line; all text escaped."""
-    if not session.transcript:
-        return '<div class="empty">This session has no transcript.</div>'
-    out = []
-    for ln in session.transcript:
-        role = ln.role if ln.role in ("user", "model") else "other"
-        who = {"user": "You", "model": "Gemini"}.get(ln.role, ln.role)
-        meta = format_clock(ln.t_s)
-        if ln.latency_ms is not None:
-            meta += f" · {ln.latency_ms:.0f} ms"
-        out.append(
-            f'<div class="rl {role}" data-turn="{int(ln.turn)}"><span class="t">{escape_text(meta)}</span>'
-            f'<span class="who">{escape_text(who)}</span>{escape_text(ln.text)}</div>'
-        )
-    return "".join(out)
-
-
-def header_html(session: ArchivedSession) -> str:
-    meta = session.meta
-    bits = [
-        f"Started {session.started or 'unknown'}",
-        f"duration {format_clock(session.duration_s)}",
-        f"{session.turns} turn{'s' if session.turns != 1 else ''}",
-    ]
-    if meta.get("backend") == "offline":
-        bits.append("offline demo")
-    if isinstance(meta.get("model"), str):
-        bits.append(f"model {meta['model']}")
-    if not session.closed:
-        bits.append("not closed cleanly (the page or server stopped early)")
-    return (
-        f'{STYLE}<div class="results-head" data-session="{escape_text(session.session_id)}">'
-        f"<h3>{escape_text(session.title)}</h3><div>{escape_text(' · '.join(bits))}</div></div>"
-    )
-
-
-def _list(title: str, items: list[str]) -> str:
-    if not items:
-        return ""
-    lis = "".join(f"<li>{escape_text(x)}</li>" for x in items)
-    return f"<h4>{escape_text(title)}</h4><ul>{lis}</ul>"
-
-
-def analysis_html(data: dict[str, Any] | None, *, running: bool = False) -> str:
-    """The analysis panel: running, none yet, failed (message + raw reply), or the result."""
-    if running:
-        return (
-            f'{STYLE}<div class="analysis" data-state="running"><span class="spin"></span>'
-            "Analysing the conversation… this can take a minute.</div>"
-        )
-    if not data:
-        return (
-            '<div class="analysis" data-state="none">No analysis yet for this session. '
-            "Press <b>Analyse</b> to run it.</div>"
-        )
-    out = [f'{STYLE}<div class="analysis" data-state="{"done" if data.get("ok") else "error"}">']
-    if not data.get("ok"):
-        msg = data.get("error") or "The analysis failed."
-        out.append(
-            f'<div class="err">{escape_text(msg)} The rest of this page is unaffected; '
-            "press <b>Analyse</b> to try again.</div>"
-        )
-        raw = data.get("raw_text")
-        if isinstance(raw, str) and raw:
-            out.append(
-                f"<details open><summary>Raw reply from the model</summary>"
-                f"<pre>{escape_text(raw)}</pre></details>"
-            )
-        out.append("</div>")
-        return "".join(out)
-    for w in data.get("warnings") or []:
-        out.append(f'<div class="warn">{escape_text(w)}</div>')
-    a = data.get("analysis") or {}
-    out.append(f'<h4>Summary</h4><p class="summary">{escape_text(a.get("summary", ""))}</p>')
-    out.append(_list("Key points", [str(x) for x in a.get("key_points") or []]))
-    out.append(_list("Decisions", [str(x) for x in a.get("decisions") or []]))
-    actions = []
-    for it in a.get("action_items") or []:
-        if not isinstance(it, dict):
-            continue
-        text = str(it.get("description", ""))
-        extra = [
-            f"owner: {it['owner']}" if it.get("owner") else "",
-            f"due: {it['due']}" if it.get("due") else "",
-        ]
-        extra_s = ", ".join(x for x in extra if x)
-        actions.append(text + (f" ({extra_s})" if extra_s else ""))
-    out.append(_list("Action items", actions))
-    out.append(_list("Open questions", [str(x) for x in a.get("open_questions") or []]))
-    answers = [x for x in a.get("survey_answers") or [] if isinstance(x, dict)]
-    if answers:
-        out.append("<h4>Survey answers</h4><ol>")
-        for ans in answers:
-            conf = ans.get("confidence")
-            conf_s = f" (confidence {float(conf):.0%})" if isinstance(conf, int | float) else ""
-            ev = "".join(
-                f"<li>[{escape_text(e.get('time', ''))}] “{escape_text(e.get('quote', ''))}”</li>"
-                for e in ans.get("evidence") or []
-                if isinstance(e, dict)
-            )
-            answer = ans.get("answer") or "(not answered)"
-            out.append(
-                f"<li><b>{escape_text(ans.get('question', ''))}</b><br>{escape_text(answer)}"
-                f"{escape_text(conf_s)}{f'<ul>{ev}</ul>' if ev else ''}</li>"
-            )
-        out.append("</ol>")
-    out.append("</div>")
-    return "".join(out)
-
-
-def diagrams_markdown(session: ArchivedSession) -> str:
-    if not session.diagrams:
-        return "*No diagrams in this session.*"
-    from googlive.tools.diagram import Diagram
-
-    t0 = session.meta.get("started_unix")
-    base = float(t0) if isinstance(t0, int | float) else 0.0
-    ds = [
-        Diagram(id=d.id, source=d.source, title=d.title, time=base + (d.t or 0.0), version=i)
-        for i, d in enumerate(sorted(session.diagrams, key=lambda d: (d.t or 0.0, d.id)), 1)
-    ]
-    return render_diagram_panel(ds)
-
-
-def snapshot_gallery(session: ArchivedSession) -> list[tuple[str, str]]:
-    out = []
-    for s in session.snapshots:
-        t = s.meta.get("t_s")
-        reason = s.meta.get("reason") or s.meta.get("description") or ""
-        caption = format_clock(t if isinstance(t, int | float) else None)
-        if isinstance(reason, str) and reason:
-            caption += " · " + " ".join(reason.split())[:120]
-        out.append((str(s.path), caption))
-    return out
-
-
-@dataclass
-class ResultsView:
-    """The values of the Results panels for one session."""
-
-    session_id: str
-    path: Path
-    header: str
-    transcript: str
-    analysis: str
-    snapshots: list[tuple[str, str]] = field(default_factory=list)
-    diagrams: str = ""
-    recording: str | None = None
-    recording_is_video: bool = False
-    analysis_file: str | None = None
-    has_analysis: bool = False
-
-    def updates(self) -> tuple[Any, ...]:
-        """In the order of `ResultsPlugin.panel_outputs`."""
-        rec = self.recording
-        return (
-            gr.update(value=self.header),
-            gr.update(value=self.transcript),
-            gr.update(value=self.analysis),
-            gr.update(value=self.snapshots or None, visible=bool(self.snapshots)),
-            gr.update(value=self.diagrams),
-            gr.update(
-                value=rec if rec and self.recording_is_video else None,
-                visible=bool(rec and self.recording_is_video),
-            ),
-            gr.update(
-                value=rec if rec and not self.recording_is_video else None,
-                visible=bool(rec and not self.recording_is_video),
-            ),
-            gr.update(value="" if rec else "*No recording for this session.*"),
-            gr.update(value=self.analysis_file, visible=bool(self.analysis_file)),
-            gr.update(value=None, visible=False),  # a zip prepared for another session
-        )
-
-
-def build_results(session_path: str | Path, *, analysing: bool = False) -> ResultsView:
-    """Read an archived session (owner-checked path) into Results panel values."""
-    s = load_session(session_path)
-    rec = s.recording
-    analysis_file = s.path / ANALYSIS_FILE
-    return ResultsView(
-        session_id=s.session_id,
-        path=s.path,
-        header=header_html(s),
-        transcript=transcript_html(s),
-        analysis=analysis_html(s.analysis, running=analysing),
-        snapshots=snapshot_gallery(s),
-        diagrams=diagrams_markdown(s),
-        recording=str(rec) if rec is not None else None,
-        recording_is_video=rec is not None and rec.suffix in VIDEO_SUFFIXES,
-        analysis_file=str(analysis_file) if s.analysis is not None and not analysing else None,
-        has_analysis=s.analysis is not None,
-    )
 
 
 # --------------------------------------------------------------------------- actions
@@ -335,10 +121,12 @@ def _load_for_analysis(path: Path) -> tuple[ArchivedSession, list[Snapshot]]:
 
 
 async def analyse_session(
-    session_path: str | Path, client: Any, model: str, **kw: Any
+    session_path: str | Path, client: Any, model: str, *, offline: bool = False, **kw: Any
 ) -> dict[str, Any]:
     """Analyse an archived session and save analysis.json; returns what was saved.
 
+    `offline` (the offline demo, no model to ask): the analysis is computed from the transcript
+    and the recorded survey answers (googlive.analysis_offline), `client` is not used.
     Never raises for service failures: a failed analysis is saved with its message and the raw
     reply, so the Results page can show both.
     """
@@ -346,8 +134,19 @@ async def analyse_session(
     started = time.monotonic()
     session, snaps = await asyncio.to_thread(_load_for_analysis, path)
     try:
-        result = await analyse(client, model, session.transcript, session.survey, snaps, **kw)
-        data = result.to_dict()
+        if offline:
+            model = "offline (computed from the transcript)"
+            data = offline_analysis(
+                session.transcript,
+                session.survey,
+                duration_s=session.duration_s,
+                snapshots=len(session.snapshots),
+                diagrams=len(session.diagrams),
+                t0_unix=session.t0_unix,
+            )
+        else:
+            result = await analyse(client, model, session.transcript, session.survey, snaps, **kw)
+            data = result.to_dict()
     except asyncio.CancelledError:
         raise
     except Exception as e:  # analyse() handles REST errors; anything else is reported too
@@ -384,16 +183,66 @@ async def _close_client(client: Any) -> None:
             await aio.aclose()
 
 
-def past_label(s: Any) -> str:
-    flags = [f"{s.turns} turn{'s' if s.turns != 1 else ''}", format_clock(s.duration_s)]
-    if s.has_recording:
-        flags.append("recording")
-    if s.has_analysis:
-        flags.append("analysed" if getattr(s, "analysis_ok", True) else "analysis failed")
-    if not s.mine:
-        flags.append("shared")
-    started = s.started.replace("T", " ").replace("Z", " UTC")
-    return f"{started} — {s.title} ({', '.join(flags)})"
+def _row_tuple(r: PastRow) -> tuple[str, str, str, str]:
+    return (r.id, r.title, r.label, r.search)
+
+
+def _rows(state: Any) -> list[PastRow]:
+    out = []
+    for item in state or []:
+        if isinstance(item, list | tuple) and len(item) == 4:
+            out.append(PastRow(*map(str, item)))
+    return out
+
+
+def _title_of(state: Any, session_id: str | None) -> str:
+    return next((r.title for r in _rows(state) if r.id == session_id), "this session")
+
+
+def and_list(items: list[str] | tuple[str, ...]) -> str:
+    items = list(items)
+    return (
+        items[0]
+        if len(items) == 1
+        else ", ".join(items[:-1]) + " and " + items[-1]
+        if items
+        else ""
+    )
+
+
+def deleted_message(title: str, gone: Deleted) -> str:
+    where = and_list(["this server", *gone.elsewhere])
+    held = (
+        f"its {and_list(gone.what)} ({plural(gone.files, 'file')})"
+        if gone.what
+        else plural(gone.files, "file")
+    )
+    verb = "is" if not gone.what and gone.files == 1 else "are"
+    return f"Deleted “{title}”: {held} {verb} gone from {where}."
+
+
+def status_html(text: str, kind: str = "ok") -> str:
+    return f'<div class="past-msg past-{kind}">{escape_text(text)}</div>' if text else ""
+
+
+PAST_CSS = """
+#past-sessions .wrap { display: flex; flex-direction: column; gap: 4px; }
+#past-sessions label { width: 100%; justify-content: flex-start; }
+.past-msg { padding: 6px 10px; border-radius: 8px; background: #e6f4ea; color: #0d652d; }
+.past-msg.past-warn { background: #fef7e0; color: #7a4a00; }
+#past-delete-note { font-weight: 600; }
+"""
+
+
+def focus_js(selector: str) -> str:
+    """JS that focuses the first visible element of `selector` (a comma list) once it appears
+    (Gradio shows a group a moment after the server answers): tried for up to 3 s."""
+    return (
+        f"() => {{ const sels = {selector!r}.split(','); const t0 = performance.now();"
+        " const go = () => { for (const s of sels) { const e = document.querySelector(s);"
+        " if (e && e.offsetParent !== null) { e.focus(); return; } }"
+        " if (performance.now() - t0 < 3000) setTimeout(go, 60); }; setTimeout(go, 30); return []; }"
+    )
 
 
 # --------------------------------------------------------------------------- the page
@@ -423,16 +272,31 @@ class ResultsPlugin(UiPlugin):
             raise SessionNotFound("no such session")
         return resolve_session(self.data_dir, owner, session_id, shared=self.shared)
 
-    def list_past(self, owner: str | None) -> list[tuple[str, str]]:
-        """(label, session id) of the sessions this browser may see, newest first."""
+    def past_rows(self, owner: str | None, tz: str | None = None) -> list[PastRow]:
+        """The sessions this browser may see, newest first, labelled in the browser's time zone."""
         if not owner:
             return []
+        now = datetime.now(UTC)
         return [
-            (past_label(s), s.id) for s in list_sessions(self.data_dir, owner, shared=self.shared)
+            past_row(s, tz, now) for s in list_sessions(self.data_dir, owner, shared=self.shared)
         ]
 
-    def open_past(self, session_id: str | None, owner: str | None) -> ResultsView:
-        return build_results(self.resolve(session_id, owner))
+    def list_past(self, owner: str | None, tz: str | None = None) -> list[tuple[str, str]]:
+        """(label, session id) of the sessions this browser may see, newest first."""
+        return [(r.label, r.id) for r in self.past_rows(owner, tz)]
+
+    def open_past(
+        self, session_id: str | None, owner: str | None, tz: str | None = None
+    ) -> ResultsView:
+        return build_results(self.resolve(session_id, owner), tz=tz)
+
+    def rename(self, session_id: str | None, owner: str | None, title: str) -> str:
+        """Give one of this owner's sessions a title ('' restores the automatic one)."""
+        return rename_session(self.resolve(session_id, owner), title or "")
+
+    def delete(self, session_id: str | None, owner: str | None) -> Deleted:
+        """Delete one of this owner's sessions with all its files."""
+        return delete_session(self.resolve(session_id, owner))
 
     def download_zip(self, session_id: str | None, owner: str | None) -> Path:
         """The session as one zip, at most one per visitor on disk at a time.
@@ -474,10 +338,18 @@ class ResultsPlugin(UiPlugin):
             return endpoint.client(key or None)
         return self.ctx.endpoint.client(None)
 
+    def is_offline(self, cred: Any = None) -> bool:
+        """True when the session ran (or the app runs) on the offline demo: no model to ask."""
+        if isinstance(cred, tuple) and len(cred) == 2 and cred[0] is not None:
+            return bool(getattr(cred[0], "offline", False))
+        return bool(getattr(self.ctx.endpoint, "offline", False))
+
     async def analyse(
         self, session_id: str | None, owner: str | None, cred: Any = None
     ) -> dict[str, Any]:
         path = self.resolve(session_id, owner)
+        if self.is_offline(cred):
+            return await analyse_session(path, None, "", offline=True)
         client = self.client_for(cred)
         try:
             return await analyse_session(path, client, self.ctx.settings.analysis_model)
@@ -512,9 +384,13 @@ class ResultsPlugin(UiPlugin):
             self.key = gr.State(
                 None
             )  # (endpoint, key) of the session just ended (server side only)
+            self.dia_sources = gr.State([])  # (label, Mermaid source) per diagram shown
+            self.tz = gr.Textbox("", visible=False, elem_id="browser-tz")  # the browser's time zone
+            gr.HTML(f"<style>{page_js.CSS}{PAST_CSS}</style>", padding=False)
             self.header = gr.HTML(EMPTY_HEADER, elem_id="results-header")
             with gr.Row():
                 with gr.Column(scale=5):
+                    self.survey = gr.HTML("", visible=False, elem_id="results-survey")
                     gr.Markdown("### Analysis")
                     self.analysis = gr.HTML(analysis_html(None), elem_id="results-analysis")
                     with gr.Row():
@@ -541,15 +417,26 @@ class ResultsPlugin(UiPlugin):
                             visible=False,
                             interactive=False,
                             elem_id="results-video",
+                            label="Recording",
                             show_label=False,
+                            show_download_button=True,
                         )
                         self.audio = gr.Audio(
                             visible=False,
                             interactive=False,
                             elem_id="results-audio",
+                            label="Recording",
                             show_label=False,
                         )
-                        self.no_rec = gr.Markdown("*No recording for this session.*")
+                        # Never shown: its served URL becomes the player's poster (page_js).
+                        self.poster = gr.Image(
+                            visible=False,
+                            interactive=False,
+                            elem_id="results-poster",
+                            show_label=False,
+                            label="Poster frame",
+                        )
+                        self.no_rec = gr.Markdown(NO_RECORDING)
                 with gr.Column(scale=5):
                     gr.Markdown("### Transcript")
                     self.transcript = gr.HTML(
@@ -560,153 +447,137 @@ class ResultsPlugin(UiPlugin):
                     visible=False,
                     elem_id="results-snapshots",
                     columns=4,
-                    height="auto",
+                    object_fit="contain",
+                    allow_preview=True,
+                    show_download_button=True,
+                    show_fullscreen_button=True,
                     interactive=False,
                     show_label=False,
+                    label="Snapshots",
                 )
+                self.no_snaps = gr.Markdown("*No snapshots in this session.*")
             with gr.Accordion("Diagrams", open=True):
                 self.diagrams = gr.Markdown(
                     "*No diagrams in this session.*",
                     elem_id="results-diagrams",
                     latex_delimiters=[],
                 )
+                self.dia_pick = gr.Radio(
+                    choices=[],
+                    value=None,
+                    label="Show the source of",
+                    visible=False,
+                    elem_id="results-diagram-pick",
+                )
+                self.dia_code = gr.Code(
+                    "",
+                    language=None,
+                    label="Diagram source (Mermaid)",
+                    interactive=False,
+                    visible=False,
+                    elem_id="results-diagram-source",
+                    lines=4,
+                )
         with gr.Tab("Past sessions", id="past", elem_id="past-tab") as self.past_tab:
+            self.rows = gr.State([])  # (id, title, label, search) per session, newest first
             gr.Markdown(
-                "Your past sessions (see who 'you' are at the top of the page). Pick one to see its results."
+                "Your past sessions (see who 'you' are at the top of the page), newest first. "
+                "Select one, then open, rename or delete it."
             )
-            self.past = gr.Dropdown(
-                choices=[],
-                value=None,
-                label="Past sessions",
-                elem_id="past-sessions",
-                interactive=True,
+            self.search = gr.Textbox(
+                label="Search sessions",
+                placeholder="Words from a title or a time, e.g. today",
+                visible=False,
+                elem_id="past-search",
+            )
+            self.past = gr.Radio(
+                choices=[], value=None, label="Past sessions", elem_id="past-sessions"
+            )
+            self.past_empty = gr.Markdown(
+                "No sessions yet: they appear here when a conversation ends.",
+                visible=False,
+                elem_id="past-empty",
             )
             with gr.Row():
-                self.refresh_btn = gr.Button("Refresh", elem_id="past-refresh", size="sm")
                 self.open_btn = gr.Button(
                     "Open results", elem_id="past-open", size="sm", variant="primary"
                 )
+                self.rename_btn = gr.Button("Rename…", elem_id="past-rename", size="sm")
+                self.delete_btn = gr.Button(
+                    "Delete…", elem_id="past-delete", size="sm", variant="stop"
+                )
+                self.refresh_btn = gr.Button("Refresh", elem_id="past-refresh", size="sm")
+            with gr.Group(visible=False) as self.rename_box:
+                self.rename_text = gr.Textbox(
+                    label="New title (leave empty for the automatic one)",
+                    max_length=120,
+                    elem_id="past-rename-text",
+                )
+                with gr.Row():
+                    self.rename_save = gr.Button(
+                        "Save title", elem_id="past-rename-save", size="sm", variant="primary"
+                    )
+                    self.rename_cancel = gr.Button(
+                        "Cancel", elem_id="past-rename-cancel", size="sm"
+                    )
+            with gr.Group(visible=False) as self.delete_box:
+                self.delete_note = gr.HTML("", elem_id="past-delete-note")
+                with gr.Row():
+                    self.delete_yes = gr.Button(
+                        "Delete for good", elem_id="past-delete-yes", size="sm", variant="stop"
+                    )
+                    self.delete_no = gr.Button("Keep it", elem_id="past-delete-no", size="sm")
+            self.past_status = gr.HTML("", elem_id="past-status")
 
     def panel_outputs(self) -> list[Any]:
         return [
             self.header,
             self.transcript,
             self.analysis,
+            self.survey,
             self.gallery,
+            self.no_snaps,
             self.diagrams,
+            self.dia_pick,
+            self.dia_code,
+            self.dia_sources,
             self.video,
             self.audio,
+            self.poster,
             self.no_rec,
             self.analysis_dl,
             self.zip_file,
         ]
 
+    def empty_updates(self) -> tuple[Any, ...]:
+        """The Results panels with no session in them (after that session was deleted)."""
+        return (
+            EMPTY_HEADER,
+            '<div class="empty">—</div>',
+            analysis_html(None),
+            gr.update(value="", visible=False),
+            gr.update(value=None, visible=False),
+            "*No snapshots in this session.*",
+            "*No diagrams in this session.*",
+            gr.update(choices=[], value=None, visible=False),
+            gr.update(value="", visible=False),
+            [],
+            gr.update(value=None, visible=False),
+            gr.update(value=None, visible=False),
+            None,
+            NO_RECORDING,
+            gr.update(value=None, visible=False),
+            gr.update(value=None, visible=False),
+        )
+
     # ---- events ----------------------------------------------------------------------------
     def wire(self, b: PageBuild) -> None:
-        from googlive.calls import registry as call_registry
+        from googlive.results.wiring import wire_past, wire_results
 
-        panels = self.panel_outputs()
-        n_skip = 3 + len(panels)
-        calls = call_registry(self.ctx.services)
-        i_analysis = 3 + panels.index(self.analysis)
-        i_download = 3 + panels.index(self.analysis_dl)
-
-        async def on_end(webrtc_id: str | None, owner: str | None, warn: bool = True) -> Any:
-            # End session and FastRTC's Stop are one act, whichever comes first: the first to
-            # claim the call ends it (if still running), waits for its archive, opens Results
-            # and then analyses it; the other does nothing.
-            skip = (gr.skip(),) * n_skip
-            rec, first = calls.claim(webrtc_id, owner)
-            if rec is None:
-                h = b.handler_for(webrtc_id, owner)
-                if h is None:
-                    if warn:  # (a Stop while still connecting has nothing to end yet)
-                        gr.Warning("No conversation is running in this browser.")
-                    yield skip
-                    return
-                rec, first = calls.started(webrtc_id or "", h), True
-            if rec is None or not first:
-                yield skip
-                return
-            if rec.handler is not None:
-                await end_connection(rec.handler, b.rtc, webrtc_id)
-            await rec.wait_closed()
-            if rec.conv.status.kind == "failed" or rec.archive_path is None:
-                # A call that never got going: the status says why and what to do.
-                yield skip
-                return
-            view = await asyncio.to_thread(build_results, rec.archive_path, analysing=True)
-            yield (gr.Tabs(selected="results"), view.session_id, rec.cred, *view.updates())
-            analysis, download = await on_analyse(view.session_id, owner, rec.cred)
-            out = list(skip)
-            out[i_analysis], out[i_download] = analysis, download
-            yield tuple(out)
-
-        async def on_analyse(
-            session_id: str | None, owner: str | None, key: Any
-        ) -> tuple[Any, Any]:
-            if not session_id:
-                return gr.skip(), gr.skip()
-            try:
-                data = await self.analyse(session_id, owner, key)
-            except SessionNotFound:
-                return analysis_html(
-                    {"ok": False, "error": "This session is not available."}
-                ), gr.skip()
-            f = self.analysis_file(session_id, owner) if data.get("ok") else None
-            return (
-                gr.update(value=analysis_html(data)),
-                gr.update(value=str(f) if f else None, visible=f is not None),
-            )
-
-        def on_open(session_id: str | None, owner: str | None) -> tuple[Any, ...]:
-            if not session_id:
-                return (gr.skip(),) * n_skip
-            try:
-                view = self.open_past(session_id, owner)
-            except SessionNotFound:
-                gr.Warning("That session is not available.")
-                return (gr.skip(),) * n_skip
-            return (gr.Tabs(selected="results"), view.session_id, None, *view.updates())
-
-        def on_refresh(owner: str | None) -> Any:
-            choices = self.list_past(owner)
-            return gr.update(choices=choices, value=None)
-
-        def on_zip(session_id: str | None, owner: str | None) -> Any:
-            if not session_id:
-                gr.Warning("Open a session first.")
-                return gr.skip()
-            try:
-                return gr.update(value=str(self.download_zip(session_id, owner)), visible=True)
-            except SessionNotFound:
-                gr.Warning("That session is not available.")
-                return gr.skip()
-
-        def mark_running(session_id: str | None) -> Any:
-            return gr.update(value=analysis_html(None, running=True)) if session_id else gr.skip()
-
-        outs = [b.tabs, self.current, self.key, *panels]
-
-        async def on_stop(webrtc_id: str | None, owner: str | None) -> Any:
-            async for out in on_end(webrtc_id, owner, warn=False):
-                yield out
-
-        self.end_btn.click(on_end, [b.rtc, b.owner], outs, show_progress="hidden")
-        b.rtc.stop_recording(on_stop, [b.rtc, b.owner], outs, show_progress="hidden")
-        self.analyse_btn.click(
-            mark_running, [self.current], [self.analysis], show_progress="hidden"
-        ).then(
-            on_analyse,
-            [self.current, b.owner, self.key],
-            [self.analysis, self.analysis_dl],
-            show_progress="full",
-        )
-        self.open_btn.click(on_open, [self.past, b.owner], outs)
-        self.past.input(on_open, [self.past, b.owner], outs)
-        self.refresh_btn.click(on_refresh, [b.owner], [self.past])
-        self.past_tab.select(on_refresh, [b.owner], [self.past])
-        self.zip_btn.click(on_zip, [self.current, b.owner], [self.zip_file])
+        b.demo.load(None, None, [self.tz], js=page_js.TIME_ZONE)
+        b.demo.load(None, None, None, js=page_js.INSTALL)
+        wire_results(self, b)
+        wire_past(self, b)
 
         def on_storage() -> Any:
             return gr.update(value=self.storage_html())

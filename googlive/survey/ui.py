@@ -18,6 +18,7 @@ the house issue (#18), done as one series of commits with the new layout.
 from __future__ import annotations
 
 import html
+import json
 import logging
 import os
 import tempfile
@@ -29,7 +30,9 @@ import gradio as gr
 from googlive.survey import edit
 from googlive.survey.compile import compile_instruction, describe_kind
 from googlive.survey.jsonio import SurveyError, export_survey, import_survey, survey_to_dict
+from googlive.survey.messages import plain
 from googlive.survey.model import CHOICE_KINDS, MAX_FILE_BYTES, Section, Survey
+from googlive.survey.saving import BUTTONS, SaveAsk, plan_save
 from googlive.survey.store import SurveyStore
 from googlive.ui import PageBuild, UiPlugin
 
@@ -58,7 +61,7 @@ QUESTION_FIELDS = (
     "q_max_label",
     "q_follow_up",
 )
-# Everything a builder action may update, in wiring order.
+# Everything a builder action may update, in wiring order ("scale_row" holds the scale fields).
 OUTPUTS = (
     "state",
     "outline",
@@ -69,6 +72,7 @@ OUTPUTS = (
     *SECTION_FIELDS,
     "question",
     *QUESTION_FIELDS,
+    "scale_row",
 )
 BUILDER_TAB = "survey-builder"
 
@@ -83,18 +87,26 @@ def survey_of(state: dict[str, Any] | None) -> Survey:
     return Survey.model_validate(state)
 
 
+def plural(n: int, one: str, many: str | None = None) -> str:
+    """ "1 question", "2 questions", "0 questions"."""
+    return f"{n} {one if n == 1 else (many or one + 's')}"
+
+
 def outline_html(survey: Survey) -> str:
     """The whole survey as an escaped HTML outline, with ids and kinds."""
     e = html.escape
     n = len(survey.question_ids())
     parts = [
         f'<div class="survey-outline"><div><strong>{e(survey.title)}</strong> '
-        f'<span class="survey-meta">id {e(survey.id)} · {len(survey.sections)} section(s), {n} question(s)</span></div>'
+        f'<span class="survey-meta">id {e(survey.id)} · {plural(len(survey.sections), "section")}, '
+        f"{plural(n, 'question')}</span></div>"
     ]
     problems = edit.readiness_problems(survey)
     if problems:
         parts.append(
-            '<ul class="survey-notes">' + "".join(f"<li>{e(p)}</li>" for p in problems) + "</ul>"
+            '<ul class="survey-notes">'
+            + "".join(f"<li>{e(plain(p, survey))}</li>" for p in problems)
+            + "</ul>"
         )
     for i, s in enumerate(survey.sections, 1):
         parts.append(
@@ -125,13 +137,20 @@ def error_html(message: str) -> str:
     return f'<div class="survey-error" role="alert">{html.escape(message)}</div>'
 
 
+def ok_html(message: str) -> str:
+    """A success note in the same place as errors (so no stale error stays next to it)."""
+    return f'<div class="survey-ok" role="status">{html.escape(message)}</div>' if message else ""
+
+
 def active_html(survey: Survey | None) -> str:
     """The line under the conversation saying which survey the next call runs."""
     if survey is None:
         return '<span class="survey-active none">No survey: plain conversation.</span>'
+    # The hint is hidden by CSS while a call runs (the status line says connecting/live).
     return (
         f'<span class="survey-active on">Survey interview: <strong>{html.escape(survey.title)}</strong> '
-        f"({len(survey.question_ids())} questions). Press the record button to start.</span>"
+        f"({plural(len(survey.question_ids()), 'question')})."
+        ' <span class="survey-start-hint">Press Start conversation to begin.</span></span>'
     )
 
 
@@ -177,30 +196,42 @@ def render(
     return out
 
 
+def kind_fields(kind: str | None) -> dict[str, Any]:
+    """Only the fields the kind uses: options for choices, the scale row for scales."""
+    return {
+        "q_options": gr.update(visible=kind in CHOICE_KINDS),
+        "scale_row": gr.update(visible=kind == "scale"),
+    }
+
+
 def question_fields(question: Any) -> dict[str, Any]:
     if question is None:
         return {
             "q_text": "",
             "q_kind": "open",
             "q_required": True,
-            "q_options": "",
+            "q_options": gr.update(value="", visible=False),
             "q_min": 1,
             "q_max": 5,
             "q_min_label": "",
             "q_max_label": "",
             "q_follow_up": "",
+            "scale_row": gr.update(visible=False),
         }
     sc = question.scale
     return {
         "q_text": question.text,
         "q_kind": question.kind,
         "q_required": question.required,
-        "q_options": "\n".join(question.options),
+        "q_options": gr.update(
+            value="\n".join(question.options), visible=question.kind in CHOICE_KINDS
+        ),
         "q_min": sc.min if sc else 1,
         "q_max": sc.max if sc else 5,
         "q_min_label": (sc.min_label or "") if sc else "",
         "q_max_label": (sc.max_label or "") if sc else "",
         "q_follow_up": question.follow_up,
+        "scale_row": gr.update(visible=question.kind == "scale"),
     }
 
 
@@ -268,13 +299,14 @@ def question_values(fields: Sequence[Any]) -> dict[str, Any]:
     return values
 
 
-def _act(fn: Any) -> Any:
+def _act(fn: Any, state: Any = None) -> Any:
+    """Run an edit; a refusal is shown in plain words, with titles from the survey in `state`."""
     try:
         return fn()
     except SurveyError as exc:
-        return failed(str(exc))
-    except ValueError as exc:  # e.g. float("abc") from a number field
-        return failed(f"value: {exc}")
+        return failed(plain(str(exc), state))
+    except ValueError:  # e.g. float("abc") from a number field
+        return failed("Enter numbers in the scale fields.")
 
 
 def new_blank() -> dict[str, Any]:
@@ -290,7 +322,7 @@ def add_section(state: Any, *args: Any) -> dict[str, Any]:
         new_id = edit.next_section_id(s)
         return render(edit.add_section(s, title, str(sec_desc or "")), new_id)
 
-    return _act(go)
+    return _act(go, state)
 
 
 def update_section(state: Any, *args: Any) -> dict[str, Any]:
@@ -307,7 +339,7 @@ def update_section(state: Any, *args: Any) -> dict[str, Any]:
             section_id,
         )
 
-    return _act(go)
+    return _act(go, state)
 
 
 def move_section(state: Any, *args: Any, delta: int) -> dict[str, Any]:
@@ -324,7 +356,7 @@ def move_section(state: Any, *args: Any, delta: int) -> dict[str, Any]:
         )
         return render(edit.move_section(s, section_id, max(0, index + delta)), section_id)
 
-    return _act(go)
+    return _act(go, state)
 
 
 def delete_section(state: Any, *args: Any) -> dict[str, Any]:
@@ -336,7 +368,7 @@ def delete_section(state: Any, *args: Any) -> dict[str, Any]:
             raise SurveyError("section: select a section to delete")
         return render(edit.delete_section(s, section_id))
 
-    return _act(go)
+    return _act(go, state)
 
 
 def add_question(state: Any, *args: Any) -> dict[str, Any]:
@@ -351,7 +383,7 @@ def add_question(state: Any, *args: Any) -> dict[str, Any]:
             edit.add_question(s, section_id, **question_values(fields)), section_id, new_id
         )
 
-    return _act(go)
+    return _act(go, state)
 
 
 def update_question(state: Any, *args: Any) -> dict[str, Any]:
@@ -365,7 +397,7 @@ def update_question(state: Any, *args: Any) -> dict[str, Any]:
             edit.update_question(s, question_id, **question_values(fields)), None, question_id
         )
 
-    return _act(go)
+    return _act(go, state)
 
 
 def move_question(state: Any, *args: Any, delta: int) -> dict[str, Any]:
@@ -383,7 +415,7 @@ def move_question(state: Any, *args: Any, delta: int) -> dict[str, Any]:
             edit.move_question(s, question_id, max(0, index + delta)), section.id, question_id
         )
 
-    return _act(go)
+    return _act(go, state)
 
 
 def delete_question(state: Any, *args: Any) -> dict[str, Any]:
@@ -396,7 +428,7 @@ def delete_question(state: Any, *args: Any) -> dict[str, Any]:
         section = s.section_of(question_id)
         return render(edit.delete_question(s, question_id), section.id if section else None)
 
-    return _act(go)
+    return _act(go, state)
 
 
 def select_section(state: Any, section_id: str | None) -> dict[str, Any]:
@@ -420,17 +452,33 @@ def import_file(state: Any, path: str | None) -> dict[str, Any]:
     """Load an uploaded JSON file into the builder, or explain what is wrong with it."""
     if not path:
         return failed("")
+    raw = b""
     try:
         size = os.path.getsize(path)
         if size > MAX_FILE_BYTES:
-            return failed(f"(file): too large: {size} bytes > {MAX_FILE_BYTES}")
-        survey = import_survey(Path(path).read_bytes())
+            return failed(
+                f"Import failed, nothing was changed. The file is too large: {size} bytes "
+                f"(at most {MAX_FILE_BYTES})."
+            )
+        raw = Path(path).read_bytes()
+        survey = import_survey(raw)
     except SurveyError as exc:
         log.info("survey import refused error=%s", type(exc).__name__)
-        return failed(f"Import failed, nothing was changed. {exc}")
+        return failed(
+            plain(f"Import failed, nothing was changed. {exc}", _loose_json(raw), with_paths=True)
+        )
     except OSError:
-        return failed("(file): could not be read")
+        return failed("Import failed: the file could not be read.")
     return render(survey)
+
+
+def _loose_json(raw: bytes) -> Any:
+    """The file's JSON if it parses (for section titles in an error message), else None."""
+    try:
+        data = json.loads(raw.decode("utf-8-sig"))
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        return None
+    return data if isinstance(data, dict) else None
 
 
 def export_file(state: Any, *details: Any) -> tuple[dict[str, Any], str | None]:
@@ -438,7 +486,7 @@ def export_file(state: Any, *details: Any) -> tuple[dict[str, Any], str | None]:
     try:
         survey = with_details(state, details)
     except SurveyError as exc:
-        return failed(str(exc)), None
+        return failed(plain(str(exc), state)), None
     folder = tempfile.mkdtemp(prefix="googlive-survey-")
     path = Path(folder) / f"{survey.id}.json"
     path.write_text(export_survey(survey), encoding="utf-8")
@@ -453,13 +501,13 @@ def library_choices(store: SurveyStore | None) -> list[tuple[str, str]]:
     infos = store.list_surveys() if store is not None else []
     for info in infos:
         kind = "template" if info.source == "template" else "saved"
-        out.append((f"{info.title} ({kind}, {info.questions} questions)", info.id))
+        out.append((f"{info.title} ({kind}, {plural(info.questions, 'question')})", info.id))
     return out
 
 
 def template_choices(store: SurveyStore) -> list[tuple[str, str]]:
     return [
-        (f"{t.title} (template, {len(t.question_ids())} questions)", t.id)
+        (f"{t.title} (template, {plural(len(t.question_ids()), 'question')})", t.id)
         for t in store.templates()
     ]
 
@@ -467,68 +515,127 @@ def template_choices(store: SurveyStore) -> list[tuple[str, str]]:
 def delete_saved(store: SurveyStore, survey_id: str | None) -> tuple[str, Any]:
     """Delete one of the visitor's saved surveys: (error box, library update)."""
     if not survey_id:
-        return error_html("library: choose one of your saved surveys to delete"), gr.skip()
+        return error_html("Choose one of your saved surveys to delete."), gr.skip()
     try:
         if _is_template(store, survey_id):
-            raise SurveyError("library: templates are built in and cannot be deleted")
+            raise SurveyError("Templates are built in and cannot be deleted.")
+        title = store.load(survey_id).title
         if not store.delete(survey_id):
-            raise SurveyError("library: that survey is not in your library")
+            raise SurveyError("That survey is not in your library.")
     except SurveyError as exc:
-        return error_html(str(exc)), gr.skip()
-    return "", gr.update(choices=library_choices(store), value=None)
+        return error_html(plain(str(exc))), gr.skip()
+    return ok_html(f"Deleted “{title}”."), gr.update(choices=library_choices(store), value=None)
 
 
 def _is_template(store: SurveyStore, survey_id: str) -> bool:
     return any(t.id == survey_id for t in store.templates())
 
 
-def save(
-    store: SurveyStore, state: Any, *details: Any, public_ids: frozenset[str] = frozenset()
-) -> tuple[dict[str, Any], Any]:
-    """Save to disk (a template's id gets a fresh one: templates are read-only)."""
+def _to_save(
+    store: SurveyStore, state: Any, details: Sequence[Any], public_ids: frozenset[str]
+) -> Survey:
+    """The survey as it will be saved (raises SurveyError). A template's id, or the id of the
+    blank survey every page starts with (it is in the page config for all to see), gets a
+    fresh random id: saved ids are never public."""
+    survey = with_details(state, details)
+    if _is_template(store, survey.id) or survey.id in public_ids:
+        survey = edit.copy_survey(survey)
+    return survey
+
+
+def save_request(
+    store: SurveyStore,
+    state: Any,
+    *details: Any,
+    public_ids: frozenset[str] = frozenset(),
+    then_start: bool = False,
+) -> tuple[dict[str, Any] | None, SaveAsk | None]:
+    """Before saving: (a refusal to show, or None; the question to ask first, or None).
+    Neither: save at once."""
     try:
-        survey = with_details(state, details)
-        # A template's id, or the id of the blank survey every page starts with (it is in the
-        # page config for all to see), gets a fresh random id: saved ids are never public.
-        if _is_template(store, survey.id) or survey.id in public_ids:
-            survey = edit.copy_survey(survey)
+        survey = _to_save(store, state, details, public_ids)
+    except SurveyError as exc:
+        return failed(plain(str(exc), state)), None
+    if then_start and not survey.question_ids():
+        return failed("Add at least one question before starting the interview."), None
+    return None, plan_save(store, survey)
+
+
+def save(
+    store: SurveyStore,
+    state: Any,
+    *details: Any,
+    public_ids: frozenset[str] = frozenset(),
+    section_id: str | None = None,
+    question_id: str | None = None,
+    ask: SaveAsk | None = None,
+    choice: str | None = None,
+) -> tuple[dict[str, Any], Any]:
+    """Save to disk and say so; the builder keeps the section and question it had selected.
+
+    `ask` and `choice` carry the visitor's answer to a `save_request` question: "replace"
+    overwrites the saved survey it named, "other" keeps both (same id: a copy is made).
+    """
+    try:
+        survey = _to_save(store, state, details, public_ids)
+        if ask is not None and choice == "replace" and ask.mode == "same_title":
+            survey = edit.copy_survey(survey, survey_id=ask.target_id)
+        elif ask is not None and choice == "other" and ask.mode == "same_id":
+            survey = edit.copy_survey(survey, title=f"{survey.title} (copy)"[:200])
         store.save(survey)
     except SurveyError as exc:
-        return failed(str(exc)), gr.skip()
+        return failed(plain(str(exc), state)), gr.skip()
     except OSError as exc:
         log.warning("survey save failed error=%s", type(exc).__name__)
-        return failed("The survey could not be written to disk."), gr.skip()
-    return render(survey), gr.update(choices=library_choices(store), value=survey.id)
+        return failed("The survey could not be written to disk; nothing was saved."), gr.skip()
+    out = render(survey, section_id, question_id)
+    out["error"] = ok_html(f"Saved “{survey.title}”.")
+    return out, gr.update(choices=library_choices(store), value=survey.id)
 
 
 def load(store: SurveyStore, state: Any, survey_id: str | None) -> dict[str, Any]:
     """Open a saved survey, or a copy of a template (so edits never touch the template)."""
     if not survey_id:
-        return failed("library: choose a survey or template to load")
+        return failed("Choose a survey or template to load.")
     try:
         survey = store.load(survey_id)
         if _is_template(store, survey_id):
             survey = edit.copy_survey(survey)
     except SurveyError as exc:
-        return failed(str(exc))
+        return failed(plain(str(exc)))
     return render(survey)
 
 
 def start_interview(
-    store: SurveyStore, state: Any, *details: Any, public_ids: frozenset[str] = frozenset()
+    store: SurveyStore,
+    state: Any,
+    *details: Any,
+    public_ids: frozenset[str] = frozenset(),
+    section_id: str | None = None,
+    question_id: str | None = None,
+    ask: SaveAsk | None = None,
+    choice: str | None = None,
 ) -> tuple[dict[str, Any], Any, Any, Any, str | Any]:
     """Save, make it the survey of the next call, and go to the Conversation tab.
 
     Returns (builder outputs, library, survey_id, tabs, active line).
     """
-    out, library = save(store, state, *details, public_ids=public_ids)
+    refused, _ask = save_request(store, state, *details, public_ids=public_ids, then_start=True)
+    if refused is not None:
+        return refused, gr.skip(), gr.skip(), gr.skip(), gr.skip()
+    out, library = save(
+        store,
+        state,
+        *details,
+        public_ids=public_ids,
+        section_id=section_id,
+        question_id=question_id,
+        ask=ask,
+        choice=choice,
+    )
     if isinstance(out.get("state"), dict) and "id" in out["state"]:
         survey = Survey.model_validate(out["state"])
-        if not survey.question_ids():
-            out["error"] = error_html(
-                "sections: add at least one question before starting the interview"
-            )
-            return out, library, gr.skip(), gr.skip(), gr.skip()
+        out["error"] = ok_html(f"Saved “{survey.title}”: the next conversation is this interview.")
         return out, library, survey.id, gr.Tabs(selected="conversation"), active_html(survey)
     return out, library, gr.skip(), gr.skip(), gr.skip()
 
@@ -546,6 +653,12 @@ CSS = """
 .survey-error { background: #fce8e6; color: #a50e0e; padding: 8px; border-radius: 8px; white-space: pre-wrap; }
 .survey-outline code { font-size: 0.85em; color: #5f6368; }
 .survey-hint, .survey-meta, .survey-kind { color: #5f6368; font-size: 0.9em; }
+.survey-ok { background: #e6f4ea; color: #0d652d; padding: 8px; border-radius: 8px; }
+#survey-ask-note { font-weight: 600; }
+/* During a call the status line says so; the hint to press record is then out of date. */
+body:has(#status [data-state="live"]) .survey-start-hint,
+body:has(#status [data-state="connecting"]) .survey-start-hint,
+body:has(#status [data-state="reconnecting"]) .survey-start-hint { display: none; }
 """
 
 
@@ -664,11 +777,12 @@ class SurveyPlugin(UiPlugin):
                             )
                         c["q_options"] = gr.Textbox(
                             "",
-                            label="Options (choice questions: one per line)",
+                            label="Options (one per line)",
                             lines=3,
+                            visible=False,
                             elem_id="survey-q-options",
                         )
-                        with gr.Row():
+                        with gr.Row(visible=False, elem_id="survey-q-scale") as c["scale_row"]:
                             c["q_min"] = gr.Number(
                                 1, label="Scale min", precision=0, elem_id="survey-q-min"
                             )
@@ -707,6 +821,17 @@ class SurveyPlugin(UiPlugin):
                             elem_id="survey-start",
                         )
                         c["save"] = gr.Button("Save", elem_id="survey-save")
+                    c["pending"] = gr.State(None)  # the save question being asked (saving.SaveAsk)
+                    with gr.Group(visible=False, elem_id="survey-ask") as c["ask_box"]:
+                        c["ask_note"] = gr.HTML("", elem_id="survey-ask-note")
+                        with gr.Row():
+                            c["ask_yes"] = gr.Button(
+                                "Replace it", size="sm", variant="stop", elem_id="survey-ask-yes"
+                            )
+                            c["ask_alt"] = gr.Button(
+                                "Keep both", size="sm", elem_id="survey-ask-alt"
+                            )
+                            c["ask_no"] = gr.Button("Cancel", size="sm", elem_id="survey-ask-no")
                     c["outline"] = gr.HTML(blank["outline"], elem_id="survey-outline")
                     with gr.Accordion("System instruction preview", open=False):
                         c["preview"] = gr.Textbox(
@@ -736,13 +861,11 @@ class SurveyPlugin(UiPlugin):
         details = [c[n] for n in DETAILS]
         qfields = [c[n] for n in QUESTION_FIELDS]
 
+        # Results and refusals go to the message box above the form (role alert / status),
+        # never to toasts: a toast left over from an earlier refusal made a good save look failed.
         def ui(fn: Any) -> Any:
             def run(*args: Any) -> tuple[Any, ...]:
                 out = fn(*args)
-                if out.get("error") and isinstance(out["error"], str):
-                    gr.Warning(
-                        "The survey builder could not do that: see the message above the form."
-                    )
                 return tuple(out[n] for n in OUTPUTS)
 
             return run
@@ -750,10 +873,6 @@ class SurveyPlugin(UiPlugin):
         def tail(fn: Any, n_extra: int) -> Any:
             def run(*args: Any) -> tuple[Any, ...]:
                 out, *extra = fn(*args)
-                if out.get("error") and isinstance(out["error"], str):
-                    gr.Warning(
-                        "The survey builder could not do that: see the message above the form."
-                    )
                 return (*(out[n] for n in OUTPUTS), *extra[:n_extra])
 
             return run
@@ -765,20 +884,19 @@ class SurveyPlugin(UiPlugin):
         def mine(who: str | None) -> SurveyStore:
             return store.for_owner(who or "")  # SurveyError without an owner: shown in the box
 
-        def guarded(fn: Any) -> Any:
-            def run(*args: Any) -> Any:
-                try:
-                    return fn(*args)
-                except SurveyError as exc:
-                    return failed(str(exc)), *([gr.skip()] * 4)
-
-            return run
-
         def refresh_library(who: str | None) -> Any:
             return gr.update(choices=library_choices(mine(who)) if who else template_choices(store))
 
         owner.change(refresh_library, [owner], [c["library"]], **hidden)
         c["new"].click(ui(lambda: new_blank()), [], outs, **hidden)
+        # Every page gets a blank survey of its own (the one in the page config is everyone's).
+        b.demo.load(ui(lambda: new_blank()), [], outs, **hidden)
+        c["q_kind"].change(
+            lambda k: tuple(kind_fields(k).values()),
+            [c["q_kind"]],
+            [c["q_options"], c["scale_row"]],
+            **hidden,
+        )
         c["sec_add"].click(
             ui(add_section), [state, *details, c["sec_title"], c["sec_desc"]], outs, **hidden
         )
@@ -833,25 +951,93 @@ class SurveyPlugin(UiPlugin):
         c["upload"].upload(ui(import_file), [state, c["upload"]], outs, **hidden)
         c["export"].click(tail(export_file, 1), [state, *details], [*outs, c["download"]], **hidden)
         public = self.public_ids
-        c["save"].click(
-            tail(guarded(lambda who, s, *d: save(mine(who), s, *d, public_ids=public)), 1),
-            [owner, state, *details],
-            [*outs, c["library"]],
+        ask_outs = [c["ask_box"], c["ask_note"], c["ask_yes"], c["ask_alt"], c["pending"]]
+        save_outs = [*outs, c["library"], *ask_outs, b.survey_id, b.tabs, c["active"]]
+        n_save = len(save_outs)
+        closed = (gr.update(visible=False), "", gr.skip(), gr.skip(), None)
+
+        def finish(out: dict[str, Any], library: Any, *started: Any) -> tuple[Any, ...]:
+            return (*(out[n] for n in OUTPUTS), library, *closed, *(started or (gr.skip(),) * 3))
+
+        def on_save(then_start: bool) -> Any:
+            def run(who: str | None, s: Any, *rest: Any) -> tuple[Any, ...]:
+                d, section_id, question_id = rest[:5], rest[5], rest[6]
+                try:
+                    store_ = mine(who)
+                except SurveyError as exc:
+                    return finish(failed(plain(str(exc))), gr.skip())
+                refused, ask = save_request(store_, s, *d, public_ids=public, then_start=then_start)
+                if refused is not None:
+                    return finish(refused, gr.skip())
+                if ask is not None:
+                    yes, alt = BUTTONS[ask.mode]
+                    return (
+                        *(gr.skip(),) * (len(OUTPUTS) + 1),
+                        gr.update(visible=True),
+                        f"<div>{html.escape(ask.question)}</div>",
+                        gr.update(value=yes),
+                        gr.update(value=alt),
+                        ask.to_state(then_start),
+                        gr.skip(),
+                        gr.skip(),
+                        gr.skip(),
+                    )
+                sel = {"section_id": section_id, "question_id": question_id}
+                if then_start:
+                    out, library, *started = start_interview(
+                        store_, s, *d, public_ids=public, **sel
+                    )
+                    return finish(out, library, *started)
+                return finish(*save(store_, s, *d, public_ids=public, **sel))
+
+            return run
+
+        def on_answer(choice: str) -> Any:
+            def run(who: str | None, s: Any, *rest: Any) -> tuple[Any, ...]:
+                d, section_id, question_id, pending = rest[:5], rest[5], rest[6], rest[7]
+                if not isinstance(pending, dict):
+                    return (*(gr.skip(),) * (n_save - 8), *closed, gr.skip(), gr.skip(), gr.skip())
+                ask = SaveAsk(pending["mode"], pending["target_id"], "")
+                sel = {
+                    "section_id": section_id,
+                    "question_id": question_id,
+                    "ask": ask,
+                    "choice": choice,
+                }
+                try:
+                    store_ = mine(who)
+                except SurveyError as exc:
+                    return finish(failed(plain(str(exc))), gr.skip())
+                if pending.get("then_start"):
+                    out, library, *started = start_interview(
+                        store_, s, *d, public_ids=public, **sel
+                    )
+                    return finish(out, library, *started)
+                return finish(*save(store_, s, *d, public_ids=public, **sel))
+
+            return run
+
+        save_in = [owner, state, *details, c["section"], c["question"]]
+        focus_ask = "() => { setTimeout(() => { const b = document.querySelector('#survey-ask-yes'); if (b && b.offsetParent) b.focus(); }, 120); return []; }"
+        c["save"].click(on_save(False), save_in, save_outs, **hidden).then(
+            None, None, None, js=focus_ask
+        )
+        c["ask_yes"].click(on_answer("replace"), [*save_in, c["pending"]], save_outs, **hidden)
+        c["ask_alt"].click(on_answer("other"), [*save_in, c["pending"]], save_outs, **hidden)
+        c["ask_no"].click(
+            lambda: (*closed, ok_html("Not saved: nothing was changed.")),
+            None,
+            [*ask_outs, c["error"]],
             **hidden,
         )
         c["load"].click(
-            ui(lambda who, s, sid: _act(lambda: load(mine(who), s, sid))),
+            ui(lambda who, s, sid: _act(lambda: load(mine(who), s, sid), s)),
             [owner, state, c["library"]],
             outs,
             **hidden,
         )
-        c["start"].click(
-            tail(
-                guarded(lambda who, s, *d: start_interview(mine(who), s, *d, public_ids=public)), 4
-            ),
-            [owner, state, *details],
-            [*outs, c["library"], b.survey_id, b.tabs, c["active"]],
-            **hidden,
+        c["start"].click(on_save(True), save_in, save_outs, **hidden).then(
+            None, None, None, js=focus_ask
         )
 
         def on_delete(who: str | None, sid: str | None) -> tuple[str, Any]:

@@ -213,11 +213,15 @@ def browser_factory(netns: NetNamespace, tmp_path: Path):
         viewport: dict | None = None,
         grant: list[str] | None = None,
         init_script: str | None = None,
+        flags: list[str] | None = None,
+        **options,
     ):
         """A fresh browser profile. `grant`: only these permissions ("camera", "microphone")
-        are granted and every other prompt is denied (instead of the fake UI accepting all)."""
+        are granted and every other prompt is denied (instead of the fake UI accepting all).
+        `flags` replace CHROMIUM_FLAGS; `options` go to Playwright's
+        launch_persistent_context (e.g. timezone_id)."""
         flag = f"--use-file-for-fake-audio-capture={audio_wav}" + ("" if loop else "%noloop")
-        args = [*CHROMIUM_FLAGS, flag]
+        args = [*(CHROMIUM_FLAGS if flags is None else flags), flag]
         if grant is not None:
             args = [a for a in args if a != "--use-fake-ui-for-media-stream"]
             args.append("--deny-permission-prompts")
@@ -227,6 +231,7 @@ def browser_factory(netns: NetNamespace, tmp_path: Path):
             headless=True,
             args=args,
             viewport=viewport or {"width": 1400, "height": 1000},
+            **options,
         )
         if grant:
             ctx.grant_permissions(grant)

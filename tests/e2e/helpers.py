@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Any
 
 STATS_JS = """
@@ -61,3 +62,31 @@ def sample_stats(
         out.append((time.monotonic(), stats(page)))
         page.wait_for_timeout(every * 1000)
     return out
+
+
+AXE_PATH = (
+    Path(__file__).resolve().parents[2]
+    / "tools"
+    / "a11y"
+    / "node_modules"
+    / "axe-core"
+    / "axe.min.js"
+)
+
+AXE_RUN = """async () => {
+  const r = await axe.run(document, {resultTypes: ['violations']});
+  return r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
+    nodes: v.nodes.slice(0, 5).map(n => n.target.join(' ') + ' :: ' + n.html.slice(0, 160))}));
+}"""
+
+
+def axe_violations(
+    page: Any, impacts: tuple[str, ...] = ("serious", "critical")
+) -> list[dict[str, Any]]:
+    """axe-core's violations of these impacts on the page as it is now (axe-core from npm:
+    `npm ci --prefix tools/a11y`, injected with Playwright's add_script_tag)."""
+    if not AXE_PATH.is_file():
+        raise RuntimeError(f"axe-core is missing: run `npm ci --prefix tools/a11y` ({AXE_PATH})")
+    if not page.evaluate("() => !!window.axe"):
+        page.add_script_tag(path=str(AXE_PATH))
+    return [v for v in page.evaluate(AXE_RUN) if v["impact"] in impacts]

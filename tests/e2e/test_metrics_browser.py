@@ -66,7 +66,9 @@ def test_diagnostics_panel_shows_latency_and_usage(netns, browser_factory, tmp_p
         assert 0 < ms < 10000 and tokens > 0
         # The model line in the transcript carries the same figure.
         wait_text(page, "#transcript", f"{ms} ms", timeout_s=10)
-        assert re.search(r"\$\d+\.\d{4}", page.locator("#metrics-usage").inner_text())
+        assert not re.search(
+            r"\$\d", page.locator("#metrics-usage").inner_text()
+        )  # the offline demo is free
         page.locator("#metrics-eventlog-acc button").first.click()
         page.wait_for_selector("#metrics-eventlog .ev[data-kind='connect']", timeout=10000)
         page.wait_for_timeout(1200)  # let the reply play out so the screenshot shows a settled page

@@ -29,8 +29,8 @@ def test_end_session_shows_results_with_transcript_and_analysis(netns, browser_f
         # The Results tab opens with the transcript, then the analysis replaces its progress note.
         text = wait_text(page, "#results-transcript", "blue notebook", timeout_s=20)
         assert "You" in text and "Gemini" in text
-        summary = wait_text(page, "#results-analysis", "Offline demo summary", timeout_s=30)
-        assert "Analysing" not in summary
+        summary = wait_text(page, "#results-analysis", "What the transcript shows", timeout_s=30)
+        assert "Analysing" not in summary and "1 turn from you (1 typed)" in summary
         assert page.locator('#results-analysis [data-state="done"]').count() == 1
         # The conversation was closed on the server, and the archive holds the analysis.
         sessions = list((app.data_dir / "sessions").glob("*/*/analysis.json"))

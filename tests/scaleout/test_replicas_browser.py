@@ -127,25 +127,18 @@ def _end(page: Any, words: str) -> None:
 
 
 def _past(page: Any) -> list[str]:
-    """The Past sessions tab's choices, as the visitor sees them."""
+    """The Past sessions tab's list (one radio per session), as the visitor sees it."""
     page.get_by_role("tab", name="Past sessions").click()
     page.locator("#past-refresh").click()
-    page.locator("#past-sessions input").click()
-    try:
-        page.wait_for_selector("#past-sessions ul li, ul[role=listbox] li", timeout=5000)
-    except Exception:
-        return []  # no choices: the list is empty
-    items = page.locator("ul[role=listbox] li").all_inner_texts()
-    page.keyboard.press("Escape")
-    return [i.strip() for i in items if i.strip()]
+    page.wait_for_selector("#past-sessions input[type=radio], #past-empty:visible", timeout=15000)
+    return [t.strip() for t in page.locator("#past-sessions label").all_inner_texts() if t.strip()]
 
 
 def _open_past(page: Any, needle: str) -> str:
     """Pick the (only) session as a user would with the keyboard, then Open results."""
-    box = page.locator("#past-sessions input")
-    box.click()
-    page.locator("ul[role=listbox] li", has_text=needle).first.wait_for()
-    box.press("Enter")
+    item = page.locator("#past-sessions label", has_text=needle).first.locator("input")
+    item.focus()
+    page.keyboard.press("Space")
     page.locator("#past-open").click()
     return wait_text(page, "#results-transcript", needle, timeout_s=20)
 
