@@ -111,6 +111,8 @@ async def test_transcript_and_events_are_archived_while_the_session_runs(server,
         assert lines[1]["role"] == "model" and lines[1]["text"]
         assert lines[0]["turn"] == lines[1]["turn"]
         assert 0 <= lines[0]["t_s"] <= lines[1]["t_s"]
+        # Appends are written by the archive's writer thread, in order, soon after.
+        await until(lambda: "turn_complete" in (arch.path / "events.jsonl").read_text())
         events = jsonl(arch.path / "events.jsonl")
         kinds = [e["kind"] for e in events]
         assert "session_start" in kinds and "turn_complete" in kinds
@@ -370,3 +372,26 @@ def test_panels_and_their_updates_line_up(tmp_path):
     assert len(outs) == len(PANELS) == len(plugin.empty_updates())
     arch = finished_archive(tmp_path, "alice", "line up")
     assert len(plugin.open_past(arch.session_id, "alice").updates()) == len(outs)
+
+
+async def test_archive_appends_never_run_on_the_event_loop_thread(server, tmp_path, monkeypatch):
+    """events.jsonl/transcript.jsonl/meta.json writes fsync now and then: they run on the
+    archive's writer thread, never on the loop that carries the audio."""
+    import threading
+
+    threads: set[str] = set()
+    for name in ("append_event", "append_transcript", "write_meta"):
+        orig = getattr(SessionArchive, name)
+
+        def spy(self, *a, _orig=orig, **kw):
+            threads.add(threading.current_thread().name)
+            return _orig(self, *a, **kw)
+
+        monkeypatch.setattr(SessionArchive, name, spy)
+    loop_thread = threading.current_thread().name
+    peer, h = await live_session(server, tmp_path, "alice")
+    await peer.close()
+    # the writer thread, or a worker thread for close(); never the loop's own thread
+    assert "archive-writer" in threads and loop_thread not in threads, threads
+    session = load_session(h.feature("archive").archive.path)
+    assert [ln.text for ln in session.transcript][:1] == ["hello archive"]

@@ -48,6 +48,7 @@ from googlive.events import (
     TurnComplete,
 )
 from googlive.features import Feature
+from googlive.serialio import SerialWriter
 
 if TYPE_CHECKING:
     from googlive.handler import GeminiHandler
@@ -76,6 +77,8 @@ class ArchiveFeature(Feature):
         self._tool_started: dict[str, float] = {}
         self._io: set[asyncio.Task[Any]] = set()
         self._closed = False
+        # Appends (events, lines, meta.json) fsync now and then: off the event loop, in order.
+        self._writer = SerialWriter("archive-writer")
         args = handler.args
         self._write_meta(
             {
@@ -98,12 +101,18 @@ class ArchiveFeature(Feature):
     def _event(self, kind: str, **fields: Any) -> None:
         if self._closed:
             return
+        self._writer.submit(self._append_event, kind, fields)
+
+    def _append_event(self, kind: str, fields: dict[str, Any]) -> None:  # writer thread
         try:
             self.archive.append_event(kind, **fields)
         except (ArchiveError, ValueError, TypeError, OSError) as e:
             log.warning("archive: event %s not written (%s)", kind, type(e).__name__)
 
     def _write_meta(self, updates: dict[str, Any]) -> None:
+        self._writer.submit(self._save_meta, updates)
+
+    def _save_meta(self, updates: dict[str, Any]) -> None:  # writer thread
         try:
             self.archive.write_meta(updates)
         except (ArchiveError, ValueError, OSError) as e:
@@ -139,8 +148,11 @@ class ArchiveFeature(Feature):
         if self._closed or not text.strip():
             return
         start, latency = self._line_start(role, turn, t)
+        self._writer.submit(self._append_line, role, text, start, turn, latency)
+
+    def _append_line(self, *line: Any) -> None:  # writer thread
         try:
-            self.archive.append_transcript(role, text, start, turn, latency)
+            self.archive.append_transcript(*line)
         except (ArchiveError, OSError) as e:
             log.warning("archive: transcript line not written (%s)", type(e).__name__)
 
@@ -336,6 +348,7 @@ class ArchiveFeature(Feature):
             go_aways=getattr(stats, "go_aways", 0) if stats is not None else 0,
         )
         self._closed = True
+        await asyncio.to_thread(self._writer.close)  # every queued append is written first
         await asyncio.to_thread(self._safe, self.archive.close)
 
 
