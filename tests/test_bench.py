@@ -153,3 +153,15 @@ def test_cpu_search_climbs_until_a_run_fails_then_bisects(monkeypatch):
             "client_mic_frames_per_s_min": 50.0,
         }
     )
+
+
+def test_audio_stages_times_every_stage_of_the_mic_path():
+    from bench import stages
+
+    r = stages.measure(20)
+    us = r["us_per_frame"]
+    assert set(us) >= {"fastrtc_frame_to_ndarray", "vad_feed", "resampler_48k_to_16k"}
+    assert all(v >= 0 for v in us.values()) and us["resampler_48k_to_16k"] > 0, r
+    assert r["receive_total_us"] > 0
+    ser = r["uplink_serialise_us_per_40ms_chunk"]
+    assert ser["app_direct"] > 0 and ser["baseline_sdk_send_realtime_input"] > 0
