@@ -41,7 +41,9 @@ ALIASES = {
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m bench")
     p.add_argument(
-        "--quick", action="store_true", help="fewer trials and shorter windows (< 3 min on 2 cores)"
+        "--quick",
+        action="store_true",
+        help="fewer trials and shorter windows (~5 min on 2 cores: cpu climbs sessions)",
     )
     p.add_argument(
         "--plot", action="store_true", help="write bench/out/bench.png (and assets/bench.png)"

@@ -366,6 +366,7 @@ async def measure(quick: bool, record: bool = False) -> dict[str, Any]:
         "window_s": window,
         "warmup_s": {"audio": warmup, "audio_video": warmup_av},
         "ladder": list(LADDER),
+        "echo_ladder": [1] if quick else list(LADDER),
         "runs": {},
     }
     async with FakeLiveServer(api_key="k", config=FakeLiveConfig(max_av_session_s=None)) as live:
@@ -381,8 +382,11 @@ async def measure(quick: bool, record: bool = False) -> dict[str, Any]:
             for kind, srv in servers.items():
                 for mod in ("audio", "audio_video"):
                     av = mod == "audio_video"
+                    # --quick: the echo only at N = 1 (its cpu_per_session, the ratios'
+                    # baseline); its session limit is climbed in the full run
+                    ladder = (1,) if quick and kind == "echo" else LADDER
                     out["runs"][f"{kind}_{mod}"] = await _search(
-                        srv, av, window, warmup_av if av else warmup, LADDER
+                        srv, av, window, warmup_av if av else warmup, ladder
                     )
                 srv.close()
         finally:
@@ -445,6 +449,8 @@ def figures(m: dict[str, Any]) -> dict[str, Any]:
     cps["av_over_app_audio"] = ratio(cps["app_audio_video"], cps["app_audio"])
     cps["target"] = {"ratio_audio_video": 0.35, "av_over_app_audio": 1.2, "ratio_audio": 1.3}
     mrs: dict[str, Any] = {k: maxrt(k) for k in keys}
+    if m.get("echo_ladder") == [1]:  # --quick: the echo was not climbed
+        mrs["echo_audio"] = mrs["echo_audio_video"] = None
     mrs["first_failed"] = {k: first_fail(k) for k in keys}
     mrs["ladder"] = m.get("ladder")
     mrs["target"] = {"app_audio": 8, "app_audio_video": 6}
