@@ -16,6 +16,7 @@ from typing import Any
 # cheap pure figures first, then the real-time ones, then the multi-process ones
 SECTIONS = (
     "resampler",
+    "audio_stages",
     "vad",
     "false_barge_ins",
     "echo_false_pauses",
@@ -40,7 +41,9 @@ ALIASES = {
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m bench")
     p.add_argument(
-        "--quick", action="store_true", help="fewer trials and shorter windows (< 3 min on 2 cores)"
+        "--quick",
+        action="store_true",
+        help="fewer trials and shorter windows (~5 min on 2 cores: cpu climbs sessions)",
     )
     p.add_argument(
         "--plot", action="store_true", help="write bench/out/bench.png (and assets/bench.png)"
@@ -80,9 +83,10 @@ def main(argv: list[str] | None = None) -> int:
             traceback.print_exc(file=sys.stderr)
         res.setdefault("elapsed_s", {})[name] = round(time.monotonic() - s, 1)
 
-    from bench import bargein, cpu, latency, recording, replicas, resampler, startup, tools
+    from bench import bargein, cpu, latency, recording, replicas, resampler, stages, startup, tools
 
     section("resampler", lambda: {"resampler": resampler.measure()})
+    section("audio_stages", lambda: stages.run(q))
     section("vad", lambda: {"vad_granularity_ms": latency.vad_figures(40 if q else 200)})
     section("false_barge_ins", lambda: {"false_barge_ins": bargein.run_false(10.0 if q else 60.0)})
     section(

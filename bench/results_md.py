@@ -101,31 +101,50 @@ def rows(r: dict[str, Any]) -> list[tuple[str, str, str, str, str]]:
     out.append(
         (
             "cpu_per_session audio+video",
-            f"{c.get('app_audio_video')} (ratio {c.get('ratio_audio_video')})",
+            f"{c.get('app_audio_video')} (ratio {c.get('ratio_audio_video')}; "
+            f"{c.get('av_over_app_audio')}× the app's audio)",
             f"{c.get('echo_audio_video')} (bare echo)",
-            "ratio ≤ 0.5",
-            met("cpu_per_session.ratio_audio_video"),
+            "ratio ≤ 0.35; ≤ 1.2× audio",
+            f"{met('cpu_per_session.ratio_audio_video')}; "
+            f"{met('cpu_per_session.av_over_app_audio')}",
         )
     )
     m = r.get("max_realtime_sessions", {})
-    out.append(
-        (
-            "max_realtime_sessions audio",
-            f"{m.get('app_audio')}",
-            f"{m.get('echo_audio')} (echo)",
-            f"— (tried {_g(m, 'tried', 'audio')})",
-            "—",
+    for key, label, need in (("audio", "audio", 8), ("audio_video", "audio+video", 6)):
+        out.append(
+            (
+                f"max_realtime_sessions {label}",
+                f"{m.get('app_' + key)} (first failed {_g(m, 'first_failed', 'app_' + key)}: "
+                f"{_g(m, 'limited_by', 'app_' + key)})",
+                f"{m.get('echo_' + key)} (echo; first failed "
+                f"{_g(m, 'first_failed', 'echo_' + key)})",
+                f"≥ {need}",
+                met(f"max_realtime_sessions.app_{key}"),
+            )
         )
-    )
-    out.append(
-        (
-            "max_realtime_sessions audio+video",
-            f"{m.get('app_audio_video')}",
-            f"{m.get('echo_audio_video')} (echo)",
-            f"— (tried {_g(m, 'tried', 'audio_video')})",
-            "—",
+    rs = r.get("rss_per_session_mb", {})
+    if rs:
+        out.append(
+            (
+                "RSS per extra session (MB), audio / audio+video",
+                f"{rs.get('app_audio')} / {rs.get('app_audio_video')}",
+                f"{rs.get('echo_audio')} / {rs.get('echo_audio_video')} (echo)",
+                "—",
+                "—",
+            )
         )
-    )
+    a = r.get("audio_stages", {})
+    if a:
+        u = a.get("uplink_serialise_us_per_40ms_chunk", {})
+        out.append(
+            (
+                "audio_stages: receive() µs per 20 ms frame; realtimeInput µs per chunk",
+                f"{a.get('receive_total_us')}; {u.get('app_direct')} (direct)",
+                f"—; {u.get('baseline_sdk_send_realtime_input')} (SDK)",
+                "—",
+                "—",
+            )
+        )
     s = r.get("startup_s", {})
     out.append(
         (

@@ -73,7 +73,7 @@ def app_handler(live_url: str, live_ca: str, record: bool) -> Any:
                 features=self.feature_factories,
                 services=self.services,
             )
-            h.c = {"audio_in": 0, "video_in": 0}
+            h.c = {"audio_in": 0, "video_in": 0, "video_kept": 0}
             COUNTERS.append(h.c)
             return h
 
@@ -86,13 +86,31 @@ def app_handler(live_url: str, live_ca: str, record: bool) -> Any:
             self.c["audio_in"] += 1
             await super().receive(frame)
 
+        def video_wanted(self) -> bool:
+            self.c["video_in"] += 1  # every frame that arrived (decoded), converted or not
+            return super().video_wanted()
+
         async def video_receive(self, frame: np.ndarray) -> None:
-            self.c["video_in"] += 1
+            self.c["video_kept"] += 1
             await super().video_receive(frame)
 
+    from googlive import rtcvideo
+
+    rtcvideo.install()  # as googlive.ui does for the page's WebRTC component
     ctx = AppContext(settings, endpoint, handler_cls=Counted)
     assemble(ctx)
     return Counted(settings, endpoint, features=ctx.features, services=ctx.services)
+
+
+def _rss_mb() -> float | None:
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        pass
+    return None
 
 
 def main() -> None:
@@ -119,7 +137,11 @@ def main() -> None:
     @app.get("/bench/stats")
     def stats() -> dict[str, Any]:
         t = os.times()
-        return {"cpu_s": t.user + t.system, "sessions": [dict(c) for c in COUNTERS]}
+        return {
+            "cpu_s": t.user + t.system,
+            "rss_mb": _rss_mb(),
+            "sessions": [dict(c) for c in COUNTERS],
+        }
 
     uvicorn.run(app, host="127.0.0.1", port=a.port, log_level="warning")
 

@@ -57,7 +57,17 @@ def verdicts(res: dict[str, Any]) -> dict[str, dict[str, Any]]:
     ra = _get(res, "cpu_per_session", "ratio_audio")
     rv = _get(res, "cpu_per_session", "ratio_audio_video")
     add("cpu_per_session.ratio_audio", ra, "<= 1.3x bare echo", _le(ra, 1.3))
-    add("cpu_per_session.ratio_audio_video", rv, "<= 0.5x bare echo", _le(rv, 0.5))
+    add("cpu_per_session.ratio_audio_video", rv, "<= 0.35x bare echo", _le(rv, 0.35))
+    va = _get(res, "cpu_per_session", "av_over_app_audio")
+    add("cpu_per_session.av_over_app_audio", va, "<= 1.2x the app's audio-only", _le(va, 1.2))
+    for key, need in (("app_audio", 8), ("app_audio_video", 6)):
+        n = _get(res, "max_realtime_sessions", key)
+        add(
+            f"max_realtime_sessions.{key}",
+            n,
+            f">= {need} in one process",
+            None if n is None else bool(n >= need),
+        )
     hm = _get(res, "barge_in_policy", "interruption", "app", "handed_after_onset_ms", "median")
     hp = _get(res, "barge_in_policy", "interruption", "app", "handed_after_onset_ms", "p95")
     add("barge_in_policy.interruption_handed.median", hm, "<= 40 ms", _le(hm, 40))

@@ -37,6 +37,9 @@ class Feature:
     """Override what you need; every hook has a do-nothing default."""
 
     name = "feature"
+    wants_video_frames = False
+    """True while this feature needs every camera frame in `on_video` (a recording): the
+    handler then converts them all, not just the few a second the model and tools need."""
 
     def __init__(self, handler: GeminiHandler) -> None:
         self.h = handler
@@ -78,7 +81,8 @@ class Feature:
         time after `change.t` were never heard; after "resumed" they come again."""
 
     def on_video(self, frame: np.ndarray, t: float) -> None:
-        """A webcam frame (BGR) arrived at session time `t`."""
+        """A webcam frame (BGR) arrived at session time `t`. Only the frames the handler keeps
+        arrive here (a few a second) unless some feature's `wants_video_frames` is true."""
 
     def on_text(self, text: str, t: float) -> None:
         """The user typed `text`."""

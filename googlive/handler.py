@@ -11,8 +11,11 @@ Per connection (fastrtc calls `copy()` once for each):
   of the cut word) or drop (a real interruption). Every change goes to the features
   (`on_playback`) and to the page over the WebRTC data channel (`playback_message`), where
   googlive/web/duck.js mutes the model at the mic onset before the server even knows.
-- webcam: the latest frame is kept; at most one JPEG per `video_interval_s` goes to the model,
-  encoded in a worker thread.
+- webcam: only the frames something uses are converted from the decoded picture
+  (`video_wanted`, asked by googlive/rtcvideo.py before conversion: a few a second, or every
+  frame while a feature records them); the latest is kept; at most one JPEG per
+  `video_interval_s` goes to the model, encoded in a worker thread. The self-view is the
+  page's own camera (googlive/web/selfview.js): the server sends no video back.
 - everything the page shows goes out as AdditionalOutputs carrying a `UiUpdate`.
 
 Size: over 600 lines because it still does several jobs; splitting it by responsibility is
@@ -70,7 +73,7 @@ from googlive.playback import PlaybackBuffer
 from googlive.tasks import reap
 from googlive.tools.registry import ToolRegistry
 from googlive.vad import SpeechStart, Vad
-from googlive.video import encode_jpeg
+from googlive.video import MODEL_CAMERA_FPS, VIDEO_RATE_MESSAGE, encode_jpeg
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +83,10 @@ LEAD_S = 0.1  # model audio handed to WebRTC ahead of real time
 UI_INTERVAL_S = 0.1
 JITTER_CUSHION_MS = 60
 PREVIEW_MAX_WIDTH = 320
+VIDEO_KEEP_EVERY_S = 0.25
+"""At most one camera frame per this many seconds is converted and kept (`video_wanted`) when
+no feature wants every frame: the model gets one per `video_interval_s`, take_picture the
+latest, so a kept frame is never more than this much older than the camera."""
 ARGS_WAIT_S = 45.0
 NO_ARGS_MESSAGE = (
     "The page's settings did not reach the server in time (it is very busy), so the call did "
@@ -137,6 +144,9 @@ class GeminiHandler(CallMixin, AsyncAudioVideoStreamHandler):
     model audio: the jitter buffer starts fresh with the first packet, so the call's start
     (when the server is busiest) never teaches it a long delay."""
     keepalive_frame = KEEPALIVE_FRAME
+    selfview_from_page = True
+    """The page shows the user's camera itself (googlive/web/selfview.js), so no video is sent
+    back (googlive/rtcvideo.py): no self-view frame is built or VP8-encoded on the server."""
 
     def __init__(
         self,
@@ -199,6 +209,8 @@ class GeminiHandler(CallMixin, AsyncAudioVideoStreamHandler):
         self.latest_frame_t = 0.0
         self._sent_frame_t = 0.0
         self.video_frames_in = 0
+        self.video_skipped = 0  # frames dropped unconverted: nothing needed them
+        self._video_rate_sent: int | None = None  # None: the page's default, no cap
         self._preview_src: np.ndarray | None = None
         self._preview: np.ndarray = _BLACK_PREVIEW
         self.video_sent = 0
@@ -294,6 +306,7 @@ class GeminiHandler(CallMixin, AsyncAudioVideoStreamHandler):
             except Exception as exc:
                 # Type only: exception text can carry a user's words.
                 log.error("feature %s failed in start() (%s)", f.name, type(exc).__name__)
+        self._offer_video_rate()
         log.info(
             "handler started backend=%s features=%s",
             self.choice.kind,
@@ -611,6 +624,37 @@ class GeminiHandler(CallMixin, AsyncAudioVideoStreamHandler):
             log.debug("playback state not sent (%s)", type(exc).__name__)
 
     # ---- webcam ----------------------------------------------------------------------------
+    def video_wanted(self) -> bool:
+        """Whether the camera frame arriving now is needed (googlive/rtcvideo.py asks before
+        converting it): not while the camera is off; every frame while a feature wants them
+        all (`Feature.wants_video_frames`: a recording); otherwise one per
+        `VIDEO_KEEP_EVERY_S`, enough for the model's one per `video_interval_s`."""
+        now = time.monotonic()
+        if not self.conv.media.video_sends or now < self._video_since:
+            self.video_ignored += 1
+            return False
+        if now - self.latest_frame_t >= VIDEO_KEEP_EVERY_S or self.latest_frame is None:
+            return True
+        if any(f.wants_video_frames for f in self.features):
+            return True
+        self.video_skipped += 1
+        return False
+
+    def camera_fps_wanted(self) -> int | None:
+        """The camera rate the browser should send: all it has (None) while a feature wants
+        every frame, else MODEL_CAMERA_FPS."""
+        if any(f.wants_video_frames for f in self.features):
+            return None
+        return MODEL_CAMERA_FPS
+
+    def _offer_video_rate(self) -> None:
+        """Tell the page the camera rate to send, when it changed (over the data channel)."""
+        fps = self.camera_fps_wanted()
+        if fps == self._video_rate_sent or getattr(self, "channel", None) is None:
+            return
+        self._send_page({"type": VIDEO_RATE_MESSAGE, "max_fps": fps})
+        self._video_rate_sent = fps
+
     async def video_receive(self, frame: np.ndarray) -> None:
         if not self.conv.media.video_sends or time.monotonic() < self._video_since:
             self.video_ignored += 1  # camera off: nothing is kept, shown, recorded or sent
@@ -621,10 +665,9 @@ class GeminiHandler(CallMixin, AsyncAudioVideoStreamHandler):
         self.hooks.call("on_video", frame, self.latest_frame_t - self.t0)
 
     async def video_emit(self) -> Any:
-        """The self-view the browser shows: the latest camera frame at half size.
-
-        FastRTC re-encodes whatever this returns at 30 fps; a quarter of the pixels costs a
-        quarter of the encoding, and the model's own copy (video_loop) is unaffected.
+        """A self-view from the server: the latest camera frame at half size. Not called with
+        googlive/rtcvideo.py installed (`selfview_from_page`); FastRTC's own track would
+        re-encode whatever this returns at 30 fps.
         """
         frame = self.latest_frame
         if frame is None:
@@ -644,6 +687,7 @@ class GeminiHandler(CallMixin, AsyncAudioVideoStreamHandler):
         limit = float(self.settings.session_time_limit_s)
         while not self._closed:
             await asyncio.sleep(interval)
+            self._offer_video_rate()
             if limit and not self._time_up and self.session_time() >= limit - interval:
                 self._time_up = True
                 self.conv.set_ended(time_limit_message(limit))

@@ -14,7 +14,7 @@ from typing import Any
 import gradio as gr
 from fastrtc import WebRTC
 
-from googlive import a11y, callui
+from googlive import a11y, callui, rtcvideo
 from googlive.backend import Endpoint
 from googlive.callview import CSS as CALL_CSS
 from googlive.callview import (
@@ -62,11 +62,12 @@ VIDEO_CONSTRAINTS = {
     "frameRate": {"ideal": 15, "max": 15},
 }
 WEB_DIR = Path(__file__).with_name("web")
-HEAD_SCRIPTS = ("peer.js", "call.js", "callcues.js", "mic.js", "duck.js")
+HEAD_SCRIPTS = ("peer.js", "call.js", "callcues.js", "mic.js", "duck.js", "selfview.js")
 """googlive/web/ files inlined in the page head, in this order: peer.js first (the others
 register on its RTCPeerConnection hook); call.js before mic.js, so that mic.js's
 getUserMedia (the app's audio constraints) wraps call.js's (stand-ins for a missing device)
-and a fallback request keeps the constraints."""
+and a fallback request keeps the constraints. selfview.js shows the local camera in place of
+the server's video, which googlive/rtcvideo.py no longer sends."""
 
 
 def page_head(scripts: tuple[str, ...] = HEAD_SCRIPTS) -> str:
@@ -280,6 +281,7 @@ def build(ctx: AppContext) -> gr.Blocks:
             with gr.Tab("Conversation", id="conversation"):
                 with gr.Row(elem_id="call-row"):
                     with gr.Column(scale=5, elem_id="call-col"):
+                        rtcvideo.install()  # frames converted only when used, no video back
                         rtc = WebRTC(
                             label="You and Gemini",
                             modality="audio-video",

@@ -7,6 +7,13 @@ import io
 import numpy as np
 from PIL import Image
 
+MODEL_CAMERA_FPS = 2
+"""Camera frames a second the page asks the browser to send (googlive/web/selfview.js,
+RTCRtpSender maxFramerate) while no feature wants every frame: the model gets one per
+`video_interval_s`, and every frame sent is decoded here whether it is used or not. The
+self-view is the local camera, so it keeps the camera's own rate."""
+VIDEO_RATE_MESSAGE = "googlive-video-rate"  # handler -> page: {"max_fps": n | null (no cap)}
+
 
 def to_rgb(frame: np.ndarray, *, bgr: bool = True) -> np.ndarray:
     """Return an HxWx3 uint8 RGB view/copy of `frame`.

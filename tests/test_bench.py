@@ -57,7 +57,8 @@ def test_targets_judged_from_a_result():
         "false_barge_ins": {"total": 0, "control_detected": 3, "control_real_speech_onsets": 3},
         "uplink_ms": {"app": {"p99": 41.0}, "target_ms": 42},
         "underruns": {"app": {"underruns_per_min": 2.5}},
-        "cpu_per_session": {"ratio_audio": 1.1, "ratio_audio_video": 0.9},
+        "cpu_per_session": {"ratio_audio": 1.1, "ratio_audio_video": 0.3, "av_over_app_audio": 1.5},
+        "max_realtime_sessions": {"app_audio": 8, "app_audio_video": 5},
     }
     v = verdicts(res)
     assert v["barge_in_ms.median"]["met"] is True and v["barge_in_ms.p95"]["met"] is False
@@ -65,7 +66,10 @@ def test_targets_judged_from_a_result():
     assert v["uplink_ms.p99"]["met"] is True
     assert v["underruns_per_min"]["met"] is False
     assert v["cpu_per_session.ratio_audio"]["met"] is True
-    assert v["cpu_per_session.ratio_audio_video"]["met"] is False
+    assert v["cpu_per_session.ratio_audio_video"]["met"] is True
+    assert v["cpu_per_session.av_over_app_audio"]["met"] is False
+    assert v["max_realtime_sessions.app_audio"]["met"] is True
+    assert v["max_realtime_sessions.app_audio_video"]["met"] is False
     assert v["startup_s.ratio_median"]["met"] is None  # missing figure: not judged
 
 
@@ -110,3 +114,54 @@ def test_issue_19_targets_are_judged():
     assert v["barge_in_policy.interruption_handed.median"]["met"] is True
     assert v["barge_in_policy.interruption_handed.p95"]["met"] is False
     assert v["browser_bargein.duck_on.median"]["met"] is True
+
+
+def test_cpu_search_climbs_until_a_run_fails_then_bisects(monkeypatch):
+    from bench import cpu
+
+    calls: list[int] = []
+
+    async def fake_run(srv, n, video, window, warmup):
+        calls.append(n)
+        ok = n <= 7
+        return {
+            "n": n,
+            "cpu_per_session": 0.1,
+            "audio_frames_per_s_min": 50.0 if ok else 30.0,
+            "audio_out_frames_per_s_min": 50.0,
+            "uplink_backlog_growth_ms_max": 0.0,
+            "client_mic_frames_per_s_min": 50.0,
+            "client_limited": False,
+            "rss_mb": 100.0 + 3 * n,
+        }
+
+    monkeypatch.setattr(cpu, "_session_run", fake_run)
+    runs = asyncio.run(cpu._search(None, False, 1.0, 0.0, cpu.LADDER))
+    # up the ladder past what passed, a failure tried twice, then the gap 6..8 bisected
+    assert calls == [1, 2, 4, 6, 8, 8, 7]
+    f = cpu.figures({"runs": {"app_audio": runs}, "ladder": list(cpu.LADDER)})
+    assert f["max_realtime_sessions"]["app_audio"] == 7
+    assert f["max_realtime_sessions"]["first_failed"]["app_audio"] == 8
+    assert f["max_realtime_sessions"]["limited_by"]["app_audio"] == "server"
+    assert f["rss_per_session_mb"]["app_audio"] == 3.0
+    # the uplink backlog growing is falling behind even at full frame rates
+    assert not cpu._keeps_up(
+        {
+            "audio_frames_per_s_min": 50.0,
+            "audio_out_frames_per_s_min": 50.0,
+            "uplink_backlog_growth_ms_max": 400.0,
+            "client_mic_frames_per_s_min": 50.0,
+        }
+    )
+
+
+def test_audio_stages_times_every_stage_of_the_mic_path():
+    from bench import stages
+
+    r = stages.measure(20)
+    us = r["us_per_frame"]
+    assert set(us) >= {"fastrtc_frame_to_ndarray", "vad_feed", "resampler_48k_to_16k"}
+    assert all(v >= 0 for v in us.values()) and us["resampler_48k_to_16k"] > 0, r
+    assert r["receive_total_us"] > 0
+    ser = r["uplink_serialise_us_per_40ms_chunk"]
+    assert ser["app_direct"] > 0 and ser["baseline_sdk_send_realtime_input"] > 0

@@ -434,3 +434,35 @@ async def test_turn_complete_then_interrupted_names_the_turn_that_was_playing(se
         assert col.of(Interrupted) == [intr]
     finally:
         await col.close()
+
+
+class _Socket:
+    def __init__(self) -> None:
+        self.sent: list[str] = []
+
+    async def send(self, message: str) -> None:
+        self.sent.append(message)
+
+
+class _Api:
+    def __init__(self, vertexai: bool) -> None:
+        self.vertexai = vertexai
+
+
+async def test_direct_audio_write_is_what_the_sdk_sends_and_only_for_the_gemini_api():
+    import os
+
+    from google.genai.live import AsyncSession
+
+    from googlive.live import _direct_socket, realtime_audio_message
+
+    for size in (0, 1, 2, 3, 1280, 4097):
+        pcm = os.urandom(size)
+        ws = _Socket()
+        sdk = AsyncSession(api_client=_Api(vertexai=False), websocket=ws)  # type: ignore[arg-type]
+        await sdk.send_realtime_input(audio=types.Blob(data=pcm, mime_type="audio/pcm;rate=16000"))
+        assert ws.sent == [realtime_audio_message(pcm)]
+        assert _direct_socket(sdk) is ws
+    vertex = AsyncSession(api_client=_Api(vertexai=True), websocket=_Socket())  # type: ignore[arg-type]
+    assert _direct_socket(vertex) is None  # Vertex has its own converters: the SDK's path
+    assert _direct_socket(object()) is None

@@ -221,6 +221,11 @@ class RecordingFeature(Feature):
         else:
             self._hold("user", mono, rate, t)
 
+    @property
+    def wants_video_frames(self) -> bool:  # type: ignore[override]
+        """Every frame while the camera is (or may still be) recorded."""
+        return self.enabled and not self._closed and self.video is not False
+
     def on_video(self, frame: np.ndarray, t: float) -> None:
         if not self.enabled or self._closed:
             return

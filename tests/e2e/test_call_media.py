@@ -13,6 +13,7 @@ import time
 import pytest
 
 from googlive.fakelive.vision import draw_marker
+from googlive.video import MODEL_CAMERA_FPS
 from tests.e2e.conftest import make_speech, start_app, start_live_child, stop_app
 from tests.e2e.helpers import wait_text
 from tests.e2e.test_call_keys import type_key
@@ -50,7 +51,22 @@ def screen_script() -> str:
 """
 
 
-# The average colour of the middle of the self-view (the video the server sends back).
+# Camera frames the browser has sent on its connections (outbound-rtp framesSent).
+FRAMES_SENT = """
+async () => {
+  let n = 0;
+  for (const pc of googlive.peerConnections) {
+    (await pc.getStats()).forEach((r) => {
+      if (r.type === 'outbound-rtp' && r.kind === 'video') n += r.framesSent || 0;
+    });
+  }
+  return n;
+}
+"""
+
+
+# The average colour of the middle of the self-view (the page's own camera or screen track,
+# googlive/web/selfview.js: the server sends no video back).
 SELF_VIEW = """
 () => {
   const v = document.querySelector('#webrtc video');
@@ -89,7 +105,11 @@ def test_mute_camera_off_screen_share_and_missing_devices(netns, browser_factory
         tmp_path / "speech.wav", "Hello Gemini can you hear me", pad_before=0.5, pad_after=1.5
     )
     live = start_live_child(netns, tmp_path)
-    app = start_app(netns, tmp_path, "--offline", *live.app_args(), env=live.app_env())
+    # not recorded: the camera is capped at the model's rate (with a recording it is not,
+    # tests/e2e/test_conversation_browser.py)
+    app = start_app(
+        netns, tmp_path, "--offline", "--no-record", *live.app_args(), env=live.app_env()
+    )
     page = None
     try:
         page = browser_factory(wav, init_script=screen_script()).new_page()
@@ -105,6 +125,16 @@ def test_mute_camera_off_screen_share_and_missing_devices(netns, browser_factory
         assert "rejected" not in page.locator("#status").inner_text()
         a0 = live.stats()["audio_bytes"]
         until(lambda: live.stats()["audio_bytes"] > a0 + 32000)  # the mic reaches the server
+
+        # The server asks for MODEL_CAMERA_FPS frames a second and the page caps the video
+        # sender at that (googlive/web/selfview.js): the browser encodes and sends no more.
+        page.wait_for_function(
+            f"() => googlive.selfView.status().sentMaxFps === {MODEL_CAMERA_FPS}", timeout=15000
+        )
+        f0, t0 = page.evaluate(FRAMES_SENT), time.monotonic()
+        time.sleep(3)  # the window the send rate is measured over
+        sent_rate = (page.evaluate(FRAMES_SENT) - f0) / (time.monotonic() - t0)
+        assert 0 < sent_rate <= MODEL_CAMERA_FPS + 0.7, sent_rate
 
         # Mute: the page says so, and no audio reaches the Live server until unmuted.
         page.locator("#mic-btn").click()

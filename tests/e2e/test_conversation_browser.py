@@ -74,6 +74,16 @@ def test_talk_hear_and_interrupt_offline(netns, browser_factory, tmp_path):
         )
         assert all(mic["audio"][k] == v for k, v in AUDIO_CONSTRAINTS.items()), mic
         assert mic["video"] and all(v["frameRate"] <= 15 for v in mic["video"]), mic
+        # The self-view is the page's own camera (googlive/web/selfview.js) in FastRTC's
+        # <video>; the server sends no video back (googlive/rtcvideo.py, checked below). The
+        # call is recorded (the default), so the camera's rate is not capped.
+        page.wait_for_function("() => googlive.selfView.status().element", timeout=15000)
+        view = page.evaluate(
+            "() => ({...googlive.selfView.status(), "
+            "width: document.querySelector('#webrtc video').videoWidth})"
+        )
+        assert view["local"] == {"kind": "video", "live": True} and view["width"] > 0, view
+        assert view["sentMaxFps"] is None, view
         # The user's speech turn and the model's (offline demo) reply appear in the transcript.
         text = wait_text(page, "#transcript", "Offline demo", timeout_s=40)
         assert "heard" in text.lower()
@@ -89,6 +99,7 @@ def test_talk_hear_and_interrupt_offline(netns, browser_factory, tmp_path):
         )
         s = stats(page)
         assert s["audio_samples"] > 0
+        assert s["video_frames"] == 0, s  # no self-view re-encoded by the server
         # Ask for a long reply; the next loop of the mic speech interrupts it. From here the
         # page samples the received audio energy every 100 ms and notes when the cut shows.
         page.evaluate(ENERGY_PROBE.replace("GET_STATS", STATS_JS.strip()))
