@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from typing import Any
 
 import pytest
 
@@ -73,43 +74,95 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         items[:] = [i for i in items if not i.get_closest_marker("quarantine")]
 
 
-# Two workers (pyproject addopts: -n 2): the browser tests and the timing-sensitive ones run in
-# one worker, one after another (a browser test starts an app, a Live server and Chromium: two
-# at once on two cores starve each other; a frame-exact test beside one misses its frames); the
-# rest share both workers. xdist's own --dist loadgroup cannot do it with pytest 9 (it renames
-# node ids through `item._nodeid`, which pytest 9 no longer reads), so the split is by file.
+# Two workers (pyproject addopts: -n 2). The timing-sensitive tests (frames, milliseconds:
+# SERIAL_FILES and the browser tests that time the barge-in) run one after another in one
+# worker while the other runs only tests that start no browser; the other browser tests (one
+# scope per file) run two at a time once those are done. A browser test starts an app, a Live
+# server and Chromium: beside a frame-exact test it makes that test miss its frames.
+# (xdist's own --dist loadgroup cannot do this with pytest 9: it renames node ids through
+# `item._nodeid`, which pytest 9 no longer reads.)
 SERIAL_FILES = {
     "tests/test_bargein_handler.py",
     "tests/test_metrics_handler.py",
     "tests/test_recording_feature.py",
     "tests/test_tools_feature.py",
     "tests/reliability/test_handler_stress.py",
+    "tests/e2e/test_bargein_browser.py",
+    "tests/e2e/test_conversation_browser.py",
 }
 
 
+def _path(nodeid: str) -> str:
+    return nodeid.split("::", 1)[0]
+
+
+def is_browser_file(path: str) -> bool:
+    return path.startswith("tests/e2e/test_") or path.endswith("_browser.py")
+
+
 def is_serial(nodeid: str) -> bool:
-    path = nodeid.split("::", 1)[0]
-    return path.startswith("tests/e2e/") or path.endswith("_browser.py") or path in SERIAL_FILES
+    return _path(nodeid) in SERIAL_FILES
 
 
 def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
     from xdist.scheduler import LoadScopeScheduling
 
-    class SerialScopeScheduling(LoadScopeScheduling):
-        """Every serial test in one scope (one worker, in order); every other test a scope of
-        its own. The largest scope is handed out first (xdist's loadscope reorder)."""
+    class TimingFirstScheduling(LoadScopeScheduling):
+        """Scopes: "timing" (every serial test, in order), one per browser test file, one per
+        other test. "timing" never runs beside a browser file, nor a browser file beside it;
+        the largest scope ("timing") is handed out first (xdist's loadscope reorder)."""
 
         def _split_scope(self, nodeid: str) -> str:
-            return "serial" if is_serial(nodeid) else nodeid
+            path = _path(nodeid)
+            if path in SERIAL_FILES:
+                return "timing"
+            return path if is_browser_file(path) else nodeid
 
-    return SerialScopeScheduling(config, log)
+        def _running(self) -> set[str]:
+            return {
+                scope
+                for work in self.assigned_work.values()
+                for scope, tests in work.items()
+                if not all(tests.values())
+            }
+
+        def _allowed(self, scope: str, running: set[str], node: Any) -> bool:
+            if scope == "timing":
+                return not any(is_browser_file(r) for r in running)
+            if is_browser_file(scope):
+                # after "timing" on the node that runs it (a worker holds its last test until
+                # it has the next one, so "timing" ends only once that node has more work)
+                mine = self.assigned_work.get(node, {}).get("timing")
+                return "timing" not in running or (mine is not None and not all(mine.values()))
+            return True
+
+        def _assign_work_unit(self, node: Any) -> None:
+            running = self._running()
+            scope = next((s for s in self.workqueue if self._allowed(s, running, node)), None)
+            self.assigned_work.setdefault(node, {})
+            if scope is None:
+                return  # nothing may start now: asked again when a test completes
+            work_unit = self.workqueue.pop(scope)
+            self.assigned_work.setdefault(node, {})[scope] = work_unit
+            collection = self.registered_collections[node]
+            node.send_runtest_some(
+                [collection.index(n) for n, done in work_unit.items() if not done]
+            )
+
+        def mark_test_complete(self, node: Any, item_index: int, duration: float = 0) -> None:
+            super().mark_test_complete(node, item_index, duration)
+            for other in self.nodes:  # a scope that was held back may start on an idle node
+                if other is not node and self.assigned_work.get(other) is not None:
+                    self._reschedule(other)
+
+    return TimingFirstScheduling(config, log)
 
 
 def pytest_itemcollected(item: pytest.Item) -> None:
-    """A test marked `browser` or `serial` must be in a file `is_serial` names."""
-    marked = item.get_closest_marker("browser") or item.get_closest_marker("serial")
-    if marked and not is_serial(item.nodeid):
-        raise pytest.UsageError(
-            f"{item.nodeid} is marked {marked.name} but its file is not run serially: name the "
-            "file *_browser.py, put it under tests/e2e/, or add it to SERIAL_FILES in tests/conftest.py"
-        )
+    """A test marked `browser` must be in a browser file, one marked `serial` in SERIAL_FILES
+    (the scheduler above goes by file)."""
+    path = _path(item.nodeid)
+    if item.get_closest_marker("browser") and not is_browser_file(path):
+        raise pytest.UsageError(f"{item.nodeid} is a browser test: name its file *_browser.py")
+    if item.get_closest_marker("serial") and path not in SERIAL_FILES:
+        raise pytest.UsageError(f"{item.nodeid} is marked serial: add {path} to SERIAL_FILES")
