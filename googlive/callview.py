@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import html
 from functools import cache
-from pathlib import Path
 
-from googlive import toolcards
+from googlive import paths, toolcards
 from googlive.conversation import Card, Conversation, Line
 from googlive.render import escape_text
 
-WEB_DIR = Path(__file__).resolve().parent / "web"
+WEB_DIR = paths.WEB
 PAGE_SCRIPTS = ("call.js", "callcues.js")  # googlive/web/, into the page's <head> in order
 
 IDLE = "Ready — press Start conversation to talk."

@@ -8,13 +8,12 @@ import logging
 import os
 import secrets
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import gradio as gr
 from fastrtc import WebRTC
 
-from googlive import a11y, callui, rtcvideo
+from googlive import a11y, callui, paths, rtcvideo
 from googlive.backend import Endpoint
 from googlive.callview import CSS as CALL_CSS
 from googlive.callview import (
@@ -61,7 +60,7 @@ VIDEO_CONSTRAINTS = {
     "height": {"ideal": 480},
     "frameRate": {"ideal": 15, "max": 15},
 }
-WEB_DIR = Path(__file__).with_name("web")
+WEB_DIR = paths.WEB
 HEAD_SCRIPTS = ("peer.js", "call.js", "callcues.js", "mic.js", "duck.js", "selfview.js")
 """googlive/web/ files inlined in the page head, in this order: peer.js first (the others
 register on its RTCPeerConnection hook); call.js before mic.js, so that mic.js's

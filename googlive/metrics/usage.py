@@ -12,9 +12,10 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from googlive import paths
 from googlive.events import Usage
 
-DEFAULT_PRICES = Path(__file__).resolve().parents[2] / "assets" / "prices.json"
+DEFAULT_PRICES = paths.ASSETS / "prices.json"
 RATE_KEYS = ("input_text", "input_audio", "output_text", "output_audio")
 
 

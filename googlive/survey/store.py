@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from googlive import paths
 from googlive.archive import owner_hash
 from googlive.fsutil import atomic_write_bytes
 from googlive.survey.jsonio import SurveyError, SurveyImportError, export_survey, import_survey
@@ -32,7 +33,7 @@ from googlive.survey.model import SURVEY_ID_PATTERN, Survey
 
 log = logging.getLogger(__name__)
 
-DEFAULT_TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "assets" / "surveys"
+DEFAULT_TEMPLATES_DIR = paths.ASSETS / "surveys"
 OWNERS_DIR = "owners"
 MAX_SAVED_PER_OWNER = 100
 _ID = re.compile(SURVEY_ID_PATTERN)

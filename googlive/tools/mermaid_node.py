@@ -19,11 +19,12 @@ import shutil
 import time
 from pathlib import Path
 
+from googlive import paths
 from googlive.tools.mermaid_check import MermaidCheck, MermaidError, check_mermaid, check_safety
 
 log = logging.getLogger(__name__)
 
-DEFAULT_DIR = Path(__file__).resolve().parents[2] / "tools" / "mermaid-validator"
+DEFAULT_DIR = paths.ROOT / "tools" / "mermaid-validator"
 
 
 def validator_dir() -> Path:
