@@ -105,8 +105,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=os.environ.get("GOOGLIVE_NO_ICE") == "1",
         help="use no STUN/TURN servers at all (tests, closed networks)",
     )
-    from googlive import ice, replica
-    from googlive.launchopts import add_arguments, from_args
+    from googlive.public.launchopts import add_arguments, from_args
+    from googlive.scale import ice, replica
 
     add_arguments(p)
     ice.add_arguments(p)
@@ -170,10 +170,10 @@ def main(argv: list[str] | None = None) -> int:
     if os.environ.get("SPACE_ID") and settings.host == "127.0.0.1":
         settings = settings.with_(host="0.0.0.0")
 
-    from googlive.archive_store import StoreError
     from googlive.assemble import assemble
-    from googlive.backend import resolve_endpoint
-    from googlive.replica import setup_archive_store, start_lb_agent
+    from googlive.features.results.archive_store import StoreError
+    from googlive.live.backend import resolve_endpoint
+    from googlive.scale.replica import setup_archive_store, start_lb_agent
     from googlive.ui import AppContext, build, space_turn
 
     try:
@@ -205,7 +205,7 @@ def main(argv: list[str] | None = None) -> int:
         ctx.services.setdefault("on_exit", []).append(close_store)
     assemble(ctx)
     demo = build(ctx)
-    from googlive.launchopts import hide_api, launch_kwargs
+    from googlive.public.launchopts import hide_api, launch_kwargs
 
     hide_api(demo)
 

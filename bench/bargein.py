@@ -250,7 +250,7 @@ def run_false(seconds: float) -> dict:
 def _cut_policy_handler(srv: FakeLiveServer) -> GeminiHandler:
     """Today's behaviour before issue 19, for the same-run baseline: a local onset cuts the
     turn at once (CutTurnPolicy), the fixed -25 dBFS echo guard (no reference)."""
-    from googlive.bargein import CutTurnPolicy
+    from googlive.media.bargein import CutTurnPolicy
 
     h = make_handler("app", srv)
     h.policy = CutTurnPolicy()
@@ -273,7 +273,7 @@ class _Sent:
         orig = h.handle_event
 
         def handle(ev: Any) -> None:
-            from googlive.events import AudioOut, TurnComplete
+            from googlive.live.events import AudioOut, TurnComplete
 
             if isinstance(ev, AudioOut):
                 self.by_turn[ev.turn] = self.by_turn.get(ev.turn, 0) + len(ev.pcm) // 2
@@ -423,8 +423,8 @@ def _echo_run(
 ) -> int:
     """The handler's mic path (EchoGuard + VAD as in GeminiHandler.receive, or today's fixed
     guard) with the model playing and its echo at `echo_db` after `delay_s`. Returns onsets."""
-    from googlive.echo import EchoGuard, sub_block_ms
-    from googlive.vad import SpeechStart, Vad
+    from googlive.media.echo import EchoGuard, sub_block_ms
+    from googlive.media.vad import SpeechStart, Vad
 
     ref = _model_voice(seconds, seed)
     echo = soxr.resample(ref, 24000, RATE)

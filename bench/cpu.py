@@ -37,7 +37,7 @@ from aiortc import (
 from bench.harness import to_int16
 from bench.stats import ratio
 from googlive.fakelive import FakeLiveConfig, FakeLiveServer
-from googlive.video import VIDEO_RATE_MESSAGE
+from googlive.media.frames import VIDEO_RATE_MESSAGE
 from tests.signals import speech_like, white_noise
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

@@ -18,13 +18,13 @@ from typing import Any
 
 import numpy as np
 
-from googlive.audio import from_pcm16_bytes
-from googlive.backend import Endpoint
 from googlive.config import Secret, Settings
-from googlive.events import AudioOut, Interrupted
 from googlive.handler import OUT_RATE, GeminiHandler
-from googlive.peersim import SimulatedPeer
-from googlive.vad import Vad
+from googlive.live.backend import Endpoint
+from googlive.live.events import AudioOut, Interrupted
+from googlive.media.audio import from_pcm16_bytes
+from googlive.media.vad import Vad
+from googlive.testing.peersim import SimulatedPeer
 
 INPUTS = ["bench", "", "", "", "", ""]
 FRAME = OUT_RATE // 50  # 20 ms at 24 kHz

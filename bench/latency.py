@@ -28,10 +28,10 @@ import numpy as np
 from bench.harness import INPUTS, DemoBaselineHandler, TaggedPeer, make_handler, to_int16, until
 from bench.stats import p50_p99
 from googlive.config import Settings
-from googlive.events import AudioOut, TurnComplete
 from googlive.fakelive.voice import tones
 from googlive.handler import JITTER_CUSHION_MS, GeminiHandler
-from googlive.vad import SpeechStart, Vad
+from googlive.live.events import AudioOut, TurnComplete
+from googlive.media.vad import SpeechStart, Vad
 from tests.signals import speech_like, white_noise
 
 RATE = 48000

@@ -1,4 +1,4 @@
-"""recording_cpu: googlive.recorder.measure_recording_cpu (extra CPU of recording a session)."""
+"""recording_cpu: googlive.features.recording.recorder.measure_recording_cpu (extra CPU of recording a session)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from typing import Any
 
 
 def run(seconds: float) -> dict[str, Any]:
-    from googlive.recorder import measure_recording_cpu
+    from googlive.features.recording.recorder import measure_recording_cpu
 
     r = measure_recording_cpu(seconds)
     out: dict[str, Any] = {k: {kk: round(vv, 4) for kk, vv in v.items()} for k, v in r.items()}

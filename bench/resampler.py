@@ -1,4 +1,4 @@
-"""resampler figure: the app's mic resampler (googlive.audio.Resampler, 48 kHz -> 16 kHz in 20 ms
+"""resampler figure: the app's mic resampler (googlive.media.audio.Resampler, 48 kHz -> 16 kHz in 20 ms
 int16 frames; at 48 kHz it takes the FirDecimator path) against references, with soxr HQ
 streaming (the path it replaced, `fir_decimation=False`) as the same-run baseline."""
 
@@ -10,7 +10,7 @@ import time
 import numpy as np
 import soxr
 
-from googlive.audio import Resampler
+from googlive.media.audio import Resampler
 from tests.signals import periodic_noise_spectrum, render_periodic
 
 

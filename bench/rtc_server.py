@@ -56,9 +56,9 @@ class EchoHandler(AsyncAudioVideoStreamHandler):
 
 def app_handler(live_url: str, live_ca: str, record: bool) -> Any:
     from googlive.assemble import assemble
-    from googlive.backend import Endpoint
     from googlive.config import Secret, Settings
     from googlive.handler import GeminiHandler
+    from googlive.live.backend import Endpoint
     from googlive.ui import AppContext
 
     data = Path(tempfile.mkdtemp(prefix="googlive-bench-"))
@@ -94,7 +94,7 @@ def app_handler(live_url: str, live_ca: str, record: bool) -> Any:
             self.c["video_kept"] += 1
             await super().video_receive(frame)
 
-    from googlive import rtcvideo
+    from googlive.media import rtcvideo
 
     rtcvideo.install()  # as googlive.ui does for the page's WebRTC component
     ctx = AppContext(settings, endpoint, handler_cls=Counted)

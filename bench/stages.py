@@ -4,7 +4,7 @@ One 20 ms 48 kHz mic frame goes: FastRTC's conversion (its av.AudioResampler to 
 `to_ndarray`), then `GeminiHandler.receive()`: as_mono, the echo guard's prediction, the VAD,
 the barge-in policy, the FIR resampler to 16 kHz, the features' `on_user_audio`, the uplink
 byte buffer; every second frame completes a 40 ms chunk, serialised as a realtimeInput
-message (google-genai's `send_realtime_input` path against googlive.live's direct one).
+message (google-genai's `send_realtime_input` path against googlive.live.session's direct one).
 Each stage is timed alone on the same speech-like signal (median µs per frame over `frames`
 frames), next to `receive_total` (the real `receive()`, with the app's features, no session:
 nothing is written) and the frame's 20 ms real-time budget. Runs in this process; no network.
@@ -45,9 +45,9 @@ def _handler() -> Any:
     from pathlib import Path
 
     from googlive.assemble import assemble
-    from googlive.backend import Endpoint
     from googlive.config import Secret, Settings
     from googlive.handler import GeminiHandler
+    from googlive.live.backend import Endpoint
     from googlive.ui import AppContext
 
     settings = Settings(data_dir=Path(tempfile.mkdtemp(prefix="googlive-stages-")), record=False)
@@ -63,9 +63,9 @@ def measure(frames: int = 1000) -> dict[str, Any]:
     from google.genai import _common, types
     from google.genai import _live_converters as conv
 
-    from googlive.audio import Resampler, as_mono, pcm16_bytes
-    from googlive.echo import sub_block_ms
-    from googlive.live import realtime_audio_message
+    from googlive.live.session import realtime_audio_message
+    from googlive.media.audio import Resampler, as_mono, pcm16_bytes
+    from googlive.media.echo import sub_block_ms
 
     pcm = _frames(frames)
     h = _handler()

@@ -29,19 +29,19 @@ import numpy as np
 from google.genai import types
 
 from bench.stats import summarize
-from googlive import models
-from googlive.events import AudioOut, Role, ToolCall, TranscriptDelta, TurnComplete
 from googlive.fakelive import FakeLiveConfig, FakeLiveServer, vision
-from googlive.live import LiveConfig, LiveSession
-from googlive.tools.picture import (
+from googlive.features.tools.picture import (
     TAKE_PICTURE,
     TAKE_PICTURE_SCHEDULING,
     Snapshot,
     TakePicture,
     TakePictureArgs,
 )
-from googlive.tools.registry import ResponseScheduling, ToolRegistry
-from googlive.video import encode_jpeg
+from googlive.features.tools.registry import ResponseScheduling, ToolRegistry
+from googlive.live import models
+from googlive.live.events import AudioOut, Role, ToolCall, TranscriptDelta, TurnComplete
+from googlive.live.session import LiveConfig, LiveSession
+from googlive.media.frames import encode_jpeg
 from tests.util import Collector, speech16k
 
 FAMILIES = {
@@ -53,7 +53,7 @@ TOOLS = (types.Tool(function_declarations=[TAKE_PICTURE]),)
 
 
 class _Camera:
-    """take_picture's CameraContext on a LiveSession (what googlive.tools.feature does)."""
+    """take_picture's CameraContext on a LiveSession (what googlive.features.tools.feature does)."""
 
     def __init__(self, session: LiveSession, frame: np.ndarray, *, realtime: bool) -> None:
         self.session, self.frame, self.realtime = session, frame, realtime

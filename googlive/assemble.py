@@ -15,12 +15,12 @@ from googlive.ui import AppContext
 log = logging.getLogger(__name__)
 
 FEATURE_MODULES = (
-    "googlive.results.feature",  # session archive, End session, Results and Past sessions
-    "googlive.recording.feature",  # recording of both voices and the webcam
-    "googlive.tools.feature",  # take_picture, draw_diagram
-    "googlive.survey.feature",  # Survey Builder tab, record_answer, progress panel
-    "googlive.metrics.feature",  # latency, levels, usage and the event log
-    "googlive.replica",  # the page says so when the replica running its call stops
+    "googlive.features.results.feature",  # session archive, End session, Results and Past sessions
+    "googlive.features.recording.feature",  # recording of both voices and the webcam
+    "googlive.features.tools.feature",  # take_picture, draw_diagram
+    "googlive.features.survey.feature",  # Survey Builder tab, record_answer, progress panel
+    "googlive.features.metrics.feature",  # latency, levels, usage and the event log
+    "googlive.scale.replica",  # the page says so when the replica running its call stops
 )
 
 

@@ -10,7 +10,7 @@ import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from googlive import models as _models
+from googlive.live import models as _models
 
 DEFAULT_MODEL = "gemini-3.8-live"
 DEFAULT_ANALYSIS_MODEL = "gemini-3.8-flash"
@@ -47,7 +47,7 @@ VOICES = (
     "Zubenelgenubi",
 )
 DEFAULT_VOICE = "Puck"
-# The Live models the settings offer, checked against the deprecations page: googlive/models.py.
+# The Live models the settings offer, checked against the deprecations page: googlive/live/models.py.
 LIVE_MODELS = _models.LIVE_MODELS
 DEFAULT_INSTRUCTION = (
     "You are a friendly, concise voice assistant in a live video call. Keep answers short and "

@@ -22,7 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from googlive.events import Role, SessionState
+from googlive.live.events import Role, SessionState
 
 FINAL = ("ended", "failed")
 DEVICE_STATES = ("on", "off", "missing")

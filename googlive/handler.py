@@ -5,14 +5,14 @@ Per connection (fastrtc calls `copy()` once for each):
   policy → streaming resample to 16 kHz → uplink chunks of `uplink_chunk_ms` → LiveSession.
 - model audio: LiveSession events → PlaybackBuffer → `emit()` at real-time pace with a small
   lead, so a barge-in can take back everything not yet heard, and "what was played" is exact.
-- barge-in: one policy (googlive/bargein.py) for the local VAD onset and the server's
+- barge-in: one policy (googlive/media/bargein.py) for the local VAD onset and the server's
   `interrupted`: pause at the onset (nothing more handed to WebRTC, FastRTC's queue cleared,
   the unheard frames put back), then resume (a backchannel: the answer goes on from the start
   of the cut word) or drop (a real interruption). Every change goes to the features
   (`on_playback`) and to the page over the WebRTC data channel (`playback_message`), where
   googlive/web/duck.js mutes the model at the mic onset before the server even knows.
 - webcam: only the frames something uses are converted from the decoded picture
-  (`video_wanted`, asked by googlive/rtcvideo.py before conversion: a few a second, or every
+  (`video_wanted`, asked by googlive/media/rtcvideo.py before conversion: a few a second, or every
   frame while a feature records them); the latest is kept; at most one JPEG per
   `video_interval_s` goes to the model, encoded in a worker thread. The self-view is the
   page's own camera (googlive/web/selfview.js): the server sends no video back.
@@ -36,25 +36,15 @@ from typing import Any
 import numpy as np
 from fastrtc import AdditionalOutputs, AsyncAudioVideoStreamHandler
 
-from googlive import keyflow, toolcards
-from googlive.audio import Resampler, as_mono, pcm16_bytes
-from googlive.backend import Endpoint
-from googlive.bargein import (
-    Action,
-    BargeInPolicy,
-    Drop,
-    Pause,
-    PlaybackChange,
-    Resume,
-    playback_message,
-    resume_backup,
-)
-from googlive.callcontrol import ENDED_MESSAGE, CallMixin, key_note_html, media_instruction
-from googlive.calls import registry as call_registry
+from googlive.call import keyflow, toolcards
+from googlive.call.control import ENDED_MESSAGE, CallMixin, key_note_html, media_instruction
+from googlive.call.registry import registry as call_registry
 from googlive.config import Secret, Settings
 from googlive.conversation import Conversation
-from googlive.echo import EchoGuard, sub_block_ms
-from googlive.events import (
+from googlive.features.api import Feature, FeatureFactory, Hooks
+from googlive.features.tools.registry import ToolRegistry
+from googlive.live.backend import Endpoint
+from googlive.live.events import (
     AudioOut,
     Interrupted,
     Role,
@@ -66,14 +56,24 @@ from googlive.events import (
     TranscriptDelta,
     TurnComplete,
 )
-from googlive.features import Feature, FeatureFactory, Hooks
-from googlive.limits import time_limit_message
-from googlive.live import LiveConfig, LiveSession
-from googlive.playback import PlaybackBuffer
+from googlive.live.session import LiveConfig, LiveSession
+from googlive.media.audio import Resampler, as_mono, pcm16_bytes
+from googlive.media.bargein import (
+    Action,
+    BargeInPolicy,
+    Drop,
+    Pause,
+    PlaybackChange,
+    Resume,
+    playback_message,
+    resume_backup,
+)
+from googlive.media.echo import EchoGuard, sub_block_ms
+from googlive.media.frames import MODEL_CAMERA_FPS, VIDEO_RATE_MESSAGE, encode_jpeg
+from googlive.media.playback import PlaybackBuffer
+from googlive.media.vad import SpeechStart, Vad
+from googlive.public.limits import time_limit_message
 from googlive.tasks import reap
-from googlive.tools.registry import ToolRegistry
-from googlive.vad import SpeechStart, Vad
-from googlive.video import MODEL_CAMERA_FPS, VIDEO_RATE_MESSAGE, encode_jpeg
 
 log = logging.getLogger(__name__)
 
@@ -146,7 +146,7 @@ class GeminiHandler(CallMixin, AsyncAudioVideoStreamHandler):
     keepalive_frame = KEEPALIVE_FRAME
     selfview_from_page = True
     """The page shows the user's camera itself (googlive/web/selfview.js), so no video is sent
-    back (googlive/rtcvideo.py): no self-view frame is built or VP8-encoded on the server."""
+    back (googlive/media/rtcvideo.py): no self-view frame is built or VP8-encoded on the server."""
 
     def __init__(
         self,
@@ -175,7 +175,7 @@ class GeminiHandler(CallMixin, AsyncAudioVideoStreamHandler):
         self.resampler = Resampler(16000)
         self.vad = Vad()
         self.echo = EchoGuard()
-        self.echo_guard = True  # predict the model's own voice at the mic (googlive/echo.py)
+        self.echo_guard = True  # predict the model's own voice at the mic (googlive/media/echo.py)
         self._uplink = bytearray()
         self._uplink_bytes = int(settings.uplink_chunk_ms * 32)  # 16 kHz * 2 bytes per ms
         self.mic_seconds = 0.0
@@ -214,7 +214,7 @@ class GeminiHandler(CallMixin, AsyncAudioVideoStreamHandler):
         self._preview_src: np.ndarray | None = None
         self._preview: np.ndarray = _BLACK_PREVIEW
         self.video_sent = 0
-        # the call as the page sees it (googlive/calls.py, googlive/keyflow.py)
+        # the call as the page sees it (googlive/call/registry.py, googlive/call/keyflow.py)
         self.webrtc_id = ""
         self.choice: keyflow.BackendChoice | None = None
         # The key this call connects with: never a typed key for the offline demo.
@@ -276,7 +276,7 @@ class GeminiHandler(CallMixin, AsyncAudioVideoStreamHandler):
                     scheduling=spec.scheduling,
                 )
         instruction += media_instruction(self.conv.media)
-        # One rule for what the page announced and what is used (googlive/keyflow.py): under
+        # One rule for what the page announced and what is used (googlive/call/keyflow.py): under
         # --offline a typed key goes nowhere; without a server key it means Gemini.
         self.choice = keyflow.choose(self.settings, self.endpoint, bool(self.args.api_key))
         endpoint, self.live_key = keyflow.connect_target(
@@ -314,7 +314,7 @@ class GeminiHandler(CallMixin, AsyncAudioVideoStreamHandler):
         )
 
     def _feature_failed(self, feature: Feature, hook: str, exc: BaseException) -> None:
-        """A feature's hook raised (googlive.features.Hooks): the page says which part stopped;
+        """A feature's hook raised (googlive.features.api.Hooks): the page says which part stopped;
         the conversation goes on without it."""
         self.conv.note(
             f"The {feature.name} feature stopped working in this call; the conversation goes on.",
@@ -433,7 +433,7 @@ class GeminiHandler(CallMixin, AsyncAudioVideoStreamHandler):
         return None
 
     def apply(self, actions: list[Action], now: float) -> None:
-        """Carry out what the barge-in policy decided (see googlive/bargein.py)."""
+        """Carry out what the barge-in policy decided (see googlive/media/bargein.py)."""
         for a in actions:
             if isinstance(a, Pause):
                 self._pause(a, now)
@@ -452,7 +452,7 @@ class GeminiHandler(CallMixin, AsyncAudioVideoStreamHandler):
     def _interrupted_turn(self, turn: int, now: float) -> int:
         """The turn an `interrupted` is about. The server sends turnComplete and then
         `interrupted` for the same turn when the user talks over audio it has finished sending
-        (issue 13). googlive/live.py before the protocol core (branch live38) numbers that
+        (issue 13). googlive/live/session.py before the protocol core (branch live38) numbers that
         `interrupted` with the next turn: one that brought no audio. Then, if the turn before
         it completed and is what the user hears (or is paused), it is that turn. With live.py
         numbering it right, `turn` has audio or is not next to the heard turn: unchanged."""
@@ -625,7 +625,7 @@ class GeminiHandler(CallMixin, AsyncAudioVideoStreamHandler):
 
     # ---- webcam ----------------------------------------------------------------------------
     def video_wanted(self) -> bool:
-        """Whether the camera frame arriving now is needed (googlive/rtcvideo.py asks before
+        """Whether the camera frame arriving now is needed (googlive/media/rtcvideo.py asks before
         converting it): not while the camera is off; every frame while a feature wants them
         all (`Feature.wants_video_frames`: a recording); otherwise one per
         `VIDEO_KEEP_EVERY_S`, enough for the model's one per `video_interval_s`."""
@@ -666,7 +666,7 @@ class GeminiHandler(CallMixin, AsyncAudioVideoStreamHandler):
 
     async def video_emit(self) -> Any:
         """A self-view from the server: the latest camera frame at half size. Not called with
-        googlive/rtcvideo.py installed (`selfview_from_page`); FastRTC's own track would
+        googlive/media/rtcvideo.py installed (`selfview_from_page`); FastRTC's own track would
         re-encode whatever this returns at 30 fps.
         """
         frame = self.latest_frame

@@ -16,11 +16,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from googlive.tools.mermaid_check import check_safety
+from googlive.features.tools.mermaid_check import check_safety
 
 if TYPE_CHECKING:
-    from googlive.tools.diagram import Diagram
-    from googlive.tools.picture import Snapshot
+    from googlive.features.tools.diagram import Diagram
+    from googlive.features.tools.picture import Snapshot
 
 # HTML specials plus Markdown/LaTeX syntax characters, as numeric entities: browsers render them
 # as the characters, while neither HTML nor Markdown nor the latex pass sees syntax in them.

@@ -13,10 +13,10 @@ from typing import Any
 import gradio as gr
 from fastrtc import WebRTC
 
-from googlive import a11y, callui, paths, rtcvideo
-from googlive.backend import Endpoint
-from googlive.callview import CSS as CALL_CSS
-from googlive.callview import (
+from googlive import a11y, paths
+from googlive.call import ui as callui
+from googlive.call.view import CSS as CALL_CSS
+from googlive.call.view import (
     EMPTY_TRANSCRIPT,
     call_controls_html,
     status_html,
@@ -24,14 +24,16 @@ from googlive.callview import (
 )
 from googlive.config import VOICES, Settings
 from googlive.conversation import Conversation
-from googlive.features import FeatureFactory
+from googlive.features.api import FeatureFactory
 from googlive.handler import GeminiHandler, UiUpdate
-from googlive.identity import Identity, describe, hf_oauth_configured, resolve
-from googlive.launchopts import SecurityOptions
-from googlive.limits import instruction_problem
-from googlive.modelpolicy import allowed_models, choose_model
-from googlive.models import model_choices
-from googlive.rtcguard import RtcGuard
+from googlive.live.backend import Endpoint
+from googlive.live.models import model_choices
+from googlive.media import rtcvideo
+from googlive.public.identity import Identity, describe, hf_oauth_configured, resolve
+from googlive.public.launchopts import SecurityOptions
+from googlive.public.limits import instruction_problem
+from googlive.public.modelpolicy import allowed_models, choose_model
+from googlive.public.rtcguard import RtcGuard
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +51,7 @@ CSS = (
 # uses `track_constraints` as the VIDEO constraints (fastrtc 0.0.34 templates/component
 # index-*.js, the video component's getUserMedia call), so these reach the browser through
 # googlive/web/mic.js instead. Echo cancellation: a user without headphones must not barge in
-# on the model with its own voice (the server's echo guard, googlive/echo.py, stays as a
+# on the model with its own voice (the server's echo guard, googlive/media/echo.py, stays as a
 # second stage). Gain control stays on as in every browser's voice-call default: the VAD's
 # onset needs the user's voice at -45 dBFS and 10 dB above the predicted echo, and a quiet
 # mic brought up to speech level is what makes a barge-in register; the echo guard learns
@@ -66,7 +68,7 @@ HEAD_SCRIPTS = ("peer.js", "call.js", "callcues.js", "mic.js", "duck.js", "selfv
 register on its RTCPeerConnection hook); call.js before mic.js, so that mic.js's
 getUserMedia (the app's audio constraints) wraps call.js's (stand-ins for a missing device)
 and a fallback request keeps the constraints. selfview.js shows the local camera in place of
-the server's video, which googlive/rtcvideo.py no longer sends."""
+the server's video, which googlive/media/rtcvideo.py no longer sends."""
 
 
 def page_head(scripts: tuple[str, ...] = HEAD_SCRIPTS) -> str:
@@ -255,7 +257,7 @@ def build(ctx: AppContext) -> gr.Blocks:
     ) as demo:
         # An opaque random id for this browser, kept in its localStorage so that reloading the
         # page still shows its past sessions. It is a bearer secret, not encryption (see
-        # googlive/identity.py). Handlers never read it: they read `owner`, a server-side State
+        # googlive/public/identity.py). Handlers never read it: they read `owner`, a server-side State
         # resolved on load (a signed-in name wins over the browser id).
         browser_owner = gr.BrowserState(
             None, storage_key="googlive-owner", secret=browser_secret(settings)
@@ -461,12 +463,12 @@ def build(ctx: AppContext) -> gr.Blocks:
 
 def _configure_rtc(ctx: AppContext, rtc: Any) -> None:
     """What fastrtc's constructor cannot take: early ICE candidates kept for their offer
-    (googlive.ice), this replica's capacity (ctx.extra["capacity"]), the page's RTC
+    (googlive.scale.ice), this replica's capacity (ctx.extra["capacity"]), the page's RTC
     configuration refused with the app's own message while every slot is taken
-    (googlive.replica), and an aiortc configuration object (googlive.ice: minted TURN
+    (googlive.scale.replica), and an aiortc configuration object (googlive.scale.ice: minted TURN
     credentials, relay policy) instead of fastrtc's conversion of a dict."""
-    from googlive.ice import hold_early_candidates
-    from googlive.replica import Capacity, guard_rtc_configuration
+    from googlive.scale.ice import hold_early_candidates
+    from googlive.scale.replica import Capacity, guard_rtc_configuration
 
     hold_early_candidates(
         rtc

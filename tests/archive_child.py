@@ -16,7 +16,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from googlive.archive import TRANSCRIPT_FILE, SessionArchive
+from googlive.features.results.archive import TRANSCRIPT_FILE, SessionArchive
 
 
 def main() -> None:

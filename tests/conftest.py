@@ -32,7 +32,7 @@ LIVE_MODELS_UNDER_TEST = {
 @pytest.fixture(params=list(LIVE_MODELS_UNDER_TEST.values()), ids=list(LIVE_MODELS_UNDER_TEST))
 def live_model(request: pytest.FixtureRequest) -> str:
     """The conversation, tool and reconnect tests run once per model family; a test asserts
-    what that family does (googlive.models.family_of tells it which)."""
+    what that family does (googlive.live.models.family_of tells it which)."""
     return request.param
 
 
@@ -50,7 +50,7 @@ async def server():
 def require_node() -> None:
     """Skip a test that needs the Node mermaid validator when it is not installed; with
     GOOGLIVE_REQUIRE_NODE_MERMAID=1 (CI) fail instead."""
-    from googlive.tools.mermaid_node import node_missing_reason
+    from googlive.features.tools.mermaid_node import node_missing_reason
 
     missing = node_missing_reason()
     if missing is None:

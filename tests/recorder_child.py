@@ -21,7 +21,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from googlive.recorder import SessionRecorder
+from googlive.features.recording.recorder import SessionRecorder
 
 USER_TONE_HZ = 1000.0
 MODEL_TONE_HZ = 2000.0

@@ -17,12 +17,12 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from googlive.backend import Endpoint
 from googlive.config import Secret, Settings
 from googlive.fakelive import FakeLiveConfig, FakeLiveServer
+from googlive.features.recording.feature import RecordingFeature
 from googlive.handler import GeminiHandler
-from googlive.peersim import SimulatedPeer
-from googlive.recording.feature import RecordingFeature
+from googlive.live.backend import Endpoint
+from googlive.testing.peersim import SimulatedPeer
 
 
 def beeps(seconds: float) -> np.ndarray:

@@ -1,6 +1,6 @@
 """Deterministic synthetic test signals (float64 in [-1, 1]), reusable by tests and benchmarks.
 
-Levels are RMS dBFS (full-scale square wave = 0 dBFS), matching `googlive.audio.rms_dbfs`.
+Levels are RMS dBFS (full-scale square wave = 0 dBFS), matching `googlive.media.audio.rms_dbfs`.
 Every generator takes a seed where randomness is involved, so results are reproducible.
 """
 

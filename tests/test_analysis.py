@@ -16,7 +16,7 @@ import pytest
 from google.genai import errors, types
 from pydantic import BaseModel, ValidationError
 
-from googlive.analysis import (
+from googlive.features.results.analysis import (
     MAX_INLINE_SNAPSHOTS,
     ActionItem,
     AnalysisResult,
@@ -32,7 +32,7 @@ from googlive.analysis import (
     restrict_to_survey,
     split_lines,
 )
-from googlive.archive import SessionArchive, check_safe_fields, load_session
+from googlive.features.results.archive import SessionArchive, check_safe_fields, load_session
 
 SURVEY = {
     "title": "Coffee habits",
@@ -181,7 +181,7 @@ def test_prompt_inlines_at_most_four_snapshot_images() -> None:
 
 def test_render_line_formats_minutes_past_an_hour() -> None:
     """Times are mm:ss with minutes allowed past 59."""
-    from googlive.analysis import Line
+    from googlive.features.results.analysis import Line
 
     assert render_line(Line("user", "hi", 3725.9)) == "[62:05] User: hi"
 
@@ -295,7 +295,7 @@ async def test_errors_and_logs_hold_no_key_and_no_user_content(
     key = "AIzaSyTHIS-IS-THE-KEY"
     exc = errors.APIError(500, {"error": {"code": 500, "message": f"bad key {key} About three"}})
     client = FakeClient(lambda n, c: exc if n == 1 else reply('{"summary": "About three, secret"'))
-    caplog.set_level(logging.DEBUG, logger="googlive.analysis")
+    caplog.set_level(logging.DEBUG, logger="googlive.features.results.analysis")
     result = await analyse(client, "m", LINES, retry_delay_s=0)  # type: ignore[arg-type]
     assert not result.ok
     for text in [result.error or "", caplog.text]:
@@ -667,7 +667,7 @@ def _offline_session() -> tuple[list[dict[str, Any]], dict[str, Any]]:
 
 
 def test_offline_analysis_is_counted_from_the_transcript() -> None:
-    from googlive.analysis_offline import offline_analysis
+    from googlive.features.results.analysis_offline import offline_analysis
 
     lines, survey = _offline_session()
     data = offline_analysis(
@@ -702,7 +702,7 @@ def test_offline_analysis_is_counted_from_the_transcript() -> None:
 
 
 def test_offline_analysis_of_an_empty_or_surveyless_session() -> None:
-    from googlive.analysis_offline import offline_analysis
+    from googlive.features.results.analysis_offline import offline_analysis
 
     data = offline_analysis([], None, duration_s=4.0)
     assert "It lasted 00:04 and nothing was said or typed." in data["analysis"]["summary"]

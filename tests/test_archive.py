@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from googlive.archive import (
+from googlive.features.results.archive import (
     EVENTS_FILE,
     META_FILE,
     SESSION_ID_RE,

@@ -1,4 +1,4 @@
-"""Tests for googlive.audio: formats, layouts, levels, mixing and the streaming resampler."""
+"""Tests for googlive.media.audio: formats, layouts, levels, mixing and the streaming resampler."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from scipy.signal import resample_poly
 
-from googlive.audio import (
+from googlive.media.audio import (
     SILENCE_DB,
     Resampler,
     as_mono,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from googlive.audioend import AudioStreamEnd
+from googlive.live.audioend import AudioStreamEnd
 
 
 def test_end_is_due_a_pause_after_the_last_frame_and_only_once():

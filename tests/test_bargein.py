@@ -1,11 +1,11 @@
-"""googlive.bargein: the barge-in policy with explicit times (no event loop), and the resume point."""
+"""googlive.media.bargein: the barge-in policy with explicit times (no event loop), and the resume point."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from googlive.bargein import (
+from googlive.media.bargein import (
     BargeInConfig,
     BargeInPolicy,
     CutTurnPolicy,

@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 
 from googlive.config import Settings
-from googlive.events import AudioOut, Interrupted, Role, TurnComplete
 from googlive.fakelive import FakeLiveConfig, FakeLiveServer
-from googlive.features import Feature
+from googlive.features.api import Feature
 from googlive.handler import OUT_RATE, GeminiHandler
-from googlive.peersim import SimulatedPeer
+from googlive.live.events import AudioOut, Interrupted, Role, TurnComplete
+from googlive.testing.peersim import SimulatedPeer
 from tests.util import is_live, offline_endpoint, quiet, talk, until
 
 # Timing-sensitive (frames, milliseconds): run in the serial worker, never beside a browser test.
@@ -265,7 +265,7 @@ async def test_recording_holds_exactly_what_was_heard_through_a_pause_and_resume
     """Every frame the peer heard, and only those, in order, reach the recorder: the frames
     taken back at the pause are not recorded then, the replayed stretch is recorded twice
     (it was heard twice)."""
-    from googlive.recording.feature import RecordingFeature
+    from googlive.features.recording.feature import RecordingFeature
 
     class CommitLog(RecordingFeature):
         def __init__(self, h: GeminiHandler) -> None:

@@ -11,15 +11,15 @@ import time
 
 import numpy as np
 
-from googlive.backend import Endpoint
-from googlive.callcontrol import MEDIA_ACK, NOTE_CAMERA_OFF, NOTE_SCREEN_ON
-from googlive.calls import registry
+from googlive.call.control import MEDIA_ACK, NOTE_CAMERA_OFF, NOTE_SCREEN_ON
+from googlive.call.keyflow import IGNORED_KEY_NOTE
+from googlive.call.registry import registry
 from googlive.config import Secret, Settings
-from googlive.events import Role, ToolCall
+from googlive.features.results.feature import ArchiveFeature
 from googlive.handler import GeminiHandler
-from googlive.keyflow import IGNORED_KEY_NOTE
-from googlive.peersim import SimulatedPeer
-from googlive.results.feature import ArchiveFeature
+from googlive.live.backend import Endpoint
+from googlive.live.events import Role, ToolCall
+from googlive.testing.peersim import SimulatedPeer
 from tests.util import is_live, offline_endpoint, until
 
 
@@ -103,7 +103,7 @@ async def test_mute_and_camera_off_send_nothing_and_the_model_is_told(server):
 
 
 def _status(h: GeminiHandler) -> str:
-    from googlive.callview import status_html
+    from googlive.call.view import status_html
 
     return status_html(h.conv)
 

@@ -5,16 +5,16 @@ from __future__ import annotations
 
 import asyncio
 
-from googlive import keyflow, toolcards
-from googlive.backend import Endpoint
-from googlive.calls import CallRegistry
-from googlive.callview import status_html, transcript_html
+from googlive.call import keyflow, toolcards
+from googlive.call.registry import CallRegistry
+from googlive.call.view import status_html, transcript_html
 from googlive.config import Secret, Settings
 from googlive.conversation import Conversation, Media
-from googlive.events import Role, SessionState
+from googlive.features.results.past import past_row
 from googlive.handler import UiUpdate
-from googlive.results.past import past_row
-from googlive.retry import Backoff, unreached_message
+from googlive.live.backend import Endpoint
+from googlive.live.events import Role, SessionState
+from googlive.live.retry import Backoff, unreached_message
 from googlive.ui import panel_values
 
 
@@ -218,7 +218,7 @@ def test_call_registry_is_per_owner_claimed_once_and_bounded():
 
 
 def test_past_sessions_never_call_a_failed_analysis_analysed():
-    from googlive.archive import SessionSummary
+    from googlive.features.results.archive import SessionSummary
 
     def summary(ok: bool) -> SessionSummary:
         return SessionSummary("s", "2026-01-01T00:00:00Z", 10.0, 1, False, True, "t", True, ok)

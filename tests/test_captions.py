@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
-from googlive.captions import CaptionLine, webvtt
-from googlive.events import Role
+from googlive.features.recording.captions import CaptionLine, webvtt
+from googlive.live.events import Role
 
 TIMING = re.compile(r"^(\d{2,}):(\d{2}):(\d{2})\.(\d{3}) --> (\d{2,}):(\d{2}):(\d{2})\.(\d{3})$")
 

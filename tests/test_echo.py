@@ -1,4 +1,4 @@
-"""googlive.echo.EchoGuard with the VAD: the model's own voice fed back at the mic never counts
+"""googlive.media.echo.EchoGuard with the VAD: the model's own voice fed back at the mic never counts
 as the user; the user speaking over it still does (synchronous, explicit times)."""
 
 from __future__ import annotations
@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 import soxr
 
-from googlive.echo import EchoGuard, sub_block_ms
-from googlive.vad import SpeechStart, Vad
+from googlive.media.echo import EchoGuard, sub_block_ms
+from googlive.media.vad import SpeechStart, Vad
 from tests.signals import scale_to_dbfs, speech_like, white_noise
 
 R_OUT, R_MIC = 24000, 48000

@@ -1,5 +1,5 @@
 """The Live event queue: bounded, and a stalled consumer loses model audio first, never a tool
-call or a final transcript line (googlive/eventqueue.py)."""
+call or a final transcript line (googlive/live/eventqueue.py)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import asyncio
 
 import pytest
 
-from googlive.eventqueue import EventQueue, victim
-from googlive.events import (
+from googlive.live.eventqueue import EventQueue, victim
+from googlive.live.events import (
     AudioOut,
     Role,
     SessionError,

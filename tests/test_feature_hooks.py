@@ -1,13 +1,13 @@
 """A feature whose hook raises is switched off for the call and named on the page; the other
-features and the conversation go on (googlive.features.Hooks)."""
+features and the conversation go on (googlive.features.api.Hooks)."""
 
 from __future__ import annotations
 
 from googlive.config import Settings
-from googlive.events import Role, TurnComplete
-from googlive.features import Feature, Hooks
+from googlive.features.api import Feature, Hooks
 from googlive.handler import GeminiHandler
-from googlive.peersim import SimulatedPeer
+from googlive.live.events import Role, TurnComplete
+from googlive.testing.peersim import SimulatedPeer
 from tests.util import is_live, offline_endpoint, until
 
 

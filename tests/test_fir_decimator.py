@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from googlive.audio import FirDecimator, Resampler, lowpass_taps
+from googlive.media.audio import FirDecimator, Resampler, lowpass_taps
 
 
 def test_every_48k_frame_yields_its_share_at_once():

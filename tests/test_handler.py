@@ -6,10 +6,10 @@ import asyncio
 import time
 
 from googlive.config import Settings
-from googlive.events import Role
 from googlive.fakelive import FakeLiveServer
 from googlive.handler import GeminiHandler
-from googlive.peersim import SimulatedPeer
+from googlive.live.events import Role
+from googlive.testing.peersim import SimulatedPeer
 from tests.util import is_live, offline_endpoint, quiet, talk, until
 
 

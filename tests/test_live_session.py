@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 from google.genai import types
 
-from googlive import models
-from googlive.events import (
+from googlive.fakelive import FakeLiveConfig, FakeLiveServer
+from googlive.live import models
+from googlive.live.events import (
     AudioOut,
     GoAway,
     Interrupted,
@@ -19,9 +20,8 @@ from googlive.events import (
     TurnComplete,
     UsageReport,
 )
-from googlive.fakelive import FakeLiveConfig, FakeLiveServer
-from googlive.live import LiveConfig, LiveSession
-from googlive.retry import Backoff
+from googlive.live.retry import Backoff
+from googlive.live.session import LiveConfig, LiveSession
 from tests.util import Collector, feed, silence16k, speech16k
 
 MODEL = "gemini-3.8-live"  # for tests that no family changes (keys, timeouts)
@@ -219,7 +219,7 @@ async def test_tool_call_round_trip_keeps_the_id(server, live_model):
 async def test_setup_asks_for_what_a_long_conversation_needs(server, live_model):
     """Setup carries the voice, transcription both ways, resumption and context compression
     (without compression an audio+video session ends after 2 minutes), and the family's
-    media resolution and turn coverage, set on purpose (googlive.models)."""
+    media resolution and turn coverage, set on purpose (googlive.live.models)."""
     session, col = await open_session(
         server, voice="Kore", system_instruction="Be brief.", model=live_model
     )
@@ -454,7 +454,7 @@ async def test_direct_audio_write_is_what_the_sdk_sends_and_only_for_the_gemini_
 
     from google.genai.live import AsyncSession
 
-    from googlive.live import _direct_socket, realtime_audio_message
+    from googlive.live.session import _direct_socket, realtime_audio_message
 
     for size in (0, 1, 2, 3, 1280, 4097):
         pcm = os.urandom(size)

@@ -13,7 +13,7 @@ from typing import Any
 
 from google.genai import _live_converters, types
 
-from googlive.events import (
+from googlive.live.events import (
     AudioOut,
     GoAway,
     Interrupted,
@@ -25,7 +25,7 @@ from googlive.events import (
     Usage,
     UsageReport,
 )
-from googlive.liveproto import PLAYOUT_SLACK_S, LiveProtocol, usage_of
+from googlive.live.protocol import PLAYOUT_SLACK_S, LiveProtocol, usage_of
 
 PCM = b"\x01\x00" * 240
 

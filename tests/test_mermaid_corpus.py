@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from googlive.tools.mermaid_check import check_mermaid
+from googlive.features.tools.mermaid_check import check_mermaid
 
 VALID: dict[str, str] = {
     "graph_td": "graph TD\n  A[Start] --> B{Is it?}\n  B -->|Yes| C[OK]\n  B -- No --> D[End]\n",

@@ -10,8 +10,8 @@ import importlib.util
 import time
 from pathlib import Path
 
-from googlive.tools.mermaid_check import check_mermaid
-from googlive.tools.mermaid_node import MermaidValidator, NodeMermaidWorker
+from googlive.features.tools.mermaid_check import check_mermaid
+from googlive.features.tools.mermaid_node import MermaidValidator, NodeMermaidWorker
 
 # The corpus lives in test_mermaid_corpus.py; load it by path (tests/ is not a package).
 _spec = importlib.util.spec_from_file_location(

@@ -3,9 +3,9 @@ tracker), and a backchannel is no latency mark."""
 
 from __future__ import annotations
 
-from googlive.bargein import PlaybackChange
-from googlive.metrics.bargein import BargeInStats
-from googlive.metrics.ui import bargein_html, meters_html
+from googlive.features.metrics.bargein import BargeInStats
+from googlive.features.metrics.ui import bargein_html, meters_html
+from googlive.media.bargein import PlaybackChange
 
 
 def test_outcomes_are_counted_apart_with_their_times():

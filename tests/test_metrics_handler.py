@@ -10,13 +10,13 @@ import numpy as np
 import pytest
 
 from googlive.config import Settings
-from googlive.events import SessionError, SessionState, StateChanged, ToolCall, Usage
 from googlive.fakelive import FakeLiveConfig, FakeLiveServer
+from googlive.features.metrics.feature import MetricsFeature
+from googlive.features.metrics.ui import usage_html
+from googlive.features.metrics.usage import PriceTable
 from googlive.handler import GeminiHandler
-from googlive.metrics.feature import MetricsFeature
-from googlive.metrics.ui import usage_html
-from googlive.metrics.usage import PriceTable
-from googlive.peersim import SimulatedPeer
+from googlive.live.events import SessionError, SessionState, StateChanged, ToolCall, Usage
+from googlive.testing.peersim import SimulatedPeer
 from tests.signals import speech_like
 from tests.util import offline_endpoint, quiet, talk, until
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from google.genai import types
 
-from googlive import models
 from googlive.config import DEFAULT_MODEL, LIVE_MODELS
-from googlive.tools.diagram import DRAW_DIAGRAM
-from googlive.tools.picture import TAKE_PICTURE
+from googlive.features.tools.diagram import DRAW_DIAGRAM
+from googlive.features.tools.picture import TAKE_PICTURE
+from googlive.live import models
 
 NB = types.Behavior.NON_BLOCKING
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from googlive.outbox import Outbox
+from googlive.live.outbox import Outbox
 
 
 def kinds(box: Outbox) -> list[str]:

@@ -1,12 +1,12 @@
-"""Tests for googlive.playback.PlaybackBuffer: framing, accounting, turns, underruns,
+"""Tests for googlive.media.playback.PlaybackBuffer: framing, accounting, turns, underruns,
 prebuffer and barge-in."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from googlive.audio import pcm16_bytes
-from googlive.playback import PlaybackBuffer
+from googlive.media.audio import pcm16_bytes
+from googlive.media.playback import PlaybackBuffer
 
 F = 480  # 20 ms at 24 kHz
 

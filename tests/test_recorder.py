@@ -9,7 +9,7 @@ import av
 import numpy as np
 import pytest
 
-from googlive.recorder import RecordingStats, SessionRecorder
+from googlive.features.recording.recorder import RecordingStats, SessionRecorder
 from tests.recorder_child import MODEL_TONE_HZ, USER_TONE_HZ, feed, session_events
 
 R = 48000

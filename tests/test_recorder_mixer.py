@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from googlive.recording.mixer import AudioMixer
-from googlive.recording.video import SlotPicker, slot_of
+from googlive.features.recording.mixer import AudioMixer
+from googlive.features.recording.video import SlotPicker, slot_of
 
 R = 48000
 

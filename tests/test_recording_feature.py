@@ -14,12 +14,9 @@ import numpy as np
 import pytest
 
 from googlive.config import Settings
-from googlive.events import Role
 from googlive.fakelive import FakeLiveConfig, FakeLiveServer
-from googlive.features import Feature
-from googlive.handler import GeminiHandler
-from googlive.peersim import SimulatedPeer
-from googlive.recording.feature import (
+from googlive.features.api import Feature
+from googlive.features.recording.feature import (
     PREFS_SERVICE,
     REC_HTML,
     SAVED_HTML,
@@ -27,6 +24,9 @@ from googlive.recording.feature import (
     RecordingPrefs,
     install,
 )
+from googlive.handler import GeminiHandler
+from googlive.live.events import Role
+from googlive.testing.peersim import SimulatedPeer
 from tests.test_recorder import R, decode_audio, decode_video, envelope, flash_onsets, onsets
 from tests.util import is_live, offline_endpoint, quiet, talk, until
 

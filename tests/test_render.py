@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from markdown_it import MarkdownIt
 
+from googlive.features.tools import DiagramHistory, Snapshot
 from googlive.render import (
     TranscriptLine,
     escape_text,
@@ -13,7 +14,6 @@ from googlive.render import (
     render_snapshot_caption,
     render_transcript_html,
 )
-from googlive.tools import DiagramHistory, Snapshot
 
 HOSTILE = [
     "<script>alert(1)</script>",

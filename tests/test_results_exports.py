@@ -16,17 +16,23 @@ from pathlib import Path
 
 import pytest
 
-from googlive.archive import EVENTS_LOG_FILE, SessionArchive, export_zip, load_session, read_jsonl
 from googlive.assemble import assemble
-from googlive.backend import Endpoint
 from googlive.config import Secret, Settings
-from googlive.events import Role
 from googlive.fakelive import FakeLiveConfig, FakeLiveServer
+from googlive.features.results import feature as archive_feature
+from googlive.features.results.archive import (
+    EVENTS_LOG_FILE,
+    SessionArchive,
+    export_zip,
+    load_session,
+    read_jsonl,
+)
+from googlive.features.results.feature import ArchiveFeature
+from googlive.features.tools.diagram import Diagram
 from googlive.handler import GeminiHandler, SessionArgs
-from googlive.peersim import SimulatedPeer
-from googlive.results import feature as archive_feature
-from googlive.results.feature import ArchiveFeature
-from googlive.tools.diagram import Diagram
+from googlive.live.backend import Endpoint
+from googlive.live.events import Role
+from googlive.testing.peersim import SimulatedPeer
 from googlive.ui import AppContext
 
 KEY = "AIza" + "SyTESTexportsKEY0123456789abcdefghij"  # built, so no key-shaped literal is tracked

@@ -11,16 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from googlive.archive import SessionArchive, SessionNotFound, load_session
-from googlive.backend import Endpoint
 from googlive.config import Secret, Settings
-from googlive.events import Role
 from googlive.fakelive import FakeLiveConfig, FakeLiveServer
-from googlive.features import Feature
-from googlive.handler import GeminiHandler
-from googlive.peersim import SimulatedPeer
-from googlive.results.feature import ArchiveFeature
-from googlive.results.ui import (
+from googlive.features.api import Feature
+from googlive.features.results.archive import SessionArchive, SessionNotFound, load_session
+from googlive.features.results.feature import ArchiveFeature
+from googlive.features.results.ui import (
     ResultsPlugin,
     analyse_session,
     analysis_html,
@@ -28,8 +24,12 @@ from googlive.results.ui import (
     deleted_message,
     end_connection,
 )
-from googlive.tools.diagram import Diagram
-from googlive.tools.picture import Snapshot
+from googlive.features.tools.diagram import Diagram
+from googlive.features.tools.picture import Snapshot
+from googlive.handler import GeminiHandler
+from googlive.live.backend import Endpoint
+from googlive.live.events import Role
+from googlive.testing.peersim import SimulatedPeer
 from googlive.ui import AppContext
 from tests.util import is_live, offline_endpoint, until
 

@@ -14,9 +14,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from googlive.archive import SessionArchive, TranscriptLine, list_sessions
-from googlive.results import survey_view
-from googlive.results.past import (
+from googlive.features.results import survey_view
+from googlive.features.results.archive import SessionArchive, TranscriptLine, list_sessions
+from googlive.features.results.past import (
     PastRow,
     browser_zone,
     duration_label,
@@ -24,7 +24,7 @@ from googlive.results.past import (
     past_row,
     when_label,
 )
-from googlive.results.poster import POSTER_FILE, has_content, pick_frame, poster_for
+from googlive.features.results.poster import POSTER_FILE, has_content, pick_frame, poster_for
 
 T0 = 1_800_000_000.0  # wall clock at session time 0
 

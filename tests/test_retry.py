@@ -8,7 +8,7 @@ import pytest
 from google.genai import errors
 from websockets.exceptions import ConnectionClosedError
 
-from googlive.retry import Backoff, classify, parse_duration
+from googlive.live.retry import Backoff, classify, parse_duration
 
 
 def api_error(code: int, message: str) -> errors.APIError:

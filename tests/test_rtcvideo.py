@@ -1,4 +1,4 @@
-"""googlive.rtcvideo (FastRTC's audio-video track converting only wanted frames, sending no
+"""googlive.media.rtcvideo (FastRTC's audio-video track converting only wanted frames, sending no
 self-view) and the handler's side of it: which frames it wants, and the camera rate it asks
 the page for."""
 
@@ -16,13 +16,13 @@ from fastrtc import tracks, webrtc_connection_mixin
 from fastrtc.utils import Context
 
 import googlive.handler as handler_mod
-from googlive import rtcvideo
 from googlive.config import Settings
 from googlive.conversation import Media
-from googlive.features import Feature
+from googlive.features.api import Feature
 from googlive.handler import VIDEO_KEEP_EVERY_S, GeminiHandler
-from googlive.rtcvideo import CheapVideoTrack
-from googlive.video import MODEL_CAMERA_FPS, VIDEO_RATE_MESSAGE
+from googlive.media import rtcvideo
+from googlive.media.frames import MODEL_CAMERA_FPS, VIDEO_RATE_MESSAGE
+from googlive.media.rtcvideo import CheapVideoTrack
 from tests.util import offline_endpoint
 
 

@@ -6,13 +6,13 @@ import re
 
 from google.genai import types
 
-from googlive.survey import (
+from googlive.features.survey import (
     compile_instruction,
     move_question,
     record_answer_declaration,
     update_question,
 )
-from googlive.survey.examples import example_survey as fixture_survey
+from googlive.features.survey.examples import example_survey as fixture_survey
 
 
 def test_compile_is_deterministic_byte_for_byte():

@@ -6,8 +6,8 @@ import re
 
 import pytest
 
-from googlive.survey import SurveyProgress, add_question, update_question, update_survey
-from googlive.survey.examples import example_survey
+from googlive.features.survey import SurveyProgress, add_question, update_question, update_survey
+from googlive.features.survey.examples import example_survey
 
 
 class FakeClock:

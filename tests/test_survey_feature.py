@@ -5,13 +5,13 @@ from __future__ import annotations
 from googlive.config import Settings
 from googlive.fakelive import FakeLiveServer
 from googlive.fakelive import script as fake_script
+from googlive.features.survey.compile import compile_instruction
+from googlive.features.survey.edit import add_question, add_section, new_survey
+from googlive.features.survey.examples import example_survey
+from googlive.features.survey.feature import NO_SURVEY_HTML, PANEL, SurveyFeature, install
+from googlive.features.survey.store import SurveyStore
 from googlive.handler import GeminiHandler
-from googlive.peersim import SimulatedPeer
-from googlive.survey.compile import compile_instruction
-from googlive.survey.edit import add_question, add_section, new_survey
-from googlive.survey.examples import example_survey
-from googlive.survey.feature import NO_SURVEY_HTML, PANEL, SurveyFeature, install
-from googlive.survey.store import SurveyStore
+from googlive.testing.peersim import SimulatedPeer
 from googlive.ui import AppContext
 from tests.util import is_live, offline_endpoint, until
 

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from googlive.survey import (
+from googlive.features.survey import (
     MAX_FILE_BYTES,
     Survey,
     SurveyImportError,
@@ -21,7 +21,7 @@ from googlive.survey import (
     survey_from_dict,
     survey_to_dict,
 )
-from googlive.survey.examples import example_survey
+from googlive.features.survey.examples import example_survey
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -42,7 +42,7 @@ def test_export_import_round_trips_exactly():
 
 
 def test_schema_file_matches_the_model():
-    """assets/survey.schema.json is regenerated whenever the model changes (python -m googlive.survey schema)."""
+    """assets/survey.schema.json is regenerated whenever the model changes (python -m googlive.features.survey schema)."""
     on_disk = (REPO / "assets" / "survey.schema.json").read_text(encoding="utf-8")
     assert on_disk == render_json_schema()
 

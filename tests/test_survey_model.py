@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from googlive.survey import (
+from googlive.features.survey import (
     SurveyError,
     add_question,
     add_section,
@@ -20,7 +20,7 @@ from googlive.survey import (
     update_section,
     update_survey,
 )
-from googlive.survey.examples import example_survey as fixture_survey
+from googlive.features.survey.examples import example_survey as fixture_survey
 
 
 def test_ids_are_assigned_at_creation_and_survive_reorder():

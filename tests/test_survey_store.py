@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from googlive.survey import (
+from googlive.features.survey import (
     SurveyError,
     SurveyImportError,
     SurveyStore,
@@ -17,8 +17,8 @@ from googlive.survey import (
     readiness_problems,
     update_survey,
 )
-from googlive.survey.examples import example_survey
-from googlive.survey.store import DEFAULT_TEMPLATES_DIR
+from googlive.features.survey.examples import example_survey
+from googlive.features.survey.store import DEFAULT_TEMPLATES_DIR
 
 
 def test_save_list_load_delete(tmp_path: Path):

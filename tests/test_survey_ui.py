@@ -8,15 +8,15 @@ from pathlib import Path
 import gradio as gr
 import pytest
 
-from googlive.backend import Endpoint
 from googlive.config import Secret, Settings
-from googlive.survey import ui
-from googlive.survey.compile import compile_instruction
-from googlive.survey.examples import example_survey
-from googlive.survey.feature import install
-from googlive.survey.jsonio import export_survey, survey_to_dict
-from googlive.survey.model import Survey
-from googlive.survey.store import SurveyStore
+from googlive.features.survey import ui
+from googlive.features.survey.compile import compile_instruction
+from googlive.features.survey.examples import example_survey
+from googlive.features.survey.feature import install
+from googlive.features.survey.jsonio import export_survey, survey_to_dict
+from googlive.features.survey.model import Survey
+from googlive.features.survey.store import SurveyStore
+from googlive.live.backend import Endpoint
 
 SKIP = gr.skip()
 

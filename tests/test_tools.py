@@ -16,8 +16,7 @@ from hypothesis import strategies as st
 from PIL import Image
 from pydantic import BaseModel
 
-from googlive.events import ToolCall
-from googlive.tools import (
+from googlive.features.tools import (
     CAMERA_OFF_ERROR,
     DiagramHistory,
     MermaidValidator,
@@ -27,6 +26,7 @@ from googlive.tools import (
     register_draw_diagram,
     register_take_picture,
 )
+from googlive.live.events import ToolCall
 
 T = 0.05  # one time unit for the timing tests
 
@@ -342,7 +342,7 @@ async def test_each_answer_carries_the_scheduling_its_tool_chose():
 
 
 def test_mermaid_ink_id_is_url_safe_base64_of_the_utf8_source():
-    from googlive.tools.diagram import mermaid_ink_id
+    from googlive.features.tools.diagram import mermaid_ink_id
 
     src = "graph TD\n  A[Größe ≥ 5?] -->|ja| B>>~~~]"  # bytes that give '+' and '/' in plain base64
     assert base64.b64encode(src.encode()).decode() != mermaid_ink_id(src)

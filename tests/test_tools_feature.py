@@ -15,16 +15,21 @@ import pytest
 from google.genai import types
 from PIL import Image
 
-from googlive.backend import Endpoint
 from googlive.config import Secret, Settings
-from googlive.events import Role, ToolCall
 from googlive.fakelive import FakeLiveServer, vision
+from googlive.features.tools.feature import (
+    SharedMermaid,
+    ToolsFeature,
+    install,
+    render_snapshots_panel,
+)
+from googlive.features.tools.mermaid_node import MermaidValidator, node_missing_reason
+from googlive.features.tools.picture import CAMERA_OFF_ERROR, Snapshot
 from googlive.handler import GeminiHandler
-from googlive.models import family_of
-from googlive.peersim import SimulatedPeer
-from googlive.tools.feature import SharedMermaid, ToolsFeature, install, render_snapshots_panel
-from googlive.tools.mermaid_node import MermaidValidator, node_missing_reason
-from googlive.tools.picture import CAMERA_OFF_ERROR, Snapshot
+from googlive.live.backend import Endpoint
+from googlive.live.events import Role, ToolCall
+from googlive.live.models import family_of
+from googlive.testing.peersim import SimulatedPeer
 from googlive.ui import AppContext
 from tests.util import is_live, offline_endpoint, talk, until
 

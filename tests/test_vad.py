@@ -1,4 +1,4 @@
-"""Tests for googlive.vad: onset/offset timing, and no false triggers on noise, clicks,
+"""Tests for googlive.media.vad: onset/offset timing, and no false triggers on noise, clicks,
 music or echo. All signals are synthetic (tests/signals.py) at 48 kHz in 20 ms frames."""
 
 from __future__ import annotations
@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from googlive.audio import to_int16
-from googlive.vad import SpeechEnd, SpeechStart, Vad, VadConfig
+from googlive.media.audio import to_int16
+from googlive.media.vad import SpeechEnd, SpeechStart, Vad, VadConfig
 from tests.signals import (
     brown_noise,
     frames,
@@ -177,7 +177,7 @@ def test_properties_and_empty_frames():
 
 def test_feed_level_matches_feed_for_sustained_signals():
     """Precomputed levels give the same events as frames for a sustained signal."""
-    from googlive.audio import rms_dbfs
+    from googlive.media.audio import rms_dbfs
 
     x = to_int16(place(white_noise(RATE, 3, -60), speech_like(RATE, 1.0, -20), RATE))
     a, b = Vad(), Vad()

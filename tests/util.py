@@ -10,11 +10,11 @@ from typing import Any
 
 import numpy as np
 
-from googlive.backend import Endpoint
 from googlive.config import Secret
-from googlive.events import SessionState
 from googlive.fakelive import FakeLiveServer
-from googlive.live import LiveSession
+from googlive.live.backend import Endpoint
+from googlive.live.events import SessionState
+from googlive.live.session import LiveSession
 
 MIC_RATE = 48000  # what the browser's mic delivers through FastRTC
 

@@ -1,4 +1,4 @@
-/* googlive call controls: the page side of a call (loaded into <head> by googlive/callview.py).
+/* googlive call controls: the page side of a call (loaded into <head> by googlive/call/view.py).
  *
  * FastRTC's WebRTC component (fastrtc 0.0.34) owns the call: it asks for the camera and mic
  * with getUserMedia, makes one RTCPeerConnection per call with a data channel "text", and
@@ -10,7 +10,7 @@
  *   the notice line says what happened and how to fix it.
  * - RTCPeerConnection is wrapped to keep the component's connection and its data channel. Over
  *   that channel the page reports what it sends ({"type": "googlive-media", ...}); the server
- *   (googlive/callcontrol.py) applies it and acknowledges; unacknowledged reports are repeated.
+ *   (googlive/call/control.py) applies it and acknowledges; unacknowledged reports are repeated.
  * - Mute and camera off disable the local tracks (nothing leaves the browser) and tell the
  *   server (nothing reaches the model). Share screen swaps the video sender's track for a
  *   getDisplayMedia track with RTCRtpSender.replaceTrack: no renegotiation, the server's video

@@ -1,7 +1,7 @@
 /* googlive call cues (loaded after call.js, whose state is window.__googliveCall):
  * - "Gemini is speaking" and a small output meter: an AnalyserNode on the model's audio as it
  *   arrives over WebRTC (the level of what is played), with the server's playback state
- *   ("paused"/"dropped" on a barge-in, googlive/bargein.py) silencing the cue at once;
+ *   ("paused"/"dropped" on a barge-in, googlive/media/bargein.py) silencing the cue at once;
  * - the call timer, and a warning before the time limit (a minute, or half a short limit);
  * - the transcript follows its newest line, unless the user scrolled up to read.
  */

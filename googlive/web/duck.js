@@ -1,6 +1,6 @@
 /* googlive page duck (issue 19): silence the model in the browser the moment the user speaks.
  *
- * Everything the server does about a barge-in (googlive/bargein.py: pause, then resume or
+ * Everything the server does about a barge-in (googlive/media/bargein.py: pause, then resume or
  * drop) reaches the ear only after the uplink trip, aiortc's receive buffer, the VAD and the
  * audio already on its way down (WebRTC queue, jitter buffer). So the page mutes the model's
  * audio itself, at once, on the mic's energy onset, and lets the server decide what follows:

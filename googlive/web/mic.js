@@ -9,7 +9,7 @@
  * whose `audio` is `true` gets `googlive.audioConstraints` (set by the page head from
  * googlive/ui.py AUDIO_CONSTRAINTS); an `audio` object keeps its own keys and gets the missing
  * ones. Calls without audio are untouched. The VAD's echo guard stays on the server
- * (googlive/echo.py): the browser's canceller is a first stage, not a replacement.
+ * (googlive/media/echo.py): the browser's canceller is a first stage, not a replacement.
  *
  * `googlive.mic.status()` → {wrapped, rewritten, requested} for tests and diagnostics.
  */

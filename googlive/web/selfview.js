@@ -3,7 +3,7 @@
  * FastRTC's video component (fastrtc 0.0.34 templates/component/index-*.js) plays the local
  * camera in its <video> until the call connects; then, on each "track" event of its
  * RTCPeerConnection, it sets that element's srcObject to the remote stream: the model's audio
- * and the server's video. The server sends no video (googlive/rtcvideo.py: re-encoding the
+ * and the server's video. The server sends no video (googlive/media/rtcvideo.py: re-encoding the
  * camera at 30 fps for the self-view cost more than everything else in a video call), so after
  * each remote track this script gives the element a stream of [the track the video sender
  * sends, the remote audio tracks] instead. The user sees exactly what goes to the model (the

@@ -115,7 +115,7 @@ def test_call_lifecycle_stop_end_second_call_and_phone(netns, browser_factory, t
         assert press_start(page) == "connecting"
         wait_live(page)
         assert page.locator(START).inner_text().strip() == "End conversation"
-        # draw_diagram's answer is SILENT on 3.8 (googlive/tools): the card is what answers.
+        # draw_diagram's answer is SILENT on 3.8 (googlive/features/tools): the card is what answers.
         page.locator("#text-input textarea").fill("please draw a diagram")
         page.locator("#send-text").click()
         # The tool call shows inline as a card: what was asked, the result, a link to its panel.

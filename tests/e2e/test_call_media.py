@@ -13,7 +13,7 @@ import time
 import pytest
 
 from googlive.fakelive.vision import draw_marker
-from googlive.video import MODEL_CAMERA_FPS
+from googlive.media.frames import MODEL_CAMERA_FPS
 from tests.e2e.conftest import make_speech, start_app, start_live_child, stop_app
 from tests.e2e.helpers import wait_text
 from tests.e2e.test_call_keys import type_key

@@ -75,7 +75,7 @@ def test_talk_hear_and_interrupt_offline(netns, browser_factory, tmp_path):
         assert all(mic["audio"][k] == v for k, v in AUDIO_CONSTRAINTS.items()), mic
         assert mic["video"] and all(v["frameRate"] <= 15 for v in mic["video"]), mic
         # The self-view is the page's own camera (googlive/web/selfview.js) in FastRTC's
-        # <video>; the server sends no video back (googlive/rtcvideo.py, checked below). The
+        # <video>; the server sends no video back (googlive/media/rtcvideo.py, checked below). The
         # call is recorded (the default), so the camera's rate is not capped.
         page.wait_for_function("() => googlive.selfView.status().element", timeout=15000)
         view = page.evaluate(

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from googlive.results.past import when_label
+from googlive.features.results.past import when_label
 from tests.e2e.conftest import make_speech, start_app, stop_app
 from tests.e2e.helpers import start_conversation, wait_text
 

@@ -19,10 +19,10 @@ import gradio as gr
 
 from googlive import render
 from googlive.assemble import assemble
-from googlive.backend import Endpoint
 from googlive.config import Secret, Settings
-from googlive.launchopts import SecurityOptions, hide_api, launch_kwargs
-from googlive.tools.diagram import Diagram
+from googlive.features.tools.diagram import Diagram
+from googlive.live.backend import Endpoint
+from googlive.public.launchopts import SecurityOptions, hide_api, launch_kwargs
 from googlive.ui import AppContext, build
 from tests.reliability.hostile_diagrams import BENIGN, HOSTILE
 

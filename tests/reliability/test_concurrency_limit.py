@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import json
 
-from googlive.backend import Endpoint
 from googlive.config import Secret, Settings
+from googlive.live.backend import Endpoint
 from googlive.ui import AppContext, build
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from googlive.tools.mermaid_check import check_mermaid, check_safety
+from googlive.features.tools.mermaid_check import check_mermaid, check_safety
 from tests.reliability.hostile_diagrams import BENIGN, HOSTILE
 
 

@@ -18,15 +18,15 @@ import numpy as np
 import pytest
 from google.genai import types
 
-from googlive.archive import SessionNotFound, owner_hash, read_jsonl
 from googlive.assemble import assemble
-from googlive.backend import Endpoint, resolve_endpoint
 from googlive.config import Secret, Settings
-from googlive.events import Role
 from googlive.fakelive import FakeLiveConfig, FakeLiveServer
+from googlive.features.results.archive import SessionNotFound, owner_hash, read_jsonl
+from googlive.features.results.ui import ResultsPlugin
 from googlive.handler import GeminiHandler
-from googlive.peersim import SimulatedPeer
-from googlive.results.ui import ResultsPlugin
+from googlive.live.backend import Endpoint, resolve_endpoint
+from googlive.live.events import Role
+from googlive.testing.peersim import SimulatedPeer
 from googlive.ui import AppContext
 from tests.reliability.util import live_tasks, open_sockets, record, until
 from tests.test_handler import talk

@@ -16,17 +16,17 @@ from pathlib import Path
 
 import pytest
 
-from googlive.archive import SessionArchive
 from googlive.assemble import assemble
-from googlive.backend import Endpoint
 from googlive.config import Secret, Settings
 from googlive.fakelive import FakeLiveServer
+from googlive.features.recording.feature import QUOTA_HTML
+from googlive.features.results.archive import SessionArchive
 from googlive.handler import GeminiHandler
-from googlive.launchopts import SecurityOptions
-from googlive.limits import format_duration, time_limit_message, typed_text_problem
-from googlive.peersim import SimulatedPeer
-from googlive.quota import EVICT_TO, QuotaKeeper, SessionUsage, level, plan
-from googlive.recording.feature import QUOTA_HTML
+from googlive.live.backend import Endpoint
+from googlive.public.launchopts import SecurityOptions
+from googlive.public.limits import format_duration, time_limit_message, typed_text_problem
+from googlive.public.quota import EVICT_TO, QuotaKeeper, SessionUsage, level, plan
+from googlive.testing.peersim import SimulatedPeer
 from googlive.ui import AppContext, build
 from tests.util import is_live, offline_endpoint, until
 

@@ -15,7 +15,8 @@ import time
 import pytest
 from google.genai import types
 
-from googlive.events import (
+from googlive.fakelive import FakeLiveConfig, FakeLiveServer
+from googlive.live.events import (
     AudioOut,
     Role,
     SessionError,
@@ -25,8 +26,7 @@ from googlive.events import (
     TranscriptDelta,
     TurnComplete,
 )
-from googlive.fakelive import FakeLiveConfig, FakeLiveServer
-from googlive.live import LiveConfig, LiveSession
+from googlive.live.session import LiveConfig, LiveSession
 from tests.reliability.util import FAST, MODEL, Collector, record, silence16k, speech16k
 
 LOOKUP = types.Tool(
@@ -376,7 +376,7 @@ async def test_setup_never_answered_or_slow_times_out_with_a_clear_status(knob):
 
 async def test_setup_never_answered_gives_up_after_the_attempt_budget():
     """A server that never answers: the session ends with a clear final error, it never hangs."""
-    from googlive.retry import Backoff
+    from googlive.live.retry import Backoff
 
     async with FakeLiveServer(api_key="k", config=FakeLiveConfig(never_answer_setup=True)) as srv:
         session, col = open_session(

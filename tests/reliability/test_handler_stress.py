@@ -16,12 +16,12 @@ import pytest
 from google.genai import types
 from PIL import Image
 
-from googlive.backend import Endpoint
 from googlive.config import Secret, Settings
 from googlive.fakelive import FakeLiveConfig, FakeLiveServer
 from googlive.handler import GeminiHandler
-from googlive.peersim import SimulatedPeer
-from googlive.playback import PlaybackBuffer
+from googlive.live.backend import Endpoint
+from googlive.media.playback import PlaybackBuffer
+from googlive.testing.peersim import SimulatedPeer
 from tests.reliability.util import live_tasks, open_sockets, record, rss_kib, until
 
 # Timing-sensitive (frames, milliseconds): run in the serial worker, never beside a browser test.

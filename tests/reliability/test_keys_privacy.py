@@ -15,12 +15,12 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from googlive.backend import Endpoint
 from googlive.config import Secret, Settings
-from googlive.events import Role
 from googlive.fakelive import FakeLiveConfig, FakeLiveServer
 from googlive.handler import GeminiHandler
-from googlive.peersim import SimulatedPeer
+from googlive.live.backend import Endpoint
+from googlive.live.events import Role
+from googlive.testing.peersim import SimulatedPeer
 from tests.reliability.util import record, until
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -130,7 +130,7 @@ def test_junk_and_abandoned_offers_free_their_slots_and_clients_are_limited(app)
 def test_who_counts_as_one_client():
     from types import SimpleNamespace
 
-    from googlive.rtcguard import client_key, sdp_problem
+    from googlive.public.rtcguard import client_key, sdp_problem
 
     def req(host="10.0.0.5", xff=None, username=None):
         headers = {"x-forwarded-for": xff} if xff else {}

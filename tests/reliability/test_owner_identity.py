@@ -22,11 +22,11 @@ import pytest
 from fastrtc import AdditionalOutputs
 
 from googlive.assemble import assemble
-from googlive.backend import Endpoint
 from googlive.config import DEFAULT_MODEL, Secret, Settings
-from googlive.events import Role
 from googlive.handler import GeminiHandler, SessionArgs, UiUpdate
-from googlive.identity import hf_oauth_configured, resolve
+from googlive.live.backend import Endpoint
+from googlive.live.events import Role
+from googlive.public.identity import hf_oauth_configured, resolve
 from googlive.ui import AppContext, build
 from tests.reliability import apphttp
 

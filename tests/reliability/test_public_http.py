@@ -15,7 +15,7 @@ import uuid
 
 import pytest
 
-from googlive.archive import SessionArchive, owner_hash
+from googlive.features.results.archive import SessionArchive, owner_hash
 from tests.reliability import apphttp
 from tests.reliability.util import record
 

@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import pytest
 
-from googlive.survey import SurveyError, update_survey
-from googlive.survey.edit import new_survey
-from googlive.survey.examples import example_survey
-from googlive.survey.feature import SurveyFeature
-from googlive.survey.model import new_survey_id
-from googlive.survey.store import MAX_SAVED_PER_OWNER, SurveyStore
-from googlive.survey.ui import library_choices, save
+from googlive.features.survey import SurveyError, update_survey
+from googlive.features.survey.edit import new_survey
+from googlive.features.survey.examples import example_survey
+from googlive.features.survey.feature import SurveyFeature
+from googlive.features.survey.model import new_survey_id
+from googlive.features.survey.store import MAX_SAVED_PER_OWNER, SurveyStore
+from googlive.features.survey.ui import library_choices, save
 
 
 class FakeHandler:

@@ -8,7 +8,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from googlive.retry import Backoff
+from googlive.live.retry import Backoff
 from tests.util import Collector, feed, silence16k, speech16k, until  # noqa: F401  (shared helpers)
 
 MODEL = "gemini-3.8-live"

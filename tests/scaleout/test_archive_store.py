@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from fsspec.implementations.local import LocalFileSystem
 
-from googlive.archive import (
+from googlive.features.results.archive import (
     SessionArchive,
     SessionNotFound,
     attach_store,
@@ -23,8 +23,14 @@ from googlive.archive import (
     resolve_session,
     write_analysis,
 )
-from googlive.archive_store import ArchiveStore, StoreError, open_store, redact_url, safe_relpath
-from googlive.archive_upload import Uploader
+from googlive.features.results.archive_store import (
+    ArchiveStore,
+    StoreError,
+    open_store,
+    redact_url,
+    safe_relpath,
+)
+from googlive.features.results.archive_upload import Uploader
 from tests.scaleout.conftest import wait_until
 
 JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 64 + b"\xff\xd9"

@@ -12,8 +12,8 @@ import pytest
 
 from app import parse_args
 from googlive.config import Secret
-from googlive.ice import IceSettings, parse_ice_servers, turn_rest_credentials
-from googlive.replica import Capacity, guard_rtc_configuration
+from googlive.scale.ice import IceSettings, parse_ice_servers, turn_rest_credentials
+from googlive.scale.replica import Capacity, guard_rtc_configuration
 
 
 def test_turn_rest_credentials_follow_coturns_scheme():
@@ -210,7 +210,7 @@ class FakeRtc:
 
 
 def test_candidates_that_outrun_their_offer_are_applied_after_it():
-    from googlive.ice import HELD_PER_CONNECTION, hold_early_candidates
+    from googlive.scale.ice import HELD_PER_CONNECTION, hold_early_candidates
 
     rtc = FakeRtc()
     hold_early_candidates(rtc)

@@ -6,7 +6,7 @@ import socket
 
 import pytest
 
-from googlive.replica import Capacity, LbAgent
+from googlive.scale.replica import Capacity, LbAgent
 
 
 def _ask(port: int) -> str:
@@ -65,8 +65,8 @@ def test_unreachable_store_at_start_is_a_warning_and_sessions_stay_local(
     import json
     import logging
 
-    from googlive.archive import SessionArchive, _attached
-    from googlive.replica import setup_archive_store
+    from googlive.features.results.archive import SessionArchive, _attached
+    from googlive.scale.replica import setup_archive_store
     from tests.scaleout.conftest import free_port
 
     caplog.set_level(logging.INFO, logger="googlive")

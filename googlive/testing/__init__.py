@@ -1,0 +1,1 @@
+"""What the tests and the bench drive the handler with: the simulated browser peer."""
