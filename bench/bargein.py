@@ -10,6 +10,9 @@ same signal, same onsets, run side by side.
 false_barge_ins: the handler's own receive() path (its VAD, `playing` set) fed mic audio that
 contains no user speech: the model's reply leaking back (echo at about -35 dBFS, delayed 20-60
 ms) and background noise (fan, keyboard, music). Every barge-in counted is a false one.
+
+Size: over 400 lines: barge_in_ms, false_barge_ins and the policy bench share one simulated
+conversation.
 """
 
 from __future__ import annotations

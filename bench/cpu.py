@@ -7,6 +7,9 @@ a 640x480 camera at 30 fps (VP8), and consumes what comes back. After a warm-up,
 process's CPU time (user+system, all threads) over a window / window / sessions is the cost;
 each session's audio frames received by its handler per second tells whether it keeps up
 (>= 49/s).
+
+Size: over 400 lines: the CPU and session-limit bench: aiortc clients, the climb and its real-
+time test.
 """
 
 from __future__ import annotations

@@ -6,6 +6,9 @@ inside a private network namespace: pass `wrap=netns.wrap`). Every process it st
 stopped by `stop()` (also on failure, and from `with Trial(...)`), terminated first, killed
 after a grace period. The configurations it writes follow deploy/haproxy/haproxy.cfg and
 deploy/coturn/turnserver.conf, with loopback addresses and throw-away secrets.
+
+Size: over 400 lines: starts, configures and stops the whole trial (replicas, haproxy, moto,
+coturn).
 """
 
 from __future__ import annotations

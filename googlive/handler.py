@@ -18,8 +18,9 @@ Per connection (fastrtc calls `copy()` once for each):
   page's own camera (googlive/web/selfview.js): the server sends no video back.
 - everything the page shows goes out as AdditionalOutputs carrying a `UiUpdate`.
 
-Size: over 600 lines because it still does several jobs; splitting it by responsibility is
-the house issue (#18), done as one series of commits with the new layout.
+Size: over 400 lines: FastRTC's handler contract (receive, emit, video_receive, video_emit,
+start_up, shutdown, copy) is one class; the pure logic it drives is in media/, live/, call/ and
+features/.
 """
 
 from __future__ import annotations

@@ -1,4 +1,8 @@
-"""The Gradio page: conversation, panels and settings, wired to the FastRTC handler."""
+"""The Gradio page: conversation, panels and settings, wired to the FastRTC handler.
+
+Size: over 400 lines: the page layout in one Gradio Blocks context (components are made inside
+it); the call's events are in call/ui.py.
+"""
 
 from __future__ import annotations
 

@@ -6,6 +6,9 @@ frames and routes them: audio through the VAD (speech onsets and ends go to the 
 text and client content to user turns, tool responses to their calls.
 
 Logs carry connection ids, sizes and durations only: never keys, transcripts or images.
+
+Size: over 400 lines: one Live WebSocket connection's state machine (setup, receive loop,
+input), the local server's core.
 """
 
 from __future__ import annotations

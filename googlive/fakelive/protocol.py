@@ -5,6 +5,9 @@
 WebSocket frames, camelCase keys, standard base64 for bytes). Client frames use mixed
 snake_case / camelCase keys and URL-safe base64 (the SDK's encoding); both spellings and both
 base64 alphabets are accepted.
+
+Size: over 400 lines: the BidiGenerateContent wire format in one place, both directions, next to
+its sources.
 """
 
 from __future__ import annotations

@@ -9,6 +9,9 @@ One uvicorn server (in-process, an asyncio task) serves a small raw ASGI app on 
   response schema (``schema_fill.py``).
 
 Logs carry connection ids, sizes and durations only: never keys, transcripts or images.
+
+Size: over 400 lines: uvicorn in a thread, TLS, and the WebSocket and REST routes of the local
+server.
 """
 
 from __future__ import annotations

@@ -8,6 +8,9 @@ message means is `googlive.live.protocol.LiveProtocol` (pure), what the model fa
 the app needs comes out of `events()` as the typed events of `googlive.live.events`; everything it
 sends goes through an outbox that keeps (bounded) what arrives while the connection is being
 replaced.
+
+Size: over 400 lines: the session's I/O (connect, send loop, receive loop, reconnect) around the
+pure core in protocol.py, outbox.py, eventqueue.py and retry.py.
 """
 
 from __future__ import annotations

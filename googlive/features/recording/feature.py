@@ -32,6 +32,8 @@ and the visitor left "Save a recording" ticked:
 
 Nothing on the audio path blocks: hooks copy/append and the recorder's `add_*` only enqueue.
 The feature never logs transcript text or audio.
+
+Size: over 400 lines: the recording feature and its page part (indicator, checkbox).
 """
 
 from __future__ import annotations

@@ -52,6 +52,9 @@ mixes, encodes and writes. If it falls behind, video goes first: a camera frame 
 when `max_video_queue` frames are already waiting or when the queue is half full; audio is
 dropped only when the queue holds `max_queue` items (1500 chunks of 20 ms by default: 15 s
 of session with both voices talking, 30 s with one). Every drop is counted in `RecordingStats`.
+
+Size: over 400 lines: one WebM writer (a PyAV container, the audio mixer, the video slot clock)
+whose parts share the container's timeline.
 """
 
 from __future__ import annotations

@@ -29,6 +29,8 @@ session is opened, not to list it.
 Network work never runs on an event loop: uploads run in one `Uploader` thread (bounded queue,
 retries with back-off, a failed upload keeps the local copy and is retried later); refreshes
 run in Gradio's worker threads and are skipped when called from a thread running a loop.
+
+Size: over 400 lines: the fsspec store's upload, download and listing, each with its checks.
 """
 
 from __future__ import annotations

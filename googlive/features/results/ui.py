@@ -9,6 +9,9 @@ sessions, unless the operator shares archives).
 
 Everything from the model or the user (transcript, analysis, titles) is escaped before it
 reaches an HTML component (googlive.features.results.render): the analysis text is untrusted.
+
+Size: over 400 lines: the Results and Past sessions layout in one Gradio context; what it
+renders is in render.py, view.py, past.py and wiring.py.
 """
 
 from __future__ import annotations
