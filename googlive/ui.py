@@ -23,11 +23,10 @@ from googlive.call.view import CSS as CALL_CSS
 from googlive.call.view import (
     EMPTY_TRANSCRIPT,
     call_controls_html,
+    panel_values,
     status_html,
-    transcript_html,
 )
 from googlive.config import VOICES, Settings
-from googlive.conversation import Conversation
 from googlive.features.api import FeatureFactory
 from googlive.handler import GeminiHandler, UiUpdate
 from googlive.live.backend import Endpoint
@@ -166,38 +165,6 @@ CACHE_SWEEP = (
     1800,
     3600,
 )  # every 30 min, delete files Gradio cached (copies, uploads) over 1 h old
-
-
-def panel_value(conv: Conversation, name: str, initial: dict[str, Any] | None = None) -> Any:
-    """What panel `name` shows for `conv` (its initial value if the call never set it)."""
-    if name == "status":
-        return status_html(conv)
-    if name == "transcript":
-        return transcript_html(conv)
-    if name in conv.panels:
-        return conv.panels[name]
-    return (initial or {}).get(name)
-
-
-def panel_values(
-    update: UiUpdate, sent: dict[str, int], initial: dict[str, Any] | None = None
-) -> dict[str, Any]:
-    """The panels whose version changed since `sent`, rendered; updates `sent`. The first
-    update of a conversation (`sent` empty) carries every panel in `initial`: a new call starts
-    clean, without the previous call's transcript, snapshot or diagram."""
-    conv = update.conversation
-    out: dict[str, Any] = {}
-    if not sent and initial is not None:
-        out = {name: panel_value(conv, name, initial) for name in initial}
-        sent.update(conv.versions)
-        sent.setdefault("", 0)  # not empty any more
-        return out
-    for name, version in list(conv.versions.items()):
-        if sent.get(name) == version:
-            continue
-        sent[name] = version
-        out[name] = panel_value(conv, name)
-    return out
 
 
 def new_owner_id() -> str:

@@ -7,7 +7,7 @@ import asyncio
 
 from googlive.call import keyflow, toolcards
 from googlive.call.registry import CallRegistry
-from googlive.call.view import status_html, transcript_html
+from googlive.call.view import panel_values, status_html, transcript_html
 from googlive.config import Secret, Settings
 from googlive.conversation import Conversation, Media
 from googlive.features.results.past import past_row
@@ -15,7 +15,6 @@ from googlive.handler import UiUpdate
 from googlive.live.backend import Endpoint
 from googlive.live.events import Role, SessionState
 from googlive.live.retry import Backoff, unreached_message
-from googlive.ui import panel_values
 
 
 def test_status_says_reconnecting_only_after_the_call_was_live():

@@ -15,7 +15,7 @@ import gradio as gr
 from googlive.call import keyflow
 from googlive.call.control import key_note_html
 from googlive.call.registry import registry as call_registry
-from googlive.call.view import backend_html, status_html, text_note_html
+from googlive.call.view import backend_html, panel_value, status_html, text_note_html
 from googlive.public.limits import typed_text_problem
 
 if TYPE_CHECKING:
@@ -127,8 +127,6 @@ def wire(b: PageBuild, call: CallParts, panel_names: list[str], initial: dict[st
     outputs = [b.panels[n] for n in panel_names] + [call.next_call, call.text_note]
 
     async def final_panels(webrtc_id: str | None, who: str | None) -> tuple[Any, ...]:
-        from googlive.ui import panel_value
-
         rec = calls.get(webrtc_id, who)
         if rec is None:  # no call got going (stopped while connecting): the page is idle
             idle = status_html(None, idle_offline=ctx.endpoint.offline)

@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import html
 from functools import cache
+from typing import TYPE_CHECKING, Any
 
 from googlive import paths
 from googlive.call import toolcards
 from googlive.conversation import Card, Conversation, Line
 from googlive.render import escape_text
+
+if TYPE_CHECKING:
+    from googlive.handler import UiUpdate
 
 WEB_DIR = paths.WEB
 PAGE_SCRIPTS = ("call.js", "callcues.js")  # googlive/web/, into the page's <head> in order
@@ -221,3 +225,35 @@ def backend_html(label: str) -> str:
 
 def text_note_html(reason: str) -> str:
     return f'<div class="refused" role="alert">{html.escape(reason)}</div>' if reason else ""
+
+
+def panel_value(conv: Conversation, name: str, initial: dict[str, Any] | None = None) -> Any:
+    """What panel `name` shows for `conv` (its initial value if the call never set it)."""
+    if name == "status":
+        return status_html(conv)
+    if name == "transcript":
+        return transcript_html(conv)
+    if name in conv.panels:
+        return conv.panels[name]
+    return (initial or {}).get(name)
+
+
+def panel_values(
+    update: UiUpdate, sent: dict[str, int], initial: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The panels whose version changed since `sent`, rendered; updates `sent`. The first
+    update of a conversation (`sent` empty) carries every panel in `initial`: a new call starts
+    clean, without the previous call's transcript, snapshot or diagram."""
+    conv = update.conversation
+    out: dict[str, Any] = {}
+    if not sent and initial is not None:
+        out = {name: panel_value(conv, name, initial) for name in initial}
+        sent.update(conv.versions)
+        sent.setdefault("", 0)  # not empty any more
+        return out
+    for name, version in list(conv.versions.items()):
+        if sent.get(name) == version:
+            continue
+        sent[name] = version
+        out[name] = panel_value(conv, name)
+    return out
