@@ -74,13 +74,16 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         items[:] = [i for i in items if not i.get_closest_marker("quarantine")]
 
 
-# Two workers (pyproject addopts: -n 2). The timing-sensitive tests (frames, milliseconds:
-# SERIAL_FILES and the browser tests that time the barge-in) run one after another in one
-# worker while the other runs only tests that start no browser; the other browser tests (one
-# scope per file) run two at a time once those are done. A browser test starts an app, a Live
-# server and Chromium: beside a frame-exact test it makes that test miss its frames.
-# (xdist's own --dist loadgroup cannot do this with pytest 9: it renames node ids through
-# `item._nodeid`, which pytest 9 no longer reads.)
+# Two workers (pyproject addopts: -n 2). Tests are scheduled by file (tests/conftest.py, below):
+# - "timing": the timing-sensitive files (frames, milliseconds: SERIAL_FILES), one after
+#   another in one worker, with no browser test beside them;
+# - ALONE_FILES: the heaviest browser tests (several apps, haproxy, coturn; or the longest
+#   call), with no other browser test beside them;
+# - the other browser files, two at a time;
+# - every other test, anywhere.
+# A browser test starts an app, a Live server and Chromium: beside a frame-exact test it makes
+# that test miss its frames. (xdist's own --dist loadgroup cannot do this with pytest 9: it
+# renames node ids through `item._nodeid`, which pytest 9 no longer reads.)
 SERIAL_FILES = {
     "tests/test_bargein_handler.py",
     "tests/test_metrics_handler.py",
@@ -89,6 +92,10 @@ SERIAL_FILES = {
     "tests/reliability/test_handler_stress.py",
     "tests/e2e/test_bargein_browser.py",
     "tests/e2e/test_conversation_browser.py",
+}
+ALONE_FILES = {
+    "tests/scaleout/test_replicas_browser.py",
+    "tests/e2e/test_call_lifecycle.py",
 }
 
 
@@ -100,17 +107,12 @@ def is_browser_file(path: str) -> bool:
     return path.startswith("tests/e2e/test_") or path.endswith("_browser.py")
 
 
-def is_serial(nodeid: str) -> bool:
-    return _path(nodeid) in SERIAL_FILES
-
-
 def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
     from xdist.scheduler import LoadScopeScheduling
 
     class TimingFirstScheduling(LoadScopeScheduling):
-        """Scopes: "timing" (every serial test, in order), one per browser test file, one per
-        other test. "timing" never runs beside a browser file, nor a browser file beside it;
-        the largest scope ("timing") is handed out first (xdist's loadscope reorder)."""
+        """Scopes: "timing" (every SERIAL_FILES test, in order), one per browser file, one per
+        other test; the largest ("timing") is handed out first (loadscope reorder)."""
 
         def _split_scope(self, nodeid: str) -> str:
             path = _path(nodeid)
@@ -118,32 +120,32 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
                 return "timing"
             return path if is_browser_file(path) else nodeid
 
-        def _running(self) -> set[str]:
-            return {
-                scope
-                for work in self.assigned_work.values()
-                for scope, tests in work.items()
-                if not all(tests.values())
+        def _allowed(self, scope: str, node: Any) -> bool:
+            if scope != "timing" and not is_browser_file(scope):
+                return True
+            # What runs on the other worker (on this one, scopes run one after another). A
+            # worker holds its last test until it has the next one or is shut down, so a scope
+            # down to its last test no longer counts: waiting for it could wait for ever (its
+            # last test may then overlap the next scope's first).
+            others = {
+                s
+                for n, work in self.assigned_work.items()
+                if n is not node
+                for s, tests in work.items()
+                if list(tests.values()).count(False) > 1
             }
-
-        def _allowed(self, scope: str, running: set[str], node: Any) -> bool:
-            if scope == "timing":
-                return not any(is_browser_file(r) for r in running)
-            if is_browser_file(scope):
-                # after "timing" on the node that runs it (a worker holds its last test until
-                # it has the next one, so "timing" ends only once that node has more work)
-                mine = self.assigned_work.get(node, {}).get("timing")
-                return "timing" not in running or (mine is not None and not all(mine.values()))
-            return True
+            heavy = {"timing"} | ALONE_FILES
+            if scope in heavy:
+                return not any(s == "timing" or is_browser_file(s) for s in others)
+            return not (others & heavy)
 
         def _assign_work_unit(self, node: Any) -> None:
-            running = self._running()
-            scope = next((s for s in self.workqueue if self._allowed(s, running, node)), None)
+            scope = next((s for s in self.workqueue if self._allowed(s, node)), None)
             self.assigned_work.setdefault(node, {})
             if scope is None:
-                return  # nothing may start now: asked again when a test completes
+                return  # nothing may start here now: asked again when a test completes
             work_unit = self.workqueue.pop(scope)
-            self.assigned_work.setdefault(node, {})[scope] = work_unit
+            self.assigned_work[node][scope] = work_unit
             collection = self.registered_collections[node]
             node.send_runtest_some(
                 [collection.index(n) for n, done in work_unit.items() if not done]
@@ -152,7 +154,7 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
         def mark_test_complete(self, node: Any, item_index: int, duration: float = 0) -> None:
             super().mark_test_complete(node, item_index, duration)
             for other in self.nodes:  # a scope that was held back may start on an idle node
-                if other is not node and self.assigned_work.get(other) is not None:
+                if other is not node and other in self.assigned_work:
                     self._reschedule(other)
 
     return TimingFirstScheduling(config, log)
