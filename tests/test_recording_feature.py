@@ -17,6 +17,7 @@ from googlive.config import Settings
 from googlive.fakelive import FakeLiveConfig, FakeLiveServer
 from googlive.features.api import Feature
 from googlive.features.recording.feature import (
+    FPS,
     PREFS_SERVICE,
     REC_HTML,
     SAVED_HTML,
@@ -199,7 +200,7 @@ async def test_beeps_flashes_and_the_model_voice_line_up_in_the_recording(server
     ok = [i for i, e in enumerate(timeline_err) if abs(e) <= 0.03]
     assert len(ok) >= 2, timeline_err
 
-    # the flashes, within 40 ms of their beeps
+    # the flashes, within one video slot of their beeps
     frames = decode_video(rec.path)
     flashes = flash_onsets(frames)
     assert len(flashes) == 3, flashes
@@ -208,7 +209,9 @@ async def test_beeps_flashes_and_the_model_voice_line_up_in_the_recording(server
         f"A/V offsets (video - audio) ms: {[round(1000 * o, 1) for o in av_offsets]}"
         f" ({3 - len(ok)} pair(s) left out for a loop stall)"
     )
-    assert max(abs(o) for o in av_offsets) <= 0.040, av_offsets
+    # a flash is stamped with the recording's video slot it falls in: within one slot (1/FPS,
+    # 66.7 ms at 15 fps) of its beep; 40 ms held only for a lucky phase (42.9 ms seen)
+    assert max(abs(o) for o in av_offsets) <= 1 / FPS + 0.005, av_offsets
 
     # the model's voice: the chime starts where the peer started hearing it, and the reply
     # is in the file for as long as it was heard

@@ -81,7 +81,7 @@ def say(page, text: str, expect: str) -> None:
     page.wait_for_function(
         "(n) => [...document.querySelectorAll('#transcript .line.model')].some(l => l.innerText.includes(n))",
         arg=expect,
-        timeout=30000,
+        timeout=60000,  # the reply can wait behind a long answer still playing
     )
 
 
