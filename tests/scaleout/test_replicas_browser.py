@@ -115,7 +115,9 @@ class Visitor:
 def _talk(page: Any, words: str) -> None:
     page.get_by_role("tab", name="Conversation").click()
     start_conversation(page)
-    wait_text(page, "#status", "Live", timeout_s=40)
+    # the first call of a freshly started replica can take a minute on a 2-core machine
+    # running four apps, haproxy, coturn and moto (as tests/e2e/test_call_lifecycle.py LIVE_S)
+    wait_text(page, "#status", "Live", timeout_s=90)
     page.locator("#text-input textarea").fill(words)
     page.locator("#send-text").click()
     wait_text(page, "#transcript", "you said", timeout_s=30)
