@@ -41,6 +41,7 @@ from bench.harness import to_int16
 from bench.stats import ratio
 from googlive.fakelive import FakeLiveConfig, FakeLiveServer
 from googlive.media.frames import VIDEO_RATE_MESSAGE
+from googlive.testing.procs import stop_process
 from tests.signals import speech_like, white_noise
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -223,13 +224,7 @@ class Server:
             return (await c.get(f"http://127.0.0.1:{self.port}/bench/stats")).json()
 
     def close(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
+        stop_process(self.proc)
 
 
 async def _session_run(

@@ -25,6 +25,7 @@ from typing import Any
 
 from bench.cpu import Client, Server, _keeps_up, free_port
 from googlive.fakelive import FakeLiveConfig, FakeLiveServer
+from googlive.testing.procs import stop_process
 
 NS = (1, 2, 3, 4, 6, 8)
 
@@ -93,13 +94,7 @@ class Balancer:
         )
 
     def close(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
+        stop_process(self.proc)
         shutil.rmtree(self.run, ignore_errors=True)
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from googlive.testing.procs import stop_process
 from tests.e2e.netns import NetNamespace
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -274,13 +275,7 @@ class LiveChild:
         return {"GOOGLIVE_LIVE_KEY": self.api_key}
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
+        stop_process(self.proc)
 
 
 def start_live_child(netns: NetNamespace, tmp: Path) -> LiveChild:
