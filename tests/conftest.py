@@ -168,3 +168,24 @@ def pytest_itemcollected(item: pytest.Item) -> None:
         raise pytest.UsageError(f"{item.nodeid} is a browser test: name its file *_browser.py")
     if item.get_closest_marker("serial") and path not in SERIAL_FILES:
         raise pytest.UsageError(f"{item.nodeid} is marked serial: add {path} to SERIAL_FILES")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> Any:
+    """A failed browser test carries the tail of each log its processes wrote under its
+    tmp_path (the app, the local Live server, haproxy...): a failure in CI is then read from
+    what the app did, not guessed. The app logs ids, sizes and durations, never a user's words."""
+    outcome = yield
+    report = outcome.get_result()
+    if report.passed or call.when == "collect" or item.get_closest_marker("browser") is None:
+        return
+    tmp = getattr(item, "funcargs", {}).get("tmp_path")
+    if tmp is None:
+        return
+    for log in sorted(tmp.rglob("*.log"))[:6]:
+        try:
+            lines = log.read_text(errors="replace").splitlines()
+        except OSError:
+            continue
+        keep = [ln for ln in lines if "DeprecationWarning" not in ln and not ln.startswith("  ")]
+        report.sections.append((f"log {log.relative_to(tmp)}", "\n".join(keep[-80:])))

@@ -27,6 +27,8 @@ pytestmark = pytest.mark.browser
 
 CSP_SPY = """
 window.__csp = [];
+window.__rejections = 0;
+window.addEventListener('unhandledrejection', () => { window.__rejections++; });
 document.addEventListener('securitypolicyviolation', e => window.__csp.push(e.violatedDirective + ' ' + e.blockedURI + (e.blockedURI === 'eval' ? ' at ' + e.sourceFile + ':' + e.lineNumber + ':' + e.columnNumber : '')));
 """
 
@@ -97,15 +99,22 @@ def start_page_app(ns, tmp: Path) -> tuple[subprocess.Popen[bytes], str, Path]:
 
 def show(page, case: str) -> dict:
     page.locator("#test-case textarea").fill(case)
+    errors_before = page.evaluate("() => window.__rejections")
     page.locator("#test-show").click()
     name = case.split(":")[0]
+    # Done when the gate's notice shows, or mermaid has drawn its SVG, or mermaid gave up.
+    # Not on `data-processed`: mermaid.run sets it *before* its asynchronous render and puts the
+    # SVG in only after (mermaid 11 runThrowsErrors), so under load it is seen with no SVG yet.
+    # A diagram mermaid cannot draw ends as the rejection of Gradio's un-awaited
+    # `mermaid.run` (runThrowsErrors throws its first error after the loop).
     page.wait_for_function(
-        """(n) => { const p = document.querySelector('#diagram');
+        """([n, before]) => { const p = document.querySelector('#diagram');
                     if (!p || !p.innerText.includes('case ' + n)) return false;
                     if (p.innerText.includes('withheld')) return true;
                     const m = p.querySelector('.mermaid');
-                    return !m || m.querySelector('svg') !== null || m.getAttribute('data-processed') === 'true'; }""",
-        arg=name,
+                    return (m !== null && m.querySelector('svg') !== null)
+                        || window.__rejections > before; }""",
+        arg=[name, errors_before],
         timeout=20000,
     )
     page.wait_for_timeout(300)  # an inserted <img>/<image> would request its URL at once
