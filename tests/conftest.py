@@ -182,10 +182,14 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> 
     tmp = getattr(item, "funcargs", {}).get("tmp_path")
     if tmp is None:
         return
-    for log in sorted(tmp.rglob("*.log"))[:6]:
+    logs = [p for p in sorted(tmp.rglob("*.log")) if "Default" not in p.parts]  # not Chromium's
+    for log in logs[:6]:
         try:
-            lines = log.read_text(errors="replace").splitlines()
+            data = log.read_bytes()
         except OSError:
             continue
+        if b"\0" in data:
+            continue
+        lines = data.decode(errors="replace").splitlines()
         keep = [ln for ln in lines if "DeprecationWarning" not in ln and not ln.startswith("  ")]
         report.sections.append((f"log {log.relative_to(tmp)}", "\n".join(keep[-80:])))

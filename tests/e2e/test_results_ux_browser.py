@@ -137,7 +137,10 @@ def test_survey_results_and_past_sessions(netns, browser_factory, tmp_path):
         )
 
         # Snapshots: a thumbnail with its caption, then the full-size view with a download.
+        # The gallery can draw a moment after the analysis text (0 thumbnails seen at this point
+        # in a full run), so wait for its first thumbnail, then count.
         thumbs = page.locator("#results-snapshots .grid-container .thumbnail-item")
+        thumbs.first.wait_for(timeout=15000)
         assert thumbs.count() == 1
         caption = thumbs.first.inner_text()
         assert caption.startswith("00:") and "taking a picture" in caption
