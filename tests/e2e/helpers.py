@@ -6,6 +6,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from playwright.sync_api import TimeoutError as PageTimeout
+
 STATS_JS = """
 async () => {
   const out = {audio_packets: 0, audio_samples: 0, audio_energy: 0, audio_concealed: 0, video_frames: 0, pcs: (window.__pcs||[]).length};
@@ -40,12 +42,36 @@ def start_conversation(page: Any, timeout_s: float = 30) -> None:
     page.locator('#webrtc button[aria-label="start stream"]').first.click()
 
 
+PAGE_STATE_JS = """
+(sel) => {
+  const e = document.querySelector(sel);
+  const st = document.querySelector('#status .st');
+  return {
+    text: e ? e.innerText.slice(0, 300) : null,
+    status: st ? [st.dataset.state, st.textContent.slice(0, 120)] : null,
+    pcs: (window.__pcs || []).map(pc => [pc.connectionState, pc.iceConnectionState, pc.signalingState]),
+  };
+}
+"""
+
+
 def wait_text(page: Any, selector: str, needle: str, timeout_s: float = 30) -> str:
-    page.wait_for_function(
-        "([sel, n]) => { const e = document.querySelector(sel); return e && e.innerText.includes(n); }",
-        arg=[selector, needle],
-        timeout=timeout_s * 1000,
-    )
+    """Wait until `selector` shows `needle`; if it never does, fail with what the page showed
+    instead (the element, the call's status line, each peer connection's states)."""
+    try:
+        page.wait_for_function(
+            "([sel, n]) => { const e = document.querySelector(sel); return e && e.innerText.includes(n); }",
+            arg=[selector, needle],
+            timeout=timeout_s * 1000,
+        )
+    except PageTimeout as exc:
+        try:
+            seen = page.evaluate(PAGE_STATE_JS, selector)
+        except Exception as inner:  # the page itself is gone
+            seen = f"(page state unavailable: {inner})"
+        raise AssertionError(
+            f"{selector} never showed {needle!r} in {timeout_s} s; {seen}"
+        ) from exc
     return page.locator(selector).inner_text()
 
 
