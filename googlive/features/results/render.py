@@ -7,18 +7,14 @@ reasons) is escaped before it reaches an HTML component: all of it is untrusted.
 
 from __future__ import annotations
 
-import html
 from typing import Any
 
 from googlive.features.results.archive import ArchivedSession, format_clock
 from googlive.features.results.past import duration_label, plural, when_label
-from googlive.render import escape_text as escape_markup
-from googlive.render import mermaid_block
+from googlive.render import escape_text, mermaid_block
 
-
-def escape_text(text: object) -> str:
-    """Inert HTML for gr.HTML (no Markdown pass there): tags, quotes and entities escaped."""
-    return html.escape(str(text), quote=True)
+# One escaper for every panel (googlive.render.escape_text): its numeric entities are inert in
+# gr.HTML as in gr.Markdown, so the Results HTML and the Markdown blocks share it.
 
 
 # Colours are chosen for contrast of at least 4.5:1 on their backgrounds (WCAG AA text).
@@ -205,7 +201,7 @@ def diagrams_markdown(session: ArchivedSession) -> str:
         return "*No diagrams in this session.*"
     parts = []
     for i, d in enumerate(ds, 1):
-        parts += [f"<h4>{escape_markup(diagram_label(i, d))}</h4>", "", mermaid_block(d.source), ""]
+        parts += [f"<h4>{escape_text(diagram_label(i, d))}</h4>", "", mermaid_block(d.source), ""]
     return "\n".join(parts)
 
 
