@@ -281,7 +281,9 @@ def build(ctx: AppContext) -> gr.Blocks:
                         ctx.services.setdefault("on_exit", []).append(guard.close)
                         _configure_rtc(ctx, rtc)
                         gr.HTML(
-                            call_controls_html(settings.session_time_limit_s),
+                            call_controls_html(
+                                settings.session_time_limit_s, ctx.security.connect_timeout_s
+                            ),
                             elem_id="call-controls",
                             padding=False,
                         )
@@ -433,17 +435,13 @@ def build(ctx: AppContext) -> gr.Blocks:
 
 
 def _configure_rtc(ctx: AppContext, rtc: Any) -> None:
-    """What fastrtc's constructor cannot take: early ICE candidates kept for their offer
-    (googlive.scale.ice), this replica's capacity (ctx.extra["capacity"]), the page's RTC
+    """What fastrtc's constructor cannot take (early ICE candidates are the RtcGuard's): this
+    replica's capacity (ctx.extra["capacity"]), the page's RTC
     configuration refused with the app's own message while every slot is taken
     (googlive.scale.replica), and an aiortc configuration object (googlive.scale.ice: minted TURN
     credentials, relay policy) instead of fastrtc's conversion of a dict."""
-    from googlive.scale.ice import hold_early_candidates
     from googlive.scale.replica import Capacity, guard_rtc_configuration
 
-    hold_early_candidates(
-        rtc
-    )  # trickled TURN candidates that outrun the offer (fastrtc drops them)
     capacity = Capacity(ctx.settings.max_sessions, lambda: len(rtc.pcs))
     ctx.extra["capacity"] = capacity
     rtc.rtc_configuration = guard_rtc_configuration(ctx.rtc_configuration, capacity)

@@ -198,11 +198,14 @@ def transcript_html(conv: Conversation) -> str:
     return "".join(out)
 
 
-def call_controls_html(time_limit_s: float) -> str:
+def call_controls_html(time_limit_s: float, connect_timeout_s: float = 8.0) -> str:
     """The controls next to the video (googlive/web/call.js gives them life), the speaking
-    cue with its output meter, the call timer and the notice line for device problems."""
+    cue with its output meter, the call timer and the notice line for device problems.
+    `connect_timeout_s` is the server's (RtcGuard): the page gives up a call that has not
+    connected a little after the server has."""
     return f"""
-<div id="call-bar" role="toolbar" aria-label="Call controls">
+<div id="call-bar" role="toolbar" aria-label="Call controls"
+  data-connect-timeout="{max(1.0, float(connect_timeout_s)):.1f}">
   <button type="button" id="mic-btn" class="cbtn" aria-pressed="false"
     title="Stop sending your microphone (Gemini hears nothing until you unmute)">Mute mic</button>
   <button type="button" id="cam-btn" class="cbtn" aria-pressed="false"

@@ -18,6 +18,11 @@ the instance: routes.py component_server `getattr(block, body.fn_name)`) and its
 - a slot whose peer connection is not connected with media within `connect_timeout_s` is closed
   and freed; an offer that raises frees its slot at once;
 - ICE candidates, and `quit_output_stream`, are accepted only from the client that made the offer;
+  a candidate that outruns its own offer (fastrtc's page POSTs the offer and each trickled
+  candidate as separate requests, so on a busy server a candidate can be handled first) is held
+  (`EarlyCandidates`, bounded) and applied once that client's offer is answered; before, it was
+  refused as `unknown_connection`, and a call whose only path was a refused candidate (a TURN
+  relay, a peer behind NAT) never connected;
 - the stream inputs bind to the first owner that sets them (a second browser that learns the
   webrtc_id cannot re-point the conversation to itself), and the model is checked against the
   allow-list (`modelpolicy.choose_model`); a system instruction over MAX_INSTRUCTION_CHARS is
@@ -30,7 +35,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -107,6 +114,56 @@ class SlotTable:
         self.holders.pop(webrtc_id, None)
 
 
+@dataclass
+class EarlyCandidates:
+    """ICE candidates that arrived before their connection's offer (pure bookkeeping, bounded):
+    at most `per_connection` candidates for `connections` webrtc ids, `per_client` ids per
+    client, each kept `keep_s` seconds. Only the client that sent them can take them back."""
+
+    connections: int = 256
+    per_connection: int = 32
+    per_client: int = 8
+    keep_s: float = 30.0
+    _held: dict[str, tuple[str, float, list[Any]]] = field(default_factory=dict)
+
+    def hold(self, webrtc_id: str, client: str, candidate: Any, now: float) -> bool:
+        """Keep `candidate` for `webrtc_id`; False when the bounds refuse it (or another
+        client holds candidates for that id)."""
+        self._expire(now)
+        entry = self._held.get(webrtc_id)
+        if entry is None:
+            mine = sum(1 for c, _, _ in self._held.values() if c == client)
+            if len(self._held) >= self.connections or mine >= self.per_client:
+                return False
+            entry = self._held[webrtc_id] = (client, now, [])
+        owner, _, queue = entry
+        if owner != client or len(queue) >= self.per_connection:
+            return False
+        queue.append(candidate)
+        return True
+
+    def take(self, webrtc_id: str, client: str, now: float) -> list[Any]:
+        """The candidates `client` sent for `webrtc_id` before its offer (forgotten here)."""
+        self._expire(now)
+        owner, _, queue = self._held.pop(webrtc_id, (client, now, []))
+        return queue if owner == client else []
+
+    def __len__(self) -> int:
+        return len(self._held)
+
+    def _expire(self, now: float) -> None:
+        for wid in [w for w, (_, t, _) in self._held.items() if now - t > self.keep_s]:
+            del self._held[wid]
+
+
+def _succeeded(reply: Any) -> bool:
+    """Whether fastrtc's answer to a candidate (a dict, or its JSONResponse) says success."""
+    if hasattr(reply, "body"):
+        with contextlib.suppress(ValueError, TypeError):
+            reply = json.loads(reply.body)
+    return isinstance(reply, dict) and reply.get("status") == "success"
+
+
 def _failed(error: str, **meta: Any) -> Any:
     from fastapi.responses import JSONResponse
 
@@ -126,6 +183,8 @@ class RtcGuard:
         server_model: str = "",
     ) -> None:
         self.slots = SlotTable(max(1, int(per_client)))
+        self.early = EarlyCandidates()
+        self._answering: set[str] = set()  # offers being answered now
         self.connect_timeout_s = float(connect_timeout_s)
         self.trust_forwarded = trust_forwarded
         self.allowed_models = frozenset(allowed_models)
@@ -170,7 +229,14 @@ class RtcGuard:
             return self._refuse("invalid_offer")
         client = client_key(request, trust_forwarded=self.trust_forwarded)
         if body.get("type") == "ice-candidate":
-            if self.slots.holders.get(webrtc_id) != client:
+            holder = self.slots.holders.get(webrtc_id)
+            # Before its offer, or while the offer is still being answered (fastrtc drops a
+            # candidate then: no connection yet, or aiortc has no remote description to add it
+            # to): held for that offer's answer.
+            early = holder is None or (holder == client and webrtc_id in self._answering)
+            if early and self.early.hold(webrtc_id, client, body, time.monotonic()):
+                return {"status": "success"}  # fastrtc's answer to an applied candidate
+            if holder != client:
                 return self._refuse("unknown_connection")
             return await rtc.handle_offer(body, rtc.set_additional_outputs(webrtc_id))
         problem = sdp_problem(body.get("sdp"))
@@ -184,6 +250,7 @@ class RtcGuard:
             return self._refuse(
                 "concurrency_limit_reached", limit=self.slots.per_client, scope="client"
             )
+        self._answering.add(webrtc_id)
         try:
             answer = await rtc.handle_offer(body, rtc.set_additional_outputs(webrtc_id))
         except asyncio.CancelledError:
@@ -193,11 +260,20 @@ class RtcGuard:
             log.info("webrtc offer failed (%s); slot freed", type(exc).__name__)
             await self._free(webrtc_id, "offer_error")
             return _failed("invalid_offer", message="the offer could not be used")
+        finally:
+            self._answering.discard(webrtc_id)
         if not isinstance(answer, dict):  # fastrtc's own refusal (e.g. concurrency limit)
             if webrtc_id not in rtc.pcs:
                 self.slots.release(webrtc_id)
             return answer
         pc = rtc.pcs.get(webrtc_id)
+        early = self.early.take(webrtc_id, client, time.monotonic())
+        if pc is not None and early:
+            applied = 0
+            for candidate in early:
+                reply = await rtc.handle_offer(candidate, rtc.set_additional_outputs(webrtc_id))
+                applied += _succeeded(reply)
+            log.info("webrtc early candidates applied %d of %d", applied, len(early))
         if pc is not None:
             task = asyncio.get_running_loop().create_task(
                 self._watch(webrtc_id, pc), name="rtcguard-watch"

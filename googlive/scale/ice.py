@@ -217,58 +217,6 @@ def minted_configuration(ice: IceSettings) -> Any:
     return _minted_class()(ice)
 
 
-# ---- trickled candidates that outrun their offer ----------------------------------------------
-HELD_PER_CONNECTION = 32
-HELD_CONNECTIONS = 256
-HELD_KEEP_S = 30.0
-
-
-def hold_early_candidates(rtc: Any) -> None:
-    """Keep ICE candidates that reach the server before their offer has been applied, and apply
-    them right after it.
-
-    fastrtc's page sends its offer at once and then each candidate as the browser gathers it
-    (trickle ICE). fastrtc 0.0.34 drops a candidate that arrives before the offer's connection
-    exists ("Received ICE candidate for unknown connection") or before its remote description
-    is set (aiortc: "addIceCandidate called without remote description"; before that the peer
-    connection has no transceivers to add it to). Relay (TURN) and server-reflexive candidates
-    are gathered after host ones and routinely lose that race while the offer is still being
-    answered, so a relay-only call, or a browser whose only usable address is its TURN relay,
-    never connects. Bounded: at most HELD_PER_CONNECTION candidates for HELD_CONNECTIONS
-    connections, for HELD_KEEP_S seconds.
-    """
-    original = rtc.handle_offer
-    held: dict[str, tuple[float, list[dict[str, Any]]]] = {}
-
-    def expire() -> None:
-        now = time.monotonic()
-        for wid in [w for w, (t, _) in held.items() if now - t > HELD_KEEP_S]:
-            del held[wid]
-
-    async def handle_offer(body: dict[str, Any], set_outputs: Any) -> Any:
-        wid = body.get("webrtc_id")
-        if not isinstance(wid, str):
-            return await original(body, set_outputs)
-        if body.get("type") == "ice-candidate" and "candidate" in body:
-            pc = rtc.pcs.get(wid)
-            if pc is None or pc.remoteDescription is None:
-                expire()
-                if wid in held or len(held) < HELD_CONNECTIONS:
-                    queue = held.setdefault(wid, (time.monotonic(), []))[1]
-                    if len(queue) < HELD_PER_CONNECTION:
-                        queue.append(body)
-                return {"status": "success"}
-            return await original(body, set_outputs)
-        result = await original(body, set_outputs)
-        _, early = held.pop(wid, (0.0, []))
-        if early and wid in rtc.pcs:
-            for candidate in early:
-                await original(candidate, set_outputs)
-        return result
-
-    rtc.handle_offer = handle_offer
-
-
 # ---- command line ---------------------------------------------------------------------------
 def add_arguments(p: argparse.ArgumentParser) -> None:
     env = os.environ.get

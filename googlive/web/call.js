@@ -237,6 +237,22 @@
     pc.addEventListener("track", (ev) => {
       if (ev.track.kind === "audio" && S.meterOn) S.meterOn(ev.streams[0] || new MediaStream([ev.track]));
     });
+    const bar = $("#call-bar");
+    const wait = 1000 * (parseFloat((bar && bar.dataset.connectTimeout) || "8") + GIVE_UP_AFTER_S);
+    setTimeout(() => giveUp(pc), wait);
+  }
+  // A connection that never leaves "new"/"checking" (no candidate pair works: a page with no
+  // usable address, a blocked relay) gets no state change from the browser, ever, and the
+  // server has freed its slot after its connect timeout. A little after that, the page ends it
+  // as the browser would a failed one: FastRTC's own "failed" handling (its "Connection
+  // failed!" notice, the start button back) and this script's (the status says why).
+  const GIVE_UP_AFTER_S = 2;
+  function giveUp(pc) {
+    if (pc !== S.pc || S.inCall || pc.connectionState === "connected") return;
+    if (pc.connectionState === "closed") return;
+    Object.defineProperty(pc, "connectionState", { configurable: true, get: () => "failed" });
+    pc.dispatchEvent(new Event("connectionstatechange"));
+    try { pc.close(); } catch (e) { /* already closed by FastRTC */ }
   }
   function adoptChannel(ch) {
     S.channel = ch; S.acked = -1;
@@ -300,9 +316,19 @@
     notice("limit", "");
     render(); sendMedia();
   }
+  // A call that never connected says so, with what to do: the server's words never come
+  // (no data channel), and "Connecting…" would otherwise stay on screen for good.
+  const NO_PATH = "Could not connect the call: no network path between this browser and the " +
+    "server (a firewall, VPN or strict network can block it). Press Start conversation to try again.";
+  const NOT_STARTED = "The call did not start. Press Start conversation to try again.";
   function ended(pc) {
     if (pc !== S.pc) return;
     const was = S.inCall;
+    const span = $("#status .st");
+    if (!was && span && span.dataset.state === "connecting") {
+      const noPath = pc.connectionState === "failed" || pc.iceConnectionState === "failed";
+      setStatus("failed", noPath ? NO_PATH : NOT_STARTED);
+    }
     S.inCall = false; S.channel = null; S.playState = "";
     if (S.screen) { S.screen.stop(); S.screen = null; }
     if (S.cameraTrack) { S.cameraTrack.stop(); S.cameraTrack = null; } // displaced by the screen

@@ -183,9 +183,6 @@ def test_relay_only_call_through_coturn(trial, playwright_browser, wavs):
     v.ctx.close()
 
 
-@pytest.mark.quarantine(
-    reason="the first call through haproxy sometimes never goes Live (3 of 6 full runs on 2026-12-02, also with 90 s); passes alone; cause not found"
-)
 def test_two_replicas_sticky_shared_archive_full_and_failover(trial, playwright_browser, wavs):
     trial.wait_states(lambda st: set(st.values()) == {"UP"})
     started = time.monotonic()
