@@ -147,7 +147,9 @@ def test_every_tab_passes_axe_and_a_conversation_runs_from_the_keyboard(
         page.wait_for_function("() => document.activeElement.dataset.action === 'open'")
 
         page.get_by_role("tab", name="Past sessions").click()
-        page.wait_for_selector("#past-sessions input[type=radio]", timeout=15000)
+        # Listed on the tab's select event (the app logs "past sessions listed n=..."): 30 s,
+        # as a loaded machine took seconds for each event of this page.
+        page.wait_for_selector("#past-sessions input[type=radio]", timeout=30000)
         no_violations(page, "Past sessions")
         page.locator("#past-sessions input[type=radio]").first.focus()
         page.keyboard.press("Space")

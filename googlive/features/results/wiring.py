@@ -165,6 +165,7 @@ def wire_past(p: ResultsPlugin, b: PageBuild) -> None:
         """(rows state, list, search box, empty note) for this browser's sessions."""
         rows = p.past_rows(owner, tz)
         shown = filter_rows(rows, query) if len(rows) > SEARCH_FROM else rows
+        log.info("past sessions listed n=%d shown=%d", len(rows), len(shown))
         ids = {r.id for r in shown}
         return (
             [_row_tuple(r) for r in rows],
