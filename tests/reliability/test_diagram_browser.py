@@ -28,7 +28,9 @@ pytestmark = pytest.mark.browser
 CSP_SPY = """
 window.__csp = [];
 window.__rejections = 0;
-window.addEventListener('unhandledrejection', () => { window.__rejections++; });
+window.__rejected = [];
+window.addEventListener('unhandledrejection', e => { window.__rejections++;
+  window.__rejected.push(String(e.reason && (e.reason.message || e.reason)).slice(0, 200)); });
 document.addEventListener('securitypolicyviolation', e => window.__csp.push(e.violatedDirective + ' ' + e.blockedURI + (e.blockedURI === 'eval' ? ' at ' + e.sourceFile + ':' + e.lineNumber + ':' + e.columnNumber : '')));
 """
 
@@ -43,6 +45,7 @@ FOUND_JS = """
     svg: q('svg[aria-roledescription]'),
     withheld: p.innerText.includes('withheld'),
     text: p.innerText.slice(0, 300),
+    rejected: window.__rejected.slice(-3),
   };
 }
 """
@@ -106,18 +109,20 @@ def show(page, case: str) -> dict:
     # Not on `data-processed`: mermaid.run sets it *before* its asynchronous render and puts the
     # SVG in only after (mermaid 11 runThrowsErrors), so under load it is seen with no SVG yet.
     # A diagram mermaid cannot draw ends as the rejection of Gradio's un-awaited
-    # `mermaid.run` (runThrowsErrors throws its first error after the loop).
-    page.wait_for_function(
-        """([n, before]) => { const p = document.querySelector('#diagram');
-                    if (!p || !p.innerText.includes('case ' + n)) return false;
-                    if (p.innerText.includes('withheld')) return true;
-                    const m = p.querySelector('.mermaid');
-                    return (m !== null && m.querySelector('svg') !== null)
-                        || window.__rejections > before; }""",
-        arg=[name, errors_before],
-        timeout=20000,
-    )
+    # `mermaid.run` (runThrowsErrors throws its first error after the loop); its reason is
+    # kept in `rejected` (a benign diagram ended that way once in a full run: the reason tells
+    # whether mermaid or its loading failed).
+    done = """([n, before]) => { const p = document.querySelector('#diagram');
+                if (!p || !p.innerText.includes('case ' + n)) return false;
+                if (p.innerText.includes('withheld')) return true;
+                const m = p.querySelector('.mermaid');
+                return (m !== null && m.querySelector('svg') !== null)
+                    || window.__rejections > before; }"""
+    page.wait_for_function(done, arg=[name, errors_before], timeout=20000)
     page.wait_for_timeout(300)  # an inserted <img>/<image> would request its URL at once
+    # Once more: in a full run a benign case had an SVG at the first check and none 300 ms
+    # later, as if the panel was drawn again; the count is taken on the drawing it settles on.
+    page.wait_for_function(done, arg=[name, errors_before], timeout=20000)
     return page.evaluate(FOUND_JS)
 
 
@@ -162,6 +167,7 @@ def test_hostile_diagrams_render_no_html_and_fetch_nothing(netns, browser_factor
             "csp_violations": violations,
             "svg_withheld": {k: (v["svg"], v["withheld"]) for k, v in results.items()},
             "ungated_links": [k for k, v in results.items() if v["links"]],
+            "rejected": {k: v["rejected"] for k, v in results.items() if v["rejected"]},
         },
     )
     assert load_violations == [], load_violations  # the page itself needs nothing the CSP forbids
@@ -180,7 +186,5 @@ def test_hostile_diagrams_render_no_html_and_fetch_nothing(netns, browser_factor
     for name in HOSTILE:
         assert results[f"{name}:gated"]["withheld"], (name, results[f"{name}:gated"])
     for name in BENIGN:
-        assert results[f"{name}:gated"]["svg"] == 1 and not results[f"{name}:gated"]["withheld"], (
-            name,
-            results[f"{name}:gated"],
-        )
+        found = results[f"{name}:gated"]
+        assert found["svg"] == 1 and not found["withheld"], f"{name}: {found}"
