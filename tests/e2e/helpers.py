@@ -49,7 +49,10 @@ PAGE_STATE_JS = """
   return {
     text: e ? e.innerText.slice(0, 300) : null,
     status: st ? [st.dataset.state, st.textContent.slice(0, 120)] : null,
-    pcs: (window.__pcs || []).map(pc => [pc.connectionState, pc.iceConnectionState, pc.signalingState]),
+    pcs: (window.__pcs || []).map(pc => [pc.connectionState, pc.iceConnectionState, pc.signalingState,
+      pc.sctp ? pc.sctp.state : 'no-sctp']),
+    channel: window.__googliveCall && window.__googliveCall.channel
+      ? window.__googliveCall.channel.readyState : null,
   };
 }
 """

@@ -129,9 +129,10 @@ def _end(page: Any, words: str) -> None:
 
 
 def _past(page: Any) -> list[str]:
-    """The Past sessions tab's list (one radio per session), as the visitor sees it."""
+    """The Past sessions tab's list (one radio per session), as the visitor sees it. Opening the
+    tab lists them; Refresh as well would list them twice, and the second listing, answered
+    after the session is picked, would clear the pick (seen: Open then showed nothing)."""
     page.get_by_role("tab", name="Past sessions").click()
-    page.locator("#past-refresh").click()
     page.wait_for_selector("#past-sessions input[type=radio], #past-empty:visible", timeout=15000)
     return [t.strip() for t in page.locator("#past-sessions label").all_inner_texts() if t.strip()]
 
