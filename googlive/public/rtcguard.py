@@ -208,6 +208,13 @@ class RtcGuard:
         async def quit_output_stream(body: Any, request: gr.Request) -> Any:
             return await guard.quit_output_stream(body, request)
 
+        original_stream = rtc.output_stream
+
+        async def output_stream(webrtc_id: str) -> Any:
+            async for outputs in guard.output_stream(original_stream, webrtc_id):
+                yield outputs
+
+        rtc.output_stream = output_stream
         offer._is_server_fn = True  # type: ignore[attr-defined]  # gradio's @server marker
         quit_output_stream._is_server_fn = True  # type: ignore[attr-defined]
         rtc.offer = offer
@@ -281,6 +288,23 @@ class RtcGuard:
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
         return answer
+
+    async def output_stream(self, original: Callable[[str], Any], webrtc_id: Any) -> Any:
+        """fastrtc's panel stream (the generator behind `on_additional_outputs`), only for a
+        connection that exists. fastrtc's `additional_outputs` is a defaultdict: a stream asked
+        for an id with no connection (one already cleaned up, or never made) waits on a fresh
+        queue that nothing will ever fill or quit, and the component's event
+        (trigger_mode="once") then ignores every later trigger from that page: its panels would
+        never update again. Such a stream ends at once."""
+        rtc = self.rtc
+        known = (getattr(rtc, name, {}) for name in ("pcs", "connections", "handlers"))
+        if not isinstance(webrtc_id, str) or not any(webrtc_id in k for k in known):
+            self.refused["output_stream"] = self.refused.get("output_stream", 0) + 1
+            log.info("panel stream for no connection: ended at once")
+            return
+        log.info("panel stream opened")
+        async for outputs in original(webrtc_id):
+            yield outputs
 
     async def quit_output_stream(self, body: Any, request: Any) -> Any:
         """fastrtc's quit_output_stream, for the client that made the connection only (anyone
