@@ -186,7 +186,6 @@ def test_relay_only_call_through_coturn(trial, playwright_browser, wavs):
 
 def test_two_replicas_sticky_shared_archive_full_and_failover(trial, playwright_browser, wavs):
     trial.wait_states(lambda st: set(st.values()) == {"UP"})
-    started = time.monotonic()
     quiet = wavs["quiet"]
     before = _stored(trial)
 
@@ -284,4 +283,3 @@ def test_two_replicas_sticky_shared_archive_full_and_failover(trial, playwright_
     _talk(a3, "Please remember the yellow kite")
     assert alice.replicas(a3) == {survivor}
     _end(a3, "yellow kite")
-    assert time.monotonic() - started < 110
