@@ -111,7 +111,8 @@ def test_survey_results_and_past_sessions(netns, browser_factory, tmp_path):
         meta = json.loads((session / "meta.json").read_text())
 
         # Header: local time in the browser's zone, turns counted as the user took them.
-        header = page.locator("#results-header").inner_text()
+        # (the header can draw after the analysis text: seen once with the empty header up)
+        header = wait_text(page, "#results-header", "3 turns from you", timeout_s=15)
         assert when_label(meta["started_unix"], TZ) in header and "3 turns from you" in header
         # Survey answers: the recorded one with its transcript line and time, the rest unanswered.
         survey = page.locator("#results-survey")
@@ -146,10 +147,13 @@ def test_survey_results_and_past_sessions(netns, browser_factory, tmp_path):
         assert caption.startswith("00:") and "taking a picture" in caption
         assert thumbs.first.bounding_box()["width"] < 400  # a thumbnail, not the full width
         thumbs.first.click()
+        # The full-size view opens, then its image loads (10 s missed once in a full run: a
+        # failure says which of the two did not happen).
+        page.locator("#results-snapshots .preview img").first.wait_for(timeout=20000)
         page.wait_for_function(
             "() => { const i = document.querySelector('#results-snapshots .preview img');"
             " return i && i.complete && i.naturalWidth >= 640; }",
-            timeout=10000,
+            timeout=20000,
         )
         assert page.locator(
             '#results-snapshots .preview button[aria-label="Download"]'
