@@ -23,6 +23,8 @@ the instance: routes.py component_server `getattr(block, body.fn_name)`) and its
   (`EarlyCandidates`, bounded) and applied once that client's offer is answered; before, it was
   refused as `unknown_connection`, and a call whose only path was a refused candidate (a TURN
   relay, a peer behind NAT) never connected;
+- the panel stream (`output_stream`) runs only for a connection that exists (fastrtc's
+  defaultdict would make one for any id, wait on it for ever, and block the page's panels);
 - the stream inputs bind to the first owner that sets them (a second browser that learns the
   webrtc_id cannot re-point the conversation to itself), and the model is checked against the
   allow-list (`modelpolicy.choose_model`); a system instruction over MAX_INSTRUCTION_CHARS is
@@ -269,12 +271,13 @@ class RtcGuard:
             return _failed("invalid_offer", message="the offer could not be used")
         finally:
             self._answering.discard(webrtc_id)
+            # what came before it is this offer's, applied below or dropped with a failed offer
+            early = self.early.take(webrtc_id, client, time.monotonic())
         if not isinstance(answer, dict):  # fastrtc's own refusal (e.g. concurrency limit)
             if webrtc_id not in rtc.pcs:
                 self.slots.release(webrtc_id)
             return answer
         pc = rtc.pcs.get(webrtc_id)
-        early = self.early.take(webrtc_id, client, time.monotonic())
         if pc is not None and early:
             applied = 0
             for candidate in early:
