@@ -113,7 +113,19 @@
   }
 
   // ---- getUserMedia with fallbacks ------------------------------------------------------------
+  // The model looks at the camera about once a second, and take_picture's closer look is only
+  // as sharp as the frames that arrive: a busy browser should drop frames, not pixels. Chrome's
+  // encoder keeps the resolution for a track hinted "detail" (W3C mst-content-hint: "detail"
+  // asks the encoder to favour spatial quality; libwebrtc maps it to degradation preference
+  // MAINTAIN_RESOLUTION), where by default its CPU-overuse adaptation scales a 640x480 camera
+  // down to 480x360 and lower (seen in our own full-suite runs on a loaded machine).
+  function hintDetail(track) {
+    if (track && track.kind === "video" && !track.__googliveStandIn && "contentHint" in track) {
+      try { track.contentHint = "detail"; } catch (e) { /* an older browser: its default */ }
+    }
+  }
   function remember(stream) {
+    stream.getVideoTracks().forEach(hintDetail);
     S.stream = stream;
     applyTracks();
     render();
@@ -401,6 +413,7 @@
     }
     const track = ds.getVideoTracks()[0];
     if (!track) return;
+    hintDetail(track); // text on a shared screen must stay legible
     S.cameraTrack = sender.track; S.sender = sender;
     await sender.replaceTrack(track);
     S.screen = track;
