@@ -127,12 +127,24 @@ class PageBuild:
 
     def handler_for(self, webrtc_id: str | None, owner: str | None) -> GeminiHandler | None:
         """The live handler of this browser's connection, or None (never another visitor's)."""
+        return self.find_handler(webrtc_id, owner)[0]
+
+    def find_handler(
+        self, webrtc_id: str | None, owner: str | None
+    ) -> tuple[GeminiHandler | None, str]:
+        """`handler_for`, with why there is none ("" when there is one): for the logs."""
         if not webrtc_id or self.rtc is None:
-            return None
+            return None, "no connection id"
         h = self.rtc.handlers.get(webrtc_id)
-        if h is None or getattr(h, "args", None) is None or not owner or h.args.owner != owner:
-            return None
-        return h
+        if h is None:
+            return None, "no handler for the connection"
+        if getattr(h, "args", None) is None:
+            return None, "the call's settings have not arrived"
+        if not owner:
+            return None, "the page has no owner yet"
+        if h.args.owner != owner:
+            return None, "another owner's connection"
+        return h, ""
 
 
 class UiPlugin:
@@ -149,6 +161,33 @@ class UiPlugin:
 
     def wire(self, b: PageBuild) -> None:
         """After every component exists: attach event listeners."""
+
+
+class PanelLog:
+    """Logs, once per connection, the first panel update sent to its page and the first one
+    withheld with the reason: a page whose panels never change is otherwise silent in the log.
+    Bounded: the oldest connections are forgotten first."""
+
+    KEEP = 256
+
+    def __init__(self) -> None:
+        self._seen: dict[tuple[str, str], None] = {}
+
+    def _first(self, key: tuple[str, str]) -> bool:
+        if key in self._seen:
+            return False
+        self._seen[key] = None
+        while len(self._seen) > self.KEEP:
+            del self._seen[next(iter(self._seen))]
+        return True
+
+    def sent(self, webrtc_id: str | None) -> None:
+        if self._first((str(webrtc_id), "")):
+            log.info("panel updates reaching the page id=%s", str(webrtc_id)[:16])
+
+    def withheld(self, webrtc_id: str | None, why: str) -> None:
+        if self._first((str(webrtc_id), why)):
+            log.info("panel update withheld id=%s: %s", str(webrtc_id)[:16], why)
 
 
 PANELS = ("status", "transcript")
@@ -375,13 +414,18 @@ def build(ctx: AppContext) -> gr.Blocks:
             concurrency_limit=settings.max_sessions,
         )
 
+        panel_log = PanelLog()
+
         def on_outputs(webrtc_id: str | None, who: str | None, update: UiUpdate) -> tuple[Any, ...]:
             # fastrtc streams a connection's panels to whoever names its webrtc_id (made with
             # Math.random in the browser): only the owner of that conversation gets them.
-            h = b.handler_for(webrtc_id, who)
-            if h is None or h.conv is not update.conversation:
-                log.debug("panel update withheld: not this page's conversation")
+            h, why = b.find_handler(webrtc_id, who)
+            if h is not None and h.conv is not update.conversation:
+                h, why = None, "another conversation's update"
+            if h is None:
+                panel_log.withheld(webrtc_id, why)
                 return tuple(gr.skip() for _ in panel_names)
+            panel_log.sent(webrtc_id)
             vals = panel_values(update, update.conversation.sent, initial)
             return tuple(gr.update(value=vals[n]) if n in vals else gr.skip() for n in panel_names)
 
