@@ -22,6 +22,7 @@ from googlive.features.results.past import (
     duration_label,
     filter_rows,
     past_row,
+    pick_update,
     when_label,
 )
 from googlive.features.results.poster import POSTER_FILE, has_content, pick_frame, poster_for
@@ -344,3 +345,12 @@ def test_poster_for_caches_and_falls_back_to_a_snapshot_or_a_card(tmp_path: Path
         )
         is None
     )
+
+
+def test_a_listing_keeps_a_pick_still_shown_clears_one_gone_and_never_clobbers_a_late_one():
+    shown = {"a", "b"}
+    assert pick_update("a", shown) == {"value": "a"}
+    assert pick_update("gone", shown) == {"value": None}  # deleted, or hidden by the search
+    # Nothing picked when the listing was asked for: no value at all, so a pick made while
+    # it was on its way is not reset to "nothing".
+    assert pick_update(None, shown) == {} and pick_update("", shown) == {}

@@ -102,3 +102,14 @@ def filter_rows(rows: Sequence[PastRow], query: str | None) -> list[PastRow]:
     """Rows whose label holds every word of `query` (case-insensitive); all rows for ''."""
     words = (query or "").casefold().split()
     return [r for r in rows if all(w in r.search for w in words)]
+
+
+def pick_update(selected: str | None, shown_ids: set[str]) -> dict[str, Any]:
+    """The list's selection in a new listing (the `value` of its gr.update): kept if still
+    shown, cleared if not. With nothing selected when the listing was asked for, `value` is
+    left out: a pick the user made while the listing was on its way stays (a late search
+    result cleared it, and the Delete that followed said "Select a session in the list
+    first", seen in our browser test)."""
+    if not selected:
+        return {}
+    return {"value": selected if selected in shown_ids else None}
