@@ -193,3 +193,12 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> 
         lines = data.decode(errors="replace").splitlines()
         keep = [ln for ln in lines if "DeprecationWarning" not in ln and not ln.startswith("  ")]
         report.sections.append((f"log {log.relative_to(tmp)}", "\n".join(keep[-80:])))
+    launch = getattr(item, "funcargs", {}).get("browser_factory")
+    for i, ctx in enumerate(getattr(launch, "contexts", []) if call.when == "call" else []):
+        for j, page in enumerate(ctx.pages):
+            try:
+                net = page.evaluate("() => window.__glNet || []")
+            except Exception as exc:  # the page or browser is gone
+                net = [f"(unavailable: {type(exc).__name__})"]
+            text = "\n".join(str(e) for e in net[-80:])
+            report.sections.append((f"gradio traffic, browser {i} page {j}", text))

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from googlive.testing.procs import stop_process
+from tests.e2e.helpers import NET_TRACE_JS
 from tests.e2e.netns import NetNamespace
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -237,11 +238,13 @@ def browser_factory(netns: NetNamespace, tmp_path: Path):
         if grant:
             ctx.grant_permissions(grant)
         ctx.add_init_script(PC_SPY)
+        ctx.add_init_script(NET_TRACE_JS)
         if init_script:
             ctx.add_init_script(init_script)
         contexts.append(ctx)
         return ctx
 
+    launch.contexts = contexts  # type: ignore[attr-defined]  # a failure's report reads them
     yield launch
     for c in contexts:
         try:

@@ -58,6 +58,63 @@ PAGE_STATE_JS = """
 """
 
 
+# Gradio's traffic as the page saw it: each queue join (which event, its id) and each message
+# on the queue's event stream (its kind and event id), the last 120, for a failed test's
+# report (tests/conftest.py): "the server answered but the page never showed it" is then told
+# apart from "the answer never reached the page". Ids and message kinds only, never data.
+NET_TRACE_JS = """
+(() => {
+  const log = window.__glNet = [];
+  const t0 = performance.now();
+  const add = (...e) => { log.push([Math.round(performance.now() - t0), ...e]); if (log.length > 120) log.shift(); };
+  const f = window.fetch;
+  window.fetch = async (input, init) => {
+    const url = String(input && input.url || input);
+    const q = url.includes('/queue/');
+    let fn = '';
+    if (q && init && typeof init.body === 'string') { try { fn = JSON.parse(init.body).fn_index; } catch (e) {} }
+    const r = await f(input, init);
+    if (q) {
+      const path = url.replace(/^https?:\\/\\/[^/]+/, '').split('?')[0];
+      if (url.includes('/queue/join')) r.clone().json().then(j => add('join', fn, r.status, j && j.event_id), () => add('join', fn, r.status));
+      else if (url.includes('/queue/data') && r.body && window.TransformStream) {
+        add('stream', r.status);
+        const dec = new TextDecoder();
+        let buf = '';
+        const spy = new TransformStream({
+          transform(chunk, ctl) {
+            buf += dec.decode(chunk, {stream: true});
+            const parts = buf.split('\\n\\n'); buf = parts.pop();
+            for (const p of parts) {
+              const m = /"msg":\\s*"(\\w+)"/.exec(p), e = /"event_id":\\s*"(\\w+)"/.exec(p);
+              if (m && m[1] !== 'heartbeat') add('msg', m[1], e ? e[1] : '');
+            }
+            ctl.enqueue(chunk);
+          },
+          flush() { add('stream-end'); },
+        });
+        return new Response(r.body.pipeThrough(spy), {status: r.status, statusText: r.statusText, headers: r.headers});
+      } else add('fetch', path, r.status);
+    }
+    return r;
+  };
+  const ES = window.EventSource;
+  if (ES) {
+    window.EventSource = function (url, opts) {
+      const es = new ES(url, opts);
+      add('es-open', String(url).split('?')[0].slice(-30));
+      es.addEventListener('message', (ev) => {
+        try { const m = JSON.parse(ev.data); if (m.msg !== 'heartbeat') add('es', m.msg, m.event_id); } catch (e) { add('es', 'unparsed'); }
+      });
+      es.addEventListener('error', () => add('es-error', es.readyState));
+      return es;
+    };
+    window.EventSource.prototype = ES.prototype;
+  }
+})();
+"""
+
+
 def wait_text(page: Any, selector: str, needle: str, timeout_s: float = 30) -> str:
     """Wait until `selector` shows `needle`; if it never does, fail with what the page showed
     instead (the element, the call's status line, each peer connection's states)."""
