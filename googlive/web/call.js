@@ -275,16 +275,19 @@
       if (!m || typeof m !== "object") return;
       if (m.type === "googlive-media-ack" && typeof m.seq === "number") S.acked = Math.max(S.acked, m.seq);
       else if (m.type === "googlive_playback") S.playState = String(m.state || "");
-      else if (m.type === "update_connection" && m.data === "closed") hungUp();
+      else if (m.type === "update_connection" && m.data === "closed") hungUp(ch);
     });
   }
   // The server hangs up (a failure, the time limit) with FastRTC's update_connection message.
   // The component acts on it through a property that only reacts to a change, so it works
   // once per page (the second "closed" is the same value): if the call is still up a moment
-  // later, end it as its own button would.
+  // later, end it as its own button would. Only that call: a new one started meanwhile (End
+  // session, then Start conversation within the moment) is not ended by the old one's word
+  // (seen in our lifecycle test: the second call stopped 0.1 s after it went live).
   const START_BTN = '#webrtc button[aria-label="start stream"]';
-  function hungUp() {
+  function hungUp(ch) {
     setTimeout(() => {
+      if (S.channel !== ch) return; // that call is over; this is another one (or none)
       const btn = $(START_BTN);
       if (!btn || !btn.querySelector('[title="stop recording"], [title="spinner"]')) return;
       S.hangingUp = true;
