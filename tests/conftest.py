@@ -96,6 +96,10 @@ SERIAL_FILES = {
 ALONE_FILES = {
     "tests/scaleout/test_replicas_browser.py",
     "tests/e2e/test_call_lifecycle.py",
+    # The longest single-page walks (every tab, two dozen events each): beside another browser
+    # test on 2 cores their Gradio events took seconds each and one in a few full runs missed.
+    "tests/e2e/test_results_ux_browser.py",
+    "tests/e2e/test_a11y_browser.py",
 }
 
 

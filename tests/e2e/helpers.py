@@ -98,6 +98,13 @@ NET_TRACE_JS = """
     }
     return r;
   };
+  // The user's edits of text fields (which field, the length of its value; never the text).
+  document.addEventListener('input', (ev) => {
+    const t = ev.target;
+    if (!(t instanceof HTMLInputElement || t instanceof HTMLTextAreaElement) || t.type === 'radio') return;
+    const host = t.closest('[id]');
+    add('input', host ? host.id : t.tagName, t.value.length);
+  }, true);
   const ES = window.EventSource;
   if (ES) {
     window.EventSource = function (url, opts) {
