@@ -159,40 +159,37 @@ def wire_results(p: ResultsPlugin, b: PageBuild) -> None:
 def wire_past(p: ResultsPlugin, b: PageBuild) -> None:
     panels = p.panel_outputs()
 
-    def pick(selected: str | None, shown: list[Any]) -> dict[str, Any]:
-        return pick_update(selected, {r.id for r in shown})
-
     def listing(
-        owner: str | None, tz: str | None, query: str | None, selected: str | None, before: Any
+        owner: str | None, tz: str | None, query: str | None, selected: str | None
     ) -> tuple[Any, ...]:
-        """(rows state, list, search box, empty note) for this browser's sessions; `before`
-        is the rows state the page had. The search box gets an update only when it appears or
-        goes: gradio's Textbox, once it is an event's output, ignores the user's next edit of
-        it (clearing the search after a delete listed nothing, seen in our browser test)."""
+        """(rows state, list, search box, empty note) for this browser's sessions."""
         rows = p.past_rows(owner, tz)
         shown = filter_rows(rows, query) if len(rows) > SEARCH_FROM else rows
         log.info("past sessions listed n=%d shown=%d", len(rows), len(shown))
-        searchable = len(rows) > SEARCH_FROM
         return (
             [_row_tuple(r) for r in rows],
-            gr.update(choices=[(r.label, r.id) for r in shown], **pick(selected, shown)),
-            gr.skip()
-            if searchable == (len(_rows(before)) > SEARCH_FROM)
-            else gr.update(visible=searchable),
+            gr.update(
+                choices=[(r.label, r.id) for r in shown],
+                **pick_update(selected, {r.id for r in shown}),
+            ),
+            gr.update(visible=len(rows) > SEARCH_FROM),
             gr.update(visible=not rows),
         )
 
     list_outs = [p.rows, p.past, p.search, p.past_empty]
 
     def on_refresh(
-        owner: str | None, tz: str | None, query: str | None, selected: str | None, before: Any
+        owner: str | None, tz: str | None, query: str | None, selected: str | None
     ) -> tuple[Any, ...]:
-        return (*listing(owner, tz, query, selected, before), "")
+        return (*listing(owner, tz, query, selected), "")
 
     def on_search(rows: Any, query: str | None, selected: str | None) -> Any:
-        shown = filter_rows(_rows(rows), query)
-        log.info("past sessions searched n=%d shown=%d", len(_rows(rows)), len(shown))
-        return gr.update(choices=[(r.label, r.id) for r in shown], **pick(selected, shown))
+        every = _rows(rows)
+        shown = filter_rows(every, query)
+        log.info("past sessions searched n=%d shown=%d", len(every), len(shown))
+        return gr.update(
+            choices=[(r.label, r.id) for r in shown], **pick_update(selected, {r.id for r in shown})
+        )
 
     def ask_rename(selected: str | None, rows: Any) -> tuple[Any, ...]:
         if not selected:
@@ -216,7 +213,6 @@ def wire_past(p: ResultsPlugin, b: PageBuild) -> None:
         tz: str | None,
         query: str | None,
         current: str | None,
-        before: Any,
     ) -> tuple[Any, ...]:
         try:
             kept = p.rename(selected, owner, title or "")
@@ -232,7 +228,7 @@ def wire_past(p: ResultsPlugin, b: PageBuild) -> None:
                 status_html("That session is not available.", "warn"),
                 gr.skip(),
             )
-        lst = listing(owner, tz, query, selected, before)
+        lst = listing(owner, tz, query, selected)
         msg = f"Renamed to “{kept}”." if kept else "The automatic title is back."
         return (*lst, gr.update(visible=False), status_html(msg), header)
 
@@ -294,14 +290,14 @@ def wire_past(p: ResultsPlugin, b: PageBuild) -> None:
             )
         cleared = (None, *p.empty_updates()) if current == selected else keep
         return (
-            *listing(owner, tz, query, selected, rows),  # gone from the list: pick cleared
+            *listing(owner, tz, query, selected),  # gone from the list: the pick is cleared
             gr.update(visible=False),
             status_html(deleted_message(title, gone)),
             *cleared,
         )
 
     hidden = {"show_progress": "hidden"}
-    refresh_in = [b.owner, p.tz, p.search, p.past, p.rows]
+    refresh_in = [b.owner, p.tz, p.search, p.past]
     p.refresh_btn.click(on_refresh, refresh_in, [*list_outs, p.past_status], **hidden)
     p.past_tab.select(on_refresh, refresh_in, [*list_outs, p.past_status], **hidden)
     p.search.input(
@@ -313,7 +309,7 @@ def wire_past(p: ResultsPlugin, b: PageBuild) -> None:
         [p.rename_box, p.rename_text, p.delete_box, p.past_status],
         **hidden,
     ).then(None, None, None, js=focus_js("#past-rename-text textarea,#past-rename-text input"))
-    rename_in = [p.past, b.owner, p.rename_text, p.tz, p.search, p.current, p.rows]
+    rename_in = [p.past, b.owner, p.rename_text, p.tz, p.search, p.current]
     rename_out = [*list_outs, p.rename_box, p.past_status, p.header]
     p.rename_save.click(do_rename, rename_in, rename_out, **hidden).then(
         None, None, None, js=focus_js("#past-sessions input:checked,#past-rename")
