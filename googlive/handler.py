@@ -32,17 +32,20 @@ import time
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
+from typing import Any, TypeVar
 
 import numpy as np
 from fastrtc import AdditionalOutputs, AsyncAudioVideoStreamHandler
 
 from googlive.call import keyflow, toolcards
 from googlive.call.control import ENDED_MESSAGE, CallMixin, key_note_html, media_instruction
+from googlive.call.registry import CallRegistry
 from googlive.call.registry import registry as call_registry
 from googlive.config import Secret, Settings
 from googlive.conversation import Conversation
 from googlive.features.api import Feature, FeatureFactory, Hooks
+from googlive.features.context import CallContext, CallInfo, Links
 from googlive.features.tools.registry import ToolRegistry
 from googlive.live.backend import Endpoint
 from googlive.live.events import (
@@ -77,6 +80,8 @@ from googlive.public.limits import time_limit_message
 from googlive.tasks import reap
 
 log = logging.getLogger(__name__)
+
+F = TypeVar("F", bound=Feature)
 
 OUT_RATE = 24000
 PTIME = 0.02
@@ -166,6 +171,8 @@ class GeminiHandler(CallMixin, AsyncAudioVideoStreamHandler):
         self.services = services if services is not None else {}
         self.features: list[Feature] = []
         self.hooks = Hooks(self.features, self._feature_failed)
+        self.links = Links()  # the features others are given (the archive), googlive/assemble.py
+        self.call: CallContext | None = None  # what the features see of this call (start_up)
         self.registry = ToolRegistry()
         self.conv = Conversation(offline=endpoint.offline)
         self.session: LiveSession | None = None
@@ -259,9 +266,10 @@ class GeminiHandler(CallMixin, AsyncAudioVideoStreamHandler):
         args = list(self.latest_args)
         wid = args[-self.N_INPUTS - 1] if len(args) > self.N_INPUTS else ""
         self.webrtc_id = wid if isinstance(wid, str) else getattr(wid, "webrtc_id", "")
+        self.call = CallContext(self, self._call_info())
         for factory in self.feature_factories:
             try:
-                self.features.append(factory(self))
+                self.features.append(factory(self.call, self.links))
             except Exception as exc:
                 # Type only: exception text can carry a user's words.
                 log.error("feature failed to start; continuing without it (%s)", type(exc).__name__)
@@ -298,7 +306,7 @@ class GeminiHandler(CallMixin, AsyncAudioVideoStreamHandler):
         self.session = LiveSession(client, cfg)
         self.conv.attempts = cfg.backoff.unreached_attempts
         self.session.start()
-        call_registry(self.services).started(self.webrtc_id, self)
+        rec = call_registry(self.services).started(self.webrtc_id, self)
         self.spawn(self._pump(), "pump")
         self.spawn(self._video_loop(), "video")
         for f in self.features:
@@ -307,6 +315,8 @@ class GeminiHandler(CallMixin, AsyncAudioVideoStreamHandler):
             except Exception as exc:
                 # Type only: exception text can carry a user's words.
                 log.error("feature %s failed in start() (%s)", f.name, type(exc).__name__)
+        if rec is not None:
+            CallRegistry.update(rec, self)  # the archive's folder exists from its start() on
         self._offer_video_rate()
         log.info(
             "handler started backend=%s features=%s",
@@ -323,8 +333,28 @@ class GeminiHandler(CallMixin, AsyncAudioVideoStreamHandler):
         )
         self._wake.set()
 
-    def feature(self, name: str) -> Feature | None:
-        return next((f for f in self.features if f.name == name), None)
+    def feature_of(self, cls: type[F]) -> F | None:
+        """This call's feature of type `cls` (for tests and diagnostics; features are given
+        their links instead)."""
+        return next((f for f in self.features if isinstance(f, cls)), None)
+
+    def archive_path(self) -> Path | None:
+        """This call's archive folder (googlive/features/results), None without one."""
+        archive = self.links.archive
+        return archive.path if archive is not None else None
+
+    def _call_info(self) -> CallInfo:
+        a = self.args
+        secrets = tuple(k for k in (a.api_key.get(), self.endpoint.api_key.get()) if k)
+        return CallInfo(
+            owner=a.owner,
+            model=a.model or self.settings.model,
+            voice=a.voice or self.settings.voice,
+            survey_id=(a.survey_id or "").strip(),
+            offline=self.endpoint.offline,
+            data_dir=Path(self.settings.data_dir),
+            secrets=secrets,
+        )
 
     def session_time(self) -> float:
         return time.monotonic() - self.t0
@@ -403,11 +433,11 @@ class GeminiHandler(CallMixin, AsyncAudioVideoStreamHandler):
             # VAD onset/offset at its session time from sample counts (cheap: rare events).
             t_ev = (self.mic_t0 or 0.0) + ev.sample_index / rate
             kind = "start" if isinstance(ev, SpeechStart) else "end"
-            self.hooks.call("on_speech", kind, t_ev)
+            self.hooks.speech(kind, t_ev)
         pcm16k = self.resampler.process(mono, rate)
         if self.features:
             t_audio = self.mic_time_s - mono.size / rate
-            self.hooks.call("on_user_audio", mono, rate, t_audio)
+            self.hooks.user_audio(mono, rate, t_audio)
         if self.session is None:
             self.dropped_before_session += 1
             return
@@ -506,7 +536,7 @@ class GeminiHandler(CallMixin, AsyncAudioVideoStreamHandler):
                 "outcome": "paused",
             }
         )
-        self.hooks.call("on_barge_in", t)
+        self.hooks.barge_in(t)
         self._changed(
             PlaybackChange(
                 "paused",
@@ -551,7 +581,7 @@ class GeminiHandler(CallMixin, AsyncAudioVideoStreamHandler):
     def _drop(self, a: Drop, now: float) -> None:
         if a.reason == "local":  # the cut-the-turn baseline: a local onset, counted as a barge-in
             self.barge_ins += 1
-            self.hooks.call("on_barge_in", now - self.t0)
+            self.hooks.barge_in(now - self.t0)
         self._withdrawn_frames = 0
         withdrawn = (
             self._withdraw(a.turn, now)
@@ -606,7 +636,7 @@ class GeminiHandler(CallMixin, AsyncAudioVideoStreamHandler):
 
     def _changed(self, change: PlaybackChange) -> None:
         self.playback_log.append(change)
-        self.hooks.call("on_playback", change)
+        self.hooks.playback(change)
         self._set_play_state(change.kind if change.kind != "resumed" else "playing", change.turn)
 
     def _set_play_state(self, state: str, turn: int | None) -> None:
@@ -663,7 +693,7 @@ class GeminiHandler(CallMixin, AsyncAudioVideoStreamHandler):
         self.latest_frame = frame
         self.latest_frame_t = time.monotonic()
         self.video_frames_in += 1
-        self.hooks.call("on_video", frame, self.latest_frame_t - self.t0)
+        self.hooks.video(frame, self.latest_frame_t - self.t0)
 
     async def video_emit(self) -> Any:
         """A self-view from the server: the latest camera frame at half size. Not called with
@@ -748,7 +778,7 @@ class GeminiHandler(CallMixin, AsyncAudioVideoStreamHandler):
             self.on_tool_call(ev)
         elif isinstance(ev, ToolCallCancelled):
             self.on_tool_cancel(ev)
-        self.hooks.call("on_event", ev)
+        self.hooks.live_event(ev)
 
     def text_refusal(self) -> str | None:
         """Why a typed message cannot go now (the page shows it), or None if it can."""
@@ -784,7 +814,7 @@ class GeminiHandler(CallMixin, AsyncAudioVideoStreamHandler):
             turn += 1  # the current turn already has lines: the text starts the next one
         self.conv.transcript(Role.USER, turn, text, t, final=True)
         self.session.send_text(text)
-        self.hooks.call("on_text", text, t)
+        self.hooks.text(text, t)
         self._wake.set()
         return None
 
@@ -813,7 +843,7 @@ class GeminiHandler(CallMixin, AsyncAudioVideoStreamHandler):
             result.is_error,
             int(1000 * (time.monotonic() - started)),
         )
-        self.hooks.call("on_tool_result", call, result, time.monotonic() - started)
+        self.hooks.tool_result(call, result, time.monotonic() - started)
         self._wake.set()
 
     def on_tool_cancel(self, ev: ToolCallCancelled) -> None:
@@ -867,7 +897,7 @@ class GeminiHandler(CallMixin, AsyncAudioVideoStreamHandler):
         self.echo.played(frame, play_at - self.t0)
         if self.play_state != "playing":
             self._set_play_state("playing", turn)
-        self.hooks.call("on_played", frame, play_at - self.t0)
+        self.hooks.played(frame, play_at - self.t0)
         return frame
 
     def _keepalive(self, now: float) -> np.ndarray | None:

@@ -32,11 +32,15 @@ def beeps(seconds: float) -> np.ndarray:
     return (8000 * np.sin(2 * np.pi * 1000 * t) * on).astype(np.int16)
 
 
+def recording(call, links) -> RecordingFeature:
+    return RecordingFeature(call, archive=links.archive)
+
+
 async def main() -> None:
     data_dir, ready_s = Path(sys.argv[1]), float(sys.argv[2])
     async with FakeLiveServer(api_key="k", config=FakeLiveConfig(vad_threshold=1e9)) as srv:
         endpoint = Endpoint(srv.url, srv.ca_cert, Secret("k"), offline=True)
-        h = GeminiHandler(Settings(data_dir=data_dir), endpoint, features=[RecordingFeature])
+        h = GeminiHandler(Settings(data_dir=data_dir), endpoint, features=[recording])
         peer = SimulatedPeer(h, ["killed-owner", "", "", "", "", ""])
         await peer.start()
         black = np.zeros((240, 320, 3), np.uint8)
@@ -47,7 +51,7 @@ async def main() -> None:
         while h.session_time() < 60:
             t = h.session_time()
             await h.video_receive(white if 0.2 <= t % 1.0 < 0.3 else black)
-            rec = h.feature("recording")
+            rec = h.feature_of(RecordingFeature)
             if not reported and t >= ready_s and rec is not None and rec.rec is not None:
                 print(f"READY {t:.3f} {rec.path}", flush=True)
                 reported = True

@@ -28,8 +28,8 @@ class SentAudio(Feature):
 
     name = "sent-audio"
 
-    def __init__(self, h: GeminiHandler) -> None:
-        super().__init__(h)
+    def __init__(self, call: Any, links: Any) -> None:
+        super().__init__(call)
         self.by_turn: dict[int, list[np.ndarray]] = {}
 
     def on_event(self, ev: Any) -> None:
@@ -116,7 +116,7 @@ async def test_backchannel_pauses_and_the_answer_goes_on_whole(server, sound):
         await until(lambda: not peer.queued_audio(), timeout=2)
         assert [c.kind for c in h.playback_log] == ["paused", "resumed"]
         change = h.playback_log[1]
-        sent = h.feature("sent-audio").of(story)  # type: ignore[union-attr]
+        sent = h.feature_of(SentAudio).of(story)  # type: ignore[union-attr]
         heard = np.concatenate([x.samples for x in peer.heard_of(story)])
         replay = int(round(change.replay_s * OUT_RATE))
         assert 0 < replay <= int(0.4 * OUT_RATE)
@@ -202,6 +202,13 @@ def _offline_handler() -> GeminiHandler:
     return h
 
 
+def _past() -> float:
+    """A start time for `_play` a few seconds before the handler's own clock (which it reads for
+    `interrupted`): its frames have played out by then. A fixed number such as 1000.0 is in the
+    future on a machine up for less than that (seen on a fresh one)."""
+    return time.monotonic() - 5.0
+
+
 def _play(h: GeminiHandler, now: float, frames: int) -> float:
     """Hand `frames` frames as WebRTC would pull them (20 ms apart); returns the new time."""
     for _ in range(frames):
@@ -217,7 +224,7 @@ def test_interrupted_after_turn_complete_drops_the_turn_still_playing_out():
     h.conv.transcript(Role.MODEL, 3, "a long answer", 0.0)
     h.handle_event(AudioOut(b"\x10\x00" * OUT_RATE * 2, turn=3))  # 2 s of audio
     h.handle_event(TurnComplete(3))
-    now = _play(h, 1000.0, 10)
+    now = _play(h, _past(), 10)
     assert h.heard_turn(now) == 3 and h.playback.buffered_s > 1.5
     h.handle_event(Interrupted(3))
     assert h.playback.buffered_samples == 0 and h.heard_turn(now) is None
@@ -234,7 +241,7 @@ def test_interrupted_for_a_turn_already_heard_whole_changes_nothing():
     h.conv.transcript(Role.MODEL, 1, "short", 0.0)
     h.handle_event(AudioOut(b"\x10\x00" * 480 * 3, turn=1))
     h.handle_event(TurnComplete(1))
-    now = _play(h, 1000.0, 3)
+    now = _play(h, _past(), 3)
     now += 0.2  # played out
     h.handle_event(Interrupted(1))
     assert not h.conv.lines[0].interrupted and not h.playback_log
@@ -247,7 +254,7 @@ def test_page_is_told_playing_paused_playing_idle():
     h = _offline_handler()
     h.handle_event(AudioOut(b"\x00\x10" * 480 * 50, turn=1))  # -18 dBFS: no gap to back up to
     h.handle_event(TurnComplete(1))
-    now = _play(h, 1000.0, 5)
+    now = _play(h, _past(), 5)
     h.apply(h.policy.on_onset(h.mic_time_s, h.heard_turn(now)), now)
     assert h.next_frame(now) is None  # paused: nothing more handed over
     h.apply(h.policy.tick(h.mic_time_s + 1.0), now)
@@ -268,8 +275,8 @@ async def test_recording_holds_exactly_what_was_heard_through_a_pause_and_resume
     from googlive.features.recording.feature import RecordingFeature
 
     class CommitLog(RecordingFeature):
-        def __init__(self, h: GeminiHandler) -> None:
-            super().__init__(h, decide_s=0.2, captions_every_s=0)
+        def __init__(self, call: Any, links: Any) -> None:
+            super().__init__(call, decide_s=0.2, captions_every_s=0)
             self.committed: list[np.ndarray] = []
 
         def _commit_played(self, now: float) -> None:
@@ -291,7 +298,7 @@ async def test_recording_holds_exactly_what_was_heard_through_a_pause_and_resume
         await peer.said()
     finally:
         await peer.close()
-    rec = h.feature("recording")
+    rec = h.feature_of(RecordingFeature)
     assert isinstance(rec, CommitLog)
     # the recorder discarded exactly the frames the handler took back from the output queue
     assert rec.cut_frames == sum(c.withdrawn_frames for c in h.playback_log)

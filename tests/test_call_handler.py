@@ -15,7 +15,7 @@ from googlive.call.control import MEDIA_ACK, NOTE_CAMERA_OFF, NOTE_SCREEN_ON
 from googlive.call.keyflow import IGNORED_KEY_NOTE
 from googlive.call.registry import registry
 from googlive.config import Secret, Settings
-from googlive.features.results.feature import ArchiveFeature
+from googlive.features.results.feature import archive_factory
 from googlive.handler import GeminiHandler
 from googlive.live.backend import Endpoint
 from googlive.live.events import Role, ToolCall
@@ -200,7 +200,7 @@ async def test_tool_calls_show_as_cards_and_the_call_is_registered(server, tmp_p
     h = GeminiHandler(
         Settings(data_dir=tmp_path),
         offline_endpoint(server),
-        features=(ArchiveFeature,),
+        features=(archive_factory,),
         services=services,
     )
     peer = peer_for(h, owner="alice")

@@ -16,8 +16,8 @@ class Broken(Feature):
 
     name = "broken"
 
-    def __init__(self, handler):
-        super().__init__(handler)
+    def __init__(self, call, links):
+        super().__init__(call)
         self.calls = 0
 
     def on_event(self, ev):
@@ -28,8 +28,8 @@ class Broken(Feature):
 class Counter(Feature):
     name = "counter"
 
-    def __init__(self, handler):
-        super().__init__(handler)
+    def __init__(self, call, links):
+        super().__init__(call)
         self.turns = 0
 
     def on_event(self, ev):
@@ -50,8 +50,8 @@ def test_a_raising_hook_is_reported_once_and_skipped_after():
     bad, good = F("bad", True), F("good", False)
     reports = []
     hooks = Hooks([bad, good], lambda f, hook, exc: reports.append((f.name, hook, type(exc))))
-    hooks.call("on_text", "one", 0.0)
-    hooks.call("on_text", "two", 1.0)
+    hooks.text("one", 0.0)
+    hooks.text("two", 1.0)
     assert bad.seen == ["one"] and good.seen == ["one", "two"]
     assert reports == [("bad", "on_text", ValueError)] and hooks.failed == {"bad": "on_text"}
 
@@ -62,7 +62,7 @@ async def test_a_broken_feature_does_not_stop_the_conversation(server, caplog):
     await peer.start()
     try:
         await until(lambda: is_live(h))
-        broken, counter = h.feature("broken"), h.feature("counter")
+        broken, counter = h.feature_of(Broken), h.feature_of(Counter)
         await until(lambda: broken.calls >= 1)
         h.send_text("hello there")
         await until(lambda: any(ln.role is Role.MODEL and ln.final for ln in h.conv.lines))

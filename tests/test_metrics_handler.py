@@ -45,7 +45,7 @@ def make_peer(
     h = GeminiHandler(
         Settings(),
         offline_endpoint(srv, KEY),
-        features=[lambda h: MetricsFeature(h, prices, visible)],
+        features=[lambda call, links: MetricsFeature(call, prices, visible)],
     )
     return SimulatedPeer(h, [owner, "", "", "", "", ""])
 
@@ -54,7 +54,7 @@ async def started(peer: SimulatedPeer) -> MetricsFeature:
     await peer.start()
     h = peer.handler
     await until(lambda: h.session is not None and h.session.state is SessionState.LIVE)
-    feat = h.feature("metrics")
+    feat = h.feature_of(MetricsFeature)
     assert isinstance(feat, MetricsFeature)
     return feat
 

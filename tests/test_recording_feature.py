@@ -48,11 +48,15 @@ async def server():
         yield srv
 
 
+def recording(call, links) -> RecordingFeature:
+    return RecordingFeature(call, archive=links.archive)
+
+
 def make_handler(
     srv: FakeLiveServer,
     tmp: Path,
     *,
-    features=(RecordingFeature,),
+    features=(recording,),
     record: bool = True,
     services=None,
 ) -> GeminiHandler:
@@ -69,8 +73,8 @@ class PlayedSpy(Feature):
 
     name = "spy"
 
-    def __init__(self, handler):
-        super().__init__(handler)
+    def __init__(self, call, links):
+        super().__init__(call)
         self.played: list[tuple[float, np.ndarray]] = []
 
     def on_played(self, frame, t):
@@ -142,7 +146,7 @@ async def test_beeps_flashes_and_the_model_voice_line_up_in_the_recording(server
     """Through the handler: three user beeps with simultaneous camera flashes, then a typed
     turn whose reply (a chime) is heard. The file has both voices where the peer heard them,
     the flashes within 40 ms of their beeps, captions, and the REC indicator came and went."""
-    h = make_handler(server, tmp_path, features=(RecordingFeature, PlayedSpy))
+    h = make_handler(server, tmp_path, features=(recording, PlayedSpy))
     peer = SimulatedPeer(h, ["owner-a", "", "", "", "", ""])
     cam = Camera(h)
     await peer.start()
@@ -150,7 +154,7 @@ async def test_beeps_flashes_and_the_model_voice_line_up_in_the_recording(server
     onsets_true: list[float] = []
     try:
         await until(lambda: is_live(h))
-        rec = h.feature("recording")
+        rec = h.feature_of(RecordingFeature)
         assert isinstance(rec, RecordingFeature)
         await until(lambda: rec.rec is not None, timeout=5)
         assert rec.video is True  # the camera was there from the start
@@ -174,7 +178,7 @@ async def test_beeps_flashes_and_the_model_voice_line_up_in_the_recording(server
         await peer.said()
         heard = [x for x in peer.stats.heard if x.t >= sent_at and x.rms >= 30]
         first_heard, last_heard = heard[0].t - h.t0, heard[-1].t - h.t0 + 0.02
-        spy = h.feature("spy")
+        spy = h.feature_of(PlayedSpy)
     finally:
         await cam.stop()
         await peer.close()
@@ -259,16 +263,21 @@ async def test_a_barge_in_is_a_cut_and_no_camera_means_audio_only(server, tmp_pa
     class FakeArchive(Feature):
         name = "archive"
 
-        def __init__(self, handler):
-            super().__init__(handler)
+        def __init__(self, call):
+            super().__init__(call)
             self.archive = SimpleNamespace(recording_path=folder / "recording.webm")
+            self.path = folder
 
-    h = make_handler(server, tmp_path, features=(FakeArchive, RecordingFeature))
+    def fake_archive(call, links):
+        links.archive = FakeArchive(call)
+        return links.archive
+
+    h = make_handler(server, tmp_path, features=(fake_archive, recording))
     peer = SimulatedPeer(h, ["owner-b", "", "", "", "", ""])
     await peer.start()
     try:
         await until(lambda: is_live(h))
-        rec = h.feature("recording")
+        rec = h.feature_of(RecordingFeature)
         h.send_text("Tell me a long story")
         await until(lambda: peer.heard_after(0) > 1.0, timeout=15)
         await until(lambda: rec.video is not None, timeout=5)
@@ -319,10 +328,10 @@ async def test_recording_off_by_server_setting_or_visitor_choice(server, tmp_pat
     """`--no-record` (settings.record False) or the visitor's unticked box: no file, no REC."""
     prefs = RecordingPrefs()
     prefs.set("shy", False)
-    services = {PREFS_SERVICE: prefs}
+    with_prefs = (lambda call, links: RecordingFeature(call, prefs=prefs),)
     cases = [
         (make_handler(server, tmp_path, record=False), "owner-c"),
-        (make_handler(server, tmp_path, services=services), "shy"),
+        (make_handler(server, tmp_path, features=with_prefs), "shy"),
     ]
     peers = [SimulatedPeer(h, [owner, "", "", "", "", ""]) for h, owner in cases]
     for p in peers:
@@ -335,7 +344,7 @@ async def test_recording_off_by_server_setting_or_visitor_choice(server, tmp_pat
         for p in peers:
             await p.close()
     for h, _ in cases:
-        rec = h.feature("recording")
+        rec = h.feature_of(RecordingFeature)
         assert rec is not None and not rec.enabled and rec.rec is None and rec.path is None
         assert "recording" not in h.conv.panels
     assert not any(tmp_path.rglob("*.webm"))
@@ -347,7 +356,7 @@ def test_install_registers_feature_plugin_and_exit_hook(tmp_path):
 
     ctx = AppContext(settings=Settings(data_dir=tmp_path), endpoint=SimpleNamespace(offline=True))
     install(ctx)
-    assert ctx.features == [RecordingFeature]
+    assert len(ctx.features) == 1 and callable(ctx.features[0])
     assert len(ctx.plugins) == 1 and isinstance(ctx.services[PREFS_SERVICE], RecordingPrefs)
     assert len(ctx.services["on_exit"]) == 1
     ctx.services["on_exit"][0]()  # nothing open: a no-op

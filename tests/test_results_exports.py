@@ -19,6 +19,8 @@ import pytest
 from googlive.assemble import assemble
 from googlive.config import Secret, Settings
 from googlive.fakelive import FakeLiveConfig, FakeLiveServer
+from googlive.features.context import CallContext, CallInfo
+from googlive.features.metrics.feature import MetricsFeature
 from googlive.features.results import feature as archive_feature
 from googlive.features.results.archive import (
     EVENTS_LOG_FILE,
@@ -111,10 +113,12 @@ def closed_port_url() -> str:
 # ---- diagram export through the archive feature (no Live session needed) -------------------
 
 
-def bare_handler(data_dir: Path) -> GeminiHandler:
+def bare_call(data_dir: Path) -> CallContext:
+    """A call context over a handler that never connects (the archive needs only its clock)."""
     h = GeminiHandler(Settings(data_dir=data_dir), Endpoint(None, None, Secret(None), offline=True))
     h.args = SessionArgs(owner="alice")
-    return h
+    info = CallInfo("alice", "m", "v", "", offline=True, data_dir=data_dir)
+    return CallContext(h, info)
 
 
 def diagram(i: int = 1) -> Diagram:
@@ -129,7 +133,7 @@ def diagram(i: int = 1) -> Diagram:
 
 async def archive_one_diagram(tmp_path: Path) -> tuple[ArchiveFeature, float]:
     """Archive one diagram the way the tools feature reports it, close, return close time."""
-    f = ArchiveFeature(bare_handler(tmp_path))
+    f = ArchiveFeature(bare_call(tmp_path))
     await f.start()
     f.on_diagram(diagram())
     t0 = time.monotonic()
@@ -236,14 +240,14 @@ async def test_assembled_session_exports_event_log_and_diagram_images(
         await until(
             lambda: any(ln.role is Role.MODEL and ln.final for ln in h.conv.lines), timeout=15
         )
-        metrics = h.feature("metrics")
+        metrics = h.feature_of(MetricsFeature)
         metrics.log.add(h.session_time(), "error", f"upstream said key={KEY}")  # must be redacted
     finally:
         await peer.close()
         await ctx.services["mermaid"].aclose()
     call_id = server.stats.tool_calls_sent[0]["id"]
     assert server.stats.tool_responses[0]["response"].get("result") == "ok"
-    arch = h.feature("archive").archive
+    arch = h.links.archive.archive
     recs, _ = read_jsonl(arch.path / EVENTS_LOG_FILE)
     assert recs == json.loads(json.dumps(metrics.log.entries()))  # every entry, as the panel has it
     kinds = {r["kind"] for r in recs}
@@ -261,7 +265,7 @@ async def test_assembled_session_exports_event_log_and_diagram_images(
 
 
 async def test_without_the_metrics_feature_no_event_log_is_written(tmp_path):
-    f = ArchiveFeature(bare_handler(tmp_path))
+    f = ArchiveFeature(bare_call(tmp_path))
     await f.start()
     await f.close()
     assert not (f.archive.path / EVENTS_LOG_FILE).exists()

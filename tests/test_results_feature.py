@@ -14,9 +14,8 @@ import pytest
 
 from googlive.config import Secret, Settings
 from googlive.fakelive import FakeLiveConfig, FakeLiveServer
-from googlive.features.api import Feature
 from googlive.features.results.archive import SessionArchive, SessionNotFound, load_session
-from googlive.features.results.feature import ArchiveFeature
+from googlive.features.results.feature import archive_factory
 from googlive.features.results.ui import (
     ResultsPlugin,
     analyse_session,
@@ -66,20 +65,9 @@ def endpoint(srv: FakeLiveServer) -> Endpoint:
     return offline_endpoint(srv, KEY)
 
 
-class FakeTools(Feature):
-    """Stands in for the tools feature: only its listener lists."""
-
-    name = "tools"
-
-    def __init__(self, handler: GeminiHandler) -> None:
-        super().__init__(handler)
-        self.on_snapshot: list = []
-        self.on_diagram: list = []
-
-
 def make_handler(srv: FakeLiveServer, data_dir: Path, *features) -> GeminiHandler:
     return GeminiHandler(
-        Settings(data_dir=data_dir), endpoint(srv), features=(ArchiveFeature, *features)
+        Settings(data_dir=data_dir), endpoint(srv), features=(archive_factory, *features)
     )
 
 
@@ -102,9 +90,9 @@ async def live_session(srv, data_dir, owner="alice", *features, text="hello arch
 
 
 async def test_transcript_and_events_are_archived_while_the_session_runs(server, tmp_path):
-    peer, h = await live_session(server, tmp_path, "alice", FakeTools)
+    peer, h = await live_session(server, tmp_path, "alice")
     try:
-        arch: SessionArchive = h.feature("archive").archive
+        arch: SessionArchive = h.links.archive.archive
         # Read the files as they are now, with the session still open.
         await until(lambda: len(jsonl(arch.path / "transcript.jsonl")) >= 2)
         lines = jsonl(arch.path / "transcript.jsonl")
@@ -122,14 +110,12 @@ async def test_transcript_and_events_are_archived_while_the_session_runs(server,
         assert "hello archive" not in (arch.path / "events.jsonl").read_text()
         meta = json.loads((arch.path / "meta.json").read_text())
         assert meta["backend"] == "offline" and meta["model"] and "ended" not in meta
-        # Snapshots and diagrams reported by the tools feature are saved.
-        tools = h.feature("tools")
-        assert tools.on_snapshot and tools.on_diagram
+        # Snapshots and diagrams the tools feature hands over are saved.
         jpeg = b"\xff\xd8\xff\xe0" + b"0" * 100
-        for fn in tools.on_snapshot:
-            fn(Snapshot("snap1", time.time(), "the <b>whiteboard</b>", jpeg, 640, 480))
-        for fn in tools.on_diagram:
-            fn(Diagram("dia1", "graph TD; A-->B", "Flow", time.time(), 1))
+        h.links.archive.on_snapshot(
+            Snapshot("snap1", time.time(), "the <b>whiteboard</b>", jpeg, 640, 480)
+        )
+        h.links.archive.on_diagram(Diagram("dia1", "graph TD; A-->B", "Flow", time.time(), 1))
     finally:
         await peer.close()
     session = load_session(arch.path)
@@ -394,5 +380,5 @@ async def test_archive_appends_never_run_on_the_event_loop_thread(server, tmp_pa
     await peer.close()
     # the writer thread, or a worker thread for close(); never the loop's own thread
     assert "archive-writer" in threads and loop_thread not in threads, threads
-    session = load_session(h.feature("archive").archive.path)
+    session = load_session(h.links.archive.archive.path)
     assert [ln.text for ln in session.transcript][:1] == ["hello archive"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 from googlive.config import Settings
 from googlive.fakelive import FakeLiveServer
 from googlive.fakelive import script as fake_script
@@ -28,7 +30,7 @@ def make_peer(ctx: AppContext, survey_id: str, owner: str = "owner") -> Simulate
 
 
 def survey_feature(h: GeminiHandler) -> SurveyFeature:
-    f = h.feature("survey")
+    f = h.feature_of(SurveyFeature)
     assert isinstance(f, SurveyFeature)
     return f
 
@@ -143,22 +145,19 @@ def test_template_id_runs_the_template(tmp_path):
     store = SurveyStore(tmp_path)
     tpl = store.templates()[0]
 
-    class H:
-        class args:
-            survey_id = tpl.id
+    class H:  # the part of a CallContext the survey feature reads
+        info = SimpleNamespace(owner="", survey_id=tpl.id)
+        panels: dict = {}
 
-        class conv:
-            panels: dict = {}
-
-            @classmethod
-            def set_panel(cls, name, value):
-                cls.panels[name] = value
+        @classmethod
+        def set_panel(cls, name, value):
+            cls.panels[name] = value
 
     f = SurveyFeature(H, store)  # type: ignore[arg-type]
     assert f.survey == tpl
     assert f.instruction("base") == compile_instruction(tpl)
     assert [t.declaration.name for t in f.tools()] == ["record_answer"]
-    assert "0/" in H.conv.panels[PANEL]
+    assert "0/" in H.panels[PANEL]
 
 
 def test_fake_script_needs_a_declared_question_id():

@@ -61,7 +61,7 @@ class App:
         await peer.start()
         h = peer.handler
         await until(lambda: is_live(h))
-        f = h.feature("tools")
+        f = h.feature_of(ToolsFeature)
         assert isinstance(f, ToolsFeature)
         return peer, h, f
 

@@ -81,8 +81,7 @@ class CallRegistry:
 
     @staticmethod
     def update(rec: CallRecord, handler: GeminiHandler) -> None:
-        archive = getattr(handler.feature("archive"), "archive", None)
-        rec.archive_path = getattr(archive, "path", None)
+        rec.archive_path = handler.archive_path()
         rec.cred = (handler.live_endpoint, handler.live_key)
 
     def ended(self, webrtc_id: str, handler: GeminiHandler) -> None:

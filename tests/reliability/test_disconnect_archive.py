@@ -121,7 +121,7 @@ async def one_session(app: App, srv: FakeLiveServer, kind: str, i: int) -> dict[
         await asyncio.gather(cam, return_exceptions=True)
         await peer.close()  # the browser went away: fastrtc calls shutdown()
     assert h.registry.running_ids == ()
-    arch = h.feature("archive").archive
+    arch = h.links.archive.archive
     return {
         "shown": shown,
         "session_s": session_s,
@@ -224,7 +224,7 @@ async def test_one_visitor_never_sees_or_downloads_another_visitors_sessions(tmp
             )
             for o, p in peers.items():
                 await p.close()
-                ids[o] = p.handler.feature("archive").session_id
+                ids[o] = p.handler.links.archive.session_id
         finally:
             await app.aclose()
         ui = app.results

@@ -5,6 +5,8 @@ library is bounded with a clear message; new ids are not guessable."""
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import pytest
 
 from googlive.features.survey import SurveyError, update_survey
@@ -17,11 +19,14 @@ from googlive.features.survey.ui import library_choices, save
 
 
 class FakeHandler:
+    """The part of a CallContext the survey feature reads: who, which survey, the panels."""
+
     def __init__(self, owner: str, survey_id: str) -> None:
-        self.args = type("A", (), {"owner": owner, "survey_id": survey_id})()
-        self.conv = type(
-            "C", (), {"panels": {}, "set_panel": lambda self, n, v: self.panels.__setitem__(n, v)}
-        )()
+        self.info = SimpleNamespace(owner=owner, survey_id=survey_id)
+        self.panels: dict = {}
+
+    def set_panel(self, name, value) -> None:
+        self.panels[name] = value
 
 
 def test_owners_never_see_or_replace_each_others_surveys(tmp_path):

@@ -38,7 +38,8 @@ from googlive.live.events import (
 )
 
 if TYPE_CHECKING:
-    from googlive.handler import GeminiHandler
+    from googlive.features.context import CallContext, Links
+    from googlive.features.results.feature import ArchiveFeature
     from googlive.ui import AppContext
 
 log = logging.getLogger(__name__)
@@ -56,11 +57,14 @@ class MetricsFeature(Feature):
 
     def __init__(
         self,
-        handler: GeminiHandler,
+        call: CallContext,
         prices: PriceTable | None = None,
         visible: dict[str, bool] | None = None,
+        *,
+        archive: ArchiveFeature | None = None,
     ) -> None:
-        super().__init__(handler)
+        super().__init__(call)
+        self.archive = archive  # handed the event log at close
         self.prices = prices
         self.visible_map = visible
         self.always_visible = visible is None  # tests, or a page without the toggle
@@ -69,15 +73,7 @@ class MetricsFeature(Feature):
         self._paused_t: float | None = None
         self._backchannel: tuple[float, float] | None = None
         self.usage = UsageTracker()
-        secrets = [
-            s.get()
-            for s in (
-                getattr(handler.args, "api_key", None),
-                getattr(handler.endpoint, "api_key", None),
-            )
-            if s is not None
-        ]
-        self.log = EventLog(maxlen=500, secrets=secrets)
+        self.log = EventLog(maxlen=500, secrets=list(call.info.secrets))
         self._tool_started: dict[str, float] = {}
         self._interrupted_until = 0.0
         self._unapplied: dict[int, float] = {}
@@ -92,13 +88,13 @@ class MetricsFeature(Feature):
         if self.always_visible:
             return True
         assert self.visible_map is not None
-        return bool(self.visible_map.get(self.h.args.owner, False))
+        return bool(self.visible_map.get(self.call.info.owner, False))
 
     async def start(self) -> None:
-        self.h.spawn(self._ticker(), "metrics")
+        self.call.spawn(self._ticker(), "metrics")
 
     def on_played(self, frame: Any, t: float) -> None:
-        lat = self.latency.played(self.h.playback.current_turn, t)
+        lat = self.latency.played(self.call.playing_turn, t)
         if lat is not None:
             self._unapplied[lat.turn] = lat.ms
             self._apply_latency()
@@ -165,7 +161,7 @@ class MetricsFeature(Feature):
     def on_tool_result(self, call: Any, result: Any, seconds: float) -> None:
         self._tool_started.pop(getattr(call, "id", ""), None)
         self.log.add(
-            self.h.session_time(),
+            self.call.time(),
             "tool",
             "tool result",
             name=getattr(call, "name", "")[:60],
@@ -177,7 +173,7 @@ class MetricsFeature(Feature):
     def on_event(self, ev: Any) -> None:
         if isinstance(ev, AudioOut):
             return  # the hot event: nothing to do
-        t = self.h.session_time()
+        t = self.call.time()
         if isinstance(ev, TranscriptDelta):
             if ev.role is Role.MODEL and ev.turn in self._unapplied:
                 self._apply_latency()
@@ -223,7 +219,7 @@ class MetricsFeature(Feature):
             self.log.add(t, "error", ev.message, recoverable=ev.recoverable, code=ev.code)
 
     def _on_state(self, ev: StateChanged, t: float) -> None:
-        stats = self.h.session.stats if self.h.session is not None else None
+        stats = self.call.live_stats()
         if ev.state is SessionState.CONNECTING:
             self.log.add(t, "connect", "connecting")
         elif ev.state is SessionState.LIVE:
@@ -242,26 +238,19 @@ class MetricsFeature(Feature):
             self.log.add(t, "closed", ev.reason or "closed")
 
     def _apply_latency(self) -> None:
-        conv = self.h.conv
+        call = self.call
         for turn, ms in list(self._unapplied.items()):
-            if any(ln.turn == turn and ln.role is Role.MODEL for ln in conv.lines[-8:]):
-                conv.set_latency(turn, ms)
+            if any(ln.turn == turn and ln.role is Role.MODEL for ln in call.lines[-8:]):
+                call.set_latency(turn, ms)
                 del self._unapplied[turn]
         if len(self._unapplied) > 50:
             self._unapplied.clear()
 
     # ---- periodic rendering --------------------------------------------------------------
     def meter_state(self) -> str:
-        h = self.h
         if time.monotonic() < self._interrupted_until:
             return "interrupted"
-        if h.policy.paused:
-            return "paused"
-        if h.user_speaking:
-            return "user"
-        if h.playback.playing:
-            return "model"
-        return "listening"
+        return self.call.activity()
 
     def tick(self) -> bool:
         """Render what changed into the page's panels; True if anything was set."""
@@ -270,38 +259,38 @@ class MetricsFeature(Feature):
             self._rendered.clear()  # render everything afresh when the panel is shown again
             self._meter_key = None
             return False
-        h, changed = self.h, False
+        call, changed = self.call, False
         b = self.bargein
-        key = (round(h.level_db()), self.meter_state(), h.barge_ins, b.resumed, b.dropped_total)
+        level = call.level_db()
+        key = (round(level), self.meter_state(), call.barge_ins, b.resumed, b.dropped_total)
         if key != self._meter_key:
             self._meter_key = key
-            h.conv.set_panel(
+            call.set_panel(
                 "metrics_meters",
-                meters_html(h.level_db(), key[1], key[2], b.resumed, b.dropped_total),
+                meters_html(level, key[1], key[2], b.resumed, b.dropped_total),
             )
             self.meter_updates += 1
             changed = True
         lkey = (self.latency.version, self.bargein.version)
         if self._rendered.get("latency") != lkey:
             self._rendered["latency"] = lkey
-            h.conv.set_panel(
-                "metrics_latency", latency_html(list(self.latency.recent), self.bargein)
-            )
+            call.set_panel("metrics_latency", latency_html(list(self.latency.recent), self.bargein))
             changed = True
-        session_total = h.session.stats.usage if h.session is not None else None
+        stats = call.live_stats()
+        session_total = stats.usage if stats is not None else None
         ukey = (self.usage.version, session_total)
         if self._rendered.get("usage") != ukey:
             self._rendered["usage"] = ukey
-            model = h.session.config.model if h.session is not None else ""
-            prices = None if h.conv.offline else self.prices  # the offline demo costs nothing
-            h.conv.set_panel(
+            model = call.info.model
+            prices = None if call.info.offline else self.prices  # the offline demo costs nothing
+            call.set_panel(
                 "metrics_usage",
                 usage_html(self.usage.turns, self.usage.total, session_total, prices, model),
             )
             changed = True
         if self._rendered.get("log") != self.log.version:
             self._rendered["log"] = self.log.version
-            h.conv.set_panel("metrics_eventlog", eventlog_html(self.log.raw()))
+            call.set_panel("metrics_eventlog", eventlog_html(self.log.raw()))
             changed = True
         return changed
 
@@ -310,12 +299,14 @@ class MetricsFeature(Feature):
             await asyncio.sleep(TICK_S)
             try:
                 if self.tick():
-                    self.h.wake()
+                    self.call.wake()
             except Exception as exc:
                 # Type only: exception text can carry a user's words.
                 log.error("metrics tick failed (%s)", type(exc).__name__)
 
     async def close(self) -> None:
+        if self.archive is not None:
+            self.archive.keep_event_log(list(self.log.entries()))
         # Totals for the server log: counts only.
         log.info(
             "metrics turns=%d tokens=%d log_entries=%d",
@@ -332,7 +323,11 @@ def install(ctx: AppContext) -> None:
         log.warning("price table not loaded (%s); costs are not shown", type(e).__name__)
         prices = None
     visible: dict[str, bool] = ctx.services.setdefault(VISIBLE_KEY, {})
-    ctx.features.append(lambda h: MetricsFeature(h, prices, visible))
+
+    def factory(call: CallContext, links: Links) -> MetricsFeature:
+        return MetricsFeature(call, prices, visible, archive=links.archive)
+
+    ctx.features.append(factory)
     ctx.plugins.append(MetricsPlugin(ctx.services))
 
 

@@ -4,7 +4,7 @@ Per browser connection, while `settings.record` is on (the app's `--no-record` t
 and the visitor left "Save a recording" ticked:
 
 - Where: `recording.webm` and `captions.vtt` in the session's archive folder
-  (`h.feature("archive").archive.recording_path`); without the archive feature, in
+  (the `archive` it is given: `ArchiveFeature.archive.recording_path`); without one, in
   `<data_dir>/recordings/<owner hash>/<UTC timestamp>-<6 hex>.webm` (+ `.vtt`).
 - What: the user's microphone (`on_user_audio`, times from sample counts) and the model's
   voice as actually heard (`on_played`, see "Model audio" below) mixed into one Opus track,
@@ -59,7 +59,9 @@ from googlive.features.recording.recorder import RecordingStats, SessionRecorder
 from googlive.features.results.archive import owner_hash
 
 if TYPE_CHECKING:
-    from googlive.handler import GeminiHandler
+    from googlive.features.context import CallContext, Links
+    from googlive.features.results.feature import ArchiveFeature
+    from googlive.public.quota import QuotaKeeper
     from googlive.ui import AppContext, PageBuild
 
 log = logging.getLogger(__name__)
@@ -115,18 +117,26 @@ class RecordingFeature(Feature):
 
     def __init__(
         self,
-        handler: GeminiHandler,
+        call: CallContext,
         *,
+        archive: ArchiveFeature | None = None,
+        prefs: RecordingPrefs | None = None,
+        quota: QuotaKeeper | None = None,
+        live: weakref.WeakSet[RecordingFeature] | None = None,
         decide_s: float = VIDEO_DECIDE_S,
         captions_every_s: float = CAPTIONS_EVERY_S,
         fps: int = FPS,
         size: tuple[int, int] = SIZE,
     ) -> None:
-        super().__init__(handler)
+        super().__init__(call)
+        self.archive = archive  # the session's folder, when there is one
+        self.prefs = prefs  # the visitors' "Save a recording" choices
+        self.quota = quota  # the data-dir quota (googlive/public/quota.py)
+        self.live = live  # the app's open recordings, closed at process exit
         self.decide_s = decide_s
         # Counted from this feature's start, not the session's t0: a slow start-up (the page's
         # settings, the Live setup) must not use up the camera's window before any frame is seen.
-        self._decide_at = handler.session_time() + decide_s
+        self._decide_at = call.time() + decide_s
         self.captions_every_s = captions_every_s
         self.fps = fps
         self.size = size
@@ -148,16 +158,14 @@ class RecordingFeature(Feature):
 
     # ---- lifecycle ------------------------------------------------------------------------
     async def start(self) -> None:
-        h = self.h
-        prefs = h.services.get(PREFS_SERVICE)
-        visitor_on = prefs.get(h.args.owner) if isinstance(prefs, RecordingPrefs) else True
-        self.enabled = bool(getattr(h.settings, "record", True)) and visitor_on
+        call = self.call
+        visitor_on = self.prefs.get(call.info.owner) if self.prefs is not None else True
+        self.enabled = bool(getattr(call.settings, "record", True)) and visitor_on
         if not self.enabled:
             return
-        quota = h.services.get("quota")  # googlive.public.quota.QuotaKeeper (results feature)
-        if quota is not None and not quota.recording_allowed():
+        if self.quota is not None and not self.quota.recording_allowed():
             self.enabled = False
-            h.conv.set_panel(NAME, QUOTA_HTML)
+            call.set_panel(NAME, QUOTA_HTML)
             log.info("recording refused: the data-dir quota is reached")
             return
         self.path = self._choose_path()
@@ -166,28 +174,26 @@ class RecordingFeature(Feature):
             if self.path.name == "recording.webm"
             else self.path.with_suffix(".vtt")
         )
-        live = h.services.get(LIVE_SERVICE)
-        if isinstance(live, weakref.WeakSet):
-            live.add(self)
-        h.conv.set_panel(NAME, REC_HTML)
+        if self.live is not None:
+            self.live.add(self)
+        call.set_panel(NAME, REC_HTML)
         if self.captions_every_s > 0:
-            h.spawn(self._captions_loop(), "recording-captions")
+            call.spawn(self._captions_loop(), "recording-captions")
         log.info(
             "recording on (%s)", "archive folder" if self._archive_path() else "recordings folder"
         )
 
     def _archive_path(self) -> Path | None:
-        arch = self.h.feature("archive")
-        p = getattr(getattr(arch, "archive", None), "recording_path", None)
-        return Path(p) if p is not None else None
+        arch = self.archive.archive if self.archive is not None else None
+        return Path(arch.recording_path) if arch is not None else None
 
     def _choose_path(self) -> Path:
         p = self._archive_path()
         if p is None:
             folder = (
-                Path(self.h.settings.data_dir)
+                self.call.info.data_dir
                 / "recordings"
-                / owner_hash(self.h.args.owner or "anonymous")
+                / owner_hash(self.call.info.owner or "anonymous")
             )
             stamp = f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
             p = folder / f"{stamp}.webm"
@@ -215,7 +221,7 @@ class RecordingFeature(Feature):
     def on_user_audio(self, mono: np.ndarray, rate: int, t: float) -> None:
         if not self.enabled or self._closed:
             return
-        now = self.h.session_time()
+        now = self.call.time()
         self._decide_if_due(now)
         self._commit_played(now)
         if self.rec is not None:
@@ -248,8 +254,8 @@ class RecordingFeature(Feature):
             self.pending_dropped += 1
             return
         # The frame object is the handler's own (popped from the playback buffer), not reused.
-        self.pending.append((t, self.h.playback.popped_turn, frame))
-        self._commit_played(self.h.session_time())
+        self.pending.append((t, self.call.popped_turn, frame))
+        self._commit_played(self.call.time())
 
     def on_playback(self, change: Any) -> None:
         if not self.enabled or change.kind not in ("paused", "dropped"):
@@ -277,9 +283,7 @@ class RecordingFeature(Feature):
 
     # ---- captions -------------------------------------------------------------------------
     def _caption_lines(self) -> list[CaptionLine]:
-        return [
-            CaptionLine(ln.role.value, ln.text, ln.start_s, ln.end_s) for ln in self.h.conv.lines
-        ]
+        return [CaptionLine(ln.role.value, ln.text, ln.start_s, ln.end_s) for ln in self.call.lines]
 
     async def _captions_loop(self) -> None:
         while not self._closed:
@@ -306,7 +310,7 @@ class RecordingFeature(Feature):
             self._closed = True
             if not self.enabled:
                 return
-            now = self.h.session_time()
+            now = self.call.time()
             if self.rec is None and (self.early or self.pending):
                 self._open(video=False)
             self._commit_played(now)  # heard before the end; the rest never was
@@ -316,7 +320,7 @@ class RecordingFeature(Feature):
                 self._final = await asyncio.to_thread(self.rec.close)
             await self.write_captions()
             ok = self._final is not None and self._final.error is None
-            self.h.conv.set_panel(NAME, SAVED_HTML if ok else FAILED_HTML if self.rec else "")
+            self.call.set_panel(NAME, SAVED_HTML if ok else FAILED_HTML if self.rec else "")
             log.info(
                 "recording closed video=%s duration_s=%.1f cut_frames=%d early_dropped=%d late_camera=%d",
                 self.video,
@@ -414,5 +418,10 @@ def install(ctx: AppContext) -> None:
         LIVE_SERVICE, weakref.WeakSet()
     )
     ctx.services.setdefault("on_exit", []).append(lambda: _close_all(live))
-    ctx.features.append(RecordingFeature)
+    quota = ctx.services.get("quota")  # googlive/features/results installs it first
+
+    def factory(call: CallContext, links: Links) -> RecordingFeature:
+        return RecordingFeature(call, archive=links.archive, prefs=prefs, quota=quota, live=live)
+
+    ctx.features.append(factory)
     ctx.plugins.append(_plugin_cls()(prefs, bool(ctx.settings.record)))

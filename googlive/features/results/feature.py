@@ -1,8 +1,9 @@
 """The "archive" feature: each connection's session written to the data directory live.
 
-Installed first, so that later features (recording, tools, survey) can look it up with
-`h.feature("archive")` and write into `.archive` (a `SessionArchive`) from their own
-`__init__`/`start()`. What is archived, as it happens:
+Built first; the recording, tools, survey and metrics features are given it as a constructor
+argument (`Links.archive`, googlive/features/context.py) and hand it what they produce. Its
+folder is made on its writer thread (the first job there), so nothing blocks the event loop;
+`.archive` (a `SessionArchive`) is there from `start()` on. What is archived, as it happens:
 
 - transcript.jsonl: every final line (role, text, session time of its start, turn, latency
   when known), and typed messages;
@@ -11,15 +12,14 @@ Installed first, so that later features (recording, tools, survey) can look it u
   cancellations, errors (user-facing messages only), turn ends with token usage. Never the
   key, never images, never user text;
 - meta.json: model, voice, backend, survey id/title;
-- snapshots and diagrams the tools feature reports (listener lists `on_snapshot` /
-  `on_diagram` on `h.feature("tools")`, when that feature exists), survey.json (the survey at
-  start, its answers at close);
+- snapshots and diagrams the tools feature hands over (`on_snapshot` / `on_diagram`), and
+  survey.json (`keep_survey`: the survey at start, its answers at close);
 - diagram exports: with `MERMAID_INK_SERVER` set, each diagram's SVG and PNG from that server
   as diagrams/<id>.svg / .png (in a task this feature owns, bounded by `EXPORT_BUDGET_S`, awaited
   in `close()`); without it, or when the server fails, only the source is kept, and nothing is
   shown to the user;
-- events_log.jsonl at close: the metrics feature's event log (already redacted), when that
-  feature exists (it closes before this one).
+- events_log.jsonl: the metrics feature's event log (already redacted), handed over by its
+  `close()` (`keep_event_log`), which runs before this feature's.
 
 Hooks stay cheap: appends are single flushed writes; file saves with fsync (snapshots,
 diagrams, meta) run in worker threads tracked by this feature and awaited in `close()`.
@@ -30,12 +30,13 @@ Size: over 400 lines: the archive feature's hooks (one per event kind) and its c
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import concurrent.futures
 import logging
 import os
 import secrets
 import shutil
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from googlive.features.api import Feature
@@ -53,7 +54,7 @@ from googlive.live.events import (
 from googlive.serialio import SerialWriter
 
 if TYPE_CHECKING:
-    from googlive.handler import GeminiHandler
+    from googlive.features.context import CallContext, Links
     from googlive.ui import AppContext
 
 log = logging.getLogger(__name__)
@@ -66,39 +67,57 @@ class ArchiveFeature(Feature):
 
     name = "archive"
 
-    def __init__(self, handler: GeminiHandler) -> None:
-        super().__init__(handler)
-        owner = handler.args.owner
+    def __init__(self, call: CallContext, links: Links | None = None) -> None:
+        super().__init__(call)
+        info = call.info
+        owner = info.owner
         if not owner:
             # No owner reached the handler: archive under a random one nobody can list.
             owner = "unowned-" + secrets.token_urlsafe(16)
             log.warning("archive: connection without an owner; its session is not listed")
-        self.archive = SessionArchive.create(handler.settings.data_dir, owner)
-        self._wall_t0 = time.time() - handler.session_time()  # wall clock at session time 0
+        self.archive: SessionArchive | None = None  # from start() on
+        self._wall_t0 = time.time() - call.time()  # wall clock at session time 0
         self._lines: set[tuple[str, int]] = set()
         self._tool_started: dict[str, float] = {}
         self._io: set[asyncio.Task[Any]] = set()
         self._closed = False
-        # Appends (events, lines, meta.json) fsync now and then: off the event loop, in order.
+        # Every file write (the folder first, then events, lines, meta.json) runs on one writer
+        # thread in order: nothing blocks the event loop, and nothing is written before the folder.
         self._writer = SerialWriter("archive-writer")
-        args = handler.args
+        self._created: concurrent.futures.Future[SessionArchive] = concurrent.futures.Future()
+        self._writer.submit(self._create, info.data_dir, owner)
         self._write_meta(
             {
-                "model": args.model or handler.settings.model,
-                "voice": args.voice or handler.settings.voice,
-                "backend": "offline" if handler.endpoint.offline else "gemini",
-                "survey_id": args.survey_id or None,
+                "model": info.model,
+                "voice": info.voice,
+                "backend": "offline" if info.offline else "gemini",
+                "survey_id": info.survey_id or None,
                 # Session times (t_s) count from the handler's start, which can be seconds before
                 # this folder was made (the page's arguments arrive first): keep the wall clock of
                 # t_s = 0, so wall-clock times (recorded survey answers) land on the transcript.
                 "t0_unix": round(self._wall_t0, 3),
             }
         )
+        backend = "offline" if info.offline else "gemini"
+        self._event("session_start", backend=backend, model=info.model)  # the first event
+
+    def _create(self, data_dir: Any, owner: str) -> None:  # writer thread, its first job
+        try:
+            self.archive = SessionArchive.create(data_dir, owner)
+        except BaseException as e:
+            self._created.set_exception(e)
+        else:
+            self._created.set_result(self.archive)
 
     # ---- helpers ---------------------------------------------------------------------------
     @property
     def session_id(self) -> str:
-        return self.archive.session_id
+        return self.archive.session_id if self.archive is not None else ""
+
+    @property
+    def path(self) -> Path | None:
+        """The session's folder (None until `start()` made it, or when it could not be made)."""
+        return self.archive.path if self.archive is not None else None
 
     def _event(self, kind: str, **fields: Any) -> None:
         if self._closed:
@@ -106,6 +125,8 @@ class ArchiveFeature(Feature):
         self._writer.submit(self._append_event, kind, fields)
 
     def _append_event(self, kind: str, fields: dict[str, Any]) -> None:  # writer thread
+        if self.archive is None:
+            return  # the folder could not be made (logged by start())
         try:
             self.archive.append_event(kind, **fields)
         except (ArchiveError, ValueError, TypeError, OSError) as e:
@@ -115,6 +136,8 @@ class ArchiveFeature(Feature):
         self._writer.submit(self._save_meta, updates)
 
     def _save_meta(self, updates: dict[str, Any]) -> None:  # writer thread
+        if self.archive is None:
+            return
         try:
             self.archive.write_meta(updates)
         except (ArchiveError, ValueError, OSError) as e:
@@ -141,7 +164,7 @@ class ArchiveFeature(Feature):
             log.warning("archive: save failed (%s)", type(e).__name__)
 
     def _line_start(self, role: str, turn: int, default: float) -> tuple[float, float | None]:
-        for ln in reversed(self.h.conv.lines):
+        for ln in reversed(self.call.lines):
             if ln.role.value == role and ln.turn == turn:
                 return ln.start_s, ln.latency_ms
         return default, None
@@ -153,6 +176,8 @@ class ArchiveFeature(Feature):
         self._writer.submit(self._append_line, role, text, start, turn, latency)
 
     def _append_line(self, *line: Any) -> None:  # writer thread
+        if self.archive is None:
+            return
         try:
             self.archive.append_transcript(*line)
         except (ArchiveError, OSError) as e:
@@ -160,30 +185,25 @@ class ArchiveFeature(Feature):
 
     # ---- hooks -----------------------------------------------------------------------------
     async def start(self) -> None:
-        tools = self.h.feature("tools")
-        if tools is not None:
-            for attr, fn in (("on_snapshot", self.on_snapshot), ("on_diagram", self.on_diagram)):
-                listeners = getattr(tools, attr, None)
-                if isinstance(listeners, list):
-                    listeners.append(fn)
-        survey_feature = self.h.feature("survey")
-        survey = getattr(survey_feature, "survey", None)
-        if survey is not None:
-            data = _survey_dict(survey)
-            if data is not None:
-                title = data.get("title")
-                self._write_meta(
-                    {"survey_id": data.get("id"), "survey_title": title, "title": title}
-                )
-                self._in_thread(self.archive.save_survey, data)
-        self._event(
-            "session_start",
-            backend=self.archive.meta.get("backend"),
-            model=self.archive.meta.get("model"),
-        )
+        self.archive = await asyncio.wrap_future(self._created)  # raises: no folder, no archive
+
+    def keep_survey(self, data: dict[str, Any]) -> None:
+        """The survey feature's survey (at start) or survey and answers (at close): survey.json,
+        and its id and title in meta.json."""
+        if self.archive is None:
+            return
+        title = data.get("title")
+        if "answers" not in data:
+            self._write_meta({"survey_id": data.get("id"), "survey_title": title, "title": title})
+        self._in_thread(self.archive.save_survey, data)
+
+    def keep_event_log(self, records: list[dict[str, Any]]) -> None:
+        """The metrics feature's event log (already redacted), at its close."""
+        if self.archive is not None:
+            self._in_thread(self.archive.save_event_log, records)
 
     def on_event(self, ev: Any) -> None:
-        t = round(self.h.session_time(), 3)
+        t = round(self.call.time(), 3)
         if isinstance(ev, TranscriptDelta):
             if ev.final and (ev.role.value, ev.turn) not in self._lines:
                 self._lines.add((ev.role.value, ev.turn))
@@ -230,7 +250,7 @@ class ArchiveFeature(Feature):
         self._tool_started.pop(call.id, None)
         self._event(
             "tool_result",
-            t_s=round(self.h.session_time(), 3),
+            t_s=round(self.call.time(), 3),
             id=call.id[:64],
             name=call.name[:64],
             cancelled=result is None,
@@ -243,10 +263,9 @@ class ArchiveFeature(Feature):
 
     def on_text(self, text: str, t: float) -> None:
         # The handler has just put the typed line into the conversation, at the turn it chose.
-        session = self.h.session
         turn = next(
-            (ln.turn for ln in reversed(self.h.conv.lines) if ln.role.value == "user"),
-            session.turn if session is not None else 0,
+            (ln.turn for ln in reversed(self.call.lines) if ln.role.value == "user"),
+            self.call.user_turn,
         )
         self._lines.add(("user", turn))
         self._transcript("user", text, turn, t)
@@ -255,7 +274,7 @@ class ArchiveFeature(Feature):
         """Listener for the tools feature: a picture was taken (tools.picture.Snapshot)."""
         sid = str(getattr(snapshot, "id", ""))
         jpeg = getattr(snapshot, "jpeg", None)
-        if not sid or not isinstance(jpeg, bytes | bytearray):
+        if not sid or not isinstance(jpeg, bytes | bytearray) or self.archive is None:
             return
         if (self.archive.path / "snapshots" / f"{sid}.jpg").exists():
             return  # the tools feature saved it already
@@ -272,7 +291,7 @@ class ArchiveFeature(Feature):
         """Listener for the tools feature: a diagram was drawn (tools.diagram.Diagram)."""
         did = str(getattr(diagram, "id", ""))
         source = getattr(diagram, "source", None)
-        if not did or not isinstance(source, str):
+        if not did or not isinstance(source, str) or self.archive is None:
             return
         if (self.archive.path / "diagrams" / f"{did}.mmd").exists():
             return
@@ -315,38 +334,24 @@ class ArchiveFeature(Feature):
     async def close(self) -> None:
         if self._closed:
             return
+        if self.archive is None:  # the folder was never made: nothing to finish
+            self._closed = True
+            await asyncio.to_thread(self._writer.close)
+            return
         while pending := [t for t in self._io if not t.done()]:  # saves and exports
             await asyncio.gather(*pending, return_exceptions=True)
-        metrics = self.h.feature("metrics")  # closed already: its log is complete
-        entries = getattr(getattr(metrics, "log", None), "entries", None)
-        if callable(entries):
-            try:
-                records = list(entries())
-            except Exception as e:
-                log.warning("archive: event log not read (%s)", type(e).__name__)
-            else:
-                await asyncio.to_thread(self._safe, self.archive.save_event_log, records)
-        survey_feature = self.h.feature("survey")
-        survey = getattr(survey_feature, "survey", None)
-        progress = getattr(survey_feature, "progress", None)
-        if survey is not None and progress is not None and hasattr(progress, "export"):
-            data = _survey_dict(survey)
-            if data is not None:
-                with contextlib.suppress(Exception):
-                    data["answers"] = progress.export()
-                await asyncio.to_thread(self._safe, self.archive.save_survey, data)
         # Lines the page showed but that never became final (the session ended mid-reply):
         # keep them too, so the archive holds everything the user saw.
-        for ln in list(self.h.conv.lines):
+        for ln in list(self.call.lines):
             key = (ln.role.value, ln.turn)
             if key not in self._lines and ln.text.strip():
                 self._lines.add(key)
                 self._transcript(ln.role.value, ln.text, ln.turn, ln.start_s)
-        stats = getattr(self.h.session, "stats", None)
+        stats = self.call.live_stats()
         self._event(
             "session_end",
-            t_s=round(self.h.session_time(), 3),
-            barge_ins=self.h.barge_ins,
+            t_s=round(self.call.time(), 3),
+            barge_ins=self.call.barge_ins,
             go_aways=getattr(stats, "go_aways", 0) if stats is not None else 0,
         )
         self._closed = True
@@ -354,23 +359,17 @@ class ArchiveFeature(Feature):
         await asyncio.to_thread(self._safe, self.archive.close)
 
 
-def _survey_dict(survey: Any) -> dict[str, Any] | None:
-    if isinstance(survey, dict):
-        return dict(survey)
-    try:
-        from googlive.features.survey.jsonio import survey_to_dict
-
-        return survey_to_dict(survey)
-    except Exception:
-        dump = getattr(survey, "model_dump", None)
-        return dump(mode="json") if callable(dump) else None
+def archive_factory(call: CallContext, links: Links) -> ArchiveFeature:
+    """Build the call's archive (first) and make it the `Links.archive` later features get."""
+    links.archive = ArchiveFeature(call)
+    return links.archive
 
 
 def install(ctx: AppContext) -> None:
     """Register the archive feature (first) and the Results/Past sessions page parts."""
     from googlive.features.results.ui import ResultsPlugin
 
-    ctx.features.append(ArchiveFeature)
+    ctx.features.append(archive_factory)
     ctx.plugins.append(ResultsPlugin(ctx))
     install_quota(ctx)
 
@@ -380,8 +379,7 @@ def running_archives(ctx: AppContext) -> list[Any]:
     rtc = ctx.extra.get("rtc")
     out = []
     for h in list(getattr(rtc, "handlers", {}).values()) if rtc is not None else []:
-        feature = h.feature("archive") if hasattr(h, "feature") else None
-        path = getattr(getattr(feature, "archive", None), "path", None)
+        path = h.archive_path() if hasattr(h, "archive_path") else None
         if path is not None:
             out.append(path)
     return out

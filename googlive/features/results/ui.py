@@ -92,8 +92,7 @@ async def end_connection(
 
     Returns the session's archive folder, or None when the connection had no archive.
     """
-    feature = h.feature("archive")
-    path = getattr(getattr(feature, "archive", None), "path", None)
+    path = h.archive_path()
     if rtc is not None and webrtc_id:
         with contextlib.suppress(Exception):  # the data channel may be gone already
             await rtc.update_connection(webrtc_id, "closed")

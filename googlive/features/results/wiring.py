@@ -257,9 +257,7 @@ def wire_past(p: ResultsPlugin, b: PageBuild) -> None:
     ) -> tuple[Any, ...]:
         keep = (gr.skip(),) * (1 + len(panels))
         h = b.handler_for(webrtc_id, owner)
-        live = getattr(
-            getattr(h.feature("archive") if h is not None else None, "archive", None), "path", None
-        )
+        live = h.archive_path() if h is not None else None
         if live is not None and live.name == selected:
             return (
                 *(gr.skip(),) * 4,

@@ -18,13 +18,14 @@ from google.genai import types
 from googlive.features.api import Feature, ToolSpec
 from googlive.features.survey.compile import compile_instruction, record_answer_declaration
 from googlive.features.survey.coverage import SurveyProgress
-from googlive.features.survey.jsonio import SurveyError
+from googlive.features.survey.jsonio import SurveyError, survey_to_dict
 from googlive.features.survey.model import Survey
 from googlive.features.survey.store import SurveyStore
 from googlive.features.tools.registry import ResponseScheduling
 
 if TYPE_CHECKING:
-    from googlive.handler import GeminiHandler
+    from googlive.features.context import CallContext, Links
+    from googlive.features.results.feature import ArchiveFeature
     from googlive.ui import AppContext
 
 log = logging.getLogger(__name__)
@@ -49,21 +50,22 @@ class SurveyFeature(Feature):
 
     name = "survey"
 
-    def __init__(self, handler: GeminiHandler, store: SurveyStore) -> None:
-        super().__init__(handler)
+    def __init__(
+        self, call: CallContext, store: SurveyStore, *, archive: ArchiveFeature | None = None
+    ) -> None:
+        super().__init__(call)
+        self.archive = archive  # survey.json: the survey at start, its answers at close
         self.survey: Survey | None = None
         self.progress: SurveyProgress | None = None
         self.load_error: str | None = None
         self.calls = 0
-        survey_id = (handler.args.survey_id or "").strip()
+        survey_id = call.info.survey_id
         if survey_id:
             try:
                 # Only this visitor's own surveys and the templates: a survey id another
                 # visitor saved is "no survey" here, whatever the page sent.
                 template = store.template(survey_id)
-                self.survey = template or store.for_owner(getattr(handler.args, "owner", "")).load(
-                    survey_id
-                )
+                self.survey = template or store.for_owner(call.info.owner).load(survey_id)
             except SurveyError as exc:
                 self.load_error = str(exc)
                 log.warning("survey could not be loaded error=%s", type(exc).__name__)
@@ -72,14 +74,14 @@ class SurveyFeature(Feature):
                 log.warning("survey could not be read error=%s", type(exc).__name__)
         if self.survey is not None:
             self.progress = SurveyProgress(self.survey)
-            handler.conv.set_panel(PANEL, self.progress.render_html())
+            call.set_panel(PANEL, self.progress.render_html())
             log.info(
                 "survey active id=%s questions=%d", self.survey.id, len(self.survey.question_ids())
             )
         elif self.load_error is not None:
-            handler.conv.set_panel(PANEL, load_error_html(self.load_error))
+            call.set_panel(PANEL, load_error_html(self.load_error))
         else:
-            handler.conv.set_panel(PANEL, NO_SURVEY_HTML)
+            call.set_panel(PANEL, NO_SURVEY_HTML)
 
     @property
     def active(self) -> bool:
@@ -109,7 +111,7 @@ class SurveyFeature(Feature):
         self.calls += 1
         result = self.progress.record_from_args(args)
         if result.get("ok"):
-            self.h.conv.set_panel(PANEL, self.progress.render_html())
+            self.call.set_panel(PANEL, self.progress.render_html())
         summary = self.progress.summary()
         log.info(
             "record_answer call=%s ok=%s answered=%d/%d",
@@ -123,6 +125,14 @@ class SurveyFeature(Feature):
     def export(self) -> dict[str, Any] | None:
         """The answers so far, JSON-ready (for the results page), or None without a survey."""
         return self.progress.export() if self.progress is not None else None
+
+    async def start(self) -> None:
+        if self.archive is not None and self.survey is not None:
+            self.archive.keep_survey(survey_to_dict(self.survey))
+
+    async def close(self) -> None:
+        if self.archive is not None and self.survey is not None and self.progress is not None:
+            self.archive.keep_survey({**survey_to_dict(self.survey), "answers": self.export()})
 
 
 def survey_store(ctx: AppContext) -> SurveyStore:
@@ -147,5 +157,9 @@ def install(ctx: AppContext) -> None:
             legacy,
             store.dir.name,
         )
-    ctx.features.append(lambda h: SurveyFeature(h, store))
+
+    def factory(call: CallContext, links: Links) -> SurveyFeature:
+        return SurveyFeature(call, store, archive=links.archive)
+
+    ctx.features.append(factory)
     ctx.plugins.append(SurveyPlugin(store))

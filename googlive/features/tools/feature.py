@@ -54,7 +54,8 @@ from googlive.features.tools.picture import (
 from googlive.render import escape_text, render_diagram_panel, render_snapshot_caption
 
 if TYPE_CHECKING:
-    from googlive.handler import GeminiHandler
+    from googlive.features.context import CallContext, Links
+    from googlive.features.results.feature import ArchiveFeature
     from googlive.ui import AppContext
 
 log = logging.getLogger(__name__)
@@ -190,17 +191,13 @@ class _Camera:
         self._f = feature
 
     def latest_frame(self) -> np.ndarray | None:
-        h = self._f.h
-        frame = h.latest_frame
-        if frame is None or time.monotonic() - h.latest_frame_t > self._f.camera_stale_s:
+        frame, t = self._f.call.latest_frame()
+        if frame is None or time.monotonic() - t > self._f.camera_stale_s:
             return None
         return frame
 
     async def send_image(self, jpeg: bytes) -> None:
-        session = self._f.h.session
-        if session is None:
-            raise RuntimeError("no session")
-        session.send_image(jpeg)  # queued before the tool response, so the model has it first
+        self._f.call.send_image(jpeg)  # queued before the tool response: the model has it first
 
     def on_snapshot(self, snapshot: Snapshot) -> None:
         self._f._add_snapshot(snapshot)
@@ -213,19 +210,24 @@ class ToolsFeature(Feature):
 
     def __init__(
         self,
-        handler: GeminiHandler,
+        call: CallContext,
         mermaid: SharedMermaid,
         *,
+        archive: ArchiveFeature | None = None,
         camera_stale_s: float = CAMERA_STALE_S,
     ) -> None:
-        super().__init__(handler)
+        super().__init__(call)
         self.mermaid = mermaid
         self.camera_stale_s = camera_stale_s
         self.snapshots: list[Snapshot] = []
         self.diagrams: list[Diagram] = []
         self.history = DiagramHistory()
+        # Who is handed each snapshot and diagram: the archive, when there is one.
         self.on_snapshot: list[Callable[[Snapshot], None]] = []
         self.on_diagram: list[Callable[[Diagram], None]] = []
+        if archive is not None:
+            self.on_snapshot.append(archive.on_snapshot)
+            self.on_diagram.append(archive.on_diagram)
         self._thumbs: dict[str, tuple[str, int, int]] = {}
         self._camera = _Camera(self)
         self.take_picture = TakePicture(self._camera)
@@ -243,7 +245,7 @@ class ToolsFeature(Feature):
         ]
 
     async def start(self) -> None:
-        self.h.spawn(self._warm(), "mermaid-warm")
+        self.call.spawn(self._warm(), "mermaid-warm")
 
     async def _warm(self) -> None:
         t0 = time.perf_counter()
@@ -258,7 +260,7 @@ class ToolsFeature(Feature):
     def _add_snapshot(self, snapshot: Snapshot) -> None:
         self.snapshots.append(snapshot)
         self._notify(self.on_snapshot, snapshot)
-        self.h.spawn(self._show_snapshot(snapshot), "snapshot-panel")
+        self.call.spawn(self._show_snapshot(snapshot), "snapshot-panel")
 
     async def _show_snapshot(self, snapshot: Snapshot) -> None:
         try:
@@ -266,12 +268,12 @@ class ToolsFeature(Feature):
         except (OSError, ValueError) as e:
             log.warning("snapshot thumbnail failed (%s)", type(e).__name__)
             return
-        self.h.conv.set_panel("snapshots", render_snapshots_panel(self.snapshots, self._thumbs))
+        self.call.set_panel("snapshots", render_snapshots_panel(self.snapshots, self._thumbs))
 
     # ---- diagrams ---------------------------------------------------------------------------
     def _add_diagram(self, diagram: Diagram) -> None:
         self.diagrams.append(diagram)
-        self.h.conv.set_panel("diagram", render_diagram_panel(self.history.newest_first()))
+        self.call.set_panel("diagram", render_diagram_panel(self.history.newest_first()))
         self._notify(self.on_diagram, diagram)
 
     @staticmethod
@@ -292,8 +294,8 @@ def install(ctx: AppContext) -> None:
         ctx.services["mermaid"] = mermaid
         ctx.services.setdefault("on_exit", []).append(mermaid.close)
 
-    def factory(handler: GeminiHandler) -> ToolsFeature:
-        return ToolsFeature(handler, mermaid)
+    def factory(call: CallContext, links: Links) -> ToolsFeature:
+        return ToolsFeature(call, mermaid, archive=links.archive)
 
     ctx.features.append(factory)
 
