@@ -16,7 +16,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from googlive.features.results.archive import TRANSCRIPT_FILE, SessionArchive
+from googlive.features.results.archive import SessionArchive
+from googlive.features.results.archive_layout import TRANSCRIPT_FILE
 
 
 def main() -> None:

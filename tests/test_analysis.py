@@ -32,7 +32,9 @@ from googlive.features.results.analysis import (
     restrict_to_survey,
     split_lines,
 )
-from googlive.features.results.archive import SessionArchive, check_safe_fields, load_session
+from googlive.features.results.archive import SessionArchive
+from googlive.features.results.archive_layout import check_safe_fields
+from googlive.features.results.archive_read import load_session
 
 SURVEY = {
     "title": "Coffee habits",

@@ -14,22 +14,19 @@ from pathlib import Path
 
 import pytest
 
-from googlive.features.results.archive import (
+from googlive.features.results.archive import SessionArchive
+from googlive.features.results.archive_layout import (
     EVENTS_FILE,
     META_FILE,
     SESSION_ID_RE,
     TRANSCRIPT_FILE,
-    SessionArchive,
     SessionNotFound,
     UnsafeEventField,
-    export_zip,
-    list_sessions,
-    load_session,
-    open_session,
     owner_hash,
-    resolve_session,
-    safe_member_name,
 )
+from googlive.features.results.archive_owner import list_sessions, open_session, resolve_session
+from googlive.features.results.archive_read import load_session
+from googlive.features.results.archive_zip import export_zip, safe_member_name
 
 REPO = Path(__file__).resolve().parent.parent
 CHILD = Path(__file__).resolve().parent / "archive_child.py"

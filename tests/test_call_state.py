@@ -217,7 +217,7 @@ def test_call_registry_is_per_owner_claimed_once_and_bounded():
 
 
 def test_past_sessions_never_call_a_failed_analysis_analysed():
-    from googlive.features.results.archive import SessionSummary
+    from googlive.features.results.archive_records import SessionSummary
 
     def summary(ok: bool) -> SessionSummary:
         return SessionSummary("s", "2026-01-01T00:00:00Z", 10.0, 1, False, True, "t", True, ok)

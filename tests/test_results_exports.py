@@ -22,13 +22,11 @@ from googlive.fakelive import FakeLiveConfig, FakeLiveServer
 from googlive.features.context import CallContext, CallInfo
 from googlive.features.metrics.feature import MetricsFeature
 from googlive.features.results import feature as archive_feature
-from googlive.features.results.archive import (
-    EVENTS_LOG_FILE,
-    SessionArchive,
-    export_zip,
-    load_session,
-    read_jsonl,
-)
+from googlive.features.results.archive import SessionArchive
+from googlive.features.results.archive_files import read_jsonl
+from googlive.features.results.archive_layout import EVENTS_LOG_FILE
+from googlive.features.results.archive_read import load_session
+from googlive.features.results.archive_zip import export_zip
 from googlive.features.results.feature import ArchiveFeature
 from googlive.features.tools.diagram import Diagram
 from googlive.handler import GeminiHandler, SessionArgs

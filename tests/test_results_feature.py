@@ -14,7 +14,9 @@ import pytest
 
 from googlive.config import Secret, Settings
 from googlive.fakelive import FakeLiveConfig, FakeLiveServer
-from googlive.features.results.archive import SessionArchive, SessionNotFound, load_session
+from googlive.features.results.archive import SessionArchive
+from googlive.features.results.archive_layout import SessionNotFound
+from googlive.features.results.archive_read import load_session
 from googlive.features.results.feature import archive_factory
 from googlive.features.results.ui import (
     ResultsPlugin,

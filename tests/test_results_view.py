@@ -15,7 +15,9 @@ import pytest
 from PIL import Image
 
 from googlive.features.results import survey_view
-from googlive.features.results.archive import SessionArchive, TranscriptLine, list_sessions
+from googlive.features.results.archive import SessionArchive
+from googlive.features.results.archive_owner import list_sessions
+from googlive.features.results.archive_records import TranscriptLine
 from googlive.features.results.past import (
     PastRow,
     browser_zone,

@@ -25,7 +25,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from googlive.features.results.archive import OWNER_HASH_RE, SESSIONS_DIR, is_valid_session_id
+from googlive.features.results.archive_layout import (
+    OWNER_HASH_RE,
+    SESSIONS_DIR,
+    is_valid_session_id,
+)
 
 log = logging.getLogger(__name__)
 

@@ -240,7 +240,7 @@ def check_args(ns: argparse.Namespace) -> None:
 def setup_archive_store(url: str | None, data_dir: Any) -> Callable[[], None] | None:
     """Open the store, start the uploader and attach both; returns the function to call at exit
     (finishes queued uploads), or None without a URL. Raises StoreError for an unusable URL."""
-    from googlive.features.results.archive import attach_store, detach_store
+    from googlive.features.results.archive_attach import attach_store, detach_store
     from googlive.features.results.archive_store import open_store, redact_url
     from googlive.features.results.archive_upload import Uploader
 

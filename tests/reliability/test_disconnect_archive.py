@@ -21,7 +21,8 @@ from google.genai import types
 from googlive.assemble import assemble
 from googlive.config import Secret, Settings
 from googlive.fakelive import FakeLiveConfig, FakeLiveServer
-from googlive.features.results.archive import SessionNotFound, owner_hash, read_jsonl
+from googlive.features.results.archive_files import read_jsonl
+from googlive.features.results.archive_layout import SessionNotFound, owner_hash
 from googlive.features.results.ui import ResultsPlugin
 from googlive.handler import GeminiHandler
 from googlive.live.backend import Endpoint, resolve_endpoint

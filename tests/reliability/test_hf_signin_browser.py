@@ -20,7 +20,7 @@ import json
 
 import pytest
 
-from googlive.features.results.archive import list_sessions
+from googlive.features.results.archive_owner import list_sessions
 from tests.e2e.conftest import browser_factory, make_speech, netns, start_app, stop_app  # noqa: F401  (fixtures)
 from tests.e2e.helpers import start_conversation, wait_text
 

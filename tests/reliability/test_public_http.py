@@ -15,7 +15,8 @@ import uuid
 
 import pytest
 
-from googlive.features.results.archive import SessionArchive, owner_hash
+from googlive.features.results.archive import SessionArchive
+from googlive.features.results.archive_layout import owner_hash
 from tests.reliability import apphttp
 from tests.reliability.util import record
 

@@ -12,17 +12,10 @@ from pathlib import Path
 import pytest
 from fsspec.implementations.local import LocalFileSystem
 
-from googlive.features.results.archive import (
-    SessionArchive,
-    SessionNotFound,
-    attach_store,
-    detach_store,
-    list_sessions,
-    open_session,
-    owner_hash,
-    resolve_session,
-    write_analysis,
-)
+from googlive.features.results.archive import SessionArchive, write_analysis
+from googlive.features.results.archive_attach import attach_store, detach_store
+from googlive.features.results.archive_layout import SessionNotFound, owner_hash
+from googlive.features.results.archive_owner import list_sessions, open_session, resolve_session
 from googlive.features.results.archive_store import (
     ArchiveStore,
     StoreError,

@@ -65,7 +65,8 @@ def test_unreachable_store_at_start_is_a_warning_and_sessions_stay_local(
     import json
     import logging
 
-    from googlive.features.results.archive import SessionArchive, _attached
+    from googlive.features.results.archive import SessionArchive
+    from googlive.features.results.archive_attach import _attached
     from googlive.scale.replica import setup_archive_store
     from tests.scaleout.conftest import free_port
 

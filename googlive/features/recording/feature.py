@@ -56,7 +56,7 @@ import numpy as np
 from googlive.features.api import Feature
 from googlive.features.recording.captions import CaptionLine, webvtt
 from googlive.features.recording.recorder import RecordingStats, SessionRecorder
-from googlive.features.results.archive import owner_hash
+from googlive.features.results.archive_layout import owner_hash
 
 if TYPE_CHECKING:
     from googlive.features.context import CallContext, Links

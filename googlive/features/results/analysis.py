@@ -168,7 +168,7 @@ def normalise_lines(lines: Iterable[Any]) -> list[Line]:
 def normalise_snapshots(snapshots: Iterable[Any]) -> list[Snapshot]:
     """Accept snapshots as `Snapshot`, mappings or objects with id/t_s/description/jpeg.
 
-    A `meta` mapping (as in `archive.SnapshotInfo`) is consulted for t_s and description.
+    A `meta` mapping (as in `archive_records.SnapshotInfo`) is consulted for t_s and description.
     """
     out: list[Snapshot] = []
     for item in snapshots:

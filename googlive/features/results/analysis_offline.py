@@ -124,9 +124,9 @@ def offline_analysis(
     """The offline analysis of one archived session (see the module docstring).
 
     `transcript` holds lines with role, text, t_s (and latency_ms when known), as in
-    archive.TranscriptLine; `survey` is survey.json (the survey with its recorded `answers`);
-    `t0_unix` (the wall clock at session time 0) places the answers' wall-clock times on the
-    transcript.
+    archive_records.TranscriptLine; `survey` is survey.json (the survey with its recorded
+    `answers`); `t0_unix` (the wall clock at session time 0) places the answers' wall-clock
+    times on the transcript.
     """
     lines = [ln for ln in transcript if _one_line(_get(ln, "text"))]
     user = [ln for ln in lines if _get(ln, "role") == "user"]

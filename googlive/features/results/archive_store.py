@@ -14,8 +14,9 @@ More fsspec options as JSON in GOOGLIVE_ARCHIVE_OPTIONS. Nothing here logs a URL
 an option, a credential or a file's content: session ids, counts and exception types only.
 
 The store's layout is the local one (``<root>/sessions/<owner_hash>/<session_id>/...``), so
-the owner index IS the store's folder structure and the owner check of googlive.features.results.archive holds
-unchanged: a browser's sessions are fetched only from under the hash of its own owner id.
+the owner index IS the store's folder structure and the owner check of
+googlive.features.results.archive_owner holds unchanged: a browser's sessions are fetched only
+from under the hash of its own owner id.
 Names read from the store are checked as strictly as local ones (ids by pattern, files by a
 short allow-list of shapes), so a doctored bucket cannot write outside a session folder.
 

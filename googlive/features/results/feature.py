@@ -40,7 +40,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from googlive.features.api import Feature
-from googlive.features.results.archive import DIAGRAMS_DIR, ITEM_ID_RE, ArchiveError, SessionArchive
+from googlive.features.results.archive import SessionArchive
+from googlive.features.results.archive_layout import DIAGRAMS_DIR, ITEM_ID_RE, ArchiveError
 from googlive.live.events import (
     GoAway,
     Interrupted,

@@ -81,7 +81,7 @@ class PastRow:
 
 
 def past_row(s: Any, tz_name: str | None, now: datetime | None = None) -> PastRow:
-    """The list row of an `archive.SessionSummary`."""
+    """The list row of an `archive_records.SessionSummary`."""
     started = getattr(s, "started_unix", None)
     bits = [when_label(started, tz_name, now), duration_label(getattr(s, "duration_s", None))]
     turns = getattr(s, "user_turns", None)

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from googlive.features.results.archive import ArchivedSession, format_clock
+from googlive.features.results.archive_layout import format_clock
+from googlive.features.results.archive_records import ArchivedSession
 from googlive.features.results.past import duration_label, plural, when_label
 from googlive.render import escape_text, mermaid_block
 

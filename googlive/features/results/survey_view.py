@@ -151,9 +151,9 @@ def reconcile(
 ) -> SurveyResults | None:
     """Join the recorded answers and the analysis per survey question (see the module doc).
 
-    `transcript` holds lines with role/text/t_s (archive.TranscriptLine); `t0_unix` is the wall
-    clock at session time 0 (ArchivedSession.t0_unix), to place a recorded answer's wall-clock
-    time on the transcript.
+    `transcript` holds lines with role/text/t_s (archive_records.TranscriptLine); `t0_unix` is
+    the wall clock at session time 0 (ArchivedSession.t0_unix), to place a recorded answer's
+    wall-clock time on the transcript.
     None when the session ran no survey.
     """
     if not isinstance(survey, Mapping):

@@ -31,21 +31,18 @@ import gradio as gr
 from googlive.features.results import page_js
 from googlive.features.results.analysis import MAX_INLINE_SNAPSHOTS, Snapshot, analyse
 from googlive.features.results.analysis_offline import offline_analysis
-from googlive.features.results.archive import (
+from googlive.features.results.archive import write_analysis
+from googlive.features.results.archive_edit import Deleted, delete_session, rename_session
+from googlive.features.results.archive_layout import (
     ANALYSIS_FILE,
-    ArchivedSession,
     ArchiveError,
-    Deleted,
     SessionNotFound,
-    delete_session,
-    export_zip,
-    list_sessions,
-    load_session,
     owner_hash,
-    rename_session,
-    resolve_session,
-    write_analysis,
 )
+from googlive.features.results.archive_owner import list_sessions, resolve_session
+from googlive.features.results.archive_read import load_session
+from googlive.features.results.archive_records import ArchivedSession
+from googlive.features.results.archive_zip import export_zip
 from googlive.features.results.past import PastRow, past_row, plural
 from googlive.features.results.render import EMPTY_HEADER, analysis_html, escape_text
 from googlive.features.results.view import NO_RECORDING, ResultsView, build_results

@@ -11,7 +11,8 @@ from typing import Any
 import gradio as gr
 
 from googlive.features.results import survey_view
-from googlive.features.results.archive import ANALYSIS_FILE, CAPTIONS_FILE, load_session
+from googlive.features.results.archive_layout import ANALYSIS_FILE, CAPTIONS_FILE
+from googlive.features.results.archive_read import load_session
 from googlive.features.results.poster import has_video, poster_for
 from googlive.features.results.render import (
     analysis_html,

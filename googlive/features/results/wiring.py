@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING, Any
 import gradio as gr
 
 from googlive.features.results import page_js
-from googlive.features.results.archive import ArchiveError, SessionNotFound, load_session
+from googlive.features.results.archive_layout import ArchiveError, SessionNotFound
+from googlive.features.results.archive_read import load_session
 from googlive.features.results.past import SEARCH_FROM, filter_rows, pick_update
 from googlive.features.results.render import analysis_html, escape_text, header_html
 from googlive.features.results.ui import (

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Literal
 
 from googlive import paths
-from googlive.features.results.archive import owner_hash
+from googlive.features.results.archive_layout import owner_hash
 from googlive.features.survey.jsonio import (
     SurveyError,
     SurveyImportError,
