@@ -13,9 +13,9 @@ from googlive.features.survey import SurveyError, update_survey
 from googlive.features.survey.edit import new_survey
 from googlive.features.survey.examples import example_survey
 from googlive.features.survey.feature import SurveyFeature
+from googlive.features.survey.library import library_choices, save
 from googlive.features.survey.model import new_survey_id
 from googlive.features.survey.store import MAX_SAVED_PER_OWNER, SurveyStore
-from googlive.features.survey.ui import library_choices, save
 
 
 class FakeHandler:
