@@ -55,7 +55,7 @@ def _handler() -> Any:
     ctx = AppContext(settings, endpoint)
     assemble(ctx)
     h = GeminiHandler(settings, endpoint, features=ctx.features, services=ctx.services)
-    h.features = [f(h) for f in ctx.features]
+    h.build_features()
     return h
 
 

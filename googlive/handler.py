@@ -266,13 +266,7 @@ class GeminiHandler(CallMixin, AsyncAudioVideoStreamHandler):
         args = list(self.latest_args)
         wid = args[-self.N_INPUTS - 1] if len(args) > self.N_INPUTS else ""
         self.webrtc_id = wid if isinstance(wid, str) else getattr(wid, "webrtc_id", "")
-        self.call = CallContext(self, self._call_info())
-        for factory in self.feature_factories:
-            try:
-                self.features.append(factory(self.call, self.links))
-            except Exception as exc:
-                # Type only: exception text can carry a user's words.
-                log.error("feature failed to start; continuing without it (%s)", type(exc).__name__)
+        self.build_features()
         instruction = self.args.instruction or self.settings.system_instruction
         for f in self.features:
             instruction = f.instruction(instruction)
@@ -332,6 +326,16 @@ class GeminiHandler(CallMixin, AsyncAudioVideoStreamHandler):
             self.session_time(),
         )
         self._wake.set()
+
+    def build_features(self) -> None:
+        """Build this call's features, in order, from what the page's settings said (`args`)."""
+        self.call = CallContext(self, self._call_info())
+        for factory in self.feature_factories:
+            try:
+                self.features.append(factory(self.call, self.links))
+            except Exception as exc:
+                # Type only: exception text can carry a user's words.
+                log.error("feature failed to start; continuing without it (%s)", type(exc).__name__)
 
     def feature_of(self, cls: type[F]) -> F | None:
         """This call's feature of type `cls` (for tests and diagnostics; features are given

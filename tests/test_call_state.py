@@ -187,7 +187,7 @@ class FakeHandler:
         self.live_endpoint = None
         self.live_key = Secret(None)
 
-    def feature(self, name: str):
+    def archive_path(self):
         return None
 
 
