@@ -23,6 +23,8 @@ from typing import TYPE_CHECKING, Any
 
 from starlette.websockets import WebSocket
 
+from googlive.tasks import reap
+
 from . import profiles, voice
 from . import protocol as p
 from .config import ConnectionInfo
@@ -132,9 +134,8 @@ class _Connection:
         tasks = list(self.timer_tasks)
         for task in tasks:
             task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        if await reap(*tasks):  # a cancel meant for the closer itself
+            raise asyncio.CancelledError
 
     # ------------------------------------------------------------------ state
 

@@ -18,12 +18,13 @@ What happened to each function response is recorded in ``FakeLiveStats.tool_resu
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import secrets
 import time
 from typing import TYPE_CHECKING, Any
+
+from googlive.tasks import reap
 
 from . import output, script, turnpolicy, vision, voice
 from . import protocol as p
@@ -71,12 +72,12 @@ class ModelTurns:
         tasks = [t for t in (self.reply_task, self.polite_task) if t is not None]
         for task in tasks:
             task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        cancelled = await reap(*tasks)
         for fut in self.tool_waiters.values():
             fut.cancel()
         self.tool_waiters.clear()
+        if cancelled:  # a cancel meant for the closer itself
+            raise asyncio.CancelledError
 
     # ------------------------------------------------------------------ user activity
 
@@ -162,8 +163,8 @@ class ModelTurns:
         task, self.reply_task = self.reply_task, None
         if task is not None and not task.done() and task is not asyncio.current_task():
             task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Closed):
-                await task
+            if await reap(task):  # a cancel meant for this task, not the reply's
+                raise asyncio.CancelledError
         c, stats = self.c, self.c.server.stats
         if pending_call_id is not None:
             waiter = self.tool_waiters.pop(pending_call_id, None)

@@ -34,6 +34,8 @@ from typing import Any
 import uvicorn
 from starlette.websockets import WebSocket
 
+from googlive.tasks import reap
+
 from . import protocol as p
 from . import rest
 from .config import ConnectionInfo, FakeLiveConfig, FakeLiveStats
@@ -173,8 +175,8 @@ class FakeLiveServer:
         )
         if started not in done:
             started.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await started
+            if await reap(started):
+                raise asyncio.CancelledError
             exc = self._serve_task.exception() if not self._serve_task.cancelled() else None
             self._serve_task = None
             self._cleanup_files()
@@ -192,15 +194,20 @@ class FakeLiveServer:
             await conn.close(1001, "Server shutting down.")
         for task in list(self._background_tasks):
             task.cancel()
-        for task in list(self._background_tasks):
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        cancelled = await reap(*self._background_tasks)
         self._uvicorn.should_exit = True
-        with contextlib.suppress(asyncio.CancelledError, SystemExit, Exception):
+        try:
             await self._serve_task
+        except asyncio.CancelledError:
+            me = asyncio.current_task()
+            cancelled = cancelled or bool(me is not None and me.cancelling())
+        except (SystemExit, Exception):
+            pass
         self._serve_task = None
         self._cleanup_files()
         log.info("fakelive stopped")
+        if cancelled:  # a cancel meant for the caller of stop(), after the clean-up
+            raise asyncio.CancelledError
 
     def _cleanup_files(self) -> None:
         if self._tmpdir is not None:

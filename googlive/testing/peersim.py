@@ -9,7 +9,6 @@ the WebRTC track does, so "what the browser heard" and when is known sample for 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from collections import deque
 from dataclasses import dataclass, field
@@ -17,6 +16,8 @@ from typing import Any
 
 import numpy as np
 from fastrtc import AdditionalOutputs
+
+from googlive.tasks import reap
 
 PTIME = 0.02
 
@@ -188,6 +189,5 @@ class SimulatedPeer:
         await self.handler.shutdown()
         for t in self._tasks:
             t.cancel()
-        for t in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await t
+        if await reap(*self._tasks):  # a cancel meant for the closer itself
+            raise asyncio.CancelledError
