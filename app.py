@@ -13,13 +13,13 @@ import signal
 import sys
 from pathlib import Path
 
+from googlive.cliflags import add_flag, add_switch
 from googlive.config import (
     DEFAULT_ANALYSIS_MODEL,
     DEFAULT_MODEL,
     DEFAULT_VOICE,
     Secret,
     Settings,
-    env_int,
     key_from_env,
 )
 
@@ -33,76 +33,87 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "key (GEMINI_API_KEY or GOOGLE_API_KEY, or a .env file) it starts the offline demo on the "
         "built-in local Live server.",
     )
-    p.add_argument(
+    add_flag(
+        p,
         "--host",
-        default=os.environ.get("GOOGLIVE_HOST", "127.0.0.1"),
+        "127.0.0.1",
+        env="GOOGLIVE_HOST",
         help="interface to listen on (default 127.0.0.1; 0.0.0.0 on a Space)",
     )
-    p.add_argument(
-        "--port",
-        type=int,
-        default=env_int("GOOGLIVE_PORT", env_int("PORT", 7860)),
-        help="HTTP port (default 7860)",
+    add_flag(
+        p, "--port", 7860, env=("GOOGLIVE_PORT", "PORT"), type=int, help="HTTP port (default 7860)"
     )
-    p.add_argument(
+    add_switch(
+        p,
         "--share",
-        action="store_true",
         help="create a public Gradio share link (remote browsers need TURN: set HF_TOKEN "
         "or CLOUDFLARE_TURN_KEY_ID and CLOUDFLARE_TURN_KEY_API_TOKEN)",
     )
-    p.add_argument(
-        "--offline",
-        action="store_true",
-        help="use the built-in local Live server even when an API key is set",
+    add_switch(
+        p, "--offline", help="use the built-in local Live server even when an API key is set"
     )
-    p.add_argument(
+    add_flag(
+        p,
         "--model",
-        default=os.environ.get("GOOGLIVE_MODEL", DEFAULT_MODEL),
+        DEFAULT_MODEL,
+        env="GOOGLIVE_MODEL",
         help=f"Live model (default {DEFAULT_MODEL})",
     )
-    p.add_argument(
+    add_flag(
+        p,
         "--analysis-model",
-        default=os.environ.get("GOOGLIVE_ANALYSIS_MODEL", DEFAULT_ANALYSIS_MODEL),
+        DEFAULT_ANALYSIS_MODEL,
+        env="GOOGLIVE_ANALYSIS_MODEL",
         help=f"model for the end-of-session analysis (default {DEFAULT_ANALYSIS_MODEL})",
     )
-    p.add_argument(
+    add_flag(
+        p,
         "--voice",
-        default=os.environ.get("GOOGLIVE_VOICE", DEFAULT_VOICE),
+        DEFAULT_VOICE,
+        env="GOOGLIVE_VOICE",
         help=f"prebuilt voice (default {DEFAULT_VOICE})",
     )
-    p.add_argument(
+    add_flag(
+        p,
         "--data-dir",
-        default=os.environ.get("GOOGLIVE_DATA_DIR", "data"),
+        "data",
+        env="GOOGLIVE_DATA_DIR",
         help="where session archives and surveys are kept (default ./data)",
     )
-    p.add_argument(
+    add_flag(
+        p,
         "--max-sessions",
+        8,
+        env="GOOGLIVE_MAX_SESSIONS",
         type=int,
-        default=env_int("GOOGLIVE_MAX_SESSIONS", 8),
         help="concurrent conversations allowed (default 8)",
     )
-    p.add_argument(
+    add_flag(
+        p,
         "--time-limit",
+        1800,
+        env="GOOGLIVE_TIME_LIMIT",
         type=int,
-        default=env_int("GOOGLIVE_TIME_LIMIT", 1800),
         help="seconds a conversation may last (default 1800)",
     )
-    p.add_argument("--no-record", action="store_true", help="do not record sessions")
-    p.add_argument(
+    add_switch(p, "--no-record", help="do not record sessions")
+    add_flag(
+        p,
         "--live-url",
-        default=os.environ.get("GOOGLIVE_LIVE_URL"),
+        env="GOOGLIVE_LIVE_URL",
         help="talk to this Live server instead (e.g. one started with "
         "'python -m googlive.fakelive'); use with --live-ca",
     )
-    p.add_argument(
+    add_flag(
+        p,
         "--live-ca",
-        default=os.environ.get("GOOGLIVE_LIVE_CA"),
+        env="GOOGLIVE_LIVE_CA",
         help="CA certificate (PEM) that signed --live-url's TLS certificate",
     )
-    p.add_argument(
+    add_switch(
+        p,
         "--no-ice-servers",
-        action="store_true",
-        default=os.environ.get("GOOGLIVE_NO_ICE") == "1",
+        env="GOOGLIVE_NO_ICE",
         help="use no STUN/TURN servers at all (tests, closed networks)",
     )
     from googlive.public.launchopts import add_arguments, from_args

@@ -120,14 +120,3 @@ def key_from_env(env: os._Environ[str] | dict[str, str] | None = None) -> Secret
     """The Gemini key from GEMINI_API_KEY, else GOOGLE_API_KEY (a .env file is loaded by app.py)."""
     env = os.environ if env is None else env
     return Secret(env.get("GEMINI_API_KEY") or env.get("GOOGLE_API_KEY"))
-
-
-def env_int(name: str, default: int, env: dict[str, str] | None = None) -> int:
-    env = os.environ if env is None else env  # type: ignore[assignment]
-    raw = env.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        return int(raw)
-    except ValueError as e:
-        raise ValueError(f"{name} must be a whole number, got {raw!r}") from e

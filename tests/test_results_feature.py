@@ -384,3 +384,28 @@ async def test_archive_appends_never_run_on_the_event_loop_thread(server, tmp_pa
     assert "archive-writer" in threads and loop_thread not in threads, threads
     session = load_session(h.links.archive.archive.path)
     assert [ln.text for ln in session.transcript][:1] == ["hello archive"]
+
+
+def test_rename_or_delete_with_nothing_picked_closes_both_boxes_and_says_why(tmp_path):
+    """The events as wired: with no session selected, either button shuts the rename and the
+    delete box, leaves the text field alone and puts the warning in the status line."""
+    from googlive.assemble import assemble
+    from googlive.ui import build
+
+    ctx = AppContext(Settings(data_dir=tmp_path), Endpoint(None, None, Secret(None), True))
+    assemble(ctx)
+    build(ctx)
+    plugin = next(p for p in ctx.plugins if isinstance(p, ResultsPlugin))
+    fns = {f.fn.__name__: f for f in ctx.extra["demo"].fns.values() if f.fn is not None}
+    for name, box, text, other in (
+        ("ask_rename", plugin.rename_box, plugin.rename_text, plugin.delete_box),
+        ("ask_delete", plugin.delete_box, plugin.delete_note, plugin.rename_box),
+    ):
+        dep = fns[name]
+        assert [o._id for o in dep.outputs] == [
+            c._id for c in (box, text, other, plugin.past_status)
+        ]
+        shown, field, other_shown, status = dep.fn(None, [])
+        assert shown["visible"] is False and other_shown["visible"] is False
+        assert field["__type__"] == "update" and len(field) == 1  # gr.skip(): left as it is
+        assert "Select a session in the list first." in status and "warn" in status

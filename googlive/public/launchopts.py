@@ -14,18 +14,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from googlive.cliflags import add_flag, add_switch
 from googlive.public.httpguard import SecurityMiddleware, frame_ancestors
 
 BROWSER_SECRET_FILE = ".browser-state-secret"
 SURVEYS_DIR = "surveys"
-
-
-def _env_float(name: str, default: float) -> float:
-    raw = os.environ.get(name, "")
-    try:
-        return float(raw) if raw.strip() else default
-    except ValueError:
-        raise SystemExit(f"{name} must be a number") from None
 
 
 @dataclass(frozen=True)
@@ -54,55 +47,66 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="require this login (repeatable); prefer --auth-file or GOOGLIVE_AUTH, since "
         "command lines are visible to other users of the machine",
     )
-    g.add_argument(
+    add_flag(
+        g,
         "--auth-file",
-        default=os.environ.get("GOOGLIVE_AUTH_FILE"),
+        env="GOOGLIVE_AUTH_FILE",
         help="file of USER:PASSWORD lines to require a login (Gradio's auth)",
     )
-    g.add_argument(
+    add_flag(
+        g,
         "--max-upload-mb",
+        2.0,
+        env="GOOGLIVE_MAX_UPLOAD_MB",
         type=float,
-        default=_env_float("GOOGLIVE_MAX_UPLOAD_MB", 2.0),
         help="largest file a visitor may upload (default 2 MB; surveys are at most 1 MB)",
     )
-    g.add_argument(
+    add_flag(
+        g,
         "--max-data-gb",
+        10.0,
+        env="GOOGLIVE_MAX_DATA_GB",
         type=float,
-        default=_env_float("GOOGLIVE_MAX_DATA_GB", 10.0),
         help="data-dir quota: oldest sessions are removed first when over it, and "
         "recording is refused when it cannot be met (default 10; 0 = no quota)",
     )
-    g.add_argument(
+    add_flag(
+        g,
         "--keep-days",
+        0.0,
+        env="GOOGLIVE_KEEP_DAYS",
         type=float,
-        default=_env_float("GOOGLIVE_KEEP_DAYS", 0.0),
         help="delete sessions older than this many days (default 0 = keep)",
     )
-    g.add_argument(
+    add_flag(
+        g,
         "--max-per-client",
+        2,
+        env="GOOGLIVE_MAX_PER_CLIENT",
         type=int,
-        default=int(_env_float("GOOGLIVE_MAX_PER_CLIENT", 2)),
         help="conversations one client (signed-in user, else IP address) may hold (default 2)",
     )
-    g.add_argument(
+    add_flag(
+        g,
         "--connect-timeout",
+        8.0,
+        env="GOOGLIVE_CONNECT_TIMEOUT",
         type=float,
-        default=_env_float("GOOGLIVE_CONNECT_TIMEOUT", 8.0),
         help="seconds an offer may take to connect with media before its slot is freed (default 8)",
     )
-    g.add_argument(
+    add_switch(
+        g,
         "--trust-forwarded-for",
-        action="store_true",
-        default=os.environ.get(
-            "GOOGLIVE_TRUST_FORWARDED", "1" if os.environ.get("SPACE_ID") else ""
-        )
-        == "1",
+        env="GOOGLIVE_TRUST_FORWARDED",
+        default=bool(os.environ.get("SPACE_ID")),
         help="identify clients by the right-most X-Forwarded-For entry (behind one reverse "
         "proxy; on by default on a Space)",
     )
-    g.add_argument(
+    add_flag(
+        g,
         "--frame-ancestors",
-        default=os.environ.get("GOOGLIVE_FRAME_ANCESTORS", ""),
+        "",
+        env="GOOGLIVE_FRAME_ANCESTORS",
         help="extra origins allowed to embed the page in a frame, space-separated "
         "(always this origin; https://huggingface.co on a Space)",
     )

@@ -35,6 +35,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from googlive.cliflags import add_flag
 from googlive.config import Secret
 
 SCHEMES = ("stun:", "stuns:", "turn:", "turns:")
@@ -219,29 +220,33 @@ def minted_configuration(ice: IceSettings) -> Any:
 
 # ---- command line ---------------------------------------------------------------------------
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    env = os.environ.get
     g = p.add_argument_group("ICE servers (STUN/TURN)")
-    g.add_argument(
+    add_flag(
+        g,
         "--ice-servers",
-        default=env("GOOGLIVE_ICE_SERVERS"),
+        env="GOOGLIVE_ICE_SERVERS",
         help="JSON list of RTCIceServer objects for browser and server, e.g. "
         '\'[{"urls": "stun:stun.example.org:3478"}]\' (GOOGLIVE_ICE_SERVERS)',
     )
-    g.add_argument(
+    add_flag(
+        g,
         "--turn-url",
-        default=env("GOOGLIVE_TURN_URL"),
+        env="GOOGLIVE_TURN_URL",
         help="TURN server URL(s), comma-separated, e.g. turn:turn.example.org:3478 "
         "(GOOGLIVE_TURN_URL); credentials from GOOGLIVE_TURN_SECRET (coturn "
         "use-auth-secret, time-limited) or --turn-user + GOOGLIVE_TURN_PASSWORD",
     )
-    g.add_argument(
+    add_flag(
+        g,
         "--turn-user",
-        default=env("GOOGLIVE_TURN_USER", ""),
+        "",
+        env="GOOGLIVE_TURN_USER",
         help="fixed TURN user name (GOOGLIVE_TURN_USER); its password from GOOGLIVE_TURN_PASSWORD",
     )
-    g.add_argument(
+    add_flag(
+        g,
         "--turn-secret-file",
-        default=env("GOOGLIVE_TURN_SECRET_FILE"),
+        env="GOOGLIVE_TURN_SECRET_FILE",
         help="file holding coturn's static-auth-secret (instead of GOOGLIVE_TURN_SECRET)",
     )
     g.add_argument(
@@ -251,10 +256,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="seconds a minted TURN credential stays valid (GOOGLIVE_TURN_TTL; default "
         f"the conversation time limit + {DEFAULT_TTL_EXTRA_S} s)",
     )
-    g.add_argument(
+    add_flag(
+        g,
         "--ice-transport-policy",
+        "all",
+        env="GOOGLIVE_ICE_TRANSPORT_POLICY",
         choices=POLICIES,
-        default=env("GOOGLIVE_ICE_TRANSPORT_POLICY", "all"),
         help="'relay' sends every call through TURN, on both sides (GOOGLIVE_ICE_TRANSPORT_POLICY)",
     )
 

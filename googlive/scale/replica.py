@@ -29,6 +29,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from googlive.cliflags import add_flag
+
 log = logging.getLogger(__name__)
 
 
@@ -188,33 +190,24 @@ def install(ctx: Any) -> None:
 
 # ---- command line and start-up -------------------------------------------------------------
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    env = os.environ.get
     g = p.add_argument_group("running more than one replica")
-    g.add_argument(
+    add_flag(
+        g,
         "--archive-url",
-        default=env("GOOGLIVE_ARCHIVE_URL"),
+        env="GOOGLIVE_ARCHIVE_URL",
         help="keep finished sessions in this store too, so every replica shows them: "
         "s3://bucket/prefix (credentials from the AWS variables, AWS_ENDPOINT_URL for "
         "S3-compatible stores), gs://bucket/prefix (needs gcsfs) or file:///path "
         "(GOOGLIVE_ARCHIVE_URL; default: local disk only)",
     )
-    g.add_argument(
+    add_flag(
+        g,
         "--lb-agent-port",
+        env="GOOGLIVE_LB_AGENT_PORT",
         type=int,
-        default=_env_port("GOOGLIVE_LB_AGENT_PORT"),
         help="answer haproxy's agent-check on this port: 'drain' when every "
         "conversation slot is taken (GOOGLIVE_LB_AGENT_PORT; default off)",
     )
-
-
-def _env_port(name: str) -> int | None:
-    raw = os.environ.get(name, "")
-    if not raw:
-        return None
-    try:
-        return int(raw)
-    except ValueError as e:
-        raise SystemExit(f"{name} must be a port number, got {raw!r}") from e
 
 
 def check_args(ns: argparse.Namespace) -> None:

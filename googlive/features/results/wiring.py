@@ -36,6 +36,19 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+SELECT_FIRST = "Select a session in the list first."
+
+
+def _nothing_selected() -> tuple[Any, ...]:
+    """Rename or Delete clicked with no session picked: its box and the other one are closed (its
+    text is left as it is) and the status says why. Outputs as ask_rename's and ask_delete's."""
+    return (
+        gr.update(visible=False),
+        gr.skip(),
+        gr.update(visible=False),
+        status_html(SELECT_FIRST, "warn"),
+    )
+
 
 def wire_results(p: ResultsPlugin, b: PageBuild) -> None:
     from googlive.call.registry import registry as call_registry
@@ -108,7 +121,7 @@ def wire_results(p: ResultsPlugin, b: PageBuild) -> None:
 
     def on_open(session_id: str | None, owner: str | None, tz: str | None) -> tuple[Any, ...]:
         if not session_id:
-            gr.Warning("Select a session in the list first.")
+            gr.Warning(SELECT_FIRST)
             return (gr.skip(),) * n_skip
         try:
             view = p.open_past(session_id, owner, tz)
@@ -194,12 +207,7 @@ def wire_past(p: ResultsPlugin, b: PageBuild) -> None:
 
     def ask_rename(selected: str | None, rows: Any) -> tuple[Any, ...]:
         if not selected:
-            return (
-                gr.update(visible=False),
-                gr.skip(),
-                gr.update(visible=False),
-                status_html("Select a session in the list first.", "warn"),
-            )
+            return _nothing_selected()
         return (
             gr.update(visible=True),
             gr.update(value=_title_of(rows, selected)),
@@ -235,12 +243,7 @@ def wire_past(p: ResultsPlugin, b: PageBuild) -> None:
 
     def ask_delete(selected: str | None, rows: Any) -> tuple[Any, ...]:
         if not selected:
-            return (
-                gr.update(visible=False),
-                gr.skip(),
-                gr.update(visible=False),
-                status_html("Select a session in the list first.", "warn"),
-            )
+            return _nothing_selected()
         note = (
             f"Delete “{escape_text(_title_of(rows, selected))}” and all its files (transcript, "
             "recording, snapshots, diagrams, analysis)? This cannot be undone."

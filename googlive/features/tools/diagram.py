@@ -24,8 +24,9 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 from google.genai import types
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
+from googlive.features.tools.args import ToolArgs, text_parameters
 from googlive.features.tools.mermaid_check import MAX_SOURCE_CHARS
 from googlive.features.tools.mermaid_node import MermaidValidator
 from googlive.features.tools.registry import ResponseScheduling
@@ -34,6 +35,20 @@ if TYPE_CHECKING:
     from googlive.features.tools.registry import ToolRegistry
 
 log = logging.getLogger(__name__)
+
+TITLE_MAX_CHARS = 200
+
+
+class DrawDiagramArgs(ToolArgs):
+    code: str = Field(
+        min_length=1, max_length=MAX_SOURCE_CHARS, description="The complete Mermaid source."
+    )
+    title: str = Field(
+        default="",
+        max_length=TITLE_MAX_CHARS,
+        description="Optional short title shown above the diagram.",
+    )
+
 
 # NON_BLOCKING (gemini-3.8-live; stripped by googlive.live.models for families that only block): the
 # model talks the user through the diagram while it is checked and drawn. A valid diagram's
@@ -52,30 +67,13 @@ DRAW_DIAGRAM = types.FunctionDeclaration(
         'quotes in double quotes, e.g. A["f(x)"]. To change a diagram, send the whole new version.'
     ),
     behavior=types.Behavior.NON_BLOCKING,
-    parameters=types.Schema(
-        type=types.Type.OBJECT,
-        properties={
-            "code": types.Schema(
-                type=types.Type.STRING, description="The complete Mermaid source."
-            ),
-            "title": types.Schema(
-                type=types.Type.STRING, description="Optional short title shown above the diagram."
-            ),
-        },
-        required=["code"],
-    ),
+    parameters=text_parameters(DrawDiagramArgs),
 )
 
 
 DRAW_DIAGRAM_SCHEDULING = ResponseScheduling(
     ok=types.FunctionResponseScheduling.SILENT, error=types.FunctionResponseScheduling.WHEN_IDLE
 )
-
-
-class DrawDiagramArgs(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-    code: str = Field(min_length=1, max_length=MAX_SOURCE_CHARS)
-    title: str = Field(default="", max_length=200)
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,7 +146,7 @@ class DrawDiagram:
 
     async def __call__(self, args: dict[str, Any], call_id: str) -> dict[str, Any]:
         code = str(args.get("code") or "").replace("\r\n", "\n").strip("\n")
-        title = " ".join(str(args.get("title") or "").split())[:200]
+        title = " ".join(str(args.get("title") or "").split())[:TITLE_MAX_CHARS]
         t0 = time.perf_counter()
         check = await self._validator.validate(code)
         ms = (time.perf_counter() - t0) * 1000

@@ -20,8 +20,9 @@ from typing import TYPE_CHECKING, Any, Protocol
 import numpy as np
 from google.genai import types
 from PIL import Image
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
+from googlive.features.tools.args import ToolArgs, text_parameters
 from googlive.features.tools.registry import ResponseScheduling
 
 if TYPE_CHECKING:
@@ -30,6 +31,17 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 CAMERA_OFF_ERROR = "The camera is off, so I can't take a picture. Ask the user to turn it on."
+
+REASON_MAX_CHARS = 300
+
+
+class TakePictureArgs(ToolArgs):
+    reason: str = Field(
+        default="",
+        max_length=REASON_MAX_CHARS,
+        description="Optional short reason shown to the user under the photo, e.g. 'to read the label'.",
+    )
+
 
 # NON_BLOCKING (honoured by gemini-3.8-live; googlive.live.models strips it for families that only
 # block): taking and encoding the photo takes a few hundred ms, and a short "let me look" while
@@ -45,15 +57,7 @@ TAKE_PICTURE = types.FunctionDeclaration(
         "Fails with an error if the camera is off."
     ),
     behavior=types.Behavior.NON_BLOCKING,
-    parameters=types.Schema(
-        type=types.Type.OBJECT,
-        properties={
-            "reason": types.Schema(
-                type=types.Type.STRING,
-                description="Optional short reason shown to the user under the photo, e.g. 'to read the label'.",
-            )
-        },
-    ),
+    parameters=text_parameters(TakePictureArgs),
 )
 
 
@@ -62,11 +66,6 @@ TAKE_PICTURE = types.FunctionDeclaration(
 TAKE_PICTURE_SCHEDULING = ResponseScheduling(
     ok=types.FunctionResponseScheduling.INTERRUPT, error=types.FunctionResponseScheduling.WHEN_IDLE
 )
-
-
-class TakePictureArgs(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-    reason: str = Field(default="", max_length=300)
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,7 +138,7 @@ class TakePicture:
         self._clock = clock
 
     async def __call__(self, args: dict[str, Any], call_id: str) -> dict[str, Any]:
-        reason = str(args.get("reason") or "")[:300]
+        reason = str(args.get("reason") or "")[:REASON_MAX_CHARS]
         frame = self._ctx.latest_frame()
         if frame is None:
             log.info("take_picture id=%s: no camera frame", call_id)
