@@ -271,13 +271,7 @@ class GeminiHandler(CallMixin, AsyncAudioVideoStreamHandler):
         for f in self.features:
             instruction = f.instruction(instruction)
             for spec in f.tools():
-                self.registry.register(
-                    spec.declaration,
-                    spec.handler,
-                    args_model=spec.args_model,
-                    timeout_s=spec.timeout_s,
-                    scheduling=spec.scheduling,
-                )
+                self.registry.add(spec)
         instruction += media_instruction(self.conv.media)
         # One rule for what the page announced and what is used (googlive/call/keyflow.py): under
         # --offline a typed key goes nowhere; without a server key it means Gemini.

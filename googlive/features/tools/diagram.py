@@ -26,6 +26,7 @@ import httpx
 from google.genai import types
 from pydantic import Field
 
+from googlive.features.api import ToolSpec
 from googlive.features.tools.args import ToolArgs, text_parameters
 from googlive.features.tools.mermaid_check import MAX_SOURCE_CHARS
 from googlive.features.tools.mermaid_node import MermaidValidator
@@ -180,23 +181,25 @@ class DrawDiagram:
         }
 
 
+DRAW_DIAGRAM_TIMEOUT_S = 8.0
+
+
+def draw_diagram_spec(handler: DrawDiagram, timeout_s: float = DRAW_DIAGRAM_TIMEOUT_S) -> ToolSpec:
+    """draw_diagram as the model is offered it: declaration, arguments, time limit, scheduling."""
+    return ToolSpec(DRAW_DIAGRAM, handler, DrawDiagramArgs, timeout_s, DRAW_DIAGRAM_SCHEDULING)
+
+
 def register_draw_diagram(
     registry: ToolRegistry,
     validator: MermaidValidator,
     history: DiagramHistory,
     on_diagram: Callable[[Diagram], None] | None = None,
     *,
-    timeout_s: float = 8.0,
+    timeout_s: float = DRAW_DIAGRAM_TIMEOUT_S,
 ) -> DrawDiagram:
     """Register draw_diagram on `registry`; returns the handler."""
     handler = DrawDiagram(validator, history, on_diagram)
-    registry.register(
-        DRAW_DIAGRAM,
-        handler,
-        args_model=DrawDiagramArgs,
-        timeout_s=timeout_s,
-        scheduling=DRAW_DIAGRAM_SCHEDULING,
-    )
+    registry.add(draw_diagram_spec(handler, timeout_s))
     return handler
 
 

@@ -35,22 +35,14 @@ from PIL import Image
 
 from googlive.features.api import Feature, ToolSpec
 from googlive.features.tools.diagram import (
-    DRAW_DIAGRAM,
-    DRAW_DIAGRAM_SCHEDULING,
     Diagram,
     DiagramHistory,
     DrawDiagram,
-    DrawDiagramArgs,
+    draw_diagram_spec,
 )
 from googlive.features.tools.mermaid_check import MermaidCheck
 from googlive.features.tools.mermaid_node import MermaidValidator
-from googlive.features.tools.picture import (
-    TAKE_PICTURE,
-    TAKE_PICTURE_SCHEDULING,
-    Snapshot,
-    TakePicture,
-    TakePictureArgs,
-)
+from googlive.features.tools.picture import Snapshot, TakePicture, take_picture_spec
 from googlive.render import escape_text, render_diagram_panel, render_snapshot_caption
 
 if TYPE_CHECKING:
@@ -234,15 +226,8 @@ class ToolsFeature(Feature):
         self.draw_diagram = DrawDiagram(mermaid, self.history, self._add_diagram)  # type: ignore[arg-type]
 
     def tools(self) -> list[ToolSpec]:
-        return [
-            # behavior: on each declaration; scheduling: per answer (each module says why).
-            ToolSpec(
-                TAKE_PICTURE, self.take_picture, TakePictureArgs, 10.0, TAKE_PICTURE_SCHEDULING
-            ),
-            ToolSpec(
-                DRAW_DIAGRAM, self.draw_diagram, DrawDiagramArgs, 8.0, DRAW_DIAGRAM_SCHEDULING
-            ),
-        ]
+        # behavior: on each declaration; scheduling: per answer (each module says why).
+        return [take_picture_spec(self.take_picture), draw_diagram_spec(self.draw_diagram)]
 
     async def start(self) -> None:
         self.call.spawn(self._warm(), "mermaid-warm")

@@ -22,6 +22,7 @@ from google.genai import types
 from PIL import Image
 from pydantic import Field
 
+from googlive.features.api import ToolSpec
 from googlive.features.tools.args import ToolArgs, text_parameters
 from googlive.features.tools.registry import ResponseScheduling
 
@@ -183,16 +184,22 @@ class TakePicture:
         }
 
 
+TAKE_PICTURE_TIMEOUT_S = 10.0
+
+
+def take_picture_spec(handler: TakePicture, timeout_s: float = TAKE_PICTURE_TIMEOUT_S) -> ToolSpec:
+    """take_picture as the model is offered it: declaration, arguments, time limit, scheduling."""
+    return ToolSpec(TAKE_PICTURE, handler, TakePictureArgs, timeout_s, TAKE_PICTURE_SCHEDULING)
+
+
 def register_take_picture(
-    registry: ToolRegistry, ctx: CameraContext, *, timeout_s: float = 10.0, **kw: Any
+    registry: ToolRegistry,
+    ctx: CameraContext,
+    *,
+    timeout_s: float = TAKE_PICTURE_TIMEOUT_S,
+    **kw: Any,
 ) -> TakePicture:
     """Register take_picture on `registry` for this connection; returns the handler."""
     handler = TakePicture(ctx, **kw)
-    registry.register(
-        TAKE_PICTURE,
-        handler,
-        args_model=TakePictureArgs,
-        timeout_s=timeout_s,
-        scheduling=TAKE_PICTURE_SCHEDULING,
-    )
+    registry.add(take_picture_spec(handler, timeout_s))
     return handler

@@ -101,6 +101,16 @@ class ToolRegistry:
         self._cancelled: OrderedDict[str, None] = OrderedDict()
         self._remember_cancelled = remember_cancelled
 
+    def add(self, spec: Any) -> None:
+        """Add a tool a feature offers (googlive.features.api.ToolSpec)."""
+        self.register(
+            spec.declaration,
+            spec.handler,
+            args_model=spec.args_model,
+            timeout_s=spec.timeout_s,
+            scheduling=spec.scheduling,
+        )
+
     def register(
         self,
         declaration: types.FunctionDeclaration,
