@@ -58,7 +58,9 @@ def add_older_sessions(session: Path, n: int) -> list[str]:
     ids = []
     now = datetime.now(UTC)
     for k in range(1, n + 1):
-        when = now - timedelta(days=k, hours=k)
+        # Whole days back: k calendar days earlier in every zone (Tokyo has no DST). With an
+        # hour more per day, "yesterday" became "Tue" in the hour after midnight in Tokyo.
+        when = now - timedelta(days=k)
         sid = f"{when:%Y%m%dT%H%M%SZ}-{k:06x}"
         copy = session.parent / sid
         shutil.copytree(session, copy, ignore=shutil.ignore_patterns("recording.*", "poster.jpg"))
