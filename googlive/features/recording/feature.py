@@ -160,15 +160,17 @@ class RecordingFeature(Feature):
     async def start(self) -> None:
         call = self.call
         visitor_on = self.prefs.get(call.info.owner) if self.prefs is not None else True
-        self.enabled = bool(getattr(call.settings, "record", True)) and visitor_on
-        if not self.enabled:
+        if not (bool(getattr(call.settings, "record", True)) and visitor_on):
             return
         if self.quota is not None and not self.quota.recording_allowed():
-            self.enabled = False
             call.set_panel(NAME, QUOTA_HTML)
             log.info("recording refused: the data-dir quota is reached")
             return
-        self.path = self._choose_path()
+        path = await asyncio.to_thread(self._choose_path)  # its mkdir: off the event loop
+        if self._closed:  # the call ended meanwhile
+            return
+        # On from here: the hooks (which start the recorder) need the path.
+        self.path, self.enabled = path, True
         self.captions_path = (
             self.path.with_name("captions.vtt")
             if self.path.name == "recording.webm"
