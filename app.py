@@ -184,6 +184,7 @@ def main(argv: list[str] | None = None) -> int:
     from googlive.assemble import assemble
     from googlive.features.results.archive_store import StoreError
     from googlive.live.backend import resolve_endpoint
+    from googlive.live.preload import warm_up_in_background
     from googlive.scale.replica import setup_archive_store, start_lb_agent
     from googlive.ui import AppContext, build, space_turn
 
@@ -230,9 +231,13 @@ def main(argv: list[str] | None = None) -> int:
             server_name=settings.host,
             server_port=settings.port,
             share=settings.share,
-            prevent_thread_lock=False,
+            prevent_thread_lock=True,
             **launch_kwargs(ns.security, settings.data_dir),
         )
+        # The page is served: now google-genai, in a daemon thread, so that the first call
+        # finds it loaded (googlive/live/preload.py: why not earlier, and why a thread is safe).
+        warm_up_in_background()
+        demo.block_thread()  # what launch() does itself without prevent_thread_lock
     except KeyboardInterrupt:
         pass
     finally:

@@ -31,11 +31,11 @@ from google.genai import types
 from bench.stats import summarize
 from googlive.fakelive import FakeLiveConfig, FakeLiveServer, vision
 from googlive.features.tools.picture import (
-    TAKE_PICTURE,
     TAKE_PICTURE_SCHEDULING,
     Snapshot,
     TakePicture,
     TakePictureArgs,
+    take_picture_declaration,
 )
 from googlive.features.tools.registry import ResponseScheduling, ToolRegistry
 from googlive.live import models
@@ -49,7 +49,7 @@ FAMILIES = {
     "gemini-3.1-flash-live-preview": "3.1",
     "gemini-2.5-flash-native-audio-preview-12-2025": "2.5",
 }
-TOOLS = (types.Tool(function_declarations=[TAKE_PICTURE]),)
+TOOLS = (types.Tool(function_declarations=[take_picture_declaration()]),)
 
 
 class _Camera:
@@ -86,7 +86,10 @@ async def _tool_trials(
     sched = ResponseScheduling() if baseline else TAKE_PICTURE_SCHEDULING
     camera = _Camera(session, _frame(), realtime=baseline)
     registry.register(
-        TAKE_PICTURE, TakePicture(camera), args_model=TakePictureArgs, scheduling=sched
+        take_picture_declaration(),
+        TakePicture(camera),
+        args_model=TakePictureArgs,
+        scheduling=sched,
     )
     out: dict[str, list[float]] = {
         "call_to_answered": [],

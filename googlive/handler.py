@@ -27,13 +27,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
 import logging
 import time
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 from fastrtc import AdditionalOutputs, AsyncAudioVideoStreamHandler
@@ -60,7 +61,7 @@ from googlive.live.events import (
     TranscriptDelta,
     TurnComplete,
 )
-from googlive.live.session import LiveConfig, LiveSession
+from googlive.live.preload import LIVE_MODULE
 from googlive.media.audio import Resampler, as_mono, pcm16_bytes
 from googlive.media.bargein import (
     Action,
@@ -78,6 +79,11 @@ from googlive.media.playback import PlaybackBuffer
 from googlive.media.vad import SpeechStart, Vad
 from googlive.public.limits import time_limit_message
 from googlive.tasks import reap
+
+if TYPE_CHECKING:
+    # googlive.live.session imports google.genai: start_up imports it off the event loop
+    # (googlive/live/preload.py says why), so building the page does not.
+    from googlive.live.session import LiveSession
 
 log = logging.getLogger(__name__)
 
@@ -260,6 +266,9 @@ class GeminiHandler(CallMixin, AsyncAudioVideoStreamHandler):
             self.conv.set_failed(NO_ARGS_MESSAGE)
             self.spawn(self._hang_up_soon(), "hang-up")
             return
+        # google-genai, in a worker thread (a no-op once the start-up warm-up has imported it);
+        # everything below that uses it runs after this (googlive/live/preload.py).
+        live = await asyncio.to_thread(importlib.import_module, LIVE_MODULE)
         self.args = SessionArgs.parse(self.latest_args, self.N_INPUTS)
         if self._closed:
             return
@@ -285,13 +294,13 @@ class GeminiHandler(CallMixin, AsyncAudioVideoStreamHandler):
         if self.choice.note:
             self.conv.set_panel("key", key_note_html(self.choice.note))
         client = endpoint.client(self.live_key or None)
-        cfg = LiveConfig(
+        cfg = live.LiveConfig(
             model=self.args.model or self.settings.model,
             voice=self.args.voice or self.settings.voice,
             system_instruction=instruction,
             tools=tuple(self.registry.declarations()),
         )
-        self.session = LiveSession(client, cfg)
+        self.session = live.LiveSession(client, cfg)
         self.conv.attempts = cfg.backoff.unreached_attempts
         self.session.start()
         rec = call_registry(self.services).started(self.webrtc_id, self)

@@ -6,8 +6,8 @@ import pytest
 from google.genai import types
 
 from googlive.config import DEFAULT_MODEL, LIVE_MODELS
-from googlive.features.tools.diagram import DRAW_DIAGRAM
-from googlive.features.tools.picture import TAKE_PICTURE
+from googlive.features.tools.diagram import draw_diagram_declaration
+from googlive.features.tools.picture import take_picture_declaration
 from googlive.live import models
 
 NB = types.Behavior.NON_BLOCKING
@@ -40,15 +40,16 @@ def test_the_settings_offer_no_shut_down_model_and_default_to_3_8():
 def test_tool_behavior_is_sent_only_to_the_family_that_honours_it():
     """3.8 gets NON_BLOCKING as declared; 3.1 (synchronous only) and 2.5 native audio get no
     behavior field; the original declarations are not changed."""
-    tools = (types.Tool(function_declarations=[TAKE_PICTURE, DRAW_DIAGRAM]),)
-    assert TAKE_PICTURE.behavior is NB and DRAW_DIAGRAM.behavior is NB
+    take_picture, draw_diagram = take_picture_declaration(), draw_diagram_declaration()
+    tools = (types.Tool(function_declarations=[take_picture, draw_diagram]),)
+    assert take_picture.behavior is NB and draw_diagram.behavior is NB
     (t38,) = models.adapt_tools(tools, "gemini-3.8-live")
     assert [d.behavior for d in t38.function_declarations] == [NB, NB]
     for m in ("gemini-3.1-flash-live-preview", "gemini-2.5-flash-native-audio-preview-12-2025"):
         (t,) = models.adapt_tools(tools, m)
         assert [d.behavior for d in t.function_declarations] == [None, None]
         assert [d.name for d in t.function_declarations] == ["take_picture", "draw_diagram"]
-    assert TAKE_PICTURE.behavior is NB
+    assert take_picture.behavior is NB and take_picture_declaration() is take_picture
 
 
 def test_scheduling_only_where_calls_are_non_blocking():
@@ -76,3 +77,22 @@ def test_setup_choices_per_family():
     assert c31.turn_coverage is not types.TurnCoverage.TURN_INCLUDES_ONLY_ACTIVITY
     assert models.tokens_per_minute_of_video(c38.media_resolution) == 3840
     assert models.tokens_per_minute_of_video(types.MediaResolution.MEDIA_RESOLUTION_MEDIUM) == 15360
+    assert models.tokens_per_minute_of_video("MEDIA_RESOLUTION_LOW") == 3840  # a member's name
+
+
+def test_the_families_name_sdk_members_that_exist():
+    """The family table and the token table hold enum member names (no google-genai at import):
+    each must name a real member, and choices_for hands out the members themselves."""
+    for fam in (models.GEMINI_3_8, models.GEMINI_3_1, models.GEMINI_2_5_NATIVE_AUDIO):
+        assert types.TurnCoverage[fam.default_turn_coverage].name == fam.default_turn_coverage
+    assert models.GEMINI_3_8.default_turn_coverage == "TURN_INCLUDES_AUDIO_ACTIVITY_AND_ALL_VIDEO"
+    assert models.GEMINI_2_5_NATIVE_AUDIO.default_turn_coverage == "TURN_INCLUDES_ONLY_ACTIVITY"
+    assert {types.MediaResolution[n] for n in models.VIDEO_TOKENS_PER_FRAME} == {
+        types.MediaResolution.MEDIA_RESOLUTION_LOW,
+        types.MediaResolution.MEDIA_RESOLUTION_MEDIUM,
+        types.MediaResolution.MEDIA_RESOLUTION_HIGH,
+    }
+    for m in models.LIVE_MODELS:
+        c = models.choices_for(m)
+        assert isinstance(c.turn_coverage, types.TurnCoverage)
+        assert isinstance(c.media_resolution, types.MediaResolution)

@@ -6,9 +6,11 @@ import pytest
 from google.genai import types
 from pydantic import Field
 
+from googlive.features import tools
+from googlive.features.tools import diagram, picture
 from googlive.features.tools.args import ToolArgs, text_parameters
-from googlive.features.tools.diagram import DRAW_DIAGRAM
-from googlive.features.tools.picture import TAKE_PICTURE
+from googlive.features.tools.diagram import draw_diagram_declaration
+from googlive.features.tools.picture import take_picture_declaration
 
 
 class _Args(ToolArgs):
@@ -52,7 +54,7 @@ def test_unknown_keys_are_ignored_and_limits_still_apply():
 
 
 def test_the_tools_declare_what_they_declared_before():
-    assert DRAW_DIAGRAM.parameters == types.Schema(
+    assert draw_diagram_declaration().parameters == types.Schema(
         type=types.Type.OBJECT,
         properties={
             "code": types.Schema(
@@ -64,7 +66,7 @@ def test_the_tools_declare_what_they_declared_before():
         },
         required=["code"],
     )
-    assert TAKE_PICTURE.parameters == types.Schema(
+    assert take_picture_declaration().parameters == types.Schema(
         type=types.Type.OBJECT,
         properties={
             "reason": types.Schema(
@@ -74,3 +76,13 @@ def test_the_tools_declare_what_they_declared_before():
             )
         },
     )
+
+
+def test_the_declarations_are_built_once_and_keep_their_old_names():
+    """Built on first use (not at import), one object from then on; TAKE_PICTURE and
+    DRAW_DIAGRAM, once module constants, are still there (the modules' __getattr__)."""
+    assert take_picture_declaration() is take_picture_declaration() is picture.TAKE_PICTURE
+    assert draw_diagram_declaration() is diagram.DRAW_DIAGRAM is tools.DRAW_DIAGRAM
+    assert tools.TAKE_PICTURE is picture.TAKE_PICTURE
+    with pytest.raises(AttributeError):
+        picture.NOT_A_TOOL  # noqa: B018

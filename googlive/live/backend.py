@@ -11,12 +11,12 @@ import logging
 import secrets
 import ssl
 from dataclasses import dataclass
-from typing import Any
-
-from google import genai
-from google.genai import types
+from typing import TYPE_CHECKING, Any
 
 from googlive.config import Secret, Settings
+
+if TYPE_CHECKING:
+    from google import genai
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +31,12 @@ class Endpoint:
     offline: bool
 
     def client(self, api_key: Secret | None = None) -> genai.Client:
-        """A genai.Client for this endpoint; `api_key` (typed in the page) wins over the default."""
+        """A genai.Client for this endpoint; `api_key` (typed in the page) wins over the default.
+        google-genai is imported here, not with the module: GeminiHandler.start_up has it
+        imported off the event loop before it asks for a client (googlive/live/preload.py)."""
+        from google import genai
+        from google.genai import types
+
         key = api_key if api_key else self.api_key
         kw: dict[str, Any] = {"api_version": "v1beta"}
         if self.base_url:

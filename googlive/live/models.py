@@ -26,8 +26,12 @@ One small pure module so that no other part of the app guesses from a model name
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from google.genai import types
+if TYPE_CHECKING:
+    # Imported where a value is built (choices_for), never at import: building and serving the
+    # page does not load google-genai (googlive/live/preload.py).
+    from google.genai import types
 
 # ---- what each family accepts and does ------------------------------------------------------
 
@@ -41,7 +45,7 @@ class ModelFamily:
     behavior_field: bool  # the setup may carry FunctionDeclaration.behavior
     client_content_mid_session: bool  # send_client_content accepted after the first turn
     per_part_media_resolution: bool  # Part.media_resolution honoured (Gemini 3)
-    default_turn_coverage: types.TurnCoverage
+    default_turn_coverage: str  # a types.TurnCoverage member's name (choices_for resolves it)
     polite_interruption: bool  # waits while the user speaks; backchannels do not interrupt
     proactivity_field: bool  # the setup may carry `proactivity`
     affective_dialog_field: bool  # the setup may carry `enable_affective_dialog`
@@ -54,7 +58,7 @@ GEMINI_3_8 = ModelFamily(
     behavior_field=True,
     client_content_mid_session=True,
     per_part_media_resolution=True,
-    default_turn_coverage=types.TurnCoverage.TURN_INCLUDES_AUDIO_ACTIVITY_AND_ALL_VIDEO,
+    default_turn_coverage="TURN_INCLUDES_AUDIO_ACTIVITY_AND_ALL_VIDEO",
     polite_interruption=True,
     proactivity_field=False,  # always on; only `true` is accepted, so the app sends none
     affective_dialog_field=False,
@@ -66,7 +70,7 @@ GEMINI_3_1 = ModelFamily(
     behavior_field=False,  # synchronous only: nothing to ask for
     client_content_mid_session=False,
     per_part_media_resolution=True,
-    default_turn_coverage=types.TurnCoverage.TURN_INCLUDES_ONLY_ACTIVITY,
+    default_turn_coverage="TURN_INCLUDES_ONLY_ACTIVITY",
     polite_interruption=False,
     proactivity_field=False,
     affective_dialog_field=False,
@@ -78,7 +82,7 @@ GEMINI_2_5_NATIVE_AUDIO = ModelFamily(
     behavior_field=False,  # native audio runs calls blocking; the app asks for nothing else
     client_content_mid_session=True,
     per_part_media_resolution=False,
-    default_turn_coverage=types.TurnCoverage.TURN_INCLUDES_ONLY_ACTIVITY,
+    default_turn_coverage="TURN_INCLUDES_ONLY_ACTIVITY",
     polite_interruption=False,
     proactivity_field=True,
     affective_dialog_field=True,
@@ -130,11 +134,12 @@ def model_choices(current: str) -> list[str]:
 # ---- the app's choices per family -----------------------------------------------------------
 
 # Video from the webcam goes out at 1 frame/s. Tokens per frame by media_resolution (google-genai
-# MediaResolution: LOW 64, MEDIUM 256, HIGH "zoomed reframing with 256"), i.e. per minute:
+# MediaResolution: LOW 64, MEDIUM 256, HIGH "zoomed reframing with 256"), i.e. per minute. Keyed
+# by the members' names, so that the table needs no google-genai at import.
 VIDEO_TOKENS_PER_FRAME = {
-    types.MediaResolution.MEDIA_RESOLUTION_LOW: 64,
-    types.MediaResolution.MEDIA_RESOLUTION_MEDIUM: 256,
-    types.MediaResolution.MEDIA_RESOLUTION_HIGH: 256,
+    "MEDIA_RESOLUTION_LOW": 64,
+    "MEDIA_RESOLUTION_MEDIUM": 256,
+    "MEDIA_RESOLUTION_HIGH": 256,
 }
 
 
@@ -158,6 +163,8 @@ def choices_for(model: str) -> LiveChoices:
     reframing with 256 tokens": HIGH costs what MEDIUM costs, and its zoom only gains from a
     source with more pixels than the stream's, i.e. from the still.
     """
+    from google.genai import types
+
     fam = family_of(model)
     if fam.client_content_mid_session and fam.per_part_media_resolution:
         # 3.8: every stream frame is in the context (its default coverage, kept). At LOW that
@@ -166,7 +173,7 @@ def choices_for(model: str) -> LiveChoices:
         # as client content with its own Part.media_resolution HIGH (Gemini 3 only).
         return LiveChoices(
             types.MediaResolution.MEDIA_RESOLUTION_LOW,
-            fam.default_turn_coverage,
+            types.TurnCoverage[fam.default_turn_coverage],
             True,
             types.PartMediaResolutionLevel.MEDIA_RESOLUTION_HIGH,
             "LOW stream (3.8k tokens/min, all video in context); still as client content at HIGH",
@@ -197,9 +204,11 @@ def choices_for(model: str) -> LiveChoices:
     )
 
 
-def tokens_per_minute_of_video(resolution: types.MediaResolution, fps: float = 1.0) -> int:
-    """Prompt tokens a minute of webcam video costs at `resolution` (documented per frame)."""
-    return int(VIDEO_TOKENS_PER_FRAME.get(resolution, 256) * fps * 60)
+def tokens_per_minute_of_video(resolution: types.MediaResolution | str, fps: float = 1.0) -> int:
+    """Prompt tokens a minute of webcam video costs at `resolution` (documented per frame): a
+    types.MediaResolution member or its name."""
+    name = getattr(resolution, "name", resolution)
+    return int(VIDEO_TOKENS_PER_FRAME.get(name, 256) * fps * 60)
 
 
 def adapt_tools(tools: tuple[types.Tool, ...], model: str) -> list[types.Tool]:

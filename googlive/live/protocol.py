@@ -34,7 +34,7 @@ What it promises:
 
 from __future__ import annotations
 
-from google.genai import types
+from typing import TYPE_CHECKING
 
 from googlive.live.events import (
     AudioOut,
@@ -50,6 +50,9 @@ from googlive.live.events import (
     UsageReport,
 )
 from googlive.live.retry import parse_duration
+
+if TYPE_CHECKING:
+    from google.genai import types
 
 DEFAULT_OUT_RATE = 24000
 # How long after its estimated end a completed turn may still be playing at the client: the

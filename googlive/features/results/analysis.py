@@ -34,14 +34,18 @@ import re
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
-from google import genai
-from google.genai import errors, types
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from googlive.live.events import Usage
+
+if TYPE_CHECKING:
+    # Imported in the functions that use them: the Results page imports this module, and
+    # building the page does not load google-genai (googlive/live/preload.py).
+    from google import genai
+    from google.genai import types
 
 logger = logging.getLogger(__name__)
 
@@ -271,6 +275,8 @@ def build_prompt(
     transcript, one ``[mm:ss] Speaker: text`` line each; and up to `max_images` snapshot
     JPEGs as inline image parts. `part=(i, n)` marks the request as chunk i of n.
     """
+    from google.genai import types
+
     lines = normalise_lines(transcript_lines)
     snaps = normalise_snapshots(snapshots_meta)
     title, questions = survey_questions(survey)
@@ -308,6 +314,8 @@ def build_prompt(
 
 def build_merge_prompt(summaries: Sequence[tuple[str, str]]) -> list[types.Content]:
     """Contents of the final map-reduce call: ``(time range, chunk summary)`` pairs."""
+    from google.genai import types
+
     items = "\n".join(f"Part {i} ({rng}): {s}" for i, (rng, s) in enumerate(summaries, 1))
     text = (
         "These are summaries of consecutive parts of one spoken conversation between a user "
@@ -494,6 +502,8 @@ class _Failure:
 
 def classify_failure(exc: BaseException) -> _Failure:
     """Decide whether a REST failure deserves the one retry; the message is user-facing."""
+    from google.genai import errors
+
     if isinstance(exc, errors.APIError):
         code = exc.code if isinstance(exc.code, int) else None
         retry = code is None or code in RETRYABLE_HTTP
@@ -559,6 +569,8 @@ async def _call(
     label: str,
 ) -> _CallOutcome:
     """One structured call with up to `retries` retries; never raises for REST failures."""
+    from google.genai import types
+
     config = types.GenerateContentConfig(
         response_mime_type="application/json",
         response_schema=schema,

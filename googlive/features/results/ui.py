@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
 import logging
 import secrets
 import shutil
@@ -349,6 +350,9 @@ class ResultsPlugin(UiPlugin):
         path = self.resolve(session_id, owner)
         if self.is_offline(cred):
             return await analyse_session(path, None, "", offline=True)
+        # google-genai is imported off the event loop (a no-op once a call or the start-up
+        # warm-up has imported it: googlive/live/preload.py).
+        await asyncio.to_thread(importlib.import_module, "google.genai")
         client = self.client_for(cred)
         try:
             return await analyse_session(path, client, self.ctx.settings.analysis_model)

@@ -11,9 +11,12 @@ instruction also tells the model that survey text is material to ask, not rules 
 
 from __future__ import annotations
 
-from google.genai import types
+from typing import TYPE_CHECKING
 
 from googlive.features.survey.model import Question, Survey
+
+if TYPE_CHECKING:
+    from google.genai import types
 
 RECORD_ANSWER = "record_answer"
 
@@ -160,7 +163,11 @@ def compile_instruction(survey: Survey) -> str:
 
 
 def record_answer_declaration(survey: Survey | None = None) -> types.FunctionDeclaration:
-    """The `record_answer` tool. With a survey, `question_id` is limited to its ids."""
+    """The `record_answer` tool. With a survey, `question_id` is limited to its ids.
+    (google-genai is imported here: this module is imported to build the page, which does not
+    load it; googlive/live/preload.py.)"""
+    from google.genai import types
+
     question_id = types.Schema(
         type=types.Type.STRING,
         description="The question_id shown in brackets next to the question, e.g. 'q3'.",

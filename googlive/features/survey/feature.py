@@ -13,8 +13,6 @@ import html
 import logging
 from typing import TYPE_CHECKING, Any
 
-from google.genai import types
-
 from googlive.features.api import Feature, ToolSpec
 from googlive.features.survey.compile import compile_instruction, record_answer_declaration
 from googlive.features.survey.coverage import SurveyProgress
@@ -32,9 +30,8 @@ log = logging.getLogger(__name__)
 
 PANEL = "survey_progress"
 STORE_SERVICE = "survey_store"
-RECORD_ANSWER_SCHEDULING = ResponseScheduling(
-    ok=types.FunctionResponseScheduling.SILENT, error=types.FunctionResponseScheduling.WHEN_IDLE
-)
+# FunctionResponseScheduling names (ResponseScheduling.for_response gives the members).
+RECORD_ANSWER_SCHEDULING = ResponseScheduling(ok="SILENT", error="WHEN_IDLE")
 NO_SURVEY_HTML = '<div class="survey-progress empty">No survey in this conversation.</div>'
 
 
@@ -98,6 +95,8 @@ class SurveyFeature(Feature):
         # Recording an answer is bookkeeping: NON_BLOCKING (3.8; stripped for families that only
         # block) so the interview flows on, and an accepted answer is SILENT (it must not make
         # the model speak again); a refused one is WHEN_IDLE, so the model can put it right.
+        from google.genai import types
+
         decl = record_answer_declaration(self.survey).model_copy(
             update={"behavior": types.Behavior.NON_BLOCKING}
         )

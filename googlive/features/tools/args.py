@@ -10,8 +10,12 @@ them), not in the schema.
 
 from __future__ import annotations
 
-from google.genai import types
+from typing import TYPE_CHECKING
+
 from pydantic import BaseModel, ConfigDict
+
+if TYPE_CHECKING:
+    from google.genai import types
 
 
 class ToolArgs(BaseModel):
@@ -22,6 +26,8 @@ class ToolArgs(BaseModel):
 
 def text_parameters(model: type[BaseModel]) -> types.Schema:
     """The declaration `parameters` for `model`; TypeError for a field that is not `str`."""
+    from google.genai import types
+
     properties: dict[str, types.Schema] = {}
     required: list[str] = []
     for name, f in model.model_fields.items():

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import functools
 import logging
 import os
 import re
@@ -23,7 +24,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import httpx
-from google.genai import types
 from pydantic import Field
 
 from googlive.features.api import ToolSpec
@@ -33,6 +33,8 @@ from googlive.features.tools.mermaid_node import MermaidValidator
 from googlive.features.tools.registry import ResponseScheduling
 
 if TYPE_CHECKING:
+    from google.genai import types
+
     from googlive.features.tools.registry import ToolRegistry
 
 log = logging.getLogger(__name__)
@@ -56,25 +58,39 @@ class DrawDiagramArgs(ToolArgs):
 # answer is SILENT (DRAW_DIAGRAM_SCHEDULING): it only confirms what the model already said, and
 # prompting it again would make it describe the same diagram twice, or contradict itself. An
 # invalid one is WHEN_IDLE: the model must fix it, after finishing its sentence.
-DRAW_DIAGRAM = types.FunctionDeclaration(
-    name="draw_diagram",
-    description=(
-        "Show the user a diagram in the side panel, written in Mermaid syntax (flowchart/graph, "
-        "sequenceDiagram, classDiagram, stateDiagram-v2, erDiagram, gantt, pie, mindmap, journey, "
-        "timeline). Explain it in your own words as you call it. The code is checked first: if it "
-        "is invalid you get an error with the line and the parser's message; fix it and call "
-        "again. A diagram that is shown needs no further words. Do not use click/link "
-        "directives, %%{init}%% directives or code fences. Put label text containing brackets or "
-        'quotes in double quotes, e.g. A["f(x)"]. To change a diagram, send the whole new version.'
-    ),
-    behavior=types.Behavior.NON_BLOCKING,
-    parameters=text_parameters(DrawDiagramArgs),
-)
+# Built on first use (one object from then on), not at import: this module is imported to build
+# the page, which must not load google-genai (googlive/live/preload.py).
+@functools.cache
+def draw_diagram_declaration() -> types.FunctionDeclaration:
+    """The draw_diagram FunctionDeclaration (also as the module attribute DRAW_DIAGRAM)."""
+    from google.genai import types
+
+    return types.FunctionDeclaration(
+        name="draw_diagram",
+        description=(
+            "Show the user a diagram in the side panel, written in Mermaid syntax (flowchart/graph, "
+            "sequenceDiagram, classDiagram, stateDiagram-v2, erDiagram, gantt, pie, mindmap, "
+            "journey, timeline). Explain it in your own words as you call it. The code is checked "
+            "first: if it is invalid you get an error with the line and the parser's message; fix "
+            "it and call again. A diagram that is shown needs no further words. Do not use "
+            "click/link directives, %%{init}%% directives or code fences. Put label text "
+            'containing brackets or quotes in double quotes, e.g. A["f(x)"]. To change a diagram, '
+            "send the whole new version."
+        ),
+        behavior=types.Behavior.NON_BLOCKING,
+        parameters=text_parameters(DrawDiagramArgs),
+    )
 
 
-DRAW_DIAGRAM_SCHEDULING = ResponseScheduling(
-    ok=types.FunctionResponseScheduling.SILENT, error=types.FunctionResponseScheduling.WHEN_IDLE
-)
+def __getattr__(name: str) -> Any:
+    """DRAW_DIAGRAM, the declaration as it was a module constant, built when first asked for."""
+    if name == "DRAW_DIAGRAM":
+        return draw_diagram_declaration()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+# FunctionResponseScheduling names (ResponseScheduling.for_response gives the members).
+DRAW_DIAGRAM_SCHEDULING = ResponseScheduling(ok="SILENT", error="WHEN_IDLE")
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,7 +202,9 @@ DRAW_DIAGRAM_TIMEOUT_S = 8.0
 
 def draw_diagram_spec(handler: DrawDiagram, timeout_s: float = DRAW_DIAGRAM_TIMEOUT_S) -> ToolSpec:
     """draw_diagram as the model is offered it: declaration, arguments, time limit, scheduling."""
-    return ToolSpec(DRAW_DIAGRAM, handler, DrawDiagramArgs, timeout_s, DRAW_DIAGRAM_SCHEDULING)
+    return ToolSpec(
+        draw_diagram_declaration(), handler, DrawDiagramArgs, timeout_s, DRAW_DIAGRAM_SCHEDULING
+    )
 
 
 def register_draw_diagram(

@@ -9,6 +9,7 @@ started) an `{"error": ...}` the model can say aloud; otherwise a JPEG (longest 
 from __future__ import annotations
 
 import asyncio
+import functools
 import io
 import logging
 import time
@@ -18,7 +19,6 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
-from google.genai import types
 from PIL import Image
 from pydantic import Field
 
@@ -27,6 +27,8 @@ from googlive.features.tools.args import ToolArgs, text_parameters
 from googlive.features.tools.registry import ResponseScheduling
 
 if TYPE_CHECKING:
+    from google.genai import types
+
     from googlive.features.tools.registry import ToolRegistry
 
 log = logging.getLogger(__name__)
@@ -48,25 +50,38 @@ class TakePictureArgs(ToolArgs):
 # block): taking and encoding the photo takes a few hundred ms, and a short "let me look" while
 # it does is natural, where a blocking call on 3.8 is cancelled by any new input. The answer is
 # scheduled INTERRUPT (TAKE_PICTURE_SCHEDULING): the model asked to look, so it looks now.
-TAKE_PICTURE = types.FunctionDeclaration(
-    name="take_picture",
-    description=(
-        "Take a full-resolution still photo with the user's camera and look at it. Use it when the "
-        "user asks you to look closely, read small text, or when the live video is too blurry or "
-        "low-resolution to answer. The photo is sent to you as an image right after this call; it "
-        "is also shown to the user. Say nothing about what it shows until the result arrives. "
-        "Fails with an error if the camera is off."
-    ),
-    behavior=types.Behavior.NON_BLOCKING,
-    parameters=text_parameters(TakePictureArgs),
-)
+# Built on first use (one object from then on), not at import: this module is imported to build
+# the page, which must not load google-genai (googlive/live/preload.py).
+@functools.cache
+def take_picture_declaration() -> types.FunctionDeclaration:
+    """The take_picture FunctionDeclaration (also as the module attribute TAKE_PICTURE)."""
+    from google.genai import types
+
+    return types.FunctionDeclaration(
+        name="take_picture",
+        description=(
+            "Take a full-resolution still photo with the user's camera and look at it. Use it when "
+            "the user asks you to look closely, read small text, or when the live video is too "
+            "blurry or low-resolution to answer. The photo is sent to you as an image right after "
+            "this call; it is also shown to the user. Say nothing about what it shows until the "
+            "result arrives. Fails with an error if the camera is off."
+        ),
+        behavior=types.Behavior.NON_BLOCKING,
+        parameters=text_parameters(TakePictureArgs),
+    )
+
+
+def __getattr__(name: str) -> Any:
+    """TAKE_PICTURE, the declaration as it was a module constant, built when first asked for."""
+    if name == "TAKE_PICTURE":
+        return take_picture_declaration()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 # The photo the model asked for is looked at at once, cutting its "let me look" short (3.8
 # waits while the user speaks); "the camera is off" is said once the model is done talking.
-TAKE_PICTURE_SCHEDULING = ResponseScheduling(
-    ok=types.FunctionResponseScheduling.INTERRUPT, error=types.FunctionResponseScheduling.WHEN_IDLE
-)
+# FunctionResponseScheduling names (ResponseScheduling.for_response gives the members).
+TAKE_PICTURE_SCHEDULING = ResponseScheduling(ok="INTERRUPT", error="WHEN_IDLE")
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,7 +204,9 @@ TAKE_PICTURE_TIMEOUT_S = 10.0
 
 def take_picture_spec(handler: TakePicture, timeout_s: float = TAKE_PICTURE_TIMEOUT_S) -> ToolSpec:
     """take_picture as the model is offered it: declaration, arguments, time limit, scheduling."""
-    return ToolSpec(TAKE_PICTURE, handler, TakePictureArgs, timeout_s, TAKE_PICTURE_SCHEDULING)
+    return ToolSpec(
+        take_picture_declaration(), handler, TakePictureArgs, timeout_s, TAKE_PICTURE_SCHEDULING
+    )
 
 
 def register_take_picture(

@@ -15,12 +15,15 @@ import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from google.genai import types
 from pydantic import BaseModel, ValidationError
 
 from googlive.live.events import ToolCall
+
+if TYPE_CHECKING:
+    from google.genai import types
+    from google.genai.types import FunctionResponseScheduling as Scheduling
 
 log = logging.getLogger(__name__)
 
@@ -28,13 +31,21 @@ ToolHandler = Callable[[dict[str, Any], str], Awaitable[dict[str, Any]]]
 """`async handler(args, call_id) -> response dict`; args are validated when a model is given."""
 
 
-Scheduling = types.FunctionResponseScheduling
+def __getattr__(name: str) -> Any:
+    """`Scheduling` (types.FunctionResponseScheduling), imported when first asked for: this
+    module is imported to build the page, which must not load google-genai."""
+    if name == "Scheduling":
+        from google.genai import types
+
+        return types.FunctionResponseScheduling
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @dataclass(frozen=True, slots=True)
 class ResponseScheduling:
     """How a NON_BLOCKING call's answer enters the conversation (gemini-3.8-live; ignored for
-    blocking calls): `ok` for a result, `error` for an `{"error": ...}` answer.
+    blocking calls): `ok` for a result, `error` for an `{"error": ...}` answer, each a
+    FunctionResponseScheduling member or its name ("SILENT"); `for_response` gives the member.
 
     google-genai FunctionResponseScheduling: SILENT "only add the result to the conversation
     context, do not interrupt or trigger generation"; WHEN_IDLE "prompt to generate output
@@ -43,12 +54,14 @@ class ResponseScheduling:
     Vertex "Migrate from Gemini 2.5 Flash Live API native audio to Gemini 3.8 Live").
     """
 
-    ok: Scheduling = Scheduling.WHEN_IDLE
+    ok: Scheduling | str = "WHEN_IDLE"
     # An error is something the model should say or fix, but not by talking over itself.
-    error: Scheduling = Scheduling.WHEN_IDLE
+    error: Scheduling | str = "WHEN_IDLE"
 
     def for_response(self, response: dict[str, Any]) -> Scheduling:
-        return self.error if "error" in response else self.ok
+        from google.genai import types
+
+        return types.FunctionResponseScheduling(self.error if "error" in response else self.ok)
 
 
 DEFAULT_SCHEDULING = ResponseScheduling()
@@ -68,6 +81,8 @@ class ToolResult:
         return "error" in self.response
 
     def to_function_response(self) -> types.FunctionResponse:
+        from google.genai import types
+
         return types.FunctionResponse(
             id=self.id, name=self.name, response=self.response, scheduling=self.scheduling
         )
@@ -138,6 +153,8 @@ class ToolRegistry:
         """The `tools` value for LiveConnectConfig (empty list when nothing is registered)."""
         if not self._tools:
             return []
+        from google.genai import types
+
         return [types.Tool(function_declarations=[t.declaration for t in self._tools.values()])]
 
     @property
@@ -158,7 +175,8 @@ class ToolRegistry:
     def _error(self, call_id: str, name: str, message: str) -> ToolResult:
         tool = self._tools.get(name)
         policy = tool.scheduling if tool is not None else DEFAULT_SCHEDULING
-        return ToolResult(call_id, name, {"error": message}, policy.error)
+        response = {"error": message}
+        return ToolResult(call_id, name, response, policy.for_response(response))
 
     async def dispatch(self, call: ToolCall, timeout_s: float | None = None) -> ToolResult | None:
         """Run the call's handler; see the module docstring for what is promised."""
