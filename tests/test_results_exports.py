@@ -268,3 +268,15 @@ async def test_without_the_metrics_feature_no_event_log_is_written(tmp_path):
     await f.close()
     assert not (f.archive.path / EVENTS_LOG_FILE).exists()
     assert (f.archive.path / "events.jsonl").is_file()
+
+
+async def test_a_call_closed_before_its_archive_started_still_closes_the_folder(tmp_path):
+    """The folder is made on the archive's writer thread; a call that ends before the feature's
+    start() (its start-up cut short) must still finish that folder: meta.json says it ended."""
+    f = ArchiveFeature(bare_call(tmp_path))
+    await f.close()
+    assert f.archive is not None  # the writer made the folder while closing
+    meta = json.loads((f.archive.path / "meta.json").read_text())
+    assert meta["backend"] == "offline" and "ended" in meta
+    first = json.loads((f.archive.path / "events.jsonl").read_text().splitlines()[0])
+    assert first["kind"] == "session_start"

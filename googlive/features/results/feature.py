@@ -87,11 +87,12 @@ class ArchiveFeature(Feature):
         self._writer = SerialWriter("archive-writer")
         self._created: concurrent.futures.Future[SessionArchive] = concurrent.futures.Future()
         self._writer.submit(self._create, info.data_dir, owner)
+        backend = "offline" if info.offline else "gemini"
         self._write_meta(
             {
                 "model": info.model,
                 "voice": info.voice,
-                "backend": "offline" if info.offline else "gemini",
+                "backend": backend,
                 "survey_id": info.survey_id or None,
                 # Session times (t_s) count from the handler's start, which can be seconds before
                 # this folder was made (the page's arguments arrive first): keep the wall clock of
@@ -99,7 +100,6 @@ class ArchiveFeature(Feature):
                 "t0_unix": round(self._wall_t0, 3),
             }
         )
-        backend = "offline" if info.offline else "gemini"
         self._event("session_start", backend=backend, model=info.model)  # the first event
 
     def _create(self, data_dir: Any, owner: str) -> None:  # writer thread, its first job
@@ -335,9 +335,11 @@ class ArchiveFeature(Feature):
     async def close(self) -> None:
         if self._closed:
             return
-        if self.archive is None:  # the folder was never made: nothing to finish
+        if self.archive is None:  # start() never had the folder: nothing of the call to add
             self._closed = True
-            await asyncio.to_thread(self._writer.close)
+            await asyncio.to_thread(self._writer.close)  # runs what is queued, the folder first
+            if self.archive is not None:  # made by the writer meanwhile: close its files
+                await asyncio.to_thread(self._safe, self.archive.close)
             return
         while pending := [t for t in self._io if not t.done()]:  # saves and exports
             await asyncio.gather(*pending, return_exceptions=True)
