@@ -22,9 +22,15 @@ from googlive.config import Secret, Settings
 from googlive.handler import OUT_RATE, GeminiHandler
 from googlive.live.backend import Endpoint
 from googlive.live.events import AudioOut, Interrupted
+from googlive.live.preload import import_live
 from googlive.media.audio import from_pcm16_bytes
 from googlive.media.vad import Vad
 from googlive.testing.peersim import SimulatedPeer
+
+# What app.py's warm-up does once the page is up (googlive/live/preload.py): google-genai is
+# loaded before the first call here too, not inside its session clock (a first call that
+# imports it starts its recording and archive up to a second late on a busy machine).
+import_live()
 
 INPUTS = ["bench", "", "", "", "", ""]
 FRAME = OUT_RATE // 50  # 20 ms at 24 kHz

@@ -59,7 +59,10 @@ def app_handler(live_url: str, live_ca: str, record: bool) -> Any:
     from googlive.config import Secret, Settings
     from googlive.handler import GeminiHandler
     from googlive.live.backend import Endpoint
+    from googlive.live.preload import import_live
     from googlive.ui import AppContext
+
+    import_live()  # as app.py does once its page is up: not inside the first session
 
     data = Path(tempfile.mkdtemp(prefix="googlive-bench-"))
     settings = Settings(data_dir=data, record=record, offline=True)

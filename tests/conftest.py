@@ -7,6 +7,13 @@ from typing import Any
 
 import pytest
 
+from googlive.live.preload import import_live
+
+# What app.py's warm-up does once the page is up (googlive/live/preload.py): google-genai is
+# loaded before the first call here too, not inside its session clock (a first call that
+# imports it starts its recording and archive up to a second late on a busy machine).
+import_live()
+
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if os.environ.get("GOOGLIVE_NO_SKIPS") != "1":

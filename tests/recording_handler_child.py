@@ -22,7 +22,13 @@ from googlive.fakelive import FakeLiveConfig, FakeLiveServer
 from googlive.features.recording.feature import RecordingFeature
 from googlive.handler import GeminiHandler
 from googlive.live.backend import Endpoint
+from googlive.live.preload import import_live
 from googlive.testing.peersim import SimulatedPeer
+
+# What app.py's warm-up does once the page is up (googlive/live/preload.py): google-genai is
+# loaded before the first call here too, not inside its session clock (a first call that
+# imports it starts its recording and archive up to a second late on a busy machine).
+import_live()
 
 
 def beeps(seconds: float) -> np.ndarray:
