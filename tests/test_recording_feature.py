@@ -240,8 +240,11 @@ async def test_beeps_flashes_and_the_model_voice_line_up_in_the_recording(server
     assert ratios.size > 30
     assert 0.8 <= np.median(ratios) <= 1.25
     assert np.mean((ratios > 0.6) & (ratios < 1.6)) > 0.9
-    before = y[round((first_heard - 0.25) * R) : round((first_heard - 0.01) * R)]
-    assert np.sqrt(np.mean((32768 * before) ** 2)) < 100  # mic noise only: nothing played early
+    # Mic noise only before the reply: nothing played early. The window stops 30 ms short of
+    # where the peer heard it, the alignment allowed above: a loaded machine delivers frames to
+    # the simulated peer late, and two clean-clone runs saw the file's voice 12 ms "early".
+    before = y[round((first_heard - 0.25) * R) : round((first_heard - 0.03) * R)]
+    assert np.sqrt(np.mean((32768 * before) ** 2)) < 100
 
     # captions next to the recording, on the same timeline
     vtt = rec.captions_path.read_text()
