@@ -295,8 +295,8 @@ class GeminiHandler(CallMixin, AsyncAudioVideoStreamHandler):
             self.conv.set_panel("key", key_note_html(self.choice.note))
         client = endpoint.client(self.live_key or None)
         cfg = live.LiveConfig(
-            model=self.args.model or self.settings.model,
-            voice=self.args.voice or self.settings.voice,
+            model=self.call.info.model,
+            voice=self.call.info.voice,
             system_instruction=instruction,
             tools=tuple(self.registry.declarations()),
         )

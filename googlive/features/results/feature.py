@@ -68,7 +68,7 @@ class ArchiveFeature(Feature):
 
     name = "archive"
 
-    def __init__(self, call: CallContext, links: Links | None = None) -> None:
+    def __init__(self, call: CallContext) -> None:
         super().__init__(call)
         info = call.info
         owner = info.owner
